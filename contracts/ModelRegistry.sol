@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.29;
+
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {BlobId} from "./types/BlobId.sol";
+import {ModelId, ModelIdLib} from "./types/ModelId.sol";
+
+/// @title ModelRegistry
+/// @notice Model repositories whose files live on Walrus; see {IModelRegistry}.
+contract ModelRegistry is IModelRegistry {
+    /// @notice The longest model name, in bytes.
+    uint256 public constant MAX_NAME_LENGTH = 64;
+
+    /// @dev A version's stored part. Fits in two slots: sha256, then (size, endEpoch, index, publishedAt, deprecated).
+    /// The Blob ID is the key (with the model id), so a duplicate Blob ID is found by the same read that guards the write.
+    struct VersionRecord {
+        bytes32 sha256;
+        uint64 size;
+        uint32 endEpoch;
+        uint32 index;
+        uint64 publishedAt;
+        bool deprecated;
+    }
+
+    mapping(ModelId modelId => Model model) private _models;
+    mapping(ModelId modelId => address pendingOwner) private _pendingOwners;
+    mapping(ModelId modelId => mapping(uint256 index => BlobId blobId)) private _versionBlobIds;
+    mapping(bytes32 versionKey => VersionRecord version) private _versions;
+
+    modifier onlyModelOwner(ModelId modelId) {
+        _checkOwner(modelId);
+        _;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function createModel(string calldata name, BlobId metadataBlobId) external returns (ModelId modelId) {
+        uint256 length = bytes(name).length;
+        if (length == 0) revert ModelRegistryEmptyName();
+        if (length > MAX_NAME_LENGTH) revert ModelRegistryNameTooLong(length, MAX_NAME_LENGTH);
+        modelId = ModelIdLib.derive(msg.sender, name);
+        if (metadataBlobId.isZero()) revert ModelRegistryZeroBlobId(modelId);
+        Model storage model = _models[modelId];
+        if (model.createdAt != 0) revert ModelRegistryModelExists(modelId, msg.sender);
+        model.owner = msg.sender;
+        model.createdAt = uint64(block.timestamp);
+        model.metadataBlobId = metadataBlobId;
+        emit ModelCreated(modelId, msg.sender, name, metadataBlobId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setMetadata(ModelId modelId, BlobId metadataBlobId) external onlyModelOwner(modelId) {
+        if (metadataBlobId.isZero()) revert ModelRegistryZeroBlobId(modelId);
+        _models[modelId].metadataBlobId = metadataBlobId;
+        emit ModelMetadataUpdated(modelId, metadataBlobId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function publishVersion(
+        ModelId modelId,
+        BlobId blobId,
+        bytes32 sha256Digest,
+        uint64 size,
+        uint32 endEpoch
+    ) external returns (uint32 index) {
+        Model storage model = _models[modelId];
+        if (model.owner != msg.sender) _revertUnauthorized(modelId, model);
+        if (blobId.isZero()) revert ModelRegistryZeroBlobId(modelId);
+        if (sha256Digest == bytes32(0)) revert ModelRegistryZeroSha256(modelId, blobId);
+        if (size == 0) revert ModelRegistryZeroSize(modelId, blobId);
+        if (endEpoch == 0) revert ModelRegistryZeroEndEpoch(modelId, blobId);
+        VersionRecord storage version = _versions[_versionKey(modelId, blobId)];
+        if (version.publishedAt != 0) revert ModelRegistryDuplicateBlobId(modelId, blobId, version.index);
+
+        index = model.versionCount;
+        model.versionCount = index + 1;
+        _versionBlobIds[modelId][index] = blobId;
+        version.sha256 = sha256Digest;
+        version.size = size;
+        version.endEpoch = endEpoch;
+        version.index = index;
+        version.publishedAt = uint64(block.timestamp);
+        emit VersionPublished(modelId, index, blobId, sha256Digest, size, endEpoch);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function extendVersion(ModelId modelId, uint32 index, uint32 endEpoch) external onlyModelOwner(modelId) {
+        VersionRecord storage version = _versionAt(modelId, index);
+        uint32 current = version.endEpoch;
+        if (endEpoch <= current) revert ModelRegistryEndEpochNotExtended(modelId, index, current, endEpoch);
+        version.endEpoch = endEpoch;
+        emit VersionExtended(modelId, index, endEpoch);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function deprecateVersion(ModelId modelId, uint32 index) external onlyModelOwner(modelId) {
+        VersionRecord storage version = _versionAt(modelId, index);
+        if (version.deprecated) revert ModelRegistryVersionDeprecated(modelId, index);
+        version.deprecated = true;
+        emit VersionDeprecated(modelId, index);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function transferModel(ModelId modelId, address newOwner) external onlyModelOwner(modelId) {
+        _pendingOwners[modelId] = newOwner;
+        emit ModelTransferStarted(modelId, msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function acceptModel(ModelId modelId) external {
+        if (_pendingOwners[modelId] != msg.sender || msg.sender == address(0)) {
+            revert ModelRegistryNotPendingOwner(modelId, msg.sender);
+        }
+        Model storage model = _models[modelId];
+        address previousOwner = model.owner;
+        model.owner = msg.sender;
+        delete _pendingOwners[modelId];
+        emit ModelTransferred(modelId, previousOwner, msg.sender);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModel(ModelId modelId) external view returns (Model memory) {
+        Model memory model = _models[modelId];
+        if (model.createdAt == 0) revert ModelRegistryUnknownModel(modelId);
+        return model;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function pendingOwner(ModelId modelId) external view returns (address) {
+        return _pendingOwners[modelId];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getVersion(ModelId modelId, uint32 index) external view returns (Version memory) {
+        return _toVersion(modelId, index);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function latestVersion(ModelId modelId) external view returns (uint32 index, Version memory version) {
+        for (uint32 i = _models[modelId].versionCount; i > 0; --i) {
+            version = _toVersion(modelId, i - 1);
+            if (!version.deprecated) return (i - 1, version);
+        }
+        revert ModelRegistryNoActiveVersion(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function versionCount(ModelId modelId) external view returns (uint32) {
+        return _models[modelId].versionCount;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function versionOf(ModelId modelId, BlobId blobId) external view returns (uint32 index) {
+        VersionRecord storage version = _versions[_versionKey(modelId, blobId)];
+        if (version.publishedAt == 0) revert ModelRegistryUnknownBlobId(modelId, blobId);
+        return version.index;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function modelIdOf(address creator, string calldata name) external pure returns (ModelId) {
+        return ModelIdLib.derive(creator, name);
+    }
+
+    function _checkOwner(ModelId modelId) private view {
+        Model storage model = _models[modelId];
+        if (model.owner != msg.sender) _revertUnauthorized(modelId, model);
+    }
+
+    /// @dev An unknown model reads as owner zero; say which of the two went wrong.
+    function _revertUnauthorized(ModelId modelId, Model storage model) private view {
+        if (model.createdAt == 0) revert ModelRegistryUnknownModel(modelId);
+        revert ModelRegistryUnauthorizedAccount(modelId, msg.sender);
+    }
+
+    function _versionAt(ModelId modelId, uint32 index) private view returns (VersionRecord storage) {
+        uint32 count = _models[modelId].versionCount;
+        if (index >= count) revert ModelRegistryUnknownVersion(modelId, index, count);
+        return _versions[_versionKey(modelId, _versionBlobIds[modelId][index])];
+    }
+
+    function _toVersion(ModelId modelId, uint32 index) private view returns (Version memory) {
+        VersionRecord storage record = _versionAt(modelId, index);
+        return
+            Version({
+                blobId: _versionBlobIds[modelId][index],
+                sha256: record.sha256,
+                size: record.size,
+                endEpoch: record.endEpoch,
+                publishedAt: record.publishedAt,
+                deprecated: record.deprecated
+            });
+    }
+
+    function _versionKey(ModelId modelId, BlobId blobId) private pure returns (bytes32) {
+        return keccak256(abi.encode(modelId, blobId));
+    }
+}

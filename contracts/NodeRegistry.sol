@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.29;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
+import {IProofRegistry} from "./interfaces/IProofRegistry.sol";
+
+/// @title NodeRegistry
+/// @notice Inference node operators; see {INodeRegistry}.
+contract NodeRegistry is INodeRegistry, AccessControl {
+    /// @notice The role that admits and removes nodes.
+    bytes32 public constant NODE_ADMIN_ROLE = keccak256("NODE_ADMIN_ROLE");
+    /// @notice The longest endpoint, in bytes.
+    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+
+    IProofRegistry private _proofRegistry;
+    mapping(address node => Node record) private _nodes;
+
+    /// @param admin Holds the default admin role and the node admin role.
+    constructor(address admin) {
+        if (admin == address(0)) revert NodeRegistryZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(NODE_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function wireProofRegistry(IProofRegistry proofRegistry_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_proofRegistry) != address(0)) revert NodeRegistryAlreadyWired(_proofRegistry);
+        address controller = proofRegistry_.nodeRegistry();
+        if (controller != address(this)) revert NodeRegistryWrongProofRegistry(proofRegistry_, controller);
+        _proofRegistry = proofRegistry_;
+        emit ProofRegistryWired(proofRegistry_);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function admitNode(address node, string calldata endpoint) external onlyRole(NODE_ADMIN_ROLE) {
+        if (node == address(0)) revert NodeRegistryZeroAddress();
+        IProofRegistry proofs = _wired();
+        Node storage record = _nodes[node];
+        if (record.active) revert NodeRegistryAlreadyActive(node);
+        _checkEndpoint(node, endpoint);
+        record.active = true;
+        record.admittedAt = uint64(block.timestamp);
+        record.removedAt = 0;
+        emit NodeAdmitted(node, endpoint);
+        proofs.setAnchorer(node, true);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function removeNode(address node) external onlyRole(NODE_ADMIN_ROLE) {
+        Node storage record = _nodes[node];
+        if (!record.active) revert NodeRegistryNotActive(node);
+        record.active = false;
+        record.removedAt = uint64(block.timestamp);
+        emit NodeRemoved(node);
+        _wired().setAnchorer(node, false);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function updateEndpoint(string calldata endpoint) external {
+        if (!_nodes[msg.sender].active) revert NodeRegistryNotActive(msg.sender);
+        _checkEndpoint(msg.sender, endpoint);
+        emit NodeEndpointUpdated(msg.sender, endpoint);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function isActive(address node) external view returns (bool) {
+        return _nodes[node].active;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function getNode(address node) external view returns (Node memory) {
+        return _nodes[node];
+    }
+
+    /// @inheritdoc INodeRegistry
+    function proofRegistry() external view returns (IProofRegistry) {
+        return _proofRegistry;
+    }
+
+    function _wired() private view returns (IProofRegistry proofs) {
+        proofs = _proofRegistry;
+        if (address(proofs) == address(0)) revert NodeRegistryNotWired();
+    }
+
+    function _checkEndpoint(address node, string calldata endpoint) private pure {
+        uint256 length = bytes(endpoint).length;
+        if (length == 0) revert NodeRegistryEmptyEndpoint(node);
+        if (length > MAX_ENDPOINT_LENGTH) revert NodeRegistryEndpointTooLong(node, length, MAX_ENDPOINT_LENGTH);
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.29;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IProofRegistry} from "./interfaces/IProofRegistry.sol";
+import {BlobId} from "./types/BlobId.sol";
+
+/// @title ProofRegistry
+/// @notice Anchors inference proofs; see {IProofRegistry}.
+/// @dev Who may anchor is mirrored here by the node registry ({setAnchorer}) so that the hot path reads one local slot
+/// rather than calling another contract (about 3,000 gas less per anchor).
+contract ProofRegistry is IProofRegistry {
+    address private immutable _NODE_REGISTRY;
+
+    mapping(address node => bool allowed) private _anchorers;
+    mapping(bytes32 commitment => ProofAnchor anchor) private _proofs;
+    mapping(bytes32 root => BatchAnchor anchor) private _batches;
+
+    modifier onlyAnchorer() {
+        if (!_anchorers[msg.sender]) revert ProofRegistryNotActiveNode(msg.sender);
+        _;
+    }
+
+    /// @param nodeRegistry_ The {INodeRegistry} that admits and removes anchoring nodes.
+    constructor(address nodeRegistry_) {
+        if (nodeRegistry_ == address(0)) revert ProofRegistryZeroNodeRegistry();
+        _NODE_REGISTRY = nodeRegistry_;
+    }
+
+    /// @inheritdoc IProofRegistry
+    function setAnchorer(address node, bool allowed) external {
+        if (msg.sender != _NODE_REGISTRY) revert ProofRegistryUnauthorizedAccount(msg.sender);
+        _anchorers[node] = allowed;
+        emit AnchorerSet(node, allowed);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function anchorProof(bytes32 commitment, BlobId blobId) external onlyAnchorer {
+        _checkReference(commitment, blobId);
+        ProofAnchor storage anchor = _proofs[commitment];
+        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(commitment, anchor.node, anchor.anchoredAt);
+        anchor.node = msg.sender;
+        anchor.anchoredAt = uint64(block.timestamp);
+        emit ProofAnchored(commitment, msg.sender, blobId);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function anchorBatch(bytes32 root, BlobId blobId, uint32 count) external onlyAnchorer {
+        _checkBatch(root, blobId, count);
+        BatchAnchor storage anchor = _batches[root];
+        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(root, anchor.node, anchor.anchoredAt);
+        anchor.node = msg.sender;
+        anchor.anchoredAt = uint64(block.timestamp);
+        anchor.count = count;
+        emit BatchAnchored(root, msg.sender, blobId, count);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function announceBatch(bytes32 root, BlobId blobId, uint32 count) external onlyAnchorer {
+        _checkBatch(root, blobId, count);
+        emit BatchAnnounced(root, msg.sender, blobId, count);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function getProof(bytes32 commitment) external view returns (ProofAnchor memory) {
+        return _proofs[commitment];
+    }
+
+    /// @inheritdoc IProofRegistry
+    function getBatch(bytes32 root) external view returns (BatchAnchor memory) {
+        return _batches[root];
+    }
+
+    /// @inheritdoc IProofRegistry
+    function isIncluded(bytes32 root, bytes32 commitment, bytes32[] calldata proof) external view returns (bool) {
+        if (_batches[root].anchoredAt == 0) return false;
+        return MerkleProof.verifyCalldata(proof, root, leafOf(commitment));
+    }
+
+    /// @inheritdoc IProofRegistry
+    function isAnchorer(address node) external view returns (bool) {
+        return _anchorers[node];
+    }
+
+    /// @inheritdoc IProofRegistry
+    function nodeRegistry() external view returns (address) {
+        return _NODE_REGISTRY;
+    }
+
+    /// @inheritdoc IProofRegistry
+    function leafOf(bytes32 commitment) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(commitment))));
+    }
+
+    function _checkReference(bytes32 commitment, BlobId blobId) private pure {
+        if (commitment == bytes32(0)) revert ProofRegistryZeroCommitment();
+        if (blobId.isZero()) revert ProofRegistryZeroBlobId(commitment);
+    }
+
+    function _checkBatch(bytes32 root, BlobId blobId, uint32 count) private pure {
+        _checkReference(root, blobId);
+        if (count == 0) revert ProofRegistryEmptyBatch(root);
+    }
+}

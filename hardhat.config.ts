@@ -1,0 +1,57 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
+import { globSync } from "glob";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+import "hardhat-dependency-compiler";
+
+/**
+ * Solidity compiles offline: the compiler is the exactly pinned `solc` npm package (soljson), never a download from
+ * binaries.soliditylang.org, which these machines cannot reach.
+ */
+const SOLC_VERSION = "0.8.29";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require("solc") as { version(): string };
+  const longVersion = solc.version().replace(/\.Emscripten\.clang$/, "");
+  if (args.solcVersion !== SOLC_VERSION || !longVersion.startsWith(`${SOLC_VERSION}+`)) {
+    throw new Error(
+      `Solidity ${args.solcVersion} was requested, but Strata compiles offline with the pinned npm package ` +
+        `solc@${longVersion}. Pin "solc": "${args.solcVersion}" exactly in package.json and set SOLC_VERSION in ` +
+        `hardhat.config.ts to the same version (or write pragma solidity ${SOLC_VERSION} in the contract).`,
+    );
+  }
+  return { compilerPath: require.resolve("solc/soljson.js"), isSolcJs: true, version: SOLC_VERSION, longVersion };
+});
+
+// `hardhat test` with no files runs the contract tests (test/) and every workspace package's tests in one mocha run.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+  if (args.testFiles.length > 0) return runSuper(args);
+  const own: string[] = await runSuper(args);
+  const packages = globSync("packages/*/test/**/*.test.ts", { absolute: true }).sort();
+  return [...own, ...packages];
+});
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+  },
+  // The Ethereum Attestation Service is compiled beside our registries so the gas benchmark compares both in one run.
+  dependencyCompiler: {
+    paths: [
+      "@ethereum-attestation-service/eas-contracts/contracts/EAS.sol",
+      "@ethereum-attestation-service/eas-contracts/contracts/SchemaRegistry.sol",
+    ],
+  },
+  typechain: { outDir: "packages/contracts/typechain", target: "ethers-v6" },
+  networks: {
+    hardhat: { chainId: 31337 },
+    localhost: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+  },
+  mocha: { timeout: 120_000 },
+  gasReporter: { enabled: false },
+};
+
+export default config;
