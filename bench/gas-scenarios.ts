@@ -53,7 +53,9 @@ export async function measureRegistries(): Promise<Record<string, number>> {
   gas["ProofRegistry.anchorProof"] = await gasOf(proofs.anchorProof(word("proof 0"), word("proof blob 0")));
   for (const size of BATCH_SIZES) {
     const root = batchRoot(size);
-    gas[`ProofRegistry.anchorBatch (${size})`] = await gasOf(proofs.anchorBatch(root, word(`batch blob ${size}`), size));
+    gas[`ProofRegistry.anchorBatch (${size})`] = await gasOf(
+      proofs.anchorBatch(root, word(`batch blob ${size}`), size),
+    );
     gas[`ProofRegistry.announceBatch (${size})`] = await gasOf(
       proofs.announceBatch(word(`announced ${size}`), word(`announced blob ${size}`), size),
     );

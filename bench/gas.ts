@@ -19,11 +19,15 @@ async function main(): Promise<void> {
   const timestamp = eas["EAS.timestamp"];
 
   console.log("\nGas per registry write (in-process Hardhat network, solc 0.8.29, optimizer 200 runs, cancun)\n");
-  console.log(`${"operation".padEnd(40)} ${"gas".padStart(9)} ${"per proof".padStart(10)} ${"vs EAS attest".padStart(14)}`);
+  console.log(
+    `${"operation".padEnd(40)} ${"gas".padStart(9)} ${"per proof".padStart(10)} ${"vs EAS attest".padStart(14)}`,
+  );
   for (const [op, gas] of Object.entries(ours)) {
     const size = /\((\d+)\)$/.exec(op)?.[1];
     const perProof = size ? fmt(gas / Number(size)) : "";
-    console.log(`${op.padEnd(40)} ${fmt(gas).padStart(9)} ${perProof.padStart(10)} ${(gas / attest).toFixed(3).padStart(13)}x`);
+    console.log(
+      `${op.padEnd(40)} ${fmt(gas).padStart(9)} ${perProof.padStart(10)} ${(gas / attest).toFixed(3).padStart(13)}x`,
+    );
   }
   console.log("\nReferences measured in the same run");
   for (const [op, gas] of Object.entries(eas)) console.log(`${op.padEnd(40)} ${fmt(gas).padStart(9)}`);
@@ -38,8 +42,18 @@ async function main(): Promise<void> {
     ["anchor one proof / EAS attest", single / attest, "<= 0.30x", single / attest <= 0.3],
     ["anchor one proof / EAS timestamp", single / timestamp, "(reference)", true],
     ["stored batch, gas per proof at 1,000", batch1000, "<= 50", batch1000 <= 50],
-    ["events-only batch / OpenGradient", announce / OPENGRADIENT_BATCH_SETTLE, "< 1.00x", announce < OPENGRADIENT_BATCH_SETTLE],
-    ["stored batch / events-only batch", ours["ProofRegistry.anchorBatch (1000)"] / announce, "(price of storage)", true],
+    [
+      "events-only batch / OpenGradient",
+      announce / OPENGRADIENT_BATCH_SETTLE,
+      "< 1.00x",
+      announce < OPENGRADIENT_BATCH_SETTLE,
+    ],
+    [
+      "stored batch / events-only batch",
+      ours["ProofRegistry.anchorBatch (1000)"] / announce,
+      "(price of storage)",
+      true,
+    ],
   ];
   console.log("\nTargets");
   for (const [name, value, target, ok] of targets) {

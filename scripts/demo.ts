@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   const [index, latest] = await modelRegistry.latestVersion(modelId);
   console.log(`  latest version ${index}: blob ${latest.blobId.slice(0, 18)}…, ends at epoch ${latest.endEpoch}`);
 
-  await step(`admit node ${node.address.slice(0, 10)}…`, () => nodeRegistry.admitNode(node.address, "http://127.0.0.1:31416"));
+  await step(`admit node ${node.address.slice(0, 10)}…`, () =>
+    nodeRegistry.admitNode(node.address, "http://127.0.0.1:31416"),
+  );
   const proofs = proofRegistry.connect(node);
   await step("anchor one proof commitment", () => proofs.anchorProof(hex(randomBytes(32)), hex(randomBytes(32))));
 

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   for (const pair of (process.env.STRATA_NODES ?? "").split(",").filter(Boolean)) {
     const [address, endpoint] = pair.split("=");
     if (!ethers.isAddress(address) || !endpoint) {
-      throw new Error(`STRATA_NODES entry "${pair}" is not address=endpoint (e.g. 0x70997970...=http://127.0.0.1:31416)`);
+      throw new Error(
+        `STRATA_NODES entry "${pair}" is not address=endpoint (e.g. 0x70997970...=http://127.0.0.1:31416)`,
+      );
     }
     const receipt = await (await registries.nodeRegistry.admitNode(address, endpoint)).wait();
     block = receipt?.blockNumber ?? block;
