@@ -11,8 +11,11 @@ describe("Offline Solidity toolchain", function () {
   });
 
   it("refuses another solc version with a message that says what to pin", async function () {
-    await expect(
-      hre.run(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, { quiet: true, solcVersion: "0.8.20" }),
-    ).to.be.rejectedWith(/Solidity 0\.8\.20 was requested.*Pin "solc": "0\.8\.20" exactly/s);
+    const error = await hre.run(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, { quiet: true, solcVersion: "0.8.20" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message).to.match(/Solidity 0\.8\.20 was requested.*Pin "solc": "0\.8\.20" exactly/s);
   });
 });
