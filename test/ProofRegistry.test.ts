@@ -1,0 +1,396 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { impersonateAccount, loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { ZeroAddress } from "ethers";
+import { deployProofRegistry, deployWiredRegistries } from "./helpers/deploy";
+import { fieldsOf } from "./helpers/results";
+import { blobIdOf, commitmentOf, seededRandom, ZERO_BYTES32 } from "./helpers/values";
+
+const COMMITMENT = commitmentOf("inference 1");
+const BLOB_ID = blobIdOf("proof document 1");
+const ROOT = commitmentOf("batch root 1");
+const BATCH_BLOB_ID = blobIdOf("batch document 1");
+
+/** The batch tree over `commitments`, built as the nodes build it: StandardMerkleTree with leaf encoding `["bytes32"]`. */
+function batchTree(commitments: string[]) {
+  return StandardMerkleTree.of(
+    commitments.map((c) => [c]),
+    ["bytes32"],
+  );
+}
+
+/** `count` distinct commitments. */
+function commitments(count: number, label = "leaf"): string[] {
+  return Array.from({ length: count }, (_, i) => commitmentOf(`${label} ${i}`));
+}
+
+/** The registries wired by `deployRegistries`, with `node` and `otherNode` admitted. */
+async function fixture() {
+  const [admin, node, otherNode, stranger] = await ethers.getSigners();
+  const { nodeRegistry, proofRegistry } = await deployWiredRegistries(admin);
+  await nodeRegistry.admitNode(node, "https://node-1.strata.example");
+  await nodeRegistry.admitNode(otherNode, "https://node-2.strata.example");
+  return { nodeRegistry, proofRegistry, admin, node, otherNode, stranger };
+}
+
+describe("ProofRegistry", function () {
+  describe("constructor", function () {
+    it("names the node registry that controls it", async function () {
+      const { nodeRegistry, proofRegistry } = await loadFixture(fixture);
+      expect(await proofRegistry.nodeRegistry()).to.equal(await nodeRegistry.getAddress());
+    });
+
+    it("rejects a zero node registry", async function () {
+      const { proofRegistry, admin } = await loadFixture(fixture);
+      await expect(deployProofRegistry(admin, ZeroAddress))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroNodeRegistry")
+        .withArgs();
+    });
+  });
+
+  describe("setAnchorer", function () {
+    it("lets the node registry allow an anchorer and stop it, emitting AnchorerSet", async function () {
+      const { nodeRegistry, proofRegistry, stranger } = await loadFixture(fixture);
+      const controller = await nodeRegistry.getAddress();
+      await impersonateAccount(controller);
+      await setBalance(controller, ethers.parseEther("1"));
+      const asNodeRegistry = proofRegistry.connect(await ethers.getSigner(controller));
+      await expect(asNodeRegistry.setAnchorer(stranger, true))
+        .to.emit(proofRegistry, "AnchorerSet")
+        .withArgs(stranger.address, true);
+      expect(await proofRegistry.isAnchorer(stranger)).to.equal(true);
+      await expect(asNodeRegistry.setAnchorer(stranger, false))
+        .to.emit(proofRegistry, "AnchorerSet")
+        .withArgs(stranger.address, false);
+      expect(await proofRegistry.isAnchorer(stranger)).to.equal(false);
+    });
+
+    it("rejects any caller but the node registry, even its admin or an anchorer", async function () {
+      const { proofRegistry, admin, node, stranger } = await loadFixture(fixture);
+      for (const account of [stranger, admin, node]) {
+        await expect(proofRegistry.connect(account).setAnchorer(stranger, true))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryUnauthorizedAccount")
+          .withArgs(account.address);
+      }
+      expect(await proofRegistry.isAnchorer(stranger)).to.equal(false);
+    });
+
+    it("mirrors the node registry: admitted nodes anchor, others do not", async function () {
+      const { proofRegistry, node, otherNode, stranger, admin } = await loadFixture(fixture);
+      expect(await proofRegistry.isAnchorer(node)).to.equal(true);
+      expect(await proofRegistry.isAnchorer(otherNode)).to.equal(true);
+      expect(await proofRegistry.isAnchorer(stranger)).to.equal(false);
+      expect(await proofRegistry.isAnchorer(admin)).to.equal(false);
+    });
+  });
+
+  describe("anchorProof", function () {
+    it("anchors a proof and emits ProofAnchored", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID))
+        .to.emit(proofRegistry, "ProofAnchored")
+        .withArgs(COMMITMENT, node.address, BLOB_ID);
+      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({
+        node: node.address,
+        anchoredAt: BigInt(await time.latest()),
+      });
+    });
+
+    it("rejects a zero commitment", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorProof(ZERO_BYTES32, BLOB_ID))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroCommitment")
+        .withArgs();
+    });
+
+    it("rejects a zero blob id", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorProof(COMMITMENT, ZERO_BYTES32))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroBlobId")
+        .withArgs(COMMITMENT);
+    });
+
+    it("rejects an account that is not an active node", async function () {
+      const { proofRegistry, admin, stranger } = await loadFixture(fixture);
+      for (const account of [stranger, admin]) {
+        await expect(proofRegistry.connect(account).anchorProof(COMMITMENT, BLOB_ID))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+          .withArgs(account.address);
+      }
+    });
+
+    it("rejects a node once it is removed, and keeps what it anchored before", async function () {
+      const { nodeRegistry, proofRegistry, node } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
+      const anchoredAt = BigInt(await time.latest());
+      await nodeRegistry.removeNode(node);
+      const next = commitmentOf("inference 2");
+      await expect(proofRegistry.connect(node).anchorProof(next, BLOB_ID))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+        .withArgs(node.address);
+      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({ node: node.address, anchoredAt });
+    });
+
+    it("anchors a commitment once, naming who anchored it and when", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
+      const anchoredAt = await time.latest();
+      await time.increase(60);
+      for (const [account, blobId] of [
+        [node, BLOB_ID],
+        [otherNode, blobIdOf("another document")],
+      ] as const) {
+        await expect(proofRegistry.connect(account).anchorProof(COMMITMENT, blobId))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
+          .withArgs(COMMITMENT, node.address, anchoredAt);
+      }
+    });
+  });
+
+  describe("anchorBatch", function () {
+    it("anchors a batch and emits BatchAnchored", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 42))
+        .to.emit(proofRegistry, "BatchAnchored")
+        .withArgs(ROOT, node.address, BATCH_BLOB_ID, 42n);
+      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
+        node: node.address,
+        anchoredAt: BigInt(await time.latest()),
+        count: 42n,
+      });
+    });
+
+    it("rejects a zero root", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorBatch(ZERO_BYTES32, BATCH_BLOB_ID, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroCommitment")
+        .withArgs();
+    });
+
+    it("rejects a zero blob id", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, ZERO_BYTES32, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroBlobId")
+        .withArgs(ROOT);
+    });
+
+    it("rejects an empty batch", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 0))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryEmptyBatch")
+        .withArgs(ROOT);
+    });
+
+    it("rejects an account that is not an active node", async function () {
+      const { proofRegistry, admin, stranger } = await loadFixture(fixture);
+      for (const account of [stranger, admin]) {
+        await expect(proofRegistry.connect(account).anchorBatch(ROOT, BATCH_BLOB_ID, 1))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+          .withArgs(account.address);
+      }
+    });
+
+    it("rejects a node once it is removed", async function () {
+      const { nodeRegistry, proofRegistry, node } = await loadFixture(fixture);
+      await nodeRegistry.removeNode(node);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+        .withArgs(node.address);
+    });
+
+    it("anchors a root once, naming who anchored it and when", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 2);
+      const anchoredAt = await time.latest();
+      for (const account of [node, otherNode]) {
+        await expect(proofRegistry.connect(account).anchorBatch(ROOT, blobIdOf("another batch document"), 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
+          .withArgs(ROOT, node.address, anchoredAt);
+      }
+      expect((await proofRegistry.getBatch(ROOT)).count).to.equal(2n);
+    });
+
+    it("keeps single proofs and batch roots apart", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
+      await expect(proofRegistry.connect(otherNode).anchorBatch(COMMITMENT, BATCH_BLOB_ID, 1))
+        .to.emit(proofRegistry, "BatchAnchored")
+        .withArgs(COMMITMENT, otherNode.address, BATCH_BLOB_ID, 1n);
+      expect((await proofRegistry.getProof(COMMITMENT)).node).to.equal(node.address);
+      expect((await proofRegistry.getBatch(COMMITMENT)).node).to.equal(otherNode.address);
+    });
+  });
+
+  describe("announceBatch", function () {
+    it("announces a batch in an event only, storing nothing", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).announceBatch(ROOT, BATCH_BLOB_ID, 7))
+        .to.emit(proofRegistry, "BatchAnnounced")
+        .withArgs(ROOT, node.address, BATCH_BLOB_ID, 7n);
+      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
+        node: ZeroAddress,
+        anchoredAt: 0n,
+        count: 0n,
+      });
+      expect(fieldsOf(await proofRegistry.getProof(ROOT))).to.deep.equal({ node: ZeroAddress, anchoredAt: 0n });
+    });
+
+    it("can announce the same root again, by any node, and anchor it afterwards", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).announceBatch(ROOT, BATCH_BLOB_ID, 7);
+      for (const account of [node, otherNode]) {
+        await expect(proofRegistry.connect(account).announceBatch(ROOT, BATCH_BLOB_ID, 7))
+          .to.emit(proofRegistry, "BatchAnnounced")
+          .withArgs(ROOT, account.address, BATCH_BLOB_ID, 7n);
+      }
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 7)).to.emit(
+        proofRegistry,
+        "BatchAnchored",
+      );
+    });
+
+    it("rejects a zero root", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).announceBatch(ZERO_BYTES32, BATCH_BLOB_ID, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroCommitment")
+        .withArgs();
+    });
+
+    it("rejects a zero blob id", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).announceBatch(ROOT, ZERO_BYTES32, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroBlobId")
+        .withArgs(ROOT);
+    });
+
+    it("rejects an empty batch", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(node).announceBatch(ROOT, BATCH_BLOB_ID, 0))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryEmptyBatch")
+        .withArgs(ROOT);
+    });
+
+    it("rejects an account that is not an active node", async function () {
+      const { proofRegistry, stranger } = await loadFixture(fixture);
+      await expect(proofRegistry.connect(stranger).announceBatch(ROOT, BATCH_BLOB_ID, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+        .withArgs(stranger.address);
+    });
+
+    it("rejects a node once it is removed", async function () {
+      const { nodeRegistry, proofRegistry, node } = await loadFixture(fixture);
+      await nodeRegistry.removeNode(node);
+      await expect(proofRegistry.connect(node).announceBatch(ROOT, BATCH_BLOB_ID, 1))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+        .withArgs(node.address);
+    });
+  });
+
+  describe("getProof and getBatch", function () {
+    it("read all zero for what was never anchored", async function () {
+      const { proofRegistry } = await loadFixture(fixture);
+      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({
+        node: ZeroAddress,
+        anchoredAt: 0n,
+      });
+      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
+        node: ZeroAddress,
+        anchoredAt: 0n,
+        count: 0n,
+      });
+    });
+  });
+
+  describe("leafOf", function () {
+    it("equals the leaf hash of @openzeppelin/merkle-tree's StandardMerkleTree over bytes32", async function () {
+      const { proofRegistry } = await loadFixture(fixture);
+      const values = [...commitments(5), ZERO_BYTES32, "0x" + "ff".repeat(32)];
+      const tree = batchTree(values);
+      for (const value of values) expect(await proofRegistry.leafOf(value)).to.equal(tree.leafHash([value]));
+    });
+  });
+
+  describe("isIncluded", function () {
+    for (const size of [1, 2, 3]) {
+      it(`anchors a batch of ${size} and proves the inclusion of every leaf`, async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        const tree = batchTree(commitments(size));
+        await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, size);
+        for (const [i, [leaf]] of tree.entries()) {
+          expect(await proofRegistry.isIncluded(tree.root, leaf, tree.getProof(i))).to.equal(true);
+        }
+      });
+    }
+
+    it("anchors a batch of 1,000 and proves inclusion of the first, the last and 20 random leaves", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const leaves = commitments(1_000);
+      const tree = batchTree(leaves);
+      await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, leaves.length);
+      const random = seededRandom(0x5742a7a);
+      const sample = [0, leaves.length - 1, ...Array.from({ length: 20 }, () => Math.floor(random() * leaves.length))];
+      for (const i of sample) {
+        const proof = tree.getProof([leaves[i]]);
+        expect(proof.length).to.be.within(9, 10);
+        expect(await proofRegistry.isIncluded(tree.root, leaves[i], proof)).to.equal(true);
+      }
+    });
+
+    it("rejects a leaf that is not in the batch", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const tree = batchTree(commitments(3));
+      await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, 3);
+      const stranger = commitmentOf("not in the batch");
+      for (let i = 0; i < 3; i++) {
+        expect(await proofRegistry.isIncluded(tree.root, stranger, tree.getProof(i))).to.equal(false);
+      }
+    });
+
+    it("rejects a proof made for another leaf, a truncated proof and an empty proof", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const leaves = commitments(3);
+      const tree = batchTree(leaves);
+      await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, 3);
+      const proof0 = tree.getProof([leaves[0]]);
+      const proof1 = tree.getProof([leaves[1]]);
+      expect(proof0).not.to.deep.equal(proof1);
+      expect(await proofRegistry.isIncluded(tree.root, leaves[0], proof1)).to.equal(false);
+      expect(await proofRegistry.isIncluded(tree.root, leaves[0], proof0.slice(1))).to.equal(false);
+      expect(await proofRegistry.isIncluded(tree.root, leaves[0], [])).to.equal(false);
+    });
+
+    it("rejects an inner node of the tree presented as a commitment", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const tree = batchTree(commitments(4));
+      await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, 4);
+      const { tree: nodes } = tree.dump();
+      // nodes[0] is the root; nodes[1] and nodes[2] are its children, each over two leaves.
+      expect(await proofRegistry.isIncluded(tree.root, nodes[1], [nodes[2]])).to.equal(false);
+    });
+
+    it("returns false for a root that was never anchored, even with a valid proof", async function () {
+      const { proofRegistry } = await loadFixture(fixture);
+      const leaves = commitments(3);
+      const tree = batchTree(leaves);
+      expect(await proofRegistry.isIncluded(tree.root, leaves[0], tree.getProof(0))).to.equal(false);
+    });
+
+    it("returns false for a root that was only announced", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const leaves = commitments(3);
+      const tree = batchTree(leaves);
+      await proofRegistry.connect(node).announceBatch(tree.root, BATCH_BLOB_ID, 3);
+      for (const [i, [leaf]] of tree.entries()) {
+        expect(await proofRegistry.isIncluded(tree.root, leaf, tree.getProof(i))).to.equal(false);
+      }
+    });
+
+    it("does not read a singly anchored commitment as a batch root", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      const tree = batchTree([COMMITMENT]);
+      await proofRegistry.connect(node).anchorProof(tree.root, BLOB_ID);
+      expect(await proofRegistry.isIncluded(tree.root, COMMITMENT, [])).to.equal(false);
+    });
+  });
+});

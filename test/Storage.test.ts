@@ -1,0 +1,159 @@
+/**
+ * Storage-layout guard: reads the raw slots of live registries and checks that every record sits where it sat when
+ * this test was written, packed as the NatSpec says ("fits in one slot"). A change of state-variable order, type or
+ * struct packing fails here before it breaks an indexer or an upgrade path.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { getStorageAt, loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { AbiCoder, keccak256, toBigInt, ZeroHash, type AddressLike } from "ethers";
+import { deployWiredRegistries } from "./helpers/deploy";
+import { blobIdOf, commitmentOf, modelIdOf, sha256Of } from "./helpers/values";
+
+const abi = AbiCoder.defaultAbiCoder();
+
+/** The slot of `mapping[key]` for a mapping declared at `slot` (`keccak256(abi.encode(key, slot))`). */
+function mappingSlot(keyType: string, key: unknown, slot: bigint | string): bigint {
+  return toBigInt(keccak256(abi.encode([keyType, "uint256"], [key, slot])));
+}
+
+/** The word at `slot` of `contract`, as an unsigned integer. */
+async function word(contract: AddressLike, slot: bigint): Promise<bigint> {
+  const address = await ethers.resolveAddress(contract);
+  return toBigInt(await getStorageAt(address, slot));
+}
+
+/** Bits `[offset, offset + width)` of `value`. */
+function bits(value: bigint, offset: number, width: number): bigint {
+  return (value >> BigInt(offset)) & ((1n << BigInt(width)) - 1n);
+}
+
+/** The registries with one model (two versions, the second deprecated; a pending transfer), one node and one proof and batch anchored. */
+async function fixture() {
+  const [admin, node, newOwner] = await ethers.getSigners();
+  const { modelRegistry, nodeRegistry, proofRegistry } = await deployWiredRegistries(admin);
+
+  await modelRegistry.createModel("storage", blobIdOf("metadata"));
+  const createdAt = BigInt(await time.latest());
+  const modelId = modelIdOf(admin.address, "storage");
+  await modelRegistry.publishVersion(modelId, blobIdOf("first file"), sha256Of("first file"), 1n, 1n);
+  await modelRegistry.publishVersion(modelId, blobIdOf("file"), sha256Of("file"), 123_456n, 77n);
+  const publishedAt = BigInt(await time.latest());
+  await modelRegistry.deprecateVersion(modelId, 1);
+  await modelRegistry.transferModel(modelId, newOwner);
+
+  await nodeRegistry.admitNode(node, "https://node.strata.example");
+  const admittedAt = BigInt(await time.latest());
+
+  await proofRegistry.connect(node).anchorProof(commitmentOf("proof"), blobIdOf("proof document"));
+  const proofAnchoredAt = BigInt(await time.latest());
+  await proofRegistry.connect(node).anchorBatch(commitmentOf("root"), blobIdOf("batch document"), 9);
+  const batchAnchoredAt = BigInt(await time.latest());
+
+  return {
+    modelRegistry,
+    nodeRegistry,
+    proofRegistry,
+    admin,
+    node,
+    newOwner,
+    modelId,
+    createdAt,
+    publishedAt,
+    admittedAt,
+    proofAnchoredAt,
+    batchAnchoredAt,
+  };
+}
+
+describe("Storage layout", function () {
+  describe("ModelRegistry", function () {
+    it("keeps _models at slot 0: (owner, versionCount, createdAt) in one word, then metadataBlobId", async function () {
+      const { modelRegistry, admin, modelId, createdAt } = await loadFixture(fixture);
+      const base = mappingSlot("bytes32", modelId, 0n);
+      const packed = await word(modelRegistry, base);
+      expect(bits(packed, 0, 160)).to.equal(toBigInt(admin.address));
+      expect(bits(packed, 160, 32)).to.equal(2n);
+      expect(bits(packed, 192, 64)).to.equal(createdAt);
+      expect(await word(modelRegistry, base + 1n)).to.equal(toBigInt(blobIdOf("metadata")));
+      expect(await word(modelRegistry, base + 2n)).to.equal(0n);
+    });
+
+    it("keeps _pendingOwners at slot 1", async function () {
+      const { modelRegistry, newOwner, modelId } = await loadFixture(fixture);
+      expect(await word(modelRegistry, mappingSlot("bytes32", modelId, 1n))).to.equal(toBigInt(newOwner.address));
+    });
+
+    it("keeps _versionBlobIds at slot 2, keyed by model id then index", async function () {
+      const { modelRegistry, modelId } = await loadFixture(fixture);
+      const inner = mappingSlot("bytes32", modelId, 2n);
+      expect(await word(modelRegistry, mappingSlot("uint256", 0n, inner))).to.equal(toBigInt(blobIdOf("first file")));
+      expect(await word(modelRegistry, mappingSlot("uint256", 1n, inner))).to.equal(toBigInt(blobIdOf("file")));
+    });
+
+    it("keeps _versions at slot 3: sha256, then (size, endEpoch, index, publishedAt, deprecated) in one word", async function () {
+      const { modelRegistry, modelId, publishedAt } = await loadFixture(fixture);
+      const versionKey = keccak256(abi.encode(["bytes32", "bytes32"], [modelId, blobIdOf("file")]));
+      const base = mappingSlot("bytes32", versionKey, 3n);
+      expect(await word(modelRegistry, base)).to.equal(toBigInt(sha256Of("file")));
+      const packed = await word(modelRegistry, base + 1n);
+      expect(bits(packed, 0, 64)).to.equal(123_456n);
+      expect(bits(packed, 64, 32)).to.equal(77n);
+      expect(bits(packed, 96, 32)).to.equal(1n);
+      expect(bits(packed, 128, 64)).to.equal(publishedAt);
+      expect(bits(packed, 192, 8)).to.equal(1n);
+      expect(bits(packed, 200, 56)).to.equal(0n);
+    });
+  });
+
+  describe("NodeRegistry", function () {
+    it("keeps AccessControl's _roles at slot 0", async function () {
+      const { nodeRegistry, admin } = await loadFixture(fixture);
+      const role = mappingSlot("bytes32", ZeroHash, 0n);
+      expect(await word(nodeRegistry, mappingSlot("address", admin.address, role))).to.equal(1n);
+    });
+
+    it("keeps _proofRegistry at slot 1", async function () {
+      const { nodeRegistry, proofRegistry } = await loadFixture(fixture);
+      expect(await word(nodeRegistry, 1n)).to.equal(toBigInt(await proofRegistry.getAddress()));
+    });
+
+    it("keeps _nodes at slot 2: (active, admittedAt, removedAt) in one word", async function () {
+      const { nodeRegistry, node, admittedAt } = await loadFixture(fixture);
+      const slot = mappingSlot("address", node.address, 2n);
+      const packed = await word(nodeRegistry, slot);
+      expect(bits(packed, 0, 8)).to.equal(1n);
+      expect(bits(packed, 8, 64)).to.equal(admittedAt);
+      expect(bits(packed, 72, 64)).to.equal(0n);
+      expect(bits(packed, 136, 120)).to.equal(0n);
+      expect(await word(nodeRegistry, slot + 1n)).to.equal(0n);
+    });
+  });
+
+  describe("ProofRegistry", function () {
+    it("keeps the node registry out of storage and _anchorers at slot 0", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      expect(await word(proofRegistry, mappingSlot("address", node.address, 0n))).to.equal(1n);
+    });
+
+    it("keeps _proofs at slot 1: (node, anchoredAt) in one word", async function () {
+      const { proofRegistry, node, proofAnchoredAt } = await loadFixture(fixture);
+      const slot = mappingSlot("bytes32", commitmentOf("proof"), 1n);
+      const packed = await word(proofRegistry, slot);
+      expect(bits(packed, 0, 160)).to.equal(toBigInt(node.address));
+      expect(bits(packed, 160, 64)).to.equal(proofAnchoredAt);
+      expect(bits(packed, 224, 32)).to.equal(0n);
+      expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
+    });
+
+    it("keeps _batches at slot 2: (node, anchoredAt, count) in one word", async function () {
+      const { proofRegistry, node, batchAnchoredAt } = await loadFixture(fixture);
+      const slot = mappingSlot("bytes32", commitmentOf("root"), 2n);
+      const packed = await word(proofRegistry, slot);
+      expect(bits(packed, 0, 160)).to.equal(toBigInt(node.address));
+      expect(bits(packed, 160, 64)).to.equal(batchAnchoredAt);
+      expect(bits(packed, 224, 32)).to.equal(9n);
+      expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
+    });
+  });
+});
