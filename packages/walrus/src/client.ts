@@ -1,0 +1,622 @@
+/**
+ * A client of Walrus publishers and aggregators over HTTP (the `@mysten/walrus` SDK talks to storage nodes only).
+ * Stores compute the Blob ID locally first and refuse a publisher that certifies another one; reads are verified,
+ * against the sha256 when the caller knows it, otherwise by recomputing the Blob ID.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import pRetry from "p-retry";
+import { checkStoreResponse, readErrorBody, type StoreResponse } from "./api";
+import { parseBlobId, type BlobIdString } from "./blob-id";
+import type { WalrusNetworkConfig } from "./config";
+import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
+import { assertEncodable, DEFAULT_SHARDS, maxBlobSize } from "./encoding";
+import {
+  BlobIntegrityError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  PublisherMismatchError,
+  WalrusError,
+  WalrusHttpError,
+  WalrusNetworkError,
+  WalrusResponseError,
+  WalrusTimeoutError,
+} from "./errors";
+
+export interface WalrusClientOptions extends Partial<WalrusNetworkConfig> {
+  /** Publisher base URL (needed by `store`). */
+  publisherUrl?: string;
+  /** Aggregator base URLs, tried in order with failover (needed by `read`). */
+  aggregatorUrls?: readonly string[];
+  /** Shard count of the network, for local Blob IDs (default 1000, as mainnet and testnet). */
+  shards?: number;
+  /** Largest blob the publisher accepts; larger stores fail before any request. Default: no limit. */
+  maxPublishBytes?: number;
+  /** A request fails with a timeout when no response, or no body bytes, arrive for this long (default 30 s). */
+  timeoutMs?: number;
+  /** Retries after the first attempt, with exponential backoff and jitter (default 4). */
+  retries?: number;
+  /** First backoff delay (default 500 ms); it doubles, with jitter, up to `maxRetryDelayMs` (default 10 s). */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** For this long after this client stored a blob, a 404 for it is retried as a cache miss (default 60 s). */
+  freshNotFoundMs?: number;
+  /** Encoder pool for Blob IDs (default: the process-wide one). */
+  pool?: EncoderPool;
+}
+
+export interface StoreOptions {
+  /** Epochs ahead to store for (default 1; Walrus takes at most 53). */
+  epochs?: number;
+  /** A permanent blob cannot be deleted before its end epoch (default: deletable). */
+  permanent?: boolean;
+  /** Store again even if the blob is already certified. */
+  force?: boolean;
+  /** Send the new Blob object to this Sui address (else the publisher keeps it). */
+  sendObjectTo?: string;
+  signal?: AbortSignal;
+  /** Called as the body is sent. */
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface StoreResult {
+  blobId: BlobIdString;
+  sha256: string;
+  size: number;
+  /** First epoch in which the blob is no longer available. */
+  endEpoch: number;
+  /** The Sui object id of the new Blob object (absent when the blob was already certified). */
+  objectId?: string;
+  /** `newlyCreated` when the publisher registered and certified it now, `alreadyCertified` when it already was. */
+  status: "newlyCreated" | "alreadyCertified";
+  newlyCreated: boolean;
+  /** Cost in FROST, when newly created. */
+  cost?: number;
+  /** The publisher's answer, as returned. */
+  response: StoreResponse;
+}
+
+export interface ReadOptions {
+  /**
+   * The content's sha256 (64 hex digits), when the caller knows it (a registry records it beside the Blob ID): the
+   * bytes are verified against it while they stream. Without it, the Blob ID is recomputed from the bytes.
+   */
+  sha256?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface TransferProgress {
+  bytes: number;
+  /** Total bytes, when known. */
+  total?: number;
+  url: string;
+}
+
+export interface ReadToFileResult {
+  blobId: BlobIdString;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const UPLOAD_CHUNK = 1024 * 1024;
+
+/** Where a download's bytes go: memory for `read`, a temporary file for `readToFile`. */
+interface Sink {
+  start(total: number | undefined): Promise<void>;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Drops what was written (before a retry or after a failure). */
+  reset(): Promise<void>;
+}
+
+class MemorySink implements Sink {
+  #chunks: Uint8Array[] = [];
+  #buffer: Uint8Array | undefined;
+  #length = 0;
+
+  async start(total: number | undefined): Promise<void> {
+    this.#buffer = total !== undefined ? new Uint8Array(total) : undefined;
+    this.#chunks = [];
+    this.#length = 0;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#buffer !== undefined && this.#length + chunk.byteLength <= this.#buffer.byteLength) {
+      this.#buffer.set(chunk, this.#length);
+    } else {
+      if (this.#buffer !== undefined) {
+        this.#chunks.push(this.#buffer.subarray(0, this.#length));
+        this.#buffer = undefined;
+      }
+      this.#chunks.push(chunk);
+    }
+    this.#length += chunk.byteLength;
+  }
+
+  async reset(): Promise<void> {
+    this.#chunks = [];
+    this.#buffer = undefined;
+    this.#length = 0;
+  }
+
+  /** The bytes, as a buffer of their own (so it can be handed to the encoder without a copy). */
+  bytes(): Uint8Array {
+    if (this.#buffer !== undefined) return this.#buffer.subarray(0, this.#length);
+    return new Uint8Array(Buffer.concat(this.#chunks, this.#length));
+  }
+}
+
+class FileSink implements Sink {
+  readonly temp: string;
+  #handle: Awaited<ReturnType<typeof open>> | undefined;
+
+  constructor(target: string) {
+    this.temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  }
+
+  async start(): Promise<void> {
+    await this.reset();
+    this.#handle = await open(this.temp, "w");
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#handle === undefined) throw new Error("FileSink.write before start");
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.byteLength - offset);
+      offset += bytesWritten;
+    }
+  }
+
+  /** Flushes the file to disk and closes it. */
+  async finish(): Promise<void> {
+    if (this.#handle === undefined) return;
+    await this.#handle.sync();
+    await this.#handle.close();
+    this.#handle = undefined;
+  }
+
+  async reset(): Promise<void> {
+    await this.#handle?.close().catch(() => undefined);
+    this.#handle = undefined;
+    await unlink(this.temp).catch(() => undefined);
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/** Per-request timeout that restarts whenever bytes arrive, joined with the caller's signal. */
+class ProgressTimer {
+  readonly #controller = new AbortController();
+  readonly signal: AbortSignal;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onTimeout: () => WalrusTimeoutError,
+    outer: AbortSignal | undefined,
+  ) {
+    this.signal = outer === undefined ? this.#controller.signal : AbortSignal.any([outer, this.#controller.signal]);
+    this.touch();
+  }
+
+  get timedOut(): WalrusTimeoutError | undefined {
+    const reason: unknown = this.#controller.signal.reason;
+    return reason instanceof WalrusTimeoutError ? reason : undefined;
+  }
+
+  touch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#controller.abort(this.onTimeout()), this.timeoutMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+export class WalrusClient {
+  readonly publisherUrl: string | undefined;
+  readonly aggregatorUrls: readonly string[];
+  readonly shards: number;
+  readonly maxPublishBytes: number | undefined;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly freshNotFoundMs: number;
+  readonly #pool: EncoderPool;
+  /** Blob IDs this client stored, with when: a 404 for them soon after is a cache miss worth retrying. */
+  readonly #stored = new Map<string, number>();
+  /** Index of the aggregator that answered last: it is tried first next time. */
+  #preferred = 0;
+
+  constructor(options: WalrusClientOptions) {
+    this.publisherUrl = options.publisherUrl === undefined ? undefined : trimSlash(options.publisherUrl);
+    this.aggregatorUrls = (options.aggregatorUrls ?? []).map(trimSlash);
+    this.shards = options.shards ?? DEFAULT_SHARDS;
+    this.maxPublishBytes = options.maxPublishBytes;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 4;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
+    this.freshNotFoundMs = options.freshNotFoundMs ?? 60_000;
+    this.#pool = options.pool ?? defaultEncoderPool();
+    for (const url of [this.publisherUrl, ...this.aggregatorUrls]) {
+      if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) throw new TypeError(`Not an http(s) URL: ${url}`);
+    }
+  }
+
+  /**
+   * Stores a blob (bytes, or the path of a file) through the publisher and returns its Blob ID, sha256, size, end
+   * epoch and object id. The Blob ID is computed locally first; a publisher that answers with another one fails with
+   * `PublisherMismatchError`.
+   */
+  async store(input: Uint8Array | string, options: StoreOptions = {}): Promise<StoreResult> {
+    const publisher = this.publisherUrl;
+    if (publisher === undefined) throw new TypeError("WalrusClient.store needs a publisherUrl");
+    const epochs = options.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer: ${epochs}`);
+
+    let bytes: Uint8Array;
+    if (typeof input === "string") {
+      const { size } = await stat(input);
+      this.#checkPublishSize(size, publisher);
+      assertEncodable(size, this.shards);
+      bytes = await readFile(input, { signal: options.signal });
+    } else {
+      bytes = input;
+    }
+    this.#checkPublishSize(bytes.byteLength, publisher);
+    // A file's buffer is ours: hand it to the encoder and get it back, without copies.
+    const computed =
+      typeof input === "string"
+        ? await this.#pool.computeMetadataOwned(bytes, { shards: this.shards, signal: options.signal })
+        : { metadata: await this.#pool.computeMetadata(bytes, { shards: this.shards, signal: options.signal }), bytes };
+    const { metadata } = computed;
+    bytes = computed.bytes;
+
+    const query = new URLSearchParams({ epochs: String(epochs) });
+    if (options.permanent === true) query.set("permanent", "true");
+    if (options.force === true) query.set("force", "true");
+    if (options.sendObjectTo !== undefined) query.set("send_object_to", options.sendObjectTo);
+    const url = `${publisher}/v1/blobs?${query}`;
+
+    const response = await this.#retrying(options.signal, metadata.blobId, async () => {
+      const timer = new ProgressTimer(
+        this.timeoutMs,
+        () => new WalrusTimeoutError(url, this.timeoutMs),
+        options.signal,
+      );
+      try {
+        const res = await this.#fetch(url, timer, {
+          method: "PUT",
+          headers: { "content-type": "application/octet-stream" },
+          ...this.#uploadBody(bytes, url, timer, options.onProgress),
+        });
+        const text = await res.text();
+        if (res.status === 413) throw new BlobTooLargeError(bytes.byteLength, this.maxPublishBytes, { url });
+        if (!res.ok) throw this.#httpError(url, res.status, text, metadata.blobId);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new WalrusResponseError(url, `the body is not JSON: ${text.slice(0, 200)}`, metadata.blobId);
+        }
+        const checked = checkStoreResponse(json);
+        if (typeof checked === "string") throw new WalrusResponseError(url, checked, metadata.blobId);
+        return checked;
+      } catch (error) {
+        throw this.#classify(error, url, timer, options.signal, metadata.blobId);
+      } finally {
+        timer.stop();
+      }
+    });
+
+    const certified =
+      "newlyCreated" in response ? response.newlyCreated.blobObject.blobId : response.alreadyCertified.blobId;
+    if (certified !== metadata.blobId) throw new PublisherMismatchError(metadata.blobId, certified, url);
+    this.#rememberStored(metadata.blobId);
+    if ("newlyCreated" in response) {
+      const { blobObject, cost } = response.newlyCreated;
+      return {
+        blobId: metadata.blobId,
+        sha256: metadata.sha256,
+        size: metadata.size,
+        endEpoch: blobObject.storage.endEpoch,
+        objectId: blobObject.id,
+        status: "newlyCreated",
+        newlyCreated: true,
+        cost,
+        response,
+      };
+    }
+    return {
+      blobId: metadata.blobId,
+      sha256: metadata.sha256,
+      size: metadata.size,
+      endEpoch: response.alreadyCertified.endEpoch,
+      ...(response.alreadyCertified.object !== undefined ? { objectId: response.alreadyCertified.object } : {}),
+      status: "alreadyCertified",
+      newlyCreated: false,
+      response,
+    };
+  }
+
+  /** Reads a blob from the aggregators and returns its bytes once they are verified. */
+  async read(blobId: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    const id = parseBlobId(blobId);
+    const expectedSha = this.#checkSha(options.sha256);
+    const sink = new MemorySink();
+    return this.#readVerified(id, expectedSha, sink, options, async (url, sha256) => {
+      const bytes = sink.bytes();
+      if (expectedSha === undefined) {
+        // Verify by recomputing the Blob ID; the buffer goes to the encoder and comes back without a copy.
+        const { metadata, bytes: back } = await this.#pool.computeMetadataOwned(bytes, {
+          shards: this.shards,
+          sha256,
+          signal: options.signal,
+        });
+        if (metadata.blobId !== id) throw new BlobIntegrityError(id, url, "blob-id", id, metadata.blobId);
+        return back;
+      }
+      return bytes;
+    });
+  }
+
+  /**
+   * Streams a blob to `file`: the bytes go to a temporary file beside it, are verified, flushed to disk, and only then
+   * renamed onto `file`. A truncated or corrupted download never lands at `file`.
+   */
+  async readToFile(blobId: string, file: string, options: ReadOptions = {}): Promise<ReadToFileResult> {
+    const id = parseBlobId(blobId);
+    const expectedSha = this.#checkSha(options.sha256);
+    const target = path.resolve(file);
+    const sink = new FileSink(target);
+    try {
+      return await this.#readVerified(id, expectedSha, sink, options, async (url, sha256, size) => {
+        await sink.finish();
+        if (expectedSha === undefined) {
+          const { metadata } = await this.#pool.computeMetadataOwned(await readFile(sink.temp), {
+            shards: this.shards,
+            sha256,
+            signal: options.signal,
+          });
+          if (metadata.blobId !== id) throw new BlobIntegrityError(id, url, "blob-id", id, metadata.blobId);
+        }
+        await rename(sink.temp, target);
+        return { blobId: id, path: target, size, sha256 };
+      });
+    } finally {
+      await sink.reset();
+    }
+  }
+
+  /**
+   * Downloads into `sink` with retries and aggregator failover, checks the sha256 when given, then lets `finish`
+   * verify the rest and produce the result. An integrity failure moves on to the next aggregator.
+   */
+  async #readVerified<T>(
+    blobId: BlobIdString,
+    expectedSha: string | undefined,
+    sink: Sink,
+    options: ReadOptions,
+    finish: (url: string, sha256: string, size: number) => Promise<T>,
+  ): Promise<T> {
+    if (this.aggregatorUrls.length === 0) throw new TypeError("WalrusClient.read needs at least one aggregator URL");
+    const limit = maxBlobSize(this.shards);
+    return this.#retrying(options.signal, blobId, async () => {
+      const failures: unknown[] = [];
+      const start = this.#preferred;
+      for (let i = 0; i < this.aggregatorUrls.length; i++) {
+        const index = (start + i) % this.aggregatorUrls.length;
+        const url = `${this.aggregatorUrls[index]}/v1/blobs/${blobId}`;
+        try {
+          const { sha256, size } = await this.#download(url, blobId, sink, limit, options);
+          if (expectedSha !== undefined && sha256 !== expectedSha) {
+            throw new BlobIntegrityError(blobId, url, "sha256", expectedSha, sha256);
+          }
+          const result = await finish(url, sha256, size);
+          this.#preferred = index;
+          return result;
+        } catch (error) {
+          await sink.reset();
+          if (!this.#failsOver(error)) throw error;
+          failures.push(error);
+        }
+      }
+      throw this.#worstOf(failures, blobId);
+    });
+  }
+
+  /** One GET of a blob into `sink`, hashing as it streams. */
+  async #download(
+    url: string,
+    blobId: BlobIdString,
+    sink: Sink,
+    limit: number,
+    options: ReadOptions,
+  ): Promise<{ sha256: string; size: number }> {
+    const timer = new ProgressTimer(
+      this.timeoutMs,
+      () => new WalrusTimeoutError(url, this.timeoutMs, blobId),
+      options.signal,
+    );
+    let total: number | undefined;
+    let received = 0;
+    try {
+      const res = await this.#fetch(url, timer, { method: "GET" });
+      if (res.status !== 200) {
+        const text = await res.text();
+        if (res.status === 404) throw new BlobNotFoundError(blobId, url, readErrorBody(safeJson(text))?.reason);
+        throw this.#httpError(url, res.status, text, blobId);
+      }
+      const length = res.headers.get("content-length");
+      total = length !== null && /^[0-9]+$/.test(length) ? Number(length) : undefined;
+      if (total !== undefined && total > limit) {
+        throw new BlobTooLargeError(total, limit, {
+          url,
+          why: `no blob can exceed ${limit} bytes at ${this.shards} shards`,
+        });
+      }
+      await sink.start(total);
+      const hash = createHash("sha256");
+      if (res.body !== null) {
+        for await (const chunk of res.body) {
+          timer.touch();
+          received += chunk.byteLength;
+          if (received > limit) throw new BlobTooLargeError(received, limit, { url });
+          hash.update(chunk);
+          await sink.write(chunk);
+          options.onProgress?.({ bytes: received, total, url });
+        }
+      }
+      if (total !== undefined && received !== total) {
+        throw new BlobIntegrityError(blobId, url, "truncated", String(total), String(received));
+      }
+      return { sha256: hash.digest("hex"), size: received };
+    } catch (error) {
+      const classified = this.#classify(error, url, timer, options.signal, blobId);
+      // A body that broke off before its announced length is a truncated blob, whatever the socket said.
+      if (classified instanceof WalrusNetworkError && total !== undefined && received < total) {
+        throw new BlobIntegrityError(blobId, url, "truncated", String(total), String(received), error);
+      }
+      throw classified;
+    } finally {
+      timer.stop();
+    }
+  }
+
+  #uploadBody(
+    bytes: Uint8Array,
+    url: string,
+    timer: ProgressTimer,
+    onProgress: StoreOptions["onProgress"],
+  ): { body: RequestInit["body"]; duplex?: "half" } {
+    if (onProgress === undefined) return { body: bytes };
+    let offset = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (offset >= bytes.byteLength) {
+          controller.close();
+          return;
+        }
+        const end = Math.min(offset + UPLOAD_CHUNK, bytes.byteLength);
+        controller.enqueue(bytes.subarray(offset, end));
+        offset = end;
+        timer.touch();
+        onProgress({ bytes: offset, total: bytes.byteLength, url });
+      },
+    });
+    return { body: stream, duplex: "half" };
+  }
+
+  async #fetch(url: string, timer: ProgressTimer, init: RequestInit): Promise<Response> {
+    const res = await fetch(url, { ...init, signal: timer.signal });
+    timer.touch();
+    return res;
+  }
+
+  /** Runs `attempt` with retries, exponential backoff and jitter for errors worth retrying. */
+  async #retrying<T>(signal: AbortSignal | undefined, blobId: string, attempt: () => Promise<T>): Promise<T> {
+    return pRetry(attempt, {
+      retries: this.retries,
+      factor: 2,
+      minTimeout: this.retryDelayMs,
+      maxTimeout: this.maxRetryDelayMs,
+      randomize: true,
+      signal,
+      shouldRetry: ({ error }) => this.#retryable(error, blobId),
+    });
+  }
+
+  /** Errors that another try (after a backoff) may not repeat. */
+  #retryable(error: unknown, blobId: string): boolean {
+    if (error instanceof WalrusNetworkError || error instanceof WalrusTimeoutError) return true;
+    if (error instanceof WalrusHttpError) return error.status >= 500 || error.status === 429;
+    if (error instanceof BlobIntegrityError) return error.failure === "truncated";
+    if (error instanceof BlobNotFoundError) {
+      const stored = this.#stored.get(blobId);
+      return stored !== undefined && Date.now() - stored < this.freshNotFoundMs;
+    }
+    return false;
+  }
+
+  /** Errors after which the next aggregator is worth asking at once. */
+  #failsOver(error: unknown): boolean {
+    return (
+      error instanceof WalrusNetworkError ||
+      error instanceof WalrusTimeoutError ||
+      error instanceof BlobNotFoundError ||
+      error instanceof BlobIntegrityError ||
+      (error instanceof WalrusHttpError && (error.status >= 500 || error.status === 429))
+    );
+  }
+
+  /** The error a round over every aggregator ends with: a retryable one if any, else integrity over not found. */
+  #worstOf(failures: unknown[], blobId: string): unknown {
+    return (
+      failures.find((e) => this.#retryable(e, blobId)) ??
+      failures.find((e) => e instanceof BlobIntegrityError) ??
+      failures.find((e) => e instanceof BlobNotFoundError) ??
+      failures[0]
+    );
+  }
+
+  /** Turns whatever a request threw into a Walrus error (or the caller's abort reason, untouched). */
+  #classify(
+    error: unknown,
+    url: string,
+    timer: ProgressTimer,
+    outer: AbortSignal | undefined,
+    blobId: string | undefined,
+  ): unknown {
+    if (outer?.aborted === true) return outer.reason as unknown;
+    const timedOut = timer.timedOut;
+    if (timedOut !== undefined) return timedOut;
+    if (error instanceof WalrusError) return error;
+    return new WalrusNetworkError(url, error, blobId);
+  }
+
+  #httpError(url: string, status: number, text: string, blobId: string | undefined): WalrusHttpError {
+    const body = readErrorBody(safeJson(text));
+    const message = body?.message || text.slice(0, 300) || "(empty body)";
+    return new WalrusHttpError(url, status, message, { blobId, reason: body?.reason });
+  }
+
+  #checkPublishSize(size: number, url: string): void {
+    if (this.maxPublishBytes !== undefined && size > this.maxPublishBytes) {
+      throw new BlobTooLargeError(size, this.maxPublishBytes, {
+        url,
+        why: `this publisher accepts at most ${this.maxPublishBytes} bytes per request`,
+      });
+    }
+  }
+
+  #checkSha(sha256: string | undefined): string | undefined {
+    if (sha256 === undefined) return undefined;
+    const normalized = sha256.toLowerCase().replace(/^0x/, "");
+    if (!SHA256_HEX.test(normalized))
+      throw new TypeError(`sha256 must be 64 hex digits, got ${JSON.stringify(sha256)}`);
+    return normalized;
+  }
+
+  #rememberStored(blobId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.#stored) if (now - at >= this.freshNotFoundMs) this.#stored.delete(id);
+    this.#stored.set(blobId, now);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

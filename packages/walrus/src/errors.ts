@@ -1,0 +1,206 @@
+/**
+ * Typed errors of the Walrus layer. Every error has a stable `code`, and carries the Blob ID and the URL it concerns
+ * where there is one, so a caller can branch on the class (or the code) and report what failed where.
+ */
+
+export type WalrusErrorCode =
+  | "INVALID_BLOB_ID"
+  | "BLOB_NOT_FOUND"
+  | "BLOB_INTEGRITY"
+  | "PUBLISHER_MISMATCH"
+  | "BLOB_TOO_LARGE"
+  | "TIMEOUT"
+  | "HTTP"
+  | "NETWORK"
+  | "INVALID_RESPONSE";
+
+/** Base class of every error thrown by `@strata/walrus`. */
+export abstract class WalrusError extends Error {
+  abstract readonly code: WalrusErrorCode;
+  /** The Blob ID concerned, when there is one. */
+  readonly blobId?: string;
+  /** The URL of the request that failed, when there is one. */
+  readonly url?: string;
+
+  protected constructor(message: string, details: { blobId?: string; url?: string; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    if (details.blobId !== undefined) this.blobId = details.blobId;
+    if (details.url !== undefined) this.url = details.url;
+  }
+}
+
+/** Shows an untrusted input in a message without flooding it. */
+function quote(input: string): string {
+  const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
+  return JSON.stringify(shown);
+}
+
+/** A string (or hex, or decimal) that is not a well-formed Blob ID. */
+export class InvalidBlobIdError extends WalrusError {
+  readonly code = "INVALID_BLOB_ID";
+  /** The rejected input, exactly as given. */
+  readonly input: string;
+  /** Which form the input was parsed as. */
+  readonly form: "base64url" | "bytes32 hex" | "u256" | "bytes";
+  /** What was wrong with it. */
+  readonly reason: string;
+
+  constructor(input: string, form: InvalidBlobIdError["form"], reason: string) {
+    super(`Invalid Blob ID ${quote(input)} (${form}): ${reason}`);
+    this.input = input;
+    this.form = form;
+    this.reason = reason;
+  }
+}
+
+/** No aggregator has the blob (or it has expired). */
+export class BlobNotFoundError extends WalrusError {
+  readonly code = "BLOB_NOT_FOUND";
+  declare readonly blobId: string;
+
+  constructor(blobId: string, url: string, detail?: string) {
+    super(
+      `Blob ${blobId} was not found at ${url}${detail ? ` (${detail})` : ""}. ` +
+        `Check the Blob ID and that the blob has not expired; a blob stored moments ago can take a while to appear.`,
+      { blobId, url },
+    );
+  }
+}
+
+export type IntegrityFailure = "sha256" | "blob-id" | "truncated";
+
+/** The bytes an aggregator returned are not the blob that was asked for. */
+export class BlobIntegrityError extends WalrusError {
+  readonly code = "BLOB_INTEGRITY";
+  declare readonly blobId: string;
+  readonly failure: IntegrityFailure;
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(
+    blobId: string,
+    url: string | undefined,
+    failure: IntegrityFailure,
+    expected: string,
+    actual: string,
+    cause?: unknown,
+  ) {
+    const what =
+      failure === "sha256"
+        ? `their sha256 is ${actual}, expected ${expected}`
+        : failure === "blob-id"
+          ? `their recomputed Blob ID is ${actual}`
+          : `the body ended after ${actual} of ${expected} bytes`;
+    super(
+      `The bytes returned for blob ${blobId}${url ? ` by ${url}` : ""} failed verification: ${what}. ` +
+        `They were discarded; try another aggregator.`,
+      { blobId, url, cause },
+    );
+    this.failure = failure;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The publisher certified a different Blob ID than the one computed locally from the same bytes. */
+export class PublisherMismatchError extends WalrusError {
+  readonly code = "PUBLISHER_MISMATCH";
+  declare readonly blobId: string;
+  /** The Blob ID the publisher answered with. */
+  readonly publisherBlobId: string;
+
+  constructor(blobId: string, publisherBlobId: string, url: string) {
+    super(
+      `The publisher at ${url} returned Blob ID ${publisherBlobId} for content whose Blob ID is ${blobId}. ` +
+        `Check the shard count configured for this network, or use another publisher.`,
+      { blobId, url },
+    );
+    this.publisherBlobId = publisherBlobId;
+  }
+}
+
+/** A blob above what can be encoded (or what a publisher accepts). */
+export class BlobTooLargeError extends WalrusError {
+  readonly code = "BLOB_TOO_LARGE";
+  readonly size: number;
+  /** The limit that was exceeded, when it is known. */
+  readonly limit?: number;
+
+  constructor(size: number, limit: number | undefined, details: { url?: string; why?: string } = {}) {
+    const why = details.why ?? (limit === undefined ? "the service refused it (413)" : `the limit is ${limit} bytes`);
+    super(
+      `A blob of ${size} bytes is too large: ${why}` +
+        `${details.url ? ` (${details.url})` : ""}. For blobs above a public publisher's 10 MiB cap, ` +
+        `store with the @mysten/walrus SDK (writeBlobFlow and a Sui keypair) or run your own publisher.`,
+      { url: details.url },
+    );
+    this.size = size;
+    if (limit !== undefined) this.limit = limit;
+  }
+}
+
+/** A request that did not answer (or stalled) for longer than the configured timeout. */
+export class WalrusTimeoutError extends WalrusError {
+  readonly code = "TIMEOUT";
+  declare readonly url: string;
+  readonly timeoutMs: number;
+
+  constructor(url: string, timeoutMs: number, blobId?: string) {
+    super(
+      `No progress from ${url} for ${timeoutMs} ms${blobId ? ` while reading blob ${blobId}` : ""}. ` +
+        `The service may be overloaded; retry later, raise timeoutMs, or configure another URL.`,
+      { blobId, url },
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** An HTTP status the client does not turn into a more specific error. */
+export class WalrusHttpError extends WalrusError {
+  readonly code = "HTTP";
+  declare readonly url: string;
+  readonly status: number;
+  /** The `reason` of the Walrus error body (for example `BLOB_UNAVAILABLE`), when there was one. */
+  readonly reason?: string;
+
+  constructor(url: string, status: number, message: string, details: { blobId?: string; reason?: string } = {}) {
+    super(`HTTP ${status} from ${url}${details.reason ? ` (${details.reason})` : ""}: ${message}`, {
+      url,
+      blobId: details.blobId,
+    });
+    this.status = status;
+    if (details.reason !== undefined) this.reason = details.reason;
+  }
+}
+
+/** The connection failed (refused, reset, DNS) before an answer came back. */
+export class WalrusNetworkError extends WalrusError {
+  readonly code = "NETWORK";
+  declare readonly url: string;
+
+  constructor(url: string, cause: unknown, blobId?: string) {
+    super(`Could not reach ${url}: ${describe(cause)}. Check the URL and that the service is running.`, {
+      url,
+      blobId,
+      cause,
+    });
+  }
+}
+
+/** A publisher answered 2xx with a body that is not a Walrus store response. */
+export class WalrusResponseError extends WalrusError {
+  readonly code = "INVALID_RESPONSE";
+  declare readonly url: string;
+
+  constructor(url: string, problem: string, blobId?: string) {
+    super(`Unexpected response from ${url}: ${problem}.`, { url, blobId });
+  }
+}
+
+/** The message of an error, with the message of its cause (undici hides the interesting part there). */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
+}

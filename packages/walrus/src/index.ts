@@ -1,0 +1,83 @@
+/**
+ * `@strata/walrus`: true Walrus Blob IDs (computed off the event loop and memoized), a verified client of Walrus
+ * publishers and aggregators, and a local Walrus-compatible store for devnets and tests.
+ */
+export {
+  BLOB_ID_BYTES,
+  BLOB_ID_LENGTH,
+  blobIdFromBytes,
+  blobIdFromBytes32Hex,
+  blobIdFromU256,
+  blobIdToBytes,
+  blobIdToBytes32Hex,
+  blobIdToU256,
+  isBlobId,
+  parseBlobId,
+  type BlobIdString,
+  type Bytes32Hex,
+} from "./blob-id";
+export {
+  DEFAULT_SHARDS,
+  MAX_SHARDS,
+  MAX_WASM_BLOB_SIZE,
+  MIN_SHARDS,
+  assertEncodable,
+  encodedBlobLength,
+  maxBlobSize,
+  sourceSymbols,
+  symbolSize,
+} from "./encoding";
+export {
+  EncoderPool,
+  blobId,
+  blobMetadata,
+  blobMetadataOfFile,
+  closeDefaultEncoderPool,
+  defaultEncoderPool,
+  sha256File,
+  sha256Hex,
+  type BlobMetadata,
+  type ComputeOptions,
+  type EncoderPoolOptions,
+  type PoolStats,
+} from "./encoder-pool";
+export {
+  WalrusClient,
+  type ReadOptions,
+  type ReadToFileResult,
+  type StoreOptions,
+  type StoreResult,
+  type TransferProgress,
+  type WalrusClientOptions,
+} from "./client";
+export {
+  DEFAULT_EPOCH_MS,
+  DEFAULT_LOCAL_MAX_BLOB_SIZE,
+  MAX_EPOCHS_AHEAD,
+  startLocalWalrus,
+  type LocalWalrus,
+  type LocalWalrusOptions,
+} from "./server";
+export { LOCAL_WALRUS, LOCAL_WALRUS_PORT, WALRUS_NETWORKS, WALRUS_TESTNET, type WalrusNetworkConfig } from "./config";
+export type {
+  AlreadyCertifiedResponse,
+  BlobObject,
+  NewlyCreatedResponse,
+  ResourceOperation,
+  StoreResponse,
+  WalrusErrorBody,
+} from "./api";
+export {
+  BlobIntegrityError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  InvalidBlobIdError,
+  PublisherMismatchError,
+  WalrusError,
+  WalrusHttpError,
+  WalrusNetworkError,
+  WalrusResponseError,
+  WalrusTimeoutError,
+  type IntegrityFailure,
+  type WalrusErrorCode,
+} from "./errors";

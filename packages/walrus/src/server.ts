@@ -1,0 +1,528 @@
+/**
+ * A local Walrus-compatible store for devnets and tests: the publisher and aggregator routes of the Walrus daemon, with
+ * the same JSON shapes and errors, true Blob IDs (computed in the encoder pool, off the event loop), blobs kept as
+ * files named by Blob ID and written atomically, and a simulated epoch clock under which blobs expire as on Walrus.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import bs58 from "bs58";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import parseRange from "range-parser";
+import writeFileAtomic from "write-file-atomic";
+import type { AlreadyCertifiedResponse, NewlyCreatedResponse, WalrusErrorBody } from "./api";
+import { parseBlobId, type BlobIdString } from "./blob-id";
+import { LOCAL_WALRUS_PORT } from "./config";
+import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
+import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./encoding";
+import { BlobTooLargeError, InvalidBlobIdError } from "./errors";
+
+export interface LocalWalrusOptions {
+  /** Directory the blobs and the epoch clock's genesis are kept in (created if missing). */
+  dir: string;
+  /** TCP port; 0 picks a free one. Default 31415. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Shard count the Blob IDs are computed for (default 1000, as Walrus mainnet and testnet). */
+  shards?: number;
+  /** Largest body accepted by `PUT /v1/blobs` (default 512 MiB; at most what the encoder can take). */
+  maxBlobSize?: number;
+  /** Length of an epoch in milliseconds (default one day, as Walrus testnet). Fixed when the directory is created. */
+  epochMs?: number;
+  /** Largest `epochs` a store may ask for (default 53, as Walrus). */
+  maxEpochsAhead?: number;
+  /** Encoder pool (default: the process-wide one). */
+  pool?: EncoderPool;
+  /** The clock, in milliseconds since 1970 (tests move it to expire blobs). Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface LocalWalrus {
+  /** Base URL, for example `http://127.0.0.1:31415`: both the publisher and the aggregator URL. */
+  url: string;
+  port: number;
+  dir: string;
+  shards: number;
+  maxBlobSize: number;
+  /** The current epoch of the simulated clock. */
+  currentEpoch(): number;
+  close(): Promise<void>;
+}
+
+/** One certified storage registration of a blob (a Walrus `Blob` object). */
+interface Registration {
+  seq: number;
+  objectId: string;
+  storageId: string;
+  registeredEpoch: number;
+  certifiedEpoch: number;
+  startEpoch: number;
+  endEpoch: number;
+  storageSize: number;
+  deletable: boolean;
+  txDigest: string;
+  eventSeq: string;
+}
+
+/** What is kept beside each blob file, as `<blobId>.json`. */
+interface BlobRecord {
+  version: 1;
+  blobId: BlobIdString;
+  size: number;
+  sha256: string;
+  rootHash: string;
+  shards: number;
+  registrations: Registration[];
+}
+
+interface ClockState {
+  version: 1;
+  genesisMs: number;
+  epochMs: number;
+  shards: number;
+}
+
+export const DEFAULT_LOCAL_MAX_BLOB_SIZE = 512 * 1024 * 1024;
+export const DEFAULT_EPOCH_MS = 24 * 60 * 60 * 1000;
+export const MAX_EPOCHS_AHEAD = 53;
+
+/** Walrus testnet prices, in FROST: per storage unit (1 MiB of encoded length) and epoch, and per unit written. */
+const STORAGE_PRICE_PER_UNIT_EPOCH = 100;
+const WRITE_PRICE_PER_UNIT = 2000;
+const STORAGE_UNIT = 1024 * 1024;
+
+const ERROR_DOMAIN = "local.walrus.strata";
+const OBJECT_ID = /^0x[0-9a-fA-F]{64}$/;
+const SUI_ADDRESS = /^0x[0-9a-fA-F]{1,64}$/;
+const BLOB_FILE = /^[A-Za-z0-9_-]{43}$/;
+const RECORD_FILE = /^[A-Za-z0-9_-]{43}\.json$/;
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  404: "NOT_FOUND",
+  413: "OUT_OF_RANGE",
+  416: "OUT_OF_RANGE",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+};
+
+/** An error answered with the Walrus error body. */
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function errorBody(status: number, reason: string, message: string): WalrusErrorBody {
+  return {
+    error: {
+      status: STATUS_NAMES[status] ?? "UNKNOWN",
+      code: status,
+      message,
+      details: [{ "@type": "ErrorInfo", reason, domain: ERROR_DOMAIN, metadata: {} }],
+    },
+  };
+}
+
+function digest(...parts: (string | number)[]): Buffer {
+  return createHash("sha256").update(parts.join(":")).digest();
+}
+
+/** Runs tasks one after the other per key (stores of the same Blob ID), and concurrently across keys. */
+class KeyedSerializer {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return next;
+  }
+}
+
+/** The blobs on disk and their registrations, indexed in memory. */
+class BlobStore {
+  readonly #blobs = new Map<string, BlobRecord>();
+  readonly #objects = new Map<string, { blobId: BlobIdString; registration: Registration }>();
+  #nextSeq = 1;
+
+  constructor(readonly dir: string) {}
+
+  blobPath(blobId: string): string {
+    return path.join(this.dir, blobId);
+  }
+
+  get(blobId: string): BlobRecord | undefined {
+    return this.#blobs.get(blobId);
+  }
+
+  byObjectId(objectId: string): { blobId: BlobIdString; registration: Registration } | undefined {
+    return this.#objects.get(objectId.toLowerCase());
+  }
+
+  get size(): number {
+    return this.#blobs.size;
+  }
+
+  get bytes(): number {
+    let total = 0;
+    for (const record of this.#blobs.values()) total += record.size;
+    return total;
+  }
+
+  nextSeq(): number {
+    return this.#nextSeq++;
+  }
+
+  /** Rebuilds the index from the directory: records whose blob file is missing or the wrong size are skipped. */
+  async load(warn: (message: string) => void): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      if (BLOB_FILE.test(name)) continue;
+      if (!RECORD_FILE.test(name)) {
+        // A temporary file left by a write that never completed.
+        await unlink(path.join(this.dir, name)).catch(() => undefined);
+        continue;
+      }
+      const blobId = name.slice(0, -".json".length);
+      try {
+        const record = JSON.parse(await readFile(path.join(this.dir, name), "utf8")) as BlobRecord;
+        if (record.version !== 1 || record.blobId !== blobId) throw new Error("not a blob record of this store");
+        const { size } = await stat(this.blobPath(blobId));
+        if (size !== record.size) throw new Error(`the blob file has ${size} bytes, the record says ${record.size}`);
+        this.#index(record);
+      } catch (error) {
+        warn(`local walrus: skipping blob ${blobId}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  /** Writes the blob file (if it is not there yet) and then its record, each atomically (temp file, fsync, rename). */
+  async save(record: BlobRecord, bytes: Uint8Array | undefined): Promise<void> {
+    if (bytes !== undefined) {
+      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      await writeFileAtomic(this.blobPath(record.blobId), view, { fsync: true });
+    }
+    await writeFileAtomic(`${this.blobPath(record.blobId)}.json`, `${JSON.stringify(record, null, 1)}\n`, {
+      fsync: true,
+    });
+    this.#index(record);
+  }
+
+  #index(record: BlobRecord): void {
+    this.#blobs.set(record.blobId, record);
+    for (const registration of record.registrations) {
+      this.#objects.set(registration.objectId, { blobId: record.blobId, registration });
+      this.#nextSeq = Math.max(this.#nextSeq, registration.seq + 1);
+    }
+  }
+}
+
+function parseBoolean(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true" || value === "") return true;
+  throw new HttpProblem(400, "INVALID_PARAMETER", `${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+type StoreQuery = Partial<Record<"epochs" | "permanent" | "deletable" | "force" | "share" | "send_object_to", string>>;
+
+/** Starts the local store and resolves once it listens. */
+export async function startLocalWalrus(options: LocalWalrusOptions): Promise<LocalWalrus> {
+  const shards = options.shards ?? DEFAULT_SHARDS;
+  assertShards(shards);
+  const limit = options.maxBlobSize ?? Math.min(DEFAULT_LOCAL_MAX_BLOB_SIZE, maxBlobSize(shards));
+  if (!Number.isInteger(limit) || limit < 0 || limit > maxBlobSize(shards)) {
+    throw new RangeError(
+      `maxBlobSize ${limit} is out of range: the encoder takes at most ${maxBlobSize(shards)} bytes at ${shards} shards`,
+    );
+  }
+  const maxEpochsAhead = options.maxEpochsAhead ?? MAX_EPOCHS_AHEAD;
+  const pool = options.pool ?? defaultEncoderPool();
+  const now = options.now ?? Date.now;
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+
+  const clock = await loadClock(dir, { shards, epochMs: options.epochMs, now: now() });
+  const currentEpoch = (): number => Math.floor((now() - clock.genesisMs) / clock.epochMs) + 1;
+
+  const store = new BlobStore(path.join(dir, "blobs"));
+  await store.load((message) => process.emitWarning(message));
+  const serializer = new KeyedSerializer();
+
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: Math.max(limit, 1) });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: Math.max(limit, 1) }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (error instanceof HttpProblem) {
+      return reply.code(error.status).send(errorBody(error.status, error.reason, error.message));
+    }
+    if (error instanceof BlobTooLargeError) {
+      return reply.code(413).send(errorBody(413, "BLOB_TOO_LARGE", error.message));
+    }
+    const code = (error as { code?: string }).code;
+    const statusCode = (error as { statusCode?: number }).statusCode;
+    if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply
+        .code(413)
+        .send(errorBody(413, "BLOB_TOO_LARGE", `The blob is larger than this store's limit of ${limit} bytes`));
+    }
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      const message = error instanceof Error ? error.message : String(error);
+      return reply.code(statusCode).send(errorBody(statusCode, "BAD_REQUEST", message));
+    }
+    process.emitWarning(`local walrus: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return reply.code(500).send(errorBody(500, "INTERNAL_ERROR", "internal error of the local Walrus store"));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody(404, "NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}`)),
+  );
+
+  app.put<{ Querystring: StoreQuery; Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
+    const query = request.query;
+    const epochsText = query.epochs ?? "1";
+    if (!/^[1-9][0-9]{0,8}$/.test(epochsText) || Number(epochsText) > maxEpochsAhead) {
+      throw new HttpProblem(
+        400,
+        "INVALID_EPOCHS",
+        `epochs must be an integer from 1 to ${maxEpochsAhead}, got ${JSON.stringify(epochsText)}`,
+      );
+    }
+    const epochs = Number(epochsText);
+    const permanent = parseBoolean("permanent", query.permanent);
+    const deletableFlag = parseBoolean("deletable", query.deletable);
+    const force = parseBoolean("force", query.force);
+    const share = parseBoolean("share", query.share);
+    if (permanent && deletableFlag) {
+      throw new HttpProblem(400, "INVALID_PARAMETER", "a blob cannot be both permanent and deletable");
+    }
+    if (query.send_object_to !== undefined && !SUI_ADDRESS.test(query.send_object_to)) {
+      throw new HttpProblem(400, "INVALID_PARAMETER", "send_object_to must be a Sui address (0x and hex digits)");
+    }
+    if (share && query.send_object_to !== undefined) {
+      throw new HttpProblem(400, "INVALID_PARAMETER", "share and send_object_to cannot be used together");
+    }
+    const deletable = !permanent;
+    const body = request.body ?? Buffer.alloc(0);
+    if (body.byteLength > limit) throw new BlobTooLargeError(body.byteLength, limit);
+
+    // The encoder takes the body without a copy and hands it back.
+    const { metadata, bytes } = await pool.computeMetadataOwned(body, { shards });
+
+    const response = await serializer.run(metadata.blobId, async () => {
+      const epoch = currentEpoch();
+      const wantedEnd = epoch + epochs;
+      const record = store.get(metadata.blobId);
+      if (!force && record !== undefined) {
+        // A live certified blob that lasts long enough answers the store, as on Walrus: a permanent one serves any
+        // request, a deletable one only a request for a deletable blob.
+        const covering = record.registrations
+          .filter((r) => r.endEpoch > epoch && r.endEpoch >= wantedEnd && (deletable || !r.deletable))
+          .sort((a, b) => b.endEpoch - a.endEpoch)[0];
+        if (covering !== undefined) {
+          const answer: AlreadyCertifiedResponse = {
+            alreadyCertified: {
+              blobId: metadata.blobId,
+              event: { txDigest: covering.txDigest, eventSeq: covering.eventSeq },
+              endEpoch: covering.endEpoch,
+            },
+          };
+          return answer;
+        }
+      }
+      const storageSize = encodedBlobLength(metadata.size, shards);
+      const seq = store.nextSeq();
+      const registration: Registration = {
+        seq,
+        objectId: `0x${digest("object", metadata.blobId, seq).toString("hex")}`,
+        storageId: `0x${digest("storage", metadata.blobId, seq).toString("hex")}`,
+        registeredEpoch: epoch,
+        certifiedEpoch: epoch,
+        startEpoch: epoch,
+        endEpoch: wantedEnd,
+        storageSize,
+        deletable,
+        txDigest: bs58.encode(digest("transaction", metadata.blobId, seq)),
+        eventSeq: "0",
+      };
+      const next: BlobRecord = {
+        version: 1,
+        blobId: metadata.blobId,
+        size: metadata.size,
+        sha256: metadata.sha256,
+        rootHash: metadata.rootHash,
+        shards,
+        registrations: [...(record?.registrations ?? []), registration],
+      };
+      const fileThere =
+        record !== undefined && (await stat(store.blobPath(metadata.blobId)).catch(() => null)) !== null;
+      await store.save(next, fileThere ? undefined : bytes);
+      const units = Math.ceil(storageSize / STORAGE_UNIT);
+      const answer: NewlyCreatedResponse = {
+        newlyCreated: {
+          blobObject: {
+            id: registration.objectId,
+            registeredEpoch: epoch,
+            blobId: metadata.blobId,
+            size: metadata.size,
+            encodingType: "RS2",
+            certifiedEpoch: epoch,
+            storage: { id: registration.storageId, startEpoch: epoch, endEpoch: wantedEnd, storageSize },
+            deletable,
+          },
+          resourceOperation: { registerFromScratch: { encodedLength: storageSize, epochsAhead: epochs } },
+          cost: units * (STORAGE_PRICE_PER_UNIT_EPOCH * epochs + WRITE_PRICE_PER_UNIT),
+          ...(share ? { sharedBlobObject: `0x${digest("shared", metadata.blobId, seq).toString("hex")}` } : {}),
+        },
+      };
+      return answer;
+    });
+    return reply.code(200).send(response);
+  });
+
+  /** The live registration serving a blob, or a 404. */
+  function liveRecord(blobId: BlobIdString): BlobRecord {
+    const record = store.get(blobId);
+    const epoch = currentEpoch();
+    if (record === undefined || !record.registrations.some((r) => r.endEpoch > epoch)) {
+      throw new HttpProblem(404, "BLOB_NOT_FOUND", `blob ${blobId} was not found or has expired`);
+    }
+    return record;
+  }
+
+  function sendBlob(request: FastifyRequest, reply: FastifyReply, record: BlobRecord): FastifyReply {
+    const file = store.blobPath(record.blobId);
+    reply
+      .header("etag", record.blobId)
+      .header("accept-ranges", "bytes")
+      .header("content-type", "application/octet-stream");
+    if (request.headers["if-none-match"] === record.blobId) return reply.code(304).send();
+    const rangeHeader = request.headers.range;
+    if (rangeHeader !== undefined && record.size > 0) {
+      const ranges = parseRange(record.size, rangeHeader, { combine: true });
+      if (ranges === -1) {
+        reply.header("content-range", `bytes */${record.size}`);
+        throw new HttpProblem(
+          416,
+          "RANGE_NOT_SATISFIABLE",
+          `range ${rangeHeader} is outside the blob's ${record.size} bytes`,
+        );
+      }
+      // A malformed range (-2) or several ranges are ignored, and the whole blob is sent (RFC 9110 allows both).
+      if (ranges !== -2 && ranges.type === "bytes" && ranges.length === 1) {
+        const { start, end } = ranges[0];
+        reply
+          .code(206)
+          .header("content-range", `bytes ${start}-${end}/${record.size}`)
+          .header("content-length", end - start + 1);
+        return reply.send(createReadStream(file, { start, end }));
+      }
+    }
+    reply.code(200).header("content-length", record.size);
+    return reply.send(record.size === 0 ? Buffer.alloc(0) : createReadStream(file));
+  }
+
+  app.get<{ Params: { blobId: string } }>("/v1/blobs/:blobId", async (request, reply) => {
+    let blobId: BlobIdString;
+    try {
+      blobId = parseBlobId(request.params.blobId);
+    } catch (error) {
+      throw new HttpProblem(400, "INVALID_BLOB_ID", (error as InvalidBlobIdError).message);
+    }
+    return sendBlob(request, reply, liveRecord(blobId));
+  });
+
+  app.get<{ Params: { objectId: string } }>("/v1/blobs/by-object-id/:objectId", async (request, reply) => {
+    const objectId = request.params.objectId;
+    if (!OBJECT_ID.test(objectId)) {
+      throw new HttpProblem(
+        400,
+        "INVALID_OBJECT_ID",
+        `object id ${JSON.stringify(objectId)} is not 0x + 64 hex digits`,
+      );
+    }
+    const found = store.byObjectId(objectId);
+    if (found === undefined || found.registration.endEpoch <= currentEpoch()) {
+      throw new HttpProblem(404, "BLOB_NOT_FOUND", `no live blob object ${objectId}`);
+    }
+    const record = store.get(found.blobId);
+    if (record === undefined) throw new HttpProblem(404, "BLOB_NOT_FOUND", `no live blob object ${objectId}`);
+    return sendBlob(request, reply, record);
+  });
+
+  app.get("/status", async () => ({
+    service: "strata-local-walrus",
+    epoch: currentEpoch(),
+    epochMs: clock.epochMs,
+    genesisMs: clock.genesisMs,
+    shards,
+    maxBlobSize: limit,
+    maxEpochsAhead,
+    blobs: store.size,
+    bytes: store.bytes,
+  }));
+
+  const host = options.host ?? "127.0.0.1";
+  await app.listen({ port: options.port ?? LOCAL_WALRUS_PORT, host });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("the local Walrus store has no TCP address");
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    dir,
+    shards,
+    maxBlobSize: limit,
+    currentEpoch,
+    close: async () => {
+      await app.close();
+    },
+  };
+}
+
+/** Reads the epoch clock of a store directory, creating it on first start. */
+async function loadClock(
+  dir: string,
+  wanted: { shards: number; epochMs: number | undefined; now: number },
+): Promise<ClockState> {
+  const file = path.join(dir, "clock.json");
+  let existing: ClockState | undefined;
+  try {
+    existing = JSON.parse(await readFile(file, "utf8")) as ClockState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (existing !== undefined) {
+    if (existing.shards !== wanted.shards) {
+      throw new Error(
+        `${dir} holds blobs stored with ${existing.shards} shards; start it with shards ${existing.shards} ` +
+          `or use another directory`,
+      );
+    }
+    if (wanted.epochMs !== undefined && wanted.epochMs !== existing.epochMs) {
+      throw new Error(
+        `${dir} runs epochs of ${existing.epochMs} ms; start it with that epoch length or use another directory`,
+      );
+    }
+    return existing;
+  }
+  const epochMs = wanted.epochMs ?? DEFAULT_EPOCH_MS;
+  if (!Number.isInteger(epochMs) || epochMs <= 0) throw new RangeError(`epochMs must be a positive integer`);
+  const state: ClockState = { version: 1, genesisMs: wanted.now, epochMs, shards: wanted.shards };
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`, { fsync: true });
+  return state;
+}
