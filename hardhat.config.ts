@@ -26,8 +26,10 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 });
 
 // `hardhat test` with no files runs the contract tests (test/) and every workspace package's tests in one mocha run.
-subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
-  if (args.testFiles.length > 0) return runSuper(args);
+// Under `hardhat coverage` only the contract tests run: the packages' tests measure nothing in contracts/.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, hre, runSuper) => {
+  const coverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING;
+  if (args.testFiles.length > 0 || coverage) return runSuper(args);
   const own: string[] = await runSuper(args);
   const packages = globSync("packages/*/test/**/*.test.ts", { absolute: true }).sort();
   return [...own, ...packages];
