@@ -1,0 +1,101 @@
+import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
+import { NodeError } from "./errors";
+import { DTYPES, type TensorJson } from "@strata/runtime";
+
+/** POST /v1/infer body. */
+export interface InferRequest {
+  /** A model id (0x…), `owner/name`, or a name published by the default owner. */
+  model: string;
+  /** Version index; the latest non-deprecated version when absent. */
+  version?: number;
+  inputs: Record<string, TensorJson>;
+}
+
+/** What the HTTP API needs from the node. */
+export interface NodeService {
+  infer(request: InferRequest): Promise<unknown>;
+  proofStatus(commitment: string): Promise<unknown>;
+  health(): Promise<Record<string, unknown>>;
+  metrics(): string;
+}
+
+export interface ServerOptions {
+  /** Largest request body in bytes (default 16 MiB). */
+  bodyLimit?: number;
+  /** Largest number of input tensors per request (default 64). */
+  maxInputs?: number;
+}
+
+const tensorSchema = {
+  type: "object",
+  required: ["dtype", "dims", "data"],
+  additionalProperties: false,
+  properties: {
+    dtype: { type: "string", enum: Object.keys(DTYPES) },
+    dims: { type: "array", maxItems: 16, items: { type: "integer", minimum: 0 } },
+    data: { type: "array", items: { type: ["number", "string", "boolean"] } },
+  },
+} as const;
+
+/** The node's HTTP API (fastify, with JSON schemas on every request). Errors are `{ error: { code, message } }`. */
+export function buildServer(service: NodeService, options: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024, logger: false });
+
+  app.setErrorHandler((error: FastifyError | NodeError, _request, reply) => {
+    if (error instanceof NodeError) {
+      return reply.status(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      return reply.status(400).send({ error: { code: "BAD_REQUEST", message: `invalid request: ${fe.message}` } });
+    }
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? "BAD_REQUEST", message: fe.message } });
+    }
+    return reply.status(500).send({ error: { code: "INTERNAL", message: fe.message } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` } }),
+  );
+
+  app.post<{ Body: InferRequest }>(
+    "/v1/infer",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["model", "inputs"],
+          additionalProperties: false,
+          properties: {
+            model: { type: "string", minLength: 1, maxLength: 200 },
+            version: { type: "integer", minimum: 0, maximum: 4294967295 },
+            inputs: {
+              type: "object",
+              minProperties: 1,
+              maxProperties: options.maxInputs ?? 64,
+              additionalProperties: tensorSchema,
+            },
+          },
+        },
+      },
+    },
+    async (request) => service.infer(request.body),
+  );
+
+  app.get<{ Params: { commitment: string } }>(
+    "/v1/proofs/:commitment",
+    {
+      schema: {
+        params: {
+          type: "object",
+          properties: { commitment: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } },
+        },
+      },
+    },
+    async (request) => service.proofStatus(request.params.commitment.toLowerCase()),
+  );
+
+  app.get("/v1/health", async () => service.health());
+  app.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(service.metrics()));
+  return app;
+}

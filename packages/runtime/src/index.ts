@@ -1,0 +1,4 @@
+export * from "./errors";
+export * from "./onnx";
+export * from "./model-cache";
+export * from "./models/mlp";

@@ -1,0 +1,190 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ModelIntegrityError, StrataRuntimeError } from "./errors";
+
+/** What the cache needs from Walrus: a verified download to a path (the file appears only once it checks out). */
+export interface BlobSource {
+  readToFile(
+    blobId: string,
+    path: string,
+    options: { sha256?: string; onProgress?: (received: number, total?: number) => void },
+  ): Promise<unknown>;
+}
+
+/** A cached model file. */
+export interface CacheEntry {
+  blobId: string;
+  sha256: string;
+  size: number;
+  path: string;
+  /** Last use (ms since the epoch): eviction takes the oldest first. */
+  lastUsed: number;
+}
+
+/** The reference the registry holds for a model file: what a download must match. */
+export interface ModelFileRef {
+  blobId: string;
+  /** Hex, with or without 0x. */
+  sha256: string;
+  size: number;
+}
+
+const BLOB_ID = /^[A-Za-z0-9_-]{43}$/;
+const strip0x = (hex: string) => hex.replace(/^0x/, "").toLowerCase();
+
+/** sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * A content-addressed model cache on disk, keyed by Walrus Blob ID. A file enters only after its sha256 matched the
+ * registry's commitment, by an atomic rename; the cache is bounded in bytes with least-recently-used eviction; many
+ * concurrent requests for the same uncached model share one download (single flight).
+ */
+export class ModelCache {
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  readonly downloads = { count: 0, bytes: 0 };
+
+  constructor(
+    readonly dir: string,
+    private readonly source: BlobSource,
+    readonly maxBytes: number = 8 * 1024 ** 3,
+  ) {}
+
+  private blobPath(blobId: string): string {
+    return join(this.dir, "blobs", blobId);
+  }
+
+  private metaPath(blobId: string): string {
+    return join(this.dir, "blobs", `${blobId}.json`);
+  }
+
+  /** The path of `ref`'s file: from the cache, or downloaded, verified and cached first. */
+  async get(ref: ModelFileRef, onProgress?: (received: number, total?: number) => void): Promise<CacheEntry> {
+    if (!BLOB_ID.test(ref.blobId)) {
+      throw new StrataRuntimeError(
+        "INVALID_BLOB_ID",
+        `"${ref.blobId}" is not a Walrus Blob ID (43 base64url characters)`,
+        400,
+      );
+    }
+    const cached = await this.lookup(ref);
+    if (cached) return cached;
+    let pending = this.inflight.get(ref.blobId);
+    if (!pending) {
+      pending = this.fetch(ref, onProgress).finally(() => this.inflight.delete(ref.blobId));
+      this.inflight.set(ref.blobId, pending);
+    }
+    return pending;
+  }
+
+  /** The cached entry for `ref` if it is there and its recorded commitment matches; touches it for LRU. */
+  private async lookup(ref: ModelFileRef): Promise<CacheEntry | undefined> {
+    const entry = await this.entry(ref.blobId);
+    if (!entry) return undefined;
+    if (entry.sha256 !== strip0x(ref.sha256)) {
+      // The same Blob ID with another sha256 means the registry and the cache disagree: never serve it.
+      throw new ModelIntegrityError(ref.blobId, strip0x(ref.sha256), entry.sha256);
+    }
+    const now = new Date();
+    await utimes(entry.path, now, now).catch(() => undefined);
+    return { ...entry, lastUsed: now.getTime() };
+  }
+
+  private async fetch(ref: ModelFileRef, onProgress?: (received: number, total?: number) => void): Promise<CacheEntry> {
+    await mkdir(join(this.dir, "blobs"), { recursive: true });
+    await mkdir(join(this.dir, "tmp"), { recursive: true });
+    const sha = strip0x(ref.sha256);
+    const tmp = join(this.dir, "tmp", `${ref.blobId}.${process.pid}.${Date.now()}`);
+    try {
+      await this.source.readToFile(ref.blobId, tmp, { sha256: sha, onProgress });
+      // Checked here again, so nothing enters the cache on the word of the source alone.
+      const [actual, info] = await Promise.all([sha256File(tmp), stat(tmp)]);
+      if (actual !== sha) throw new ModelIntegrityError(ref.blobId, sha, actual);
+      if (info.size !== ref.size) throw new ModelIntegrityError(ref.blobId, `${ref.size} bytes`, `${info.size} bytes`);
+      await this.makeRoom(info.size);
+      const meta = { blobId: ref.blobId, sha256: sha, size: info.size };
+      await writeFile(`${this.metaPath(ref.blobId)}.tmp`, JSON.stringify(meta));
+      await rename(`${this.metaPath(ref.blobId)}.tmp`, this.metaPath(ref.blobId));
+      await rename(tmp, this.blobPath(ref.blobId));
+      this.downloads.count++;
+      this.downloads.bytes += info.size;
+      return { ...meta, path: this.blobPath(ref.blobId), lastUsed: Date.now() };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async entry(blobId: string): Promise<CacheEntry | undefined> {
+    try {
+      const meta = JSON.parse(await readFile(this.metaPath(blobId), "utf8")) as Omit<CacheEntry, "path" | "lastUsed">;
+      const info = await stat(this.blobPath(blobId));
+      if (info.size !== meta.size) return undefined;
+      return { ...meta, path: this.blobPath(blobId), lastUsed: info.mtimeMs };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every cached entry, most recently used first. */
+  async list(): Promise<CacheEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, "blobs"));
+    } catch {
+      return [];
+    }
+    const entries = await Promise.all(names.filter((n) => BLOB_ID.test(n)).map((n) => this.entry(n)));
+    return entries.filter((e): e is CacheEntry => !!e).sort((a, b) => b.lastUsed - a.lastUsed);
+  }
+
+  /** Re-hashes every entry; removes and reports the ones whose bytes no longer match their commitment. */
+  async verify(): Promise<{ ok: CacheEntry[]; corrupt: (CacheEntry & { actual: string })[] }> {
+    const ok: CacheEntry[] = [];
+    const corrupt: (CacheEntry & { actual: string })[] = [];
+    for (const entry of await this.list()) {
+      const actual = await sha256File(entry.path);
+      if (actual === entry.sha256) ok.push(entry);
+      else {
+        corrupt.push({ ...entry, actual });
+        await this.remove(entry.blobId);
+      }
+    }
+    return { ok, corrupt };
+  }
+
+  /** Evicts least-recently-used entries until at most `maxBytes` (default: the cache bound) remain. */
+  async prune(maxBytes: number = this.maxBytes): Promise<CacheEntry[]> {
+    const entries = await this.list();
+    let total = entries.reduce((sum, e) => sum + e.size, 0);
+    const evicted: CacheEntry[] = [];
+    for (const entry of entries.reverse()) {
+      if (total <= maxBytes) break;
+      await this.remove(entry.blobId);
+      total -= entry.size;
+      evicted.push(entry);
+    }
+    return evicted;
+  }
+
+  private async makeRoom(incoming: number): Promise<void> {
+    if (incoming > this.maxBytes) {
+      throw new StrataRuntimeError(
+        "CACHE_TOO_SMALL",
+        `a model of ${incoming} bytes does not fit in the cache bound of ${this.maxBytes} bytes; raise --cache-max-bytes`,
+        507,
+      );
+    }
+    await this.prune(this.maxBytes - incoming);
+  }
+
+  private async remove(blobId: string): Promise<void> {
+    await rm(this.blobPath(blobId), { force: true });
+    await rm(this.metaPath(blobId), { force: true });
+  }
+}
