@@ -1,0 +1,253 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { BatchFormatError, NotInBatchError, StrataError, UnsupportedVersionError } from "./errors";
+import { leafOf, toBytes32, type Bytes32 } from "./ids";
+import { canonicalJsonBytes, parseJson } from "./json";
+import { proofCommitment, validateProof, type InferenceProof } from "./proof";
+import { join, kind, ShapeChecker } from "./shape";
+
+/**
+ * # Proof batches
+ *
+ * A batch is one Walrus blob holding many proofs and the Merkle tree over their commitments; the chain holds the root
+ * (`ProofRegistry.anchorBatch`) and checks inclusion (`ProofRegistry.isIncluded`).
+ *
+ * The blob is the canonical JSON (see `json.ts`) of
+ * `{ version: 1, kind: "strata.proof-batch", root, tree, proofs }` where `proofs` are the proof documents and `tree` is
+ * the `dump()` of an OpenZeppelin `StandardMerkleTree` with leaf encoding `["bytes32"]` whose value `i` is
+ * `[commitment of proofs[i]]` (leaf = `keccak256(keccak256(abi.encode(commitment)))`, sorted pairs, leaves sorted by
+ * hash: the library's defaults, and what `ProofRegistry.leafOf` / `MerkleProof.verify` expect).
+ */
+
+/** The `kind` of a proof batch document. */
+export const BATCH_KIND = "strata.proof-batch";
+/** The leaf encoding of batch trees. */
+export const BATCH_LEAF_ENCODING: readonly string[] = ["bytes32"];
+
+/** The batch format versions. */
+export enum BatchVersion {
+  V1 = 1,
+}
+
+/** Every batch version this library reads. */
+export const SUPPORTED_BATCH_VERSIONS: readonly BatchVersion[] = [BatchVersion.V1];
+
+/** A batch tree value: one proof commitment. */
+export type BatchLeaf = [commitment: Bytes32];
+
+/** The JSON form of a batch tree: `StandardMerkleTree.dump()` (format `standard-v1`). */
+export type BatchTreeDump = ReturnType<StandardMerkleTree<BatchLeaf>["dump"]>;
+
+/** The batch document (v1), as stored on Walrus. */
+export interface ProofBatchDocumentV1 {
+  version: BatchVersion.V1;
+  kind: typeof BATCH_KIND;
+  root: Bytes32;
+  tree: BatchTreeDump;
+  proofs: InferenceProof[];
+}
+
+/** Where a proof sits in a batch, and the Merkle proof that `ProofRegistry.isIncluded` accepts. */
+export interface BatchInclusion {
+  root: Bytes32;
+  /** The proof's position in the batch's `proofs`. */
+  index: number;
+  commitment: Bytes32;
+  /** The Merkle leaf of the commitment ({@link leafOf}). */
+  leaf: Bytes32;
+  /** The sibling hashes from the leaf up to the root. */
+  proof: Bytes32[];
+}
+
+/** A batch, built or decoded. */
+export interface ProofBatch {
+  root: Bytes32;
+  /** The number of proofs: the `count` to anchor. */
+  count: number;
+  proofs: InferenceProof[];
+  /** `commitments[i]` is the commitment of `proofs[i]`. */
+  commitments: Bytes32[];
+  tree: StandardMerkleTree<BatchLeaf>;
+  /** `inclusions[i]` proves that `proofs[i]` is in the batch. */
+  inclusions: BatchInclusion[];
+  document: ProofBatchDocumentV1;
+  /** The blob bytes: canonical JSON from {@link buildBatch}; the bytes given to {@link decodeBatch}. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Builds a batch of `proofs` (at least one, no two with the same commitment). Every proof is checked: its shape, and
+ * that its stored hashes match its data (signatures are the verifier's concern).
+ */
+export function buildBatch(proofs: readonly InferenceProof[]): ProofBatch {
+  if (proofs.length === 0) throw new BatchFormatError("proofs", "must hold at least one proof");
+  const checked = proofs.map((proof, i) => inner(`proofs[${i}]`, () => validateProof(proof, `proofs[${i}]`)));
+  const commitments = checked.map((proof, i) => inner(`proofs[${i}]`, () => proofCommitment(proof)));
+  checkUnique(commitments);
+  const tree = StandardMerkleTree.of<BatchLeaf>(
+    commitments.map((c): BatchLeaf => [c]),
+    [...BATCH_LEAF_ENCODING],
+  );
+  const document: ProofBatchDocumentV1 = {
+    version: BatchVersion.V1,
+    kind: BATCH_KIND,
+    root: tree.root,
+    tree: tree.dump(),
+    proofs: checked,
+  };
+  return assemble(document, tree, commitments, canonicalJsonBytes(document));
+}
+
+/**
+ * Reads a batch blob and checks it all: the shape, every proof (shape and hashes), that the tree is a valid
+ * StandardMerkleTree with one leaf per proof, that value `i` of the tree is the commitment of proof `i`, and that the
+ * declared root is the tree's root. Throws {@link BatchFormatError} naming the field (or
+ * {@link UnsupportedVersionError} for an unknown batch version).
+ */
+export function decodeBatch(input: Uint8Array | string): ProofBatch {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(input);
+  } catch (error) {
+    throw new BatchFormatError("$", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const r = check.object(parsed, "", ["version", "kind", "root", "tree", "proofs"]);
+  if (!SUPPORTED_BATCH_VERSIONS.includes(r.version as BatchVersion)) {
+    throw new UnsupportedVersionError("batch", r.version, SUPPORTED_BATCH_VERSIONS);
+  }
+  if (r.kind !== BATCH_KIND) throw new BatchFormatError("kind", `must be "${BATCH_KIND}", got ${kind(r.kind)}`);
+  const root = check.bytes32(r.root, "root");
+  const proofs = check
+    .array(r.proofs, "proofs", { minLength: 1 })
+    .map((proof, i) => inner(`proofs[${i}]`, () => validateProof(proof, `proofs[${i}]`)));
+  const dump = validateDump(r.tree, proofs.length);
+
+  let tree: StandardMerkleTree<BatchLeaf>;
+  try {
+    tree = StandardMerkleTree.load(dump);
+  } catch (error) {
+    throw new BatchFormatError("tree", `is not a valid Merkle tree: ${(error as Error).message}`, { cause: error });
+  }
+  if (tree.root !== root) throw new BatchFormatError("root", `is ${root} but the tree's root is ${tree.root}`);
+
+  const commitments = proofs.map((proof, i) => inner(`proofs[${i}]`, () => proofCommitment(proof)));
+  commitments.forEach((commitment, i) => {
+    const value = dump.values[i].value[0];
+    if (value !== commitment) {
+      throw new BatchFormatError(
+        `tree.values[${i}]`,
+        `is ${value} but proofs[${i}] commits to ${commitment}: the proof or the tree was altered`,
+      );
+    }
+  });
+  checkUnique(commitments);
+  const document: ProofBatchDocumentV1 = { version: BatchVersion.V1, kind: BATCH_KIND, root, tree: dump, proofs };
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  return assemble(document, tree, commitments, bytes);
+}
+
+/** Where `commitment` sits in `batch` and its Merkle proof; throws {@link NotInBatchError} if it is not there. */
+export function batchProofFor(batch: ProofBatch, commitment: Bytes32): BatchInclusion {
+  const wanted = toBytes32(commitment, "commitment");
+  const index = batch.commitments.indexOf(wanted);
+  if (index < 0) throw new NotInBatchError(wanted, batch.root);
+  return batch.inclusions[index];
+}
+
+/**
+ * Whether `proof` proves `commitment` under `root`, off-chain (the same check `ProofRegistry.isIncluded` makes, minus
+ * "is the root anchored").
+ */
+export function verifyBatchInclusion(root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): boolean {
+  return StandardMerkleTree.verify<BatchLeaf>(
+    toBytes32(root, "root"),
+    [...BATCH_LEAF_ENCODING],
+    [toBytes32(commitment, "commitment")],
+    [...proof],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+const check = new ShapeChecker((field, reason) => new BatchFormatError(field || "$", reason));
+
+function assemble(
+  document: ProofBatchDocumentV1,
+  tree: StandardMerkleTree<BatchLeaf>,
+  commitments: Bytes32[],
+  bytes: Uint8Array,
+): ProofBatch {
+  const root = tree.root;
+  const inclusions = commitments.map((commitment, index): BatchInclusion => ({
+    root,
+    index,
+    commitment,
+    leaf: leafOf(commitment),
+    proof: tree.getProof(index),
+  }));
+  return {
+    root,
+    count: commitments.length,
+    proofs: document.proofs,
+    commitments,
+    tree,
+    inclusions,
+    document,
+    bytes,
+  };
+}
+
+/** Checks the JSON of a StandardMerkleTree dump and that it has exactly one leaf per proof. */
+function validateDump(value: unknown, count: number): BatchTreeDump {
+  const t = check.object(value, "tree", ["format", "leafEncoding", "tree", "values"]);
+  if (t.format !== "standard-v1")
+    throw new BatchFormatError("tree.format", `must be "standard-v1", got ${kind(t.format)}`);
+  const encoding = check.array(t.leafEncoding, "tree.leafEncoding");
+  if (encoding.length !== 1 || encoding[0] !== "bytes32") {
+    throw new BatchFormatError("tree.leafEncoding", `must be ["bytes32"], got ${JSON.stringify(encoding)}`);
+  }
+  const nodes = check.array(t.tree, "tree.tree").map((node, i) => check.bytes32(node, `tree.tree[${i}]`));
+  if (nodes.length !== 2 * count - 1) {
+    throw new BatchFormatError(
+      "tree.tree",
+      `must hold ${2 * count - 1} nodes for ${count} proofs, got ${nodes.length}`,
+    );
+  }
+  const seen = new Set<number>();
+  const values = check.array(t.values, "tree.values").map((item, i) => {
+    const at = join("tree.values", i);
+    const v = check.object(item, at, ["value", "treeIndex"]);
+    const leaf = check.array(v.value, join(at, "value"));
+    if (leaf.length !== 1) throw new BatchFormatError(join(at, "value"), "must hold exactly one commitment");
+    // Leaves are the last `count` nodes of the tree array.
+    const treeIndex = check.integer(v.treeIndex, join(at, "treeIndex"), count - 1, 2 * count - 2);
+    if (seen.has(treeIndex)) throw new BatchFormatError(join(at, "treeIndex"), `repeats tree index ${treeIndex}`);
+    seen.add(treeIndex);
+    return { value: [check.bytes32(leaf[0], join(join(at, "value"), 0))] as BatchLeaf, treeIndex };
+  });
+  if (values.length !== count) {
+    throw new BatchFormatError("tree.values", `must hold one value per proof (${count}), got ${values.length}`);
+  }
+  return { format: "standard-v1", leafEncoding: ["bytes32"], tree: nodes, values };
+}
+
+function checkUnique(commitments: readonly Bytes32[]): void {
+  const first = new Map<Bytes32, number>();
+  commitments.forEach((commitment, i) => {
+    const earlier = first.get(commitment);
+    if (earlier !== undefined) {
+      throw new BatchFormatError(`proofs[${i}]`, `has the same commitment ${commitment} as proofs[${earlier}]`);
+    }
+    first.set(commitment, i);
+  });
+}
+
+/** Runs a per-proof check, reporting its failure as a batch error at `field` (the cause keeps the original). */
+function inner<T>(field: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof BatchFormatError || !(error instanceof StrataError)) throw error;
+    const reason = error.message.replace(/^Invalid proof: /, "");
+    throw new BatchFormatError(field, `is not a valid proof: ${reason}`, { cause: error });
+  }
+}

@@ -1,0 +1,56 @@
+import type { ContractRunner } from "ethers";
+import { connectRegistries, type Deployment } from "@strata/contracts";
+import { ModelRegistryClient } from "./models";
+import { NodeRegistryClient } from "./nodes";
+import type { ProofDomain } from "./proof";
+import { ProofRegistryClient } from "./proofs";
+import type { ClientOptions } from "./transaction";
+
+/** The three registry clients of one deployment. */
+export class StrataClient {
+  constructor(
+    readonly deployment: Deployment,
+    readonly models: ModelRegistryClient,
+    readonly nodes: NodeRegistryClient,
+    readonly proofs: ProofRegistryClient,
+  ) {}
+
+  /**
+   * Connects to the registries of `deployment` through `runner` (a signer to write, a provider to read). Event scans
+   * start at the deployment block unless `options.fromBlock` says otherwise.
+   */
+  static connect(deployment: Deployment, runner: ContractRunner, options: ClientOptions = {}): StrataClient {
+    const registries = connectRegistries(deployment, runner);
+    const scan: ClientOptions = { fromBlock: deployment.block, ...options };
+    return new StrataClient(
+      deployment,
+      new ModelRegistryClient(registries.modelRegistry, scan),
+      new NodeRegistryClient(registries.nodeRegistry, scan),
+      new ProofRegistryClient(registries.proofRegistry, scan),
+    );
+  }
+
+  /** The same clients through another runner. */
+  connect(runner: ContractRunner): StrataClient {
+    return new StrataClient(
+      this.deployment,
+      this.models.connect(runner),
+      this.nodes.connect(runner),
+      this.proofs.connect(runner),
+    );
+  }
+
+  /** The domain that proofs for this deployment are bound to (see `proof.ts`). */
+  get proofDomain(): ProofDomain {
+    return {
+      chainId: this.deployment.chainId,
+      proofRegistry: this.deployment.contracts.ProofRegistry,
+      modelRegistry: this.deployment.contracts.ModelRegistry,
+    };
+  }
+}
+
+/** Shorthand for {@link StrataClient.connect}. */
+export function connect(deployment: Deployment, runner: ContractRunner, options?: ClientOptions): StrataClient {
+  return StrataClient.connect(deployment, runner, options);
+}

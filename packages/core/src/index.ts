@@ -1,0 +1,15 @@
+/**
+ * @strata/core — typed registry clients over the typechain bindings, TypeScript twins of the on-chain ids, the
+ * inference proof format (hashing, EIP-712 commitment and signature, canonical serialization) and Merkle proof batches.
+ */
+export * from "./errors";
+export * from "./ids";
+export { canonicalJson, canonicalJsonBytes, type JsonValue } from "./json";
+export * from "./tensor";
+export * from "./proof";
+export * from "./batch";
+export { Transaction, Base, minedOf, type Mined, type ClientOptions } from "./transaction";
+export * from "./models";
+export * from "./nodes";
+export * from "./proofs";
+export * from "./client";

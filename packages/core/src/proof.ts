@@ -1,0 +1,602 @@
+import {
+  AbiCoder,
+  hexlify,
+  keccak256,
+  randomBytes,
+  recoverAddress,
+  Signature,
+  toUtf8Bytes,
+  TypedDataEncoder,
+  type Signer,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
+import { ProofFormatError, SignatureError, StrataError, TensorError, UnsupportedVersionError } from "./errors";
+import type { BlobIdHex, Bytes32, ModelId } from "./ids";
+import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
+import { join, ShapeChecker } from "./shape";
+import { DTYPES, tensorBytes, type Dtype, type Tensor } from "./tensor";
+
+/**
+ * # The inference proof format
+ *
+ * An inference proof is a versioned JSON document; the document goes to Walrus and its commitment (a bytes32) goes
+ * on-chain. Version 1 ({@link InferenceProofV1}):
+ *
+ * ```
+ * { version: 1,
+ *   domain:  { chainId, proofRegistry, modelRegistry },
+ *   model:   { id, version, blobId, sha256 },
+ *   input:   { hash, tensors: [{ name, dtype, dims, data, hash }, ...] },
+ *   output:  { hash, tensors: [...] },
+ *   runtime: { engine, version, graphOptimizationLevel, executionMode, intraOpNumThreads, ... },
+ *   node, timestamp, requestId, signature }
+ * ```
+ *
+ * ## Hashing rules (v1)
+ * - **tensor hash** = `keccak256(abi.encode(string name, string dtype, uint256[] dims, bytes32 keccak256(data)))`, where
+ *   `data` is the raw little-endian element bytes (the base64 decoded), see `tensor.ts`.
+ * - **tensor-set hash** (the `hash` of `input` / `output`) = `keccak256(abi.encode(bytes32[] hashes))`, the tensor
+ *   hashes ordered by tensor name (byte-wise on the UTF-8 names). Names are unique within a set; the order of the
+ *   `tensors` array in the document does not matter (builders write it sorted by name).
+ * - **runtime hash** = `keccak256(utf8(canonicalJson(runtime)))`, canonical JSON as in `json.ts` (sorted keys, no
+ *   whitespace, undefined members left out).
+ * - **commitment** = the EIP-712 digest (`TypedDataEncoder.hash`) of
+ *   `InferenceProof(uint16 version,bytes32 modelId,uint32 modelVersion,bytes32 modelBlobId,bytes32 modelSha256,
+ *   address modelRegistry,bytes32 inputHash,bytes32 outputHash,bytes32 runtimeHash,address node,uint64 timestamp,
+ *   bytes32 requestId)` under the domain `{ name: "Strata", version: "1", chainId: domain.chainId,
+ *   verifyingContract: domain.proofRegistry }`. The input/output/runtime hashes are recomputed from the document's
+ *   contents, never taken on trust.
+ * - **signature** = the node's 65-byte ECDSA signature (r, s, v; low s) of the commitment, i.e. `signTypedData` over
+ *   the same domain, types and message. The signature is not part of the commitment.
+ *
+ * ## Serialization
+ * `encodeProof` writes canonical JSON (`json.ts`) as UTF-8. Hex values are lowercase except addresses, which are EIP-55
+ * checksummed. `decodeProof` accepts any JSON with the exact v1 shape (unknown fields are errors) and normalizes hex.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Types
+
+/** The proof format versions, newest last. */
+export enum ProofVersion {
+  V1 = 1,
+}
+
+/** Every proof version this library reads. */
+export const SUPPORTED_PROOF_VERSIONS: readonly ProofVersion[] = [ProofVersion.V1];
+
+/** The chain and registries a proof is bound to. */
+export interface ProofDomain {
+  chainId: number;
+  /** The ProofRegistry address: the EIP-712 verifying contract. */
+  proofRegistry: string;
+  /** The ModelRegistry address the model id refers to. */
+  modelRegistry: string;
+}
+
+/** The model version that ran, as the ModelRegistry records it. */
+export interface ProofModel {
+  id: ModelId;
+  /** The version index in the ModelRegistry (the first is 0). */
+  version: number;
+  /** The raw 32 bytes of the model file's Walrus Blob ID, as bytes32 hex. */
+  blobId: BlobIdHex;
+  /** sha256 of the model file bytes, as bytes32 hex. */
+  sha256: Bytes32;
+}
+
+/** A tensor with its hash. */
+export interface HashedTensor extends Tensor {
+  hash: Bytes32;
+}
+
+/** The inputs or outputs of an inference, with the combined hash. */
+export interface TensorSet {
+  hash: Bytes32;
+  tensors: HashedTensor[];
+}
+
+/** ONNX Runtime graph optimization levels (onnxruntime-node `SessionOptions.graphOptimizationLevel`). */
+export const GRAPH_OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "layout", "all"] as const;
+/** ONNX Runtime execution modes. */
+export const EXECUTION_MODES = ["sequential", "parallel"] as const;
+
+/** A JSON scalar, for free-form runtime settings. */
+export type RuntimeSetting = string | number | boolean;
+
+/** The inference runtime and every setting that can change the output bits. */
+export interface RuntimeV1 {
+  /** The engine package, e.g. `onnxruntime-node`. */
+  engine: string;
+  /** The engine version, e.g. `1.20.1`. */
+  version: string;
+  graphOptimizationLevel: (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+  executionMode: (typeof EXECUTION_MODES)[number];
+  intraOpNumThreads: number;
+  interOpNumThreads?: number;
+  /** Execution providers in priority order, e.g. `["cpu"]`. */
+  executionProviders?: string[];
+  /** `process.platform-process.arch`, e.g. `linux-x64`: kernels differ across CPUs and builds. */
+  platform?: string;
+  /** Any other setting that affects bits (free-form scalars). */
+  settings?: Record<string, RuntimeSetting>;
+}
+
+/** Version 1 of the inference proof document. */
+export interface InferenceProofV1 {
+  version: ProofVersion.V1;
+  domain: ProofDomain;
+  model: ProofModel;
+  input: TensorSet;
+  output: TensorSet;
+  runtime: RuntimeV1;
+  /** The node that ran the inference and signs the proof. */
+  node: string;
+  /** Unix seconds at which the node produced the proof. */
+  timestamp: number;
+  /** A random bytes32 chosen per request: two runs of the same input have different commitments. */
+  requestId: Bytes32;
+  /** The node's EIP-712 signature of the commitment (65 bytes hex). */
+  signature: string;
+}
+
+/** A proof document before the node signs it. */
+export type UnsignedInferenceProofV1 = Omit<InferenceProofV1, "signature">;
+
+/** Each version's document type. */
+export interface InferenceProofByVersion {
+  [ProofVersion.V1]: InferenceProofV1;
+}
+
+/** A proof document of any supported version. */
+export type InferenceProof = InferenceProofByVersion[ProofVersion];
+/** An unsigned proof document of any supported version. */
+export type UnsignedInferenceProof = UnsignedInferenceProofV1;
+
+/** The EIP-712 domain name and version of every Strata proof. */
+export const PROOF_EIP712_NAME = "Strata";
+export const PROOF_EIP712_VERSION = "1";
+
+/** The EIP-712 types of each proof version (the domain type is implied). */
+export const PROOF_EIP712_TYPES: { readonly [V in ProofVersion]: Record<string, TypedDataField[]> } = {
+  [ProofVersion.V1]: {
+    InferenceProof: [
+      { name: "version", type: "uint16" },
+      { name: "modelId", type: "bytes32" },
+      { name: "modelVersion", type: "uint32" },
+      { name: "modelBlobId", type: "bytes32" },
+      { name: "modelSha256", type: "bytes32" },
+      { name: "modelRegistry", type: "address" },
+      { name: "inputHash", type: "bytes32" },
+      { name: "outputHash", type: "bytes32" },
+      { name: "runtimeHash", type: "bytes32" },
+      { name: "node", type: "address" },
+      { name: "timestamp", type: "uint64" },
+      { name: "requestId", type: "bytes32" },
+    ],
+  },
+};
+
+/** The EIP-712 message of a v1 proof. */
+export interface InferenceProofMessageV1 {
+  version: number;
+  modelId: string;
+  modelVersion: number;
+  modelBlobId: string;
+  modelSha256: string;
+  modelRegistry: string;
+  inputHash: string;
+  outputHash: string;
+  runtimeHash: string;
+  node: string;
+  timestamp: number;
+  requestId: string;
+}
+
+/** Everything a wallet needs to sign a proof (`eth_signTypedData_v4`). */
+export interface ProofTypedData {
+  domain: TypedDataDomain;
+  types: Record<string, TypedDataField[]>;
+  primaryType: "InferenceProof";
+  message: InferenceProofMessageV1;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Hashing
+
+const abi = AbiCoder.defaultAbiCoder();
+
+/** The hash of one tensor (see the hashing rules above); checks the tensor's dtype, dims and data first. */
+export function hashTensor(tensor: Tensor): Bytes32 {
+  const bytes = tensorBytes(tensor);
+  return keccak256(
+    abi.encode(
+      ["string", "string", "uint256[]", "bytes32"],
+      [tensor.name, tensor.dtype, tensor.dims, keccak256(bytes)],
+    ),
+  );
+}
+
+/** The combined hash of a set of tensors with their hashes: the hashes ordered by name, ABI-encoded, keccak256. */
+export function hashTensorSet(tensors: readonly { name: string; hash: Bytes32 }[]): Bytes32 {
+  const sorted = sortByName(tensors);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].name === sorted[i - 1].name) {
+      throw new TensorError(sorted[i].name, "two tensors of the same set have this name");
+    }
+  }
+  return keccak256(abi.encode(["bytes32[]"], [sorted.map((t) => t.hash)]));
+}
+
+/** The hash of the runtime: keccak256 of its canonical JSON. */
+export function hashRuntime(runtime: RuntimeV1): Bytes32 {
+  return keccak256(toUtf8Bytes(canonicalJson(runtime)));
+}
+
+/** Hashes `tensors` and orders them by name: the `input` or `output` of a proof. */
+export function makeTensorSet(tensors: readonly Tensor[]): TensorSet {
+  const hashed = sortByName(tensors).map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    dims: [...t.dims],
+    data: t.data,
+    hash: hashTensor(t),
+  }));
+  return { hash: hashTensorSet(hashed), tensors: hashed };
+}
+
+/** A fresh random request id. */
+export function newRequestId(): Bytes32 {
+  return hexlify(randomBytes(32));
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Building, committing, signing
+
+/** What {@link buildProof} needs; tensors come from `encodeTensor` / `tensorFromBytes`. */
+export interface ProofParams {
+  domain: ProofDomain;
+  model: ProofModel;
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[];
+  runtime: RuntimeV1;
+  node: string;
+  /** Unix seconds; defaults to now. */
+  timestamp?: number;
+  /** Defaults to {@link newRequestId}. */
+  requestId?: Bytes32;
+}
+
+/** Builds an unsigned v1 proof: hashes the tensors, normalizes hex and checks the result against the v1 shape. */
+export function buildProof(params: ProofParams): UnsignedInferenceProofV1 {
+  const unsigned = {
+    version: ProofVersion.V1 as const,
+    domain: { ...params.domain },
+    model: { ...params.model },
+    input: makeTensorSet(params.inputs),
+    output: makeTensorSet(params.outputs),
+    runtime: params.runtime,
+    node: params.node,
+    timestamp: params.timestamp ?? Math.floor(Date.now() / 1000),
+    requestId: params.requestId ?? newRequestId(),
+  };
+  return validateUnsignedV1(unsigned, "");
+}
+
+/**
+ * The EIP-712 domain, types and message of `doc`, with the input/output/runtime hashes recomputed from its contents.
+ * Throws {@link ProofFormatError} when a stored hash disagrees with the data it covers.
+ */
+export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): ProofTypedData {
+  const version = checkVersion(proof.version);
+  const doc = validateUnsignedV1(withoutSignature(proof), "");
+  const input = checkTensorSet(doc.input, "input");
+  const output = checkTensorSet(doc.output, "output");
+  return {
+    domain: {
+      name: PROOF_EIP712_NAME,
+      version: PROOF_EIP712_VERSION,
+      chainId: doc.domain.chainId,
+      verifyingContract: doc.domain.proofRegistry,
+    },
+    types: PROOF_EIP712_TYPES[version],
+    primaryType: "InferenceProof",
+    message: {
+      version,
+      modelId: doc.model.id,
+      modelVersion: doc.model.version,
+      modelBlobId: doc.model.blobId,
+      modelSha256: doc.model.sha256,
+      modelRegistry: doc.domain.modelRegistry,
+      inputHash: input,
+      outputHash: output,
+      runtimeHash: hashRuntime(doc.runtime),
+      node: doc.node,
+      timestamp: doc.timestamp,
+      requestId: doc.requestId,
+    },
+  };
+}
+
+/**
+ * The commitment of `doc`, the bytes32 that goes on-chain: the EIP-712 digest, recomputed from the document's contents
+ * (tensor data -> tensor hashes -> set hashes; runtime -> runtime hash). Throws {@link ProofFormatError} when a stored
+ * hash disagrees with the data. Does not check the signature (see {@link verifyProofSignature}).
+ */
+export function proofCommitment(doc: UnsignedInferenceProof | InferenceProof): Bytes32 {
+  const { domain, types, message } = proofTypedData(doc);
+  try {
+    return TypedDataEncoder.hash(domain, types, message);
+  } catch (error) {
+    throw new ProofFormatError("$", `cannot be EIP-712 encoded: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Signs `unsigned` with `signer`, which must be the proof's node. Returns the signed document; the signature is checked
+ * by recovering it before returning.
+ */
+export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Signer): Promise<InferenceProofV1> {
+  const checked = validateUnsignedV1(unsigned, "");
+  const address = await signer.getAddress();
+  if (address.toLowerCase() !== checked.node.toLowerCase()) {
+    throw new SignatureError(
+      `The proof names node ${checked.node} but the signer is ${address}: sign with the node's key`,
+      checked.node,
+      address,
+    );
+  }
+  const { domain, types, message } = proofTypedData(checked);
+  const signature = Signature.from(await signer.signTypedData(domain, types, message)).serialized;
+  const signed: InferenceProofV1 = { ...checked, signature };
+  verifyProofSignature(signed);
+  return signed;
+}
+
+/** The address that signed `doc` (whatever `doc.node` says). Throws {@link SignatureError} for a malformed signature. */
+export function recoverProofSigner(doc: InferenceProof): string {
+  const commitment = proofCommitment(doc);
+  let signature: Signature;
+  try {
+    signature = Signature.from(doc.signature);
+  } catch (error) {
+    throw new SignatureError(`The proof signature is malformed: ${(error as Error).message}`, doc.node ?? null, null, {
+      cause: error,
+    });
+  }
+  return recoverAddress(commitment, signature);
+}
+
+/**
+ * Checks that `doc` is signed by its node and returns its commitment. Throws {@link SignatureError} when the signature
+ * recovers to another address, and {@link ProofFormatError} when the document is inconsistent.
+ */
+export function verifyProofSignature(doc: InferenceProof): Bytes32 {
+  const recovered = recoverProofSigner(doc);
+  if (recovered.toLowerCase() !== doc.node.toLowerCase()) {
+    throw new SignatureError(
+      `The proof is signed by ${recovered}, not by its node ${doc.node}: the document was altered or forged`,
+      doc.node,
+      recovered,
+    );
+  }
+  return proofCommitment(doc);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Serialization
+
+/** The canonical bytes of `doc` (canonical JSON, UTF-8), after checking its shape. */
+export function encodeProof(doc: InferenceProof): Uint8Array {
+  return canonicalJsonBytes(validateProof(doc));
+}
+
+/**
+ * Reads a proof document from bytes (or JSON text): checks the JSON, the version, and the exact shape of that version
+ * (unknown fields, wrong types, malformed hex, tensor dims/data mismatches are all {@link ProofFormatError}s naming the
+ * field; an unknown version is an {@link UnsupportedVersionError}). Hashes are checked by {@link proofCommitment}.
+ */
+export function decodeProof(input: Uint8Array | string): InferenceProof {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(input);
+  } catch (error) {
+    throw new ProofFormatError("$", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return validateProof(parsed);
+}
+
+/**
+ * Checks that `value` is a proof document of a supported version, with the same rules as {@link decodeProof}, and
+ * returns it with hex normalized. `path` prefixes field names in errors (e.g. `proofs[3]` inside a batch).
+ */
+export function validateProof(value: unknown, path = ""): InferenceProof {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProofFormatError(path || "$", "must be a JSON object");
+  }
+  const version = (value as Record<string, unknown>).version;
+  if (version === undefined) throw new ProofFormatError(join(path, "version"), "is missing");
+  if (typeof version !== "number" || !Number.isInteger(version)) {
+    throw new ProofFormatError(join(path, "version"), `must be an integer, got ${JSON.stringify(version)}`);
+  }
+  const validate = VALIDATORS[version as ProofVersion];
+  if (!validate) throw new UnsupportedVersionError("proof", version, SUPPORTED_PROOF_VERSIONS);
+  return validate(value, path);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Validation
+
+const check = new ShapeChecker((field, reason) => new ProofFormatError(field || "$", reason));
+const UINT32_MAX = 2 ** 32 - 1;
+
+const VALIDATORS: { readonly [V in ProofVersion]: (value: unknown, path: string) => InferenceProofByVersion[V] } = {
+  [ProofVersion.V1]: (value, path) => {
+    const record = check.object(value, path, [...V1_FIELDS, "signature"]);
+    const unsigned = validateUnsignedV1(withoutSignature(record), path);
+    return { ...unsigned, signature: check.hex(record.signature, join(path, "signature"), 65) };
+  },
+};
+
+const V1_FIELDS = ["version", "domain", "model", "input", "output", "runtime", "node", "timestamp", "requestId"];
+
+function withoutSignature(record: object): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...record };
+  delete rest.signature;
+  return rest;
+}
+
+function validateUnsignedV1(value: unknown, path: string): UnsignedInferenceProofV1 {
+  const r = check.object(value, path, V1_FIELDS);
+  if (r.version !== ProofVersion.V1) {
+    throw new ProofFormatError(join(path, "version"), `must be ${ProofVersion.V1}, got ${JSON.stringify(r.version)}`);
+  }
+  const domainPath = join(path, "domain");
+  const d = check.object(r.domain, domainPath, ["chainId", "proofRegistry", "modelRegistry"]);
+  const modelPath = join(path, "model");
+  const m = check.object(r.model, modelPath, ["id", "version", "blobId", "sha256"]);
+  return {
+    version: ProofVersion.V1,
+    domain: {
+      chainId: check.integer(d.chainId, join(domainPath, "chainId"), 1, Number.MAX_SAFE_INTEGER),
+      proofRegistry: check.address(d.proofRegistry, join(domainPath, "proofRegistry")),
+      modelRegistry: check.address(d.modelRegistry, join(domainPath, "modelRegistry")),
+    },
+    model: {
+      id: check.bytes32(m.id, join(modelPath, "id")),
+      version: check.integer(m.version, join(modelPath, "version"), 0, UINT32_MAX),
+      blobId: check.bytes32(m.blobId, join(modelPath, "blobId")),
+      sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
+    },
+    input: validateTensorSet(r.input, join(path, "input")),
+    output: validateTensorSet(r.output, join(path, "output")),
+    runtime: validateRuntime(r.runtime, join(path, "runtime")),
+    node: check.address(r.node, join(path, "node")),
+    timestamp: check.integer(r.timestamp, join(path, "timestamp"), 0, Number.MAX_SAFE_INTEGER),
+    requestId: check.bytes32(r.requestId, join(path, "requestId")),
+  };
+}
+
+function validateTensorSet(value: unknown, path: string): TensorSet {
+  const r = check.object(value, path, ["hash", "tensors"]);
+  const tensorsPath = join(path, "tensors");
+  const names = new Set<string>();
+  const tensors = check.array(r.tensors, tensorsPath, { minLength: 1 }).map((item, i): HashedTensor => {
+    const at = join(tensorsPath, i);
+    const t = check.object(item, at, ["name", "dtype", "dims", "data", "hash"]);
+    const name = check.string(t.name, join(at, "name"), { nonEmpty: true });
+    if (names.has(name))
+      throw new ProofFormatError(join(at, "name"), `repeats the tensor name ${JSON.stringify(name)}`);
+    names.add(name);
+    const dims = check
+      .array(t.dims, join(at, "dims"))
+      .map((dim, j) => check.integer(dim, join(join(at, "dims"), j), 0, Number.MAX_SAFE_INTEGER));
+    const tensor: HashedTensor = {
+      name,
+      dtype: check.oneOf(t.dtype, join(at, "dtype"), DTYPES) satisfies Dtype,
+      dims,
+      data: check.string(t.data, join(at, "data")),
+      hash: check.bytes32(t.hash, join(at, "hash")),
+    };
+    try {
+      tensorBytes(tensor);
+    } catch (error) {
+      if (error instanceof StrataError) throw new ProofFormatError(join(at, "data"), error.message, { cause: error });
+      throw error;
+    }
+    return tensor;
+  });
+  return { hash: check.bytes32(r.hash, join(path, "hash")), tensors };
+}
+
+function validateRuntime(value: unknown, path: string): RuntimeV1 {
+  const r = check.object(
+    value,
+    path,
+    ["engine", "version", "graphOptimizationLevel", "executionMode", "intraOpNumThreads"],
+    ["interOpNumThreads", "executionProviders", "platform", "settings"],
+  );
+  const runtime: RuntimeV1 = {
+    engine: check.string(r.engine, join(path, "engine"), { nonEmpty: true }),
+    version: check.string(r.version, join(path, "version"), { nonEmpty: true }),
+    graphOptimizationLevel: check.oneOf(r.graphOptimizationLevel, join(path, "graphOptimizationLevel"), [
+      ...GRAPH_OPTIMIZATION_LEVELS,
+    ]),
+    executionMode: check.oneOf(r.executionMode, join(path, "executionMode"), [...EXECUTION_MODES]),
+    intraOpNumThreads: check.integer(r.intraOpNumThreads, join(path, "intraOpNumThreads"), 0, 1024),
+  };
+  if (r.interOpNumThreads !== undefined) {
+    runtime.interOpNumThreads = check.integer(r.interOpNumThreads, join(path, "interOpNumThreads"), 0, 1024);
+  }
+  if (r.executionProviders !== undefined) {
+    const at = join(path, "executionProviders");
+    runtime.executionProviders = check
+      .array(r.executionProviders, at)
+      .map((p, i) => check.string(p, join(at, i), { nonEmpty: true }));
+  }
+  if (r.platform !== undefined) runtime.platform = check.string(r.platform, join(path, "platform"), { nonEmpty: true });
+  if (r.settings !== undefined) {
+    const at = join(path, "settings");
+    if (typeof r.settings !== "object" || r.settings === null || Array.isArray(r.settings)) {
+      throw new ProofFormatError(at, "must be an object of string, number or boolean settings");
+    }
+    const settings: Record<string, RuntimeSetting> = {};
+    for (const [key, setting] of Object.entries(r.settings)) {
+      if (
+        !(typeof setting === "string" || typeof setting === "boolean" || Number.isFinite(setting)) ||
+        setting === null
+      ) {
+        throw new ProofFormatError(join(at, key), "must be a string, a finite number or a boolean");
+      }
+      settings[key] = setting as RuntimeSetting;
+    }
+    runtime.settings = settings;
+  }
+  return runtime;
+}
+
+/** Recomputes the tensor hashes and the set hash of `set`; throws naming the first that disagrees. Returns the hash. */
+function checkTensorSet(set: TensorSet, path: string): Bytes32 {
+  set.tensors.forEach((tensor, i) => {
+    let actual: Bytes32;
+    try {
+      actual = hashTensor(tensor);
+    } catch (error) {
+      if (error instanceof StrataError) {
+        throw new ProofFormatError(join(join(path, "tensors"), i), error.message, { cause: error });
+      }
+      throw error;
+    }
+    if (actual !== tensor.hash.toLowerCase()) {
+      throw new ProofFormatError(
+        `${path}.tensors[${i}].hash`,
+        `is ${tensor.hash} but tensor "${tensor.name}" hashes to ${actual}: the tensor or its hash was altered`,
+      );
+    }
+  });
+  let actual: Bytes32;
+  try {
+    actual = hashTensorSet(set.tensors);
+  } catch (error) {
+    throw new ProofFormatError(`${path}.tensors`, (error as Error).message, { cause: error });
+  }
+  if (actual !== set.hash.toLowerCase()) {
+    throw new ProofFormatError(
+      `${path}.hash`,
+      `is ${set.hash} but the tensors hash to ${actual}: a tensor or the hash was altered`,
+    );
+  }
+  return actual;
+}
+
+function checkVersion(version: unknown): ProofVersion {
+  if (!SUPPORTED_PROOF_VERSIONS.includes(version as ProofVersion)) {
+    throw new UnsupportedVersionError("proof", version, SUPPORTED_PROOF_VERSIONS);
+  }
+  return version as ProofVersion;
+}
+
+function sortByName<T extends { name: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => Buffer.compare(Buffer.from(a.name, "utf8"), Buffer.from(b.name, "utf8")));
+}

@@ -1,0 +1,231 @@
+import type { ContractRunner } from "ethers";
+import { ProofRegistry__factory, type ProofRegistry } from "@strata/contracts";
+import type { ProofBatch } from "./batch";
+import { leafOf, toAddress, toBytes32, type BlobIdHex, type Bytes32 } from "./ids";
+import { Base, num, str, type ClientOptions, type Mined, type Transaction } from "./transaction";
+
+/** A proof anchored singly. */
+export interface AnchoredProof extends Mined {
+  commitment: Bytes32;
+  /** The Walrus blob holding the proof document. */
+  blobId: BlobIdHex;
+  node: string;
+}
+
+/** A batch anchored (stored, with on-chain inclusion checks) or announced (event only). */
+export interface AnchoredBatch extends Mined {
+  root: Bytes32;
+  /** The Walrus blob holding the batch document. */
+  blobId: BlobIdHex;
+  count: number;
+  node: string;
+}
+
+/** The stored anchor of a proof. */
+export interface ProofAnchorRecord {
+  node: string;
+  /** Unix seconds. */
+  anchoredAt: number;
+}
+
+/** The stored anchor of a batch. */
+export interface BatchAnchorRecord {
+  node: string;
+  /** Unix seconds. */
+  anchoredAt: number;
+  count: number;
+}
+
+/** Where the document of an anchored proof lives, from the `ProofAnchored` event. */
+export interface ProofReference {
+  commitment: Bytes32;
+  blobId: BlobIdHex;
+  node: string;
+  blockNumber: number;
+  txHash: string;
+}
+
+/** Where a batch document lives, from a `BatchAnchored` or `BatchAnnounced` event. */
+export interface BatchReference {
+  root: Bytes32;
+  blobId: BlobIdHex;
+  node: string;
+  count: number;
+  /** `true` for `anchorBatch` (stored; inclusion checkable on-chain), `false` for `announceBatch` (event only). */
+  anchored: boolean;
+  blockNumber: number;
+  txHash: string;
+}
+
+/** The typed client of the ProofRegistry. */
+export class ProofRegistryClient extends Base<ProofRegistry> {
+  constructor(contract: ProofRegistry, options: ClientOptions = {}) {
+    super(contract, "ProofRegistry", options);
+  }
+
+  /** The client of the ProofRegistry at `address`, through `runner`. */
+  static at(address: string, runner: ContractRunner, options?: ClientOptions): ProofRegistryClient {
+    return new ProofRegistryClient(ProofRegistry__factory.connect(address, runner), options);
+  }
+
+  /** The same client through another runner. */
+  connect(runner: ContractRunner): ProofRegistryClient {
+    return new ProofRegistryClient(this.contract.connect(runner), this.options);
+  }
+
+  // Writes (active nodes only) ----------------------------------------------------------------------------------------
+
+  /** Anchors one proof `commitment`, whose document is the Walrus blob `blobId`. */
+  anchorProof(commitment: Bytes32, blobId: BlobIdHex): Promise<Transaction<AnchoredProof>> {
+    const c = toBytes32(commitment, "commitment");
+    const b = toBytes32(blobId, "blobId");
+    return this.send(
+      "anchorProof",
+      () => this.contract.anchorProof(c, b),
+      async (receipt) => {
+        const { args, mined } = await this.receiptEvent(receipt, "ProofAnchored");
+        return { ...mined, commitment: str(args, "commitment"), blobId: str(args, "blobId"), node: str(args, "node") };
+      },
+    );
+  }
+
+  /** Anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId`. */
+  anchorBatch(root: Bytes32, blobId: BlobIdHex, count: number): Promise<Transaction<AnchoredBatch>> {
+    return this.sendBatch("anchorBatch", "BatchAnchored", root, blobId, count);
+  }
+
+  /** Anchors a built batch (see `buildBatch`) stored in the Walrus blob `blobId`. */
+  anchorBuiltBatch(batch: ProofBatch, blobId: BlobIdHex): Promise<Transaction<AnchoredBatch>> {
+    return this.anchorBatch(batch.root, blobId, batch.count);
+  }
+
+  /** Announces a batch in an event only: cheapest, but no on-chain existence or inclusion check. */
+  announceBatch(root: Bytes32, blobId: BlobIdHex, count: number): Promise<Transaction<AnchoredBatch>> {
+    return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count);
+  }
+
+  // Reads -------------------------------------------------------------------------------------------------------------
+
+  /** The anchor of a singly anchored proof, or `null`. */
+  async getProof(commitment: Bytes32): Promise<ProofAnchorRecord | null> {
+    const c = toBytes32(commitment, "commitment");
+    const anchor = await this.call("getProof", () => this.contract.getProof(c));
+    return anchor.anchoredAt === 0n ? null : { node: anchor.node, anchoredAt: Number(anchor.anchoredAt) };
+  }
+
+  /** The anchor of a batch, or `null` (also for announced batches, which are not stored). */
+  async getBatch(root: Bytes32): Promise<BatchAnchorRecord | null> {
+    const r = toBytes32(root, "root");
+    const anchor = await this.call("getBatch", () => this.contract.getBatch(r));
+    return anchor.anchoredAt === 0n
+      ? null
+      : { node: anchor.node, anchoredAt: Number(anchor.anchoredAt), count: Number(anchor.count) };
+  }
+
+  /** Whether the anchored batch `root` includes `commitment`, by the Merkle `proof`; false for an unknown root. */
+  async isIncluded(root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): Promise<boolean> {
+    const r = toBytes32(root, "root");
+    const c = toBytes32(commitment, "commitment");
+    const siblings = proof.map((p, i) => toBytes32(p, `proof[${i}]`));
+    return this.call("isIncluded", () => this.contract.isIncluded(r, c, siblings));
+  }
+
+  /** Whether `node` may anchor proofs. */
+  async isAnchorer(node: string): Promise<boolean> {
+    const address = toAddress(node, "node");
+    return this.call("isAnchorer", () => this.contract.isAnchorer(address));
+  }
+
+  /** The node registry that controls who may anchor. */
+  async nodeRegistry(): Promise<string> {
+    return this.call("nodeRegistry", () => this.contract.nodeRegistry());
+  }
+
+  /** The Merkle leaf of `commitment`, computed off-chain (twin of `leafOf`; see `ids.ts`). */
+  leafOf(commitment: Bytes32): Bytes32 {
+    return leafOf(commitment);
+  }
+
+  /** Where the document of the singly anchored proof `commitment` lives, or `null` if it was not anchored. */
+  async proofReference(commitment: Bytes32): Promise<ProofReference | null> {
+    const c = toBytes32(commitment, "commitment");
+    const [log] = await this.scan((from, to) =>
+      this.contract.queryFilter(this.contract.filters.ProofAnchored(c), from, to),
+    );
+    if (!log) return null;
+    return {
+      commitment: log.args.commitment,
+      blobId: log.args.blobId,
+      node: log.args.node,
+      blockNumber: log.blockNumber,
+      txHash: log.transactionHash,
+    };
+  }
+
+  /** The Walrus Blob ID of the singly anchored proof `commitment`, or `null`. */
+  async proofBlobId(commitment: Bytes32): Promise<BlobIdHex | null> {
+    return (await this.proofReference(commitment))?.blobId ?? null;
+  }
+
+  /**
+   * Every anchoring and announcement of the batch `root`, oldest first. Anchoring is write-once; announcements are
+   * not, and any active node may announce any root, so prefer the anchored reference ({@link batchReference}).
+   */
+  async batchReferences(root: Bytes32): Promise<BatchReference[]> {
+    const r = toBytes32(root, "root");
+    const { filters } = this.contract;
+    const [anchored, announced] = await Promise.all([
+      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnchored(r), from, to)),
+      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnnounced(r), from, to)),
+    ]);
+    return [...anchored.map((log) => ({ log, anchored: true })), ...announced.map((log) => ({ log, anchored: false }))]
+      .sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index)
+      .map(({ log, anchored: isAnchored }) => ({
+        root: log.args.root,
+        blobId: log.args.blobId,
+        node: log.args.node,
+        count: Number(log.args.count),
+        anchored: isAnchored,
+        blockNumber: log.blockNumber,
+        txHash: log.transactionHash,
+      }));
+  }
+
+  /** The reference of the batch `root`: its anchoring if any, else its first announcement, else `null`. */
+  async batchReference(root: Bytes32): Promise<BatchReference | null> {
+    const references = await this.batchReferences(root);
+    return references.find((r) => r.anchored) ?? references[0] ?? null;
+  }
+
+  /** The Walrus Blob ID of the batch `root` (see {@link batchReference}), or `null`. */
+  async batchBlobId(root: Bytes32): Promise<BlobIdHex | null> {
+    return (await this.batchReference(root))?.blobId ?? null;
+  }
+
+  // Internals ---------------------------------------------------------------------------------------------------------
+
+  private sendBatch(
+    method: "anchorBatch" | "announceBatch",
+    eventName: "BatchAnchored" | "BatchAnnounced",
+    root: Bytes32,
+    blobId: BlobIdHex,
+    count: number,
+  ): Promise<Transaction<AnchoredBatch>> {
+    const r = toBytes32(root, "root");
+    const b = toBytes32(blobId, "blobId");
+    return this.send(
+      method,
+      () => this.contract[method](r, b, count),
+      async (receipt) => {
+        const { args, mined } = await this.receiptEvent(receipt, eventName);
+        return {
+          ...mined,
+          root: str(args, "root"),
+          blobId: str(args, "blobId"),
+          count: num(args, "count"),
+          node: str(args, "node"),
+        };
+      },
+    );
+  }
+}

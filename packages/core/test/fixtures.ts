@@ -1,0 +1,47 @@
+import { ethers } from "hardhat";
+import { describeDeployment, deployRegistries } from "@strata/contracts";
+import { connect, encodeTensor, buildProof, type ProofParams, type RuntimeV1, type StrataClient } from "../src";
+
+/** Shared fixtures of the core tests: the registries deployed and wired on the in-process Hardhat network. */
+export async function deployFixture() {
+  const [admin, owner, other, node, node2] = await ethers.getSigners();
+  const registries = await deployRegistries(admin);
+  const deployment = await describeDeployment("hardhat", registries, admin, registries.block);
+  const client: StrataClient = connect(deployment, admin);
+  return { admin, owner, other, node, node2, registries, deployment, client };
+}
+
+/** A deterministic bytes32 for test values. */
+export function b32(label: string): string {
+  return ethers.id(label);
+}
+
+export const RUNTIME: RuntimeV1 = {
+  engine: "onnxruntime-node",
+  version: "1.30.0",
+  graphOptimizationLevel: "all",
+  executionMode: "sequential",
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionProviders: ["cpu"],
+};
+
+/** Proof parameters for a tiny MLP-like inference, bound to `client`'s deployment, for `node`. */
+export function proofParams(client: StrataClient, node: string, overrides: Partial<ProofParams> = {}): ProofParams {
+  return {
+    domain: client.proofDomain,
+    model: { id: b32("model"), version: 0, blobId: b32("model blob"), sha256: b32("model sha256") },
+    inputs: [encodeTensor("input", "float32", [1, 4], new Float32Array([0.5, -1.25, 3, 7.75]))],
+    outputs: [
+      encodeTensor("logits", "float32", [1, 3], new Float32Array([0.1, 0.7, 0.2])),
+      encodeTensor("label", "int64", [1], new BigInt64Array([1n])),
+    ],
+    runtime: RUNTIME,
+    node,
+    timestamp: 1_750_000_000,
+    requestId: b32("request"),
+    ...overrides,
+  };
+}
+
+export { buildProof };
