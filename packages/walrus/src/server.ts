@@ -37,6 +37,8 @@ export interface LocalWalrusOptions {
   pool?: EncoderPool;
   /** The clock, in milliseconds since 1970 (tests move it to expire blobs). Default `Date.now`. */
   now?: () => number;
+  /** Where warnings go (skipped records on start, internal errors). Default `process.emitWarning`. */
+  warn?: (message: string) => void;
 }
 
 export interface LocalWalrus {
@@ -257,7 +259,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   const currentEpoch = (): number => Math.floor((now() - clock.genesisMs) / clock.epochMs) + 1;
 
   const store = new BlobStore(path.join(dir, "blobs"));
-  await store.load((message) => process.emitWarning(message));
+  const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  await store.load(warn);
   const serializer = new KeyedSerializer();
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: Math.max(limit, 1) });
@@ -284,7 +287,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       const message = error instanceof Error ? error.message : String(error);
       return reply.code(statusCode).send(errorBody(statusCode, "BAD_REQUEST", message));
     }
-    process.emitWarning(`local walrus: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    warn(`local walrus: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return reply.code(500).send(errorBody(500, "INTERNAL_ERROR", "internal error of the local Walrus store"));
   });
 
