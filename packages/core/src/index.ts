@@ -8,7 +8,7 @@ export { canonicalJson, canonicalJsonBytes, type JsonValue } from "./json";
 export * from "./tensor";
 export * from "./proof";
 export * from "./batch";
-export { Transaction, Base, minedOf, type Mined, type ClientOptions } from "./transaction";
+export { Transaction, Base, minedOf, type Mined, type ClientOptions, type TxOverrides } from "./transaction";
 export * from "./models";
 export * from "./nodes";
 export * from "./proofs";

@@ -8,7 +8,7 @@ import {
   UnknownVersionError,
 } from "./errors";
 import { parseModelRef, toAddress, toBytes32, type BlobIdHex, type Bytes32, type ModelId } from "./ids";
-import { Base, big, num, str, type ClientOptions, type Mined, type Transaction } from "./transaction";
+import { Base, big, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A model repository as the registry stores it. */
 export interface ModelRecord {
@@ -99,25 +99,30 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   // Writes ------------------------------------------------------------------------------------------------------------
 
   /** Creates the model `name` owned by the sender; `wait()` gives its id. */
-  createModel(name: string, metadataBlobId: BlobIdHex): Promise<Transaction<ModelId>> {
+  async createModel(
+    name: string,
+    metadataBlobId: BlobIdHex,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<ModelId>> {
     const blobId = toBytes32(metadataBlobId, "metadataBlobId");
     return this.send(
       "createModel",
-      () => this.contract.createModel(name, blobId),
+      () => this.contract.createModel(name, blobId, overrides),
       async (receipt) => str((await this.receiptEvent(receipt, "ModelCreated")).args, "modelId"),
     );
   }
 
   /** Points the model at a new metadata blob. Only the owner. */
-  setMetadata(
+  async setMetadata(
     modelId: ModelId,
     metadataBlobId: BlobIdHex,
+    overrides: TxOverrides = {},
   ): Promise<Transaction<Mined & { modelId: ModelId; metadataBlobId: BlobIdHex }>> {
     const id = toBytes32(modelId, "modelId");
     const blobId = toBytes32(metadataBlobId, "metadataBlobId");
     return this.send(
       "setMetadata",
-      () => this.contract.setMetadata(id, blobId),
+      () => this.contract.setMetadata(id, blobId, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "ModelMetadataUpdated");
         return { ...mined, modelId: str(args, "modelId"), metadataBlobId: str(args, "metadataBlobId") };
@@ -126,13 +131,17 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   }
 
   /** Publishes a version of the model; `wait()` gives its index and what was recorded. Only the owner. */
-  publishVersion(modelId: ModelId, params: PublishVersionParams): Promise<Transaction<PublishedVersion>> {
+  async publishVersion(
+    modelId: ModelId,
+    params: PublishVersionParams,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<PublishedVersion>> {
     const id = toBytes32(modelId, "modelId");
     const blobId = toBytes32(params.blobId, "blobId");
     const sha256 = toBytes32(params.sha256, "sha256");
     return this.send(
       "publishVersion",
-      () => this.contract.publishVersion(id, blobId, sha256, params.size, params.endEpoch),
+      () => this.contract.publishVersion(id, blobId, sha256, params.size, params.endEpoch, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "VersionPublished");
         return {
@@ -149,15 +158,16 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   }
 
   /** Records that version `index` is stored on Walrus up to `endEpoch`. Only the owner. */
-  extendVersion(
+  async extendVersion(
     modelId: ModelId,
     index: number,
     endEpoch: number,
+    overrides: TxOverrides = {},
   ): Promise<Transaction<Mined & { modelId: ModelId; index: number; endEpoch: number }>> {
     const id = toBytes32(modelId, "modelId");
     return this.send(
       "extendVersion",
-      () => this.contract.extendVersion(id, index, endEpoch),
+      () => this.contract.extendVersion(id, index, endEpoch, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "VersionExtended");
         return { ...mined, modelId: str(args, "modelId"), index: num(args, "index"), endEpoch: num(args, "endEpoch") };
@@ -166,11 +176,15 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   }
 
   /** Deprecates version `index`. Only the owner. */
-  deprecateVersion(modelId: ModelId, index: number): Promise<Transaction<Mined & { modelId: ModelId; index: number }>> {
+  async deprecateVersion(
+    modelId: ModelId,
+    index: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<Mined & { modelId: ModelId; index: number }>> {
     const id = toBytes32(modelId, "modelId");
     return this.send(
       "deprecateVersion",
-      () => this.contract.deprecateVersion(id, index),
+      () => this.contract.deprecateVersion(id, index, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "VersionDeprecated");
         return { ...mined, modelId: str(args, "modelId"), index: num(args, "index") };
@@ -179,22 +193,26 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   }
 
   /** Offers the model to `newOwner`, who must accept it (zero address cancels). Only the owner. */
-  transferModel(modelId: ModelId, newOwner: string): Promise<Transaction<OwnershipChange>> {
+  async transferModel(
+    modelId: ModelId,
+    newOwner: string,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<OwnershipChange>> {
     const id = toBytes32(modelId, "modelId");
     const to = toAddress(newOwner, "newOwner");
     return this.send(
       "transferModel",
-      () => this.contract.transferModel(id, to),
+      () => this.contract.transferModel(id, to, overrides),
       async (receipt) => this.ownershipChange(receipt, "ModelTransferStarted"),
     );
   }
 
   /** Accepts a pending offer of the model. Only the pending owner. */
-  acceptModel(modelId: ModelId): Promise<Transaction<OwnershipChange>> {
+  async acceptModel(modelId: ModelId, overrides: TxOverrides = {}): Promise<Transaction<OwnershipChange>> {
     const id = toBytes32(modelId, "modelId");
     return this.send(
       "acceptModel",
-      () => this.contract.acceptModel(id),
+      () => this.contract.acceptModel(id, overrides),
       async (receipt) => this.ownershipChange(receipt, "ModelTransferred"),
     );
   }

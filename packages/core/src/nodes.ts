@@ -1,7 +1,7 @@
 import type { ContractRunner } from "ethers";
 import { NodeRegistry__factory, type NodeRegistry } from "@strata/contracts";
 import { toAddress } from "./ids";
-import { Base, str, type ClientOptions, type Mined, type Transaction } from "./transaction";
+import { Base, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A node operator as the registry stores it (all zero if it was never admitted). */
 export interface NodeRecord {
@@ -55,11 +55,15 @@ export class NodeRegistryClient extends Base<NodeRegistry> {
   // Writes ------------------------------------------------------------------------------------------------------------
 
   /** Admits `node`, serving at `endpoint`, and lets it anchor proofs. Only the node admin role. */
-  admitNode(node: string, endpoint: string): Promise<Transaction<Mined & { node: string; endpoint: string }>> {
+  async admitNode(
+    node: string,
+    endpoint: string,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<Mined & { node: string; endpoint: string }>> {
     const address = toAddress(node, "node");
     return this.send(
       "admitNode",
-      () => this.contract.admitNode(address, endpoint),
+      () => this.contract.admitNode(address, endpoint, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "NodeAdmitted");
         return { ...mined, node: str(args, "node"), endpoint: str(args, "endpoint") };
@@ -68,11 +72,11 @@ export class NodeRegistryClient extends Base<NodeRegistry> {
   }
 
   /** Removes `node` and stops it anchoring. Only the node admin role. */
-  removeNode(node: string): Promise<Transaction<Mined & { node: string }>> {
+  async removeNode(node: string, overrides: TxOverrides = {}): Promise<Transaction<Mined & { node: string }>> {
     const address = toAddress(node, "node");
     return this.send(
       "removeNode",
-      () => this.contract.removeNode(address),
+      () => this.contract.removeNode(address, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "NodeRemoved");
         return { ...mined, node: str(args, "node") };
@@ -81,10 +85,13 @@ export class NodeRegistryClient extends Base<NodeRegistry> {
   }
 
   /** Moves the sending node to `endpoint`. Only an active node, for itself. */
-  updateEndpoint(endpoint: string): Promise<Transaction<Mined & { node: string; endpoint: string }>> {
+  async updateEndpoint(
+    endpoint: string,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<Mined & { node: string; endpoint: string }>> {
     return this.send(
       "updateEndpoint",
-      () => this.contract.updateEndpoint(endpoint),
+      () => this.contract.updateEndpoint(endpoint, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "NodeEndpointUpdated");
         return { ...mined, node: str(args, "node"), endpoint: str(args, "endpoint") };

@@ -2,7 +2,7 @@ import type { ContractRunner } from "ethers";
 import { ProofRegistry__factory, type ProofRegistry } from "@strata/contracts";
 import type { ProofBatch } from "./batch";
 import { leafOf, toAddress, toBytes32, type BlobIdHex, type Bytes32 } from "./ids";
-import { Base, num, str, type ClientOptions, type Mined, type Transaction } from "./transaction";
+import { Base, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A proof anchored singly. */
 export interface AnchoredProof extends Mined {
@@ -76,12 +76,16 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   // Writes (active nodes only) ----------------------------------------------------------------------------------------
 
   /** Anchors one proof `commitment`, whose document is the Walrus blob `blobId`. */
-  anchorProof(commitment: Bytes32, blobId: BlobIdHex): Promise<Transaction<AnchoredProof>> {
+  async anchorProof(
+    commitment: Bytes32,
+    blobId: BlobIdHex,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredProof>> {
     const c = toBytes32(commitment, "commitment");
     const b = toBytes32(blobId, "blobId");
     return this.send(
       "anchorProof",
-      () => this.contract.anchorProof(c, b),
+      () => this.contract.anchorProof(c, b, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "ProofAnchored");
         return { ...mined, commitment: str(args, "commitment"), blobId: str(args, "blobId"), node: str(args, "node") };
@@ -90,18 +94,32 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   }
 
   /** Anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId`. */
-  anchorBatch(root: Bytes32, blobId: BlobIdHex, count: number): Promise<Transaction<AnchoredBatch>> {
-    return this.sendBatch("anchorBatch", "BatchAnchored", root, blobId, count);
+  async anchorBatch(
+    root: Bytes32,
+    blobId: BlobIdHex,
+    count: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredBatch>> {
+    return this.sendBatch("anchorBatch", "BatchAnchored", root, blobId, count, overrides);
   }
 
   /** Anchors a built batch (see `buildBatch`) stored in the Walrus blob `blobId`. */
-  anchorBuiltBatch(batch: ProofBatch, blobId: BlobIdHex): Promise<Transaction<AnchoredBatch>> {
-    return this.anchorBatch(batch.root, blobId, batch.count);
+  async anchorBuiltBatch(
+    batch: ProofBatch,
+    blobId: BlobIdHex,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredBatch>> {
+    return this.anchorBatch(batch.root, blobId, batch.count, overrides);
   }
 
   /** Announces a batch in an event only: cheapest, but no on-chain existence or inclusion check. */
-  announceBatch(root: Bytes32, blobId: BlobIdHex, count: number): Promise<Transaction<AnchoredBatch>> {
-    return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count);
+  async announceBatch(
+    root: Bytes32,
+    blobId: BlobIdHex,
+    count: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredBatch>> {
+    return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count, overrides);
   }
 
   // Reads -------------------------------------------------------------------------------------------------------------
@@ -204,18 +222,19 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   // Internals ---------------------------------------------------------------------------------------------------------
 
-  private sendBatch(
+  private async sendBatch(
     method: "anchorBatch" | "announceBatch",
     eventName: "BatchAnchored" | "BatchAnnounced",
     root: Bytes32,
     blobId: BlobIdHex,
     count: number,
+    overrides: TxOverrides,
   ): Promise<Transaction<AnchoredBatch>> {
     const r = toBytes32(root, "root");
     const b = toBytes32(blobId, "blobId");
     return this.send(
       method,
-      () => this.contract[method](r, b, count),
+      () => this.contract[method](r, b, count, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, eventName);
         return {

@@ -6,6 +6,7 @@ import {
   type ContractTransactionResponse,
   type Log,
   type Provider,
+  type TransactionRequest,
 } from "ethers";
 import {
   ContractRevertError,
@@ -23,6 +24,9 @@ export interface Mined {
   txHash: string;
   gasUsed: bigint;
 }
+
+/** Transaction overrides a write accepts (gas limit, fees, nonce, ...). */
+export type TxOverrides = Omit<TransactionRequest, "to" | "data" | "value" | "blockTag" | "enableCcipRead">;
 
 /** Options shared by the registry clients. */
 export interface ClientOptions {

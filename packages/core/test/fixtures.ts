@@ -45,3 +45,14 @@ export function proofParams(client: StrataClient, node: string, overrides: Parti
 }
 
 export { buildProof };
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`, { cause: error });
+  }
+  throw new Error("expected a rejection, but the promise resolved");
+}
