@@ -44,7 +44,7 @@ export function thrown(fn: () => unknown): Error {
     fn();
   } catch (error) {
     if (error instanceof Error) return error;
-    throw new Error(`threw a non-Error: ${String(error)}`);
+    throw new Error(`threw a non-Error: ${String(error)}`, { cause: error });
   }
   throw new Error("expected an exception");
 }
