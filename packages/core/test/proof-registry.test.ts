@@ -1,0 +1,142 @@
+import { expect } from "chai";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ContractRevertError, ProofRegistryClient, StrataClient } from "../src";
+import { b32, deployFixture, rejection } from "./fixtures";
+
+async function nodeFixture() {
+  const base = await deployFixture();
+  await (await base.client.nodes.admitNode(base.node.address, "http://node")).wait();
+  await (await base.client.nodes.admitNode(base.node2.address, "http://node2")).wait();
+  return { ...base, proofs: base.client.proofs.connect(base.node) };
+}
+
+describe("core ProofRegistryClient", function () {
+  describe("single proofs", function () {
+    it("anchors a proof: wait() gives the anchor, and reads give who, when and the Blob ID", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
+      const anchored = await (await proofs.anchorProof(b32("c1"), b32("blob c1"))).wait();
+      expect(anchored).to.include({ commitment: b32("c1"), blobId: b32("blob c1"), node: node.address });
+      expect(anchored.gasUsed > 0n).to.equal(true);
+      const block = await proofs.runner!.provider!.getBlock(anchored.blockNumber);
+      expect(await proofs.getProof(b32("c1"))).to.deep.equal({ node: node.address, anchoredAt: block!.timestamp });
+      expect(await proofs.proofBlobId(b32("c1"))).to.equal(b32("blob c1"));
+      expect(await proofs.proofReference(b32("c1"))).to.deep.equal({
+        commitment: b32("c1"),
+        blobId: b32("blob c1"),
+        node: node.address,
+        blockNumber: anchored.blockNumber,
+        txHash: anchored.txHash,
+      });
+    });
+
+    it("reads an unknown proof as null", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      expect(await proofs.getProof(b32("none"))).to.equal(null);
+      expect(await proofs.proofBlobId(b32("none"))).to.equal(null);
+    });
+
+    it("decodes a second anchoring with who anchored first and when", async function () {
+      const { client, proofs, node, node2 } = await loadFixture(nodeFixture);
+      await (await proofs.anchorProof(b32("c1"), b32("blob"))).wait();
+      const { anchoredAt } = (await proofs.getProof(b32("c1")))!;
+      const error = (await rejection(
+        client.proofs.connect(node2).anchorProof(b32("c1"), b32("blob 2")),
+      )) as ContractRevertError;
+      expect(error.errorName).to.equal("ProofRegistryAlreadyAnchored");
+      expect(error.namedArgs).to.deep.equal({
+        commitment: b32("c1"),
+        node: node.address,
+        anchoredAt: BigInt(anchoredAt),
+      });
+    });
+
+    it("decodes an anchoring by an account that is not an active node", async function () {
+      const { client, other } = await loadFixture(nodeFixture);
+      const error = (await rejection(
+        client.proofs.connect(other).anchorProof(b32("c"), b32("blob")),
+      )) as ContractRevertError;
+      expect(error.errorName).to.equal("ProofRegistryNotActiveNode");
+      expect(error.message).to.contain(`${other.address} is not an active node`);
+    });
+
+    it("decodes a zero commitment and a zero Blob ID", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      const zero = "0x" + "00".repeat(32);
+      expect(((await rejection(proofs.anchorProof(zero, b32("blob")))) as ContractRevertError).errorName).to.equal(
+        "ProofRegistryZeroCommitment",
+      );
+      expect(((await rejection(proofs.anchorProof(b32("c"), zero))) as ContractRevertError).errorName).to.equal(
+        "ProofRegistryZeroBlobId",
+      );
+    });
+  });
+
+  describe("batches", function () {
+    it("anchors a batch: wait() gives root, Blob ID, count, block, tx and gas", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
+      const tx = await proofs.anchorBatch(b32("root"), b32("batch blob"), 7);
+      const anchored = await tx.wait();
+      expect(anchored).to.deep.equal({
+        root: b32("root"),
+        blobId: b32("batch blob"),
+        count: 7,
+        node: node.address,
+        blockNumber: tx.receipt!.blockNumber,
+        txHash: tx.hash,
+        gasUsed: tx.receipt!.gasUsed,
+      });
+      expect(await proofs.getBatch(b32("root"))).to.include({ node: node.address, count: 7 });
+      expect(await proofs.batchBlobId(b32("root"))).to.equal(b32("batch blob"));
+      expect(await proofs.batchReference(b32("root"))).to.include({ anchored: true, count: 7 });
+    });
+
+    it("announces a batch in an event only: no stored anchor, but the Blob ID is found", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      const announced = await (await proofs.announceBatch(b32("root"), b32("batch blob"), 3)).wait();
+      expect(announced).to.include({ root: b32("root"), blobId: b32("batch blob"), count: 3 });
+      expect(await proofs.getBatch(b32("root"))).to.equal(null);
+      expect(await proofs.batchReference(b32("root"))).to.include({ anchored: false, blobId: b32("batch blob") });
+    });
+
+    it("prefers the anchored reference of a batch over announcements", async function () {
+      const { proofs, client, node2 } = await loadFixture(nodeFixture);
+      await (await client.proofs.connect(node2).announceBatch(b32("root"), b32("spoof"), 1)).wait();
+      await (await proofs.anchorBatch(b32("root"), b32("real"), 1)).wait();
+      const references = await proofs.batchReferences(b32("root"));
+      expect(references.map((r) => [r.blobId, r.anchored])).to.deep.equal([
+        [b32("spoof"), false],
+        [b32("real"), true],
+      ]);
+      expect(await proofs.batchBlobId(b32("root"))).to.equal(b32("real"));
+      expect(await proofs.batchBlobId(b32("other"))).to.equal(null);
+    });
+
+    it("decodes an empty batch", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      const error = (await rejection(proofs.anchorBatch(b32("root"), b32("blob"), 0))) as ContractRevertError;
+      expect(error.errorName).to.equal("ProofRegistryEmptyBatch");
+      expect(error.namedArgs).to.deep.equal({ root: b32("root") });
+    });
+
+    it("says an unknown root includes nothing", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      expect(await proofs.isIncluded(b32("root"), b32("c"), [])).to.equal(false);
+    });
+  });
+
+  it("builds all three clients from a deployment record", async function () {
+    const { deployment, admin } = await loadFixture(deployFixture);
+    const client = StrataClient.connect(deployment, admin);
+    expect(await client.models.getAddress()).to.equal(deployment.contracts.ModelRegistry);
+    expect(await client.nodes.getAddress()).to.equal(deployment.contracts.NodeRegistry);
+    expect(await client.proofs.getAddress()).to.equal(deployment.contracts.ProofRegistry);
+    expect(client.proofs.options.fromBlock).to.equal(deployment.block);
+    expect(client.proofDomain).to.deep.equal({
+      chainId: 31337,
+      proofRegistry: deployment.contracts.ProofRegistry,
+      modelRegistry: deployment.contracts.ModelRegistry,
+    });
+    const attached = ProofRegistryClient.at(deployment.contracts.ProofRegistry, admin);
+    expect(await attached.nodeRegistry()).to.equal(deployment.contracts.NodeRegistry);
+  });
+});
