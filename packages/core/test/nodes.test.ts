@@ -50,7 +50,7 @@ describe("core NodeRegistryClient", function () {
   });
 
   it("decodes an admission by an account without the admin role", async function () {
-    const { client, node, other } = await loadFixture(deployFixture);
+    const { client, node, other, admin } = await loadFixture(deployFixture);
     const error = (await rejection(
       client.nodes.connect(other).admitNode(node.address, "http://a"),
     )) as ContractRevertError;
