@@ -11,6 +11,7 @@ import { OutboxError } from "./errors";
 export class Journal<R> {
   private queue: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushing: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -59,7 +60,7 @@ export class Journal<R> {
     const line = records.map((r) => JSON.stringify(r) + "\n").join("");
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
-      if (!this.flushing) this.flushing = this.flush();
+      if (!this.flushing && !this.compacting) this.flushing = this.flush();
     });
   }
 
@@ -79,25 +80,43 @@ export class Journal<R> {
     this.flushing = null;
   }
 
-  /** Replaces the journal by `live` (the records still needed), atomically. */
-  async compact(live: R[]): Promise<void> {
-    while (this.flushing) await this.flushing;
-    const path = join(this.dir, "journal.jsonl");
-    const tmp = `${path}.compact`;
-    await writeFile(tmp, live.map((r) => JSON.stringify(r) + "\n").join(""));
-    const tmpHandle = await open(tmp, "r+");
-    await tmpHandle.datasync();
-    await tmpHandle.close();
-    await this.handle.close();
-    await rename(tmp, path);
-    const dirHandle = await open(this.dir, "r");
-    await dirHandle.sync();
-    await dirHandle.close();
-    this.handle = await open(path, "a+");
+  /**
+   * Replaces the journal by the records `live()` returns, atomically. Appends wait meanwhile and go to the new journal
+   * afterwards, so `live()` must already reflect every record appended or queued (replay must tolerate a record twice).
+   */
+  async compact(live: () => R[]): Promise<void> {
+    while (this.compacting) await this.compacting;
+    let release!: () => void;
+    this.compacting = new Promise<void>((resolve) => (release = resolve));
+    try {
+      while (this.flushing) await this.flushing;
+      const path = join(this.dir, "journal.jsonl");
+      const tmp = `${path}.compact`;
+      await writeFile(
+        tmp,
+        live()
+          .map((r) => JSON.stringify(r) + "\n")
+          .join(""),
+      );
+      const tmpHandle = await open(tmp, "r+");
+      await tmpHandle.datasync();
+      await tmpHandle.close();
+      await rename(tmp, path);
+      const dirHandle = await open(this.dir, "r");
+      await dirHandle.sync();
+      await dirHandle.close();
+      const old = this.handle;
+      this.handle = await open(path, "a+");
+      await old.close();
+    } finally {
+      this.compacting = null;
+      release();
+      if (this.queue.length > 0 && !this.flushing) this.flushing = this.flush();
+    }
   }
 
   async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing || this.compacting) await (this.flushing ?? this.compacting);
     this.closed = true;
     await this.handle.close();
   }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
 import { NodeError } from "./errors";
-import { DTYPES, type TensorJson } from "@strata/runtime";
+import { DTYPES, StrataError } from "@strata/core";
+import { StrataRuntimeError, type TensorJson } from "@strata/runtime";
 
 /** POST /v1/infer body. */
 export interface InferRequest {
@@ -26,24 +27,37 @@ export interface ServerOptions {
   maxInputs?: number;
 }
 
+/** Core error codes caused by the request (the rest come from the chain or Walrus: 502). */
+const CLIENT_ERRORS = new Set<string>(["INVALID_ARGUMENT", "TENSOR"]);
+
 const tensorSchema = {
   type: "object",
   required: ["dtype", "dims", "data"],
   additionalProperties: false,
   properties: {
-    dtype: { type: "string", enum: Object.keys(DTYPES) },
+    dtype: { type: "string", enum: [...DTYPES] },
     dims: { type: "array", maxItems: 16, items: { type: "integer", minimum: 0 } },
-    data: { type: "array", items: { type: ["number", "string", "boolean"] } },
+    data: {
+      anyOf: [{ type: "array", items: { type: ["number", "string", "boolean"] } }, { type: "string" }],
+    },
   },
 } as const;
 
 /** The node's HTTP API (fastify, with JSON schemas on every request). Errors are `{ error: { code, message } }`. */
 export function buildServer(service: NodeService, options: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024, logger: false });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    logger: false,
+    ajv: { customOptions: { allowUnionTypes: true } },
+  });
 
   app.setErrorHandler((error: FastifyError | NodeError, _request, reply) => {
-    if (error instanceof NodeError) {
+    if (error instanceof NodeError || error instanceof StrataRuntimeError) {
       return reply.status(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    if (error instanceof StrataError) {
+      const status = CLIENT_ERRORS.has(error.code) ? 400 : 502;
+      return reply.status(status).send({ error: { code: error.code, message: error.message } });
     }
     const fe = error as FastifyError;
     if (fe.validation) {

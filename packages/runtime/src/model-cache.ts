@@ -2,16 +2,11 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { BlobIntegrityError, BlobNotFoundError, type TransferProgress, type WalrusClient } from "@strata/walrus";
 import { ModelIntegrityError, StrataRuntimeError } from "./errors";
 
 /** What the cache needs from Walrus: a verified download to a path (the file appears only once it checks out). */
-export interface BlobSource {
-  readToFile(
-    blobId: string,
-    path: string,
-    options: { sha256?: string; onProgress?: (received: number, total?: number) => void },
-  ): Promise<unknown>;
-}
+export type BlobSource = Pick<WalrusClient, "readToFile">;
 
 /** A cached model file. */
 export interface CacheEntry {
@@ -65,7 +60,7 @@ export class ModelCache {
   }
 
   /** The path of `ref`'s file: from the cache, or downloaded, verified and cached first. */
-  async get(ref: ModelFileRef, onProgress?: (received: number, total?: number) => void): Promise<CacheEntry> {
+  async get(ref: ModelFileRef, onProgress?: (progress: TransferProgress) => void): Promise<CacheEntry> {
     if (!BLOB_ID.test(ref.blobId)) {
       throw new StrataRuntimeError(
         "INVALID_BLOB_ID",
@@ -96,13 +91,27 @@ export class ModelCache {
     return { ...entry, lastUsed: now.getTime() };
   }
 
-  private async fetch(ref: ModelFileRef, onProgress?: (received: number, total?: number) => void): Promise<CacheEntry> {
+  private async fetch(ref: ModelFileRef, onProgress?: (progress: TransferProgress) => void): Promise<CacheEntry> {
     await mkdir(join(this.dir, "blobs"), { recursive: true });
     await mkdir(join(this.dir, "tmp"), { recursive: true });
     const sha = strip0x(ref.sha256);
     const tmp = join(this.dir, "tmp", `${ref.blobId}.${process.pid}.${Date.now()}`);
     try {
-      await this.source.readToFile(ref.blobId, tmp, { sha256: sha, onProgress });
+      try {
+        await this.source.readToFile(ref.blobId, tmp, { sha256: sha, onProgress });
+      } catch (error) {
+        if (error instanceof BlobIntegrityError) {
+          throw new ModelIntegrityError(ref.blobId, `${error.failure} ${error.expected}`, error.actual);
+        }
+        if (error instanceof BlobNotFoundError) {
+          throw new StrataRuntimeError(
+            "MODEL_BLOB_NOT_FOUND",
+            `model blob ${ref.blobId} is not on Walrus (expired or never stored): ${error.message}`,
+            502,
+          );
+        }
+        throw error;
+      }
       // Checked here again, so nothing enters the cache on the word of the source alone.
       const [actual, info] = await Promise.all([sha256File(tmp), stat(tmp)]);
       if (actual !== sha) throw new ModelIntegrityError(ref.blobId, sha, actual);

@@ -1,31 +1,15 @@
 import * as ort from "onnxruntime-node";
+import { decodeTensor, encodeTensor, isDtype, DTYPES, type DecodedTensor, type Dtype, type Tensor } from "@strata/core";
 import { InvalidInputError, NotOnnxModelError } from "./errors";
 
-/** Element types a request may use, with their typed arrays. */
-export const DTYPES = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-} as const;
-export type DType = keyof typeof DTYPES;
-export type TypedArray = InstanceType<(typeof DTYPES)[DType]>;
-
-/** A tensor as the API carries it: data as a JSON array of numbers (int64 also as decimal strings). */
+/**
+ * A tensor as the node's HTTP API carries it: `data` is either a JSON array of numbers (int64/uint64 also as decimal
+ * strings, bool as true/false) or the base64 of the little-endian element bytes (as proofs carry it).
+ */
 export interface TensorJson {
-  dtype: DType;
+  dtype: Dtype;
   dims: number[];
-  data: (number | string | boolean)[];
-}
-
-/** A tensor with its data in a typed array. */
-export interface Tensor {
-  dtype: DType;
-  dims: number[];
-  data: TypedArray;
+  data: (number | string | boolean)[] | string;
 }
 
 /** One input or output of a model: name, element type and shape (symbolic dimensions as strings). */
@@ -53,8 +37,8 @@ export const RUNTIME_SETTINGS = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
   executionProviders: ["cpu"],
+  platform: `${process.platform}-${process.arch}`,
 } as const;
-export type RuntimeSettings = typeof RUNTIME_SETTINGS;
 
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: RUNTIME_SETTINGS.graphOptimizationLevel,
@@ -86,35 +70,34 @@ export class ModelSession {
     return new ModelSession(session, signatureOf(session));
   }
 
-  /** Runs the model on `inputs`, checked against the signature first (names, dtypes, shapes, data lengths). */
-  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  /** Runs the model on `inputs`, checked against the signature first (names, dtypes, shapes). */
+  async run(inputs: readonly DecodedTensor[]): Promise<DecodedTensor[]> {
     const feeds: Record<string, ort.Tensor> = {};
+    for (const tensor of inputs) {
+      const expected = this.signature.inputs.find((s) => s.name === tensor.name);
+      if (!expected) {
+        throw new InvalidInputError(
+          tensor.name,
+          `the model has no input "${tensor.name}"; it takes ${describe(this.signature.inputs)}`,
+        );
+      }
+      if (feeds[tensor.name]) throw new InvalidInputError(tensor.name, `input "${tensor.name}" is given twice`);
+      checkAgainst(expected, tensor);
+      feeds[tensor.name] = new ort.Tensor(tensor.dtype, tensor.values, tensor.dims);
+    }
     for (const expected of this.signature.inputs) {
-      const tensor = inputs[expected.name];
-      if (!tensor) {
+      if (!feeds[expected.name]) {
         throw new InvalidInputError(
           expected.name,
           `input "${expected.name}" is missing; the model takes ${describe(this.signature.inputs)}`,
         );
       }
-      checkAgainst(expected, tensor);
-      feeds[expected.name] = new ort.Tensor(tensor.dtype === "bool" ? "bool" : tensor.dtype, tensor.data, tensor.dims);
-    }
-    for (const name of Object.keys(inputs)) {
-      if (!this.signature.inputs.some((s) => s.name === name)) {
-        throw new InvalidInputError(
-          name,
-          `the model has no input "${name}"; it takes ${describe(this.signature.inputs)}`,
-        );
-      }
     }
     const results = await this.session.run(feeds);
-    const outputs: Record<string, Tensor> = {};
-    for (const { name } of this.signature.outputs) {
+    return this.signature.outputs.map(({ name }) => {
       const value = results[name];
-      outputs[name] = { dtype: value.type as DType, dims: [...value.dims], data: value.data as TypedArray };
-    }
-    return outputs;
+      return { name, dtype: value.type as Dtype, dims: [...value.dims], values: value.data } as DecodedTensor;
+    });
   }
 
   async release(): Promise<void> {
@@ -134,15 +117,14 @@ function describe(signatures: TensorSignature[]): string {
   return signatures.map((s) => `"${s.name}" ${s.dtype}[${s.shape.join(", ")}]`).join(", ");
 }
 
-function checkAgainst(expected: TensorSignature, tensor: Tensor): void {
+function checkAgainst(expected: TensorSignature, tensor: DecodedTensor): void {
   const where = `input "${expected.name}"`;
   if (tensor.dtype !== expected.dtype) {
     throw new InvalidInputError(expected.name, `${where} must be ${expected.dtype}, not ${tensor.dtype}`);
   }
   const shape = expected.shape;
   const matches =
-    shape.length === 0 ||
-    (tensor.dims.length === shape.length && shape.every((d, i) => typeof d === "string" || d === tensor.dims[i]));
+    tensor.dims.length === shape.length && shape.every((d, i) => typeof d === "string" || d === tensor.dims[i]);
   if (!matches) {
     throw new InvalidInputError(
       expected.name,
@@ -151,51 +133,69 @@ function checkAgainst(expected: TensorSignature, tensor: Tensor): void {
   }
 }
 
-/** Turns an API tensor into a typed array, checking dtype, dims and data length; errors name the tensor. */
-export function tensorFromJson(name: string, json: TensorJson): Tensor {
+const BIGINT_DTYPES = new Set<Dtype>(["int64", "uint64"]);
+
+/** Turns an API tensor into a typed array, checking dtype, dims and data; errors name the tensor. */
+export function tensorFromJson(name: string, json: TensorJson): DecodedTensor {
   const where = `input "${name}"`;
-  const Ctor = DTYPES[json.dtype];
-  if (!Ctor) {
-    throw new InvalidInputError(
-      name,
-      `${where} has dtype "${json.dtype}"; use one of ${Object.keys(DTYPES).join(", ")}`,
-    );
+  if (!isDtype(json.dtype)) {
+    throw new InvalidInputError(name, `${where} has dtype "${String(json.dtype)}"; use one of ${DTYPES.join(", ")}`);
   }
-  if (!Array.isArray(json.dims) || json.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new InvalidInputError(name, `${where} dims must be an array of non-negative integers`);
-  }
-  const count = json.dims.reduce((a, b) => a * b, 1);
-  if (!Array.isArray(json.data) || json.data.length !== count) {
-    throw new InvalidInputError(
-      name,
-      `${where} has ${Array.isArray(json.data) ? json.data.length : "no"} values but dims [${json.dims.join(", ")}] need ${count}`,
-    );
-  }
-  let data: TypedArray;
   try {
-    if (json.dtype === "int64") {
-      data = BigInt64Array.from(json.data, (v) => BigInt(v as number | string));
-    } else if (json.dtype === "bool") {
-      data = Uint8Array.from(json.data, (v) => (v ? 1 : 0));
-    } else {
-      for (const v of json.data) if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(String(v));
-      data = (Ctor as Float32ArrayConstructor).from(json.data as number[]);
+    if (typeof json.data === "string") {
+      return decodeTensor({ name, dtype: json.dtype, dims: json.dims, data: json.data });
     }
+    const values = json.data.map((v, i) => {
+      if (BIGINT_DTYPES.has(json.dtype)) {
+        if (typeof v === "boolean" || (typeof v === "number" && !Number.isSafeInteger(v)))
+          throw new Error(`data[${i}]`);
+        return BigInt(v);
+      }
+      if (json.dtype === "bool") {
+        if (typeof v !== "boolean" && v !== 0 && v !== 1) throw new Error(`data[${i}] = ${JSON.stringify(v)}`);
+        return v ? 1 : 0;
+      }
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`data[${i}] = ${JSON.stringify(v)}`);
+      return v;
+    });
+    const encoded = encodeTensor(name, json.dtype, json.dims, typedArrayOf(json.dtype, values));
+    return decodeTensor(encoded);
   } catch (error) {
-    throw new InvalidInputError(name, `${where} holds a value that is not a ${json.dtype}: ${firstLine(error)}`);
+    if (error instanceof InvalidInputError) throw error;
+    throw new InvalidInputError(name, `${where} is not a valid ${json.dtype} tensor: ${firstLine(error)}`);
   }
-  return { dtype: json.dtype, dims: [...json.dims], data };
 }
 
-/** The API form of a tensor (int64 as decimal strings, so no precision is lost in JSON). */
-export function tensorToJson(tensor: Tensor): TensorJson {
-  const data =
-    tensor.dtype === "int64"
-      ? Array.from(tensor.data as BigInt64Array, (v) => v.toString())
-      : tensor.dtype === "bool"
-        ? Array.from(tensor.data as Uint8Array, (v) => v !== 0)
-        : Array.from(tensor.data as Float32Array);
+function typedArrayOf(dtype: Dtype, values: (number | bigint)[]): DecodedTensor["values"] {
+  const make = {
+    float16: () => Uint16Array.from(values as number[]),
+    float32: () => Float32Array.from(values as number[]),
+    float64: () => Float64Array.from(values as number[]),
+    int8: () => Int8Array.from(values as number[]),
+    uint8: () => Uint8Array.from(values as number[]),
+    int16: () => Int16Array.from(values as number[]),
+    uint16: () => Uint16Array.from(values as number[]),
+    int32: () => Int32Array.from(values as number[]),
+    uint32: () => Uint32Array.from(values as number[]),
+    int64: () => BigInt64Array.from(values as bigint[]),
+    uint64: () => BigUint64Array.from(values as bigint[]),
+    bool: () => Uint8Array.from(values as number[]),
+  }[dtype];
+  return make();
+}
+
+/** The API form of a tensor: numbers (int64/uint64 as decimal strings so no precision is lost, bool as booleans). */
+export function tensorToJson(tensor: DecodedTensor): TensorJson {
+  const values = tensor.values as ArrayLike<number | bigint>;
+  const data = Array.from(values, (v): number | string | boolean =>
+    typeof v === "bigint" ? v.toString() : tensor.dtype === "bool" ? v !== 0 : v,
+  );
   return { dtype: tensor.dtype, dims: [...tensor.dims], data };
+}
+
+/** The serialized (proof) form of a decoded tensor. */
+export function toProofTensor(tensor: DecodedTensor): Tensor {
+  return encodeTensor(tensor.name, tensor.dtype, tensor.dims, tensor.values);
 }
 
 function firstLine(error: unknown): string {

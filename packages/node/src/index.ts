@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./journal";
+export * from "./outbox";
+export * from "./server";
+export * from "./node";
