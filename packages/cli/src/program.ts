@@ -1,9 +1,14 @@
 import { Command } from "commander";
+import { blobIdCommand, readCommand, storeCommand, walrusCommand } from "./commands/walrus";
 
 /** The `strata` command: every sub-command registers itself here with a one-line description. */
 export function buildProgram(): Command {
   const program = new Command("strata")
     .description("Strata: AI models and inference proofs on Walrus, references on an EVM chain")
     .showHelpAfterError();
+  program.addCommand(blobIdCommand());
+  program.addCommand(storeCommand());
+  program.addCommand(readCommand());
+  program.addCommand(walrusCommand());
   return program;
 }

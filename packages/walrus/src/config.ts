@@ -6,8 +6,8 @@ export interface WalrusNetworkConfig {
   publisherUrl: string;
   aggregatorUrls: readonly string[];
   shards: number;
-  /** The largest body the publisher accepts per request. */
-  maxPublishBytes: number;
+  /** The largest body the publisher accepts per request, when it has a fixed cap. */
+  maxPublishBytes?: number;
 }
 
 /**
@@ -31,7 +31,6 @@ export const LOCAL_WALRUS: WalrusNetworkConfig = Object.freeze({
   publisherUrl: `http://127.0.0.1:${LOCAL_WALRUS_PORT}`,
   aggregatorUrls: Object.freeze([`http://127.0.0.1:${LOCAL_WALRUS_PORT}`]),
   shards: DEFAULT_SHARDS,
-  maxPublishBytes: 512 * 1024 * 1024,
 });
 
 export const WALRUS_NETWORKS: Readonly<Record<string, WalrusNetworkConfig>> = Object.freeze({

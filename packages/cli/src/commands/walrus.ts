@@ -1,0 +1,240 @@
+/**
+ * Walrus commands: `blob-id`, `store`, `read` and `walrus serve`.
+ */
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { SingleBar, Presets } from "cli-progress";
+import { Command, Option } from "commander";
+import {
+  blobIdToBytes32Hex,
+  blobIdToU256,
+  blobMetadataOfFile,
+  DEFAULT_EPOCH_MS,
+  DEFAULT_LOCAL_MAX_BLOB_SIZE,
+  DEFAULT_SHARDS,
+  LOCAL_WALRUS_PORT,
+  maxBlobSize,
+  parseBlobId,
+  startLocalWalrus,
+  WalrusClient,
+  type TransferProgress,
+} from "@strata/walrus";
+import { byteSize, positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "../config-walrus";
+
+/** Transfers at least this large get a progress bar (when stderr is a terminal). */
+const PROGRESS_FROM_BYTES = 8 * 1024 * 1024;
+
+function print(json: boolean, value: object, lines: string[]): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${lines.join("\n")}\n`);
+}
+
+/** A progress bar on stderr for large transfers; a no-op otherwise. */
+function progressBar(
+  label: string,
+  total: number | undefined,
+): {
+  update: (p: TransferProgress) => void;
+  stop: () => void;
+} {
+  if (!process.stderr.isTTY || (total !== undefined && total < PROGRESS_FROM_BYTES)) {
+    return { update: () => undefined, stop: () => undefined };
+  }
+  const bar = new SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    Presets.shades_classic,
+  );
+  const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  let started = false;
+  return {
+    update: (p) => {
+      const size = p.total ?? total;
+      if (size === undefined || size < PROGRESS_FROM_BYTES) return;
+      if (!started) {
+        bar.start(mib(size), 0);
+        started = true;
+      }
+      bar.update(mib(p.bytes));
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function networkOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--network <name>", "Walrus network: local (the devnet store) or testnet").env(
+        "STRATA_WALRUS_NETWORK",
+      ),
+    )
+    .option("--shards <n>", "shard count for Blob IDs (default: the network's, 1000)")
+    .option("--timeout <ms>", "fail a request that makes no progress for this long (default 30000)")
+    .option("--json", "print JSON");
+}
+
+export function blobIdCommand(): Command {
+  return new Command("blob-id")
+    .summary("print the Walrus Blob ID of a file")
+    .description("Print the true Walrus Blob ID of a file (RedStuff encoding, computed locally; no network).")
+    .argument("<file>", "file to identify")
+    .option("--shards <n>", "shard count of the Walrus network", String(DEFAULT_SHARDS))
+    .option("--json", "print JSON with the sha256, size and the chain forms of the Blob ID")
+    .action(async (file: string, flags: { shards: string; json?: boolean }) => {
+      const shards = positiveInteger("--shards", flags.shards);
+      const metadata = await blobMetadataOfFile(file, { shards });
+      print(
+        flags.json === true,
+        {
+          file: path.resolve(file),
+          blobId: metadata.blobId,
+          sha256: metadata.sha256,
+          size: metadata.size,
+          shards,
+          bytes32: blobIdToBytes32Hex(metadata.blobId),
+          u256: blobIdToU256(metadata.blobId),
+        },
+        [metadata.blobId],
+      );
+    });
+}
+
+export function storeCommand(): Command {
+  return networkOptions(
+    new Command("store")
+      .summary("store a file on Walrus through a publisher")
+      .description(
+        "Store a file on Walrus through a publisher, after computing its Blob ID locally. Public publishers take at " +
+          "most 10 MiB per request; see packages/walrus/README.md for larger blobs.",
+      )
+      .argument("<file>", "file to store")
+      .option("--epochs <n>", "epochs ahead to store for (at most 53)", "1")
+      .option("--permanent", "store a permanent blob (default: deletable)")
+      .option("--force", "store again even if the blob is already certified")
+      .addOption(new Option("--publisher <url>", "publisher base URL").env("STRATA_WALRUS_PUBLISHER")),
+  ).action(
+    async (
+      file: string,
+      flags: WalrusCliFlags & { epochs: string; permanent?: boolean; force?: boolean; json?: boolean },
+    ) => {
+      const config = resolveWalrusConfig(flags);
+      const client = new WalrusClient(config);
+      const { size } = await stat(file);
+      const bar = progressBar("store", size);
+      try {
+        const result = await client.store(file, {
+          epochs: positiveInteger("--epochs", flags.epochs),
+          permanent: flags.permanent === true,
+          force: flags.force === true,
+          onProgress: bar.update,
+        });
+        bar.stop();
+        const { response: _response, ...summary } = result;
+        print(flags.json === true, { ...summary, publisher: config.publisherUrl }, [
+          `Blob ID:    ${result.blobId}`,
+          `sha256:     ${result.sha256}`,
+          `size:       ${result.size} bytes`,
+          `status:     ${result.status}`,
+          `end epoch:  ${result.endEpoch}`,
+          ...(result.objectId !== undefined ? [`object id:  ${result.objectId}`] : []),
+          `publisher:  ${config.publisherUrl}`,
+        ]);
+      } finally {
+        bar.stop();
+      }
+    },
+  );
+}
+
+export function readCommand(): Command {
+  return networkOptions(
+    new Command("read")
+      .summary("read a blob from aggregators into a file, verified")
+      .description(
+        "Read a blob from Walrus aggregators (with failover) into a file. The bytes are verified against --sha256 " +
+          "when given, else by recomputing the Blob ID, and only then renamed onto the output file.",
+      )
+      .argument("<blobId>", "Blob ID (43 characters of base64url)")
+      .requiredOption("-o, --output <file>", "where to write the blob")
+      .option("--sha256 <hex>", "expected sha256 of the content (fast verification)")
+      .option("--aggregator <url...>", "aggregator base URL(s), tried in order (env STRATA_WALRUS_AGGREGATORS)"),
+  ).action(async (blobId: string, flags: WalrusCliFlags & { output: string; sha256?: string; json?: boolean }) => {
+    const id = parseBlobId(blobId);
+    const config = resolveWalrusConfig(flags);
+    const client = new WalrusClient(config);
+    const bar = progressBar("read", undefined);
+    try {
+      const result = await client.readToFile(id, flags.output, { sha256: flags.sha256, onProgress: bar.update });
+      bar.stop();
+      print(flags.json === true, result, [
+        `Blob ID:  ${result.blobId}`,
+        `sha256:   ${result.sha256}`,
+        `size:     ${result.size} bytes`,
+        `written:  ${result.path}`,
+        `verified: ${flags.sha256 !== undefined ? "sha256" : "Blob ID recomputed"}`,
+      ]);
+    } finally {
+      bar.stop();
+    }
+  });
+}
+
+export function walrusCommand(): Command {
+  const walrus = new Command("walrus").summary("local Walrus-compatible store: walrus serve");
+  walrus
+    .command("serve")
+    .summary("run the local Walrus-compatible store (publisher and aggregator)")
+    .description(
+      "Run a local Walrus-compatible store: PUT /v1/blobs, GET /v1/blobs/{blobId}, GET /v1/blobs/by-object-id/{id} " +
+        "and GET /status, with true Blob IDs, blobs kept in --dir, and a simulated epoch clock.",
+    )
+    .option("--port <port>", "TCP port", String(LOCAL_WALRUS_PORT))
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--dir <dir>", "directory the blobs are kept in", ".strata/walrus")
+    .option("--shards <n>", "shard count for Blob IDs", String(DEFAULT_SHARDS))
+    .option("--epoch-ms <ms>", `epoch length in ms, fixed when --dir is created (default ${DEFAULT_EPOCH_MS})`)
+    .option(
+      "--max-blob-size <size>",
+      `largest blob accepted, e.g. 512MiB (default ${DEFAULT_LOCAL_MAX_BLOB_SIZE / 1024 / 1024}MiB, at most ` +
+        `${maxBlobSize(DEFAULT_SHARDS) / 1024 / 1024}MiB)`,
+    )
+    .action(
+      async (flags: {
+        port: string;
+        host: string;
+        dir: string;
+        shards: string;
+        epochMs?: string;
+        maxBlobSize?: string;
+      }) => {
+        const port = flags.port === "0" ? 0 : positiveInteger("--port", flags.port);
+        const server = await startLocalWalrus({
+          port,
+          host: flags.host,
+          dir: flags.dir,
+          shards: positiveInteger("--shards", flags.shards),
+          ...(flags.epochMs !== undefined ? { epochMs: positiveInteger("--epoch-ms", flags.epochMs) } : {}),
+          ...(flags.maxBlobSize !== undefined ? { maxBlobSize: byteSize("--max-blob-size", flags.maxBlobSize) } : {}),
+          warn: (message) => console.error(message),
+        });
+        console.log(
+          `Local Walrus store on ${server.url} (dir ${server.dir}, ${server.shards} shards, ` +
+            `epoch ${server.currentEpoch()}, max blob ${server.maxBlobSize} bytes)`,
+        );
+        const stop = (): void => {
+          server.close().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      },
+    );
+  return walrus;
+}

@@ -1,0 +1,78 @@
+/**
+ * Which Walrus services the CLI talks to. Precedence: command-line flags, then environment variables, then the named
+ * network (`--network`, else `STRATA_WALRUS_NETWORK`, else `local`: the devnet's store on 127.0.0.1:31415).
+ *
+ * | variable                      | meaning                                            |
+ * | ----------------------------- | -------------------------------------------------- |
+ * | `STRATA_WALRUS_NETWORK`       | `local` or `testnet`                               |
+ * | `STRATA_WALRUS_PUBLISHER`     | publisher base URL                                 |
+ * | `STRATA_WALRUS_AGGREGATORS`   | aggregator base URLs, comma-separated, in order    |
+ * | `STRATA_WALRUS_SHARDS`        | shard count for Blob IDs (default: the network's)  |
+ */
+import { WALRUS_NETWORKS, type WalrusClientOptions, type WalrusNetworkConfig } from "@strata/walrus";
+
+export interface WalrusCliFlags {
+  network?: string;
+  publisher?: string;
+  aggregator?: string[];
+  shards?: string;
+  timeout?: string;
+}
+
+export interface ResolvedWalrusConfig extends WalrusClientOptions {
+  network: WalrusNetworkConfig;
+  publisherUrl: string;
+  aggregatorUrls: string[];
+  shards: number;
+}
+
+/** Parses a positive integer flag, or fails with a message that names it. */
+export function positiveInteger(name: string, value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Parses a byte size such as `1048576`, `512MiB` or `1GiB`. */
+export function byteSize(name: string, value: string): number {
+  const match = /^([0-9]+)(B|KiB|MiB|GiB)?$/.exec(value.trim());
+  if (match === null) throw new Error(`${name} must be a size such as 1048576, 64MiB or 1GiB, got ${value}`);
+  const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[match[2] ?? "B"] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+function urls(list: string[] | undefined): string[] {
+  return (list ?? [])
+    .flatMap((item) => item.split(","))
+    .map((url) => url.trim())
+    .filter((url) => url !== "");
+}
+
+export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEnv = process.env): ResolvedWalrusConfig {
+  const name = flags.network ?? env.STRATA_WALRUS_NETWORK ?? "local";
+  const network = WALRUS_NETWORKS[name];
+  if (network === undefined) {
+    throw new Error(`Unknown Walrus network ${JSON.stringify(name)}: use ${Object.keys(WALRUS_NETWORKS).join(" or ")}`);
+  }
+  const publisherUrl = flags.publisher ?? env.STRATA_WALRUS_PUBLISHER ?? network.publisherUrl;
+  const aggregatorFlags = urls(flags.aggregator);
+  const aggregatorEnv = urls(env.STRATA_WALRUS_AGGREGATORS === undefined ? [] : [env.STRATA_WALRUS_AGGREGATORS]);
+  const aggregatorUrls =
+    aggregatorFlags.length > 0
+      ? aggregatorFlags
+      : aggregatorEnv.length > 0
+        ? aggregatorEnv
+        : [...network.aggregatorUrls];
+  const shardsText = flags.shards ?? env.STRATA_WALRUS_SHARDS;
+  const shards = shardsText === undefined ? network.shards : positiveInteger("--shards", shardsText);
+  return {
+    network,
+    publisherUrl,
+    aggregatorUrls,
+    shards,
+    // The network's per-request cap applies to its own publisher only.
+    ...(publisherUrl === network.publisherUrl && network.maxPublishBytes !== undefined
+      ? { maxPublishBytes: network.maxPublishBytes }
+      : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: positiveInteger("--timeout", flags.timeout) } : {}),
+  };
+}
