@@ -357,15 +357,15 @@ export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Sign
 /** The address that signed `doc` (whatever `doc.node` says). Throws {@link SignatureError} for a malformed signature. */
 export function recoverProofSigner(doc: InferenceProof): string {
   const commitment = proofCommitment(doc);
-  let signature: Signature;
   try {
-    signature = Signature.from(doc.signature);
+    // Signature.from accepts a high s; reading `.s` (as recovery does) rejects it: no malleable twin signatures.
+    const signature = Signature.from(doc.signature);
+    return recoverAddress(commitment, { r: signature.r, s: signature.s, v: signature.v });
   } catch (error) {
     throw new SignatureError(`The proof signature is malformed: ${(error as Error).message}`, doc.node ?? null, null, {
       cause: error,
     });
   }
-  return recoverAddress(commitment, signature);
 }
 
 /**

@@ -104,7 +104,7 @@ export function encodeTensor<D extends Dtype>(
   checkName(name);
   checkDtype(dtype, name);
   const type = ARRAY_TYPES[dtype];
-  if (!(values instanceof type) || values.constructor !== type) {
+  if (!(values instanceof type)) {
     throw new TensorError(name, `dtype ${dtype} needs a ${type.name}, got ${describeArray(values)}`);
   }
   const count = elementCount(dims, name);
