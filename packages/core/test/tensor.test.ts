@@ -35,7 +35,7 @@ describe("core tensors: typed arrays <-> base64 little-endian", function () {
   it("round-trips every dtype bit for bit (NaN, -0 and infinities included)", function () {
     for (const dtype of DTYPES) {
       const values = SAMPLES[dtype];
-      const tensor = encodeTensor(`t_${dtype}`, dtype, [values.length], values as never);
+      const tensor = encodeTensor(`t_${dtype}`, dtype, [values.length], values);
       const decoded = decodeTensor(tensor);
       expect(decoded.dtype, dtype).to.equal(dtype);
       expect(decoded.values.constructor, dtype).to.equal(values.constructor);
