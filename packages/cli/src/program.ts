@@ -1,4 +1,7 @@
 import { Command } from "commander";
+import { inferCommand } from "./commands/infer";
+import { modelCommand } from "./commands/model";
+import { cacheCommand, nodeCommand } from "./commands/node";
 import { blobIdCommand, readCommand, storeCommand, walrusCommand } from "./commands/walrus";
 
 /** The `strata` command: every sub-command registers itself here with a one-line description. */
@@ -10,5 +13,9 @@ export function buildProgram(): Command {
   program.addCommand(storeCommand());
   program.addCommand(readCommand());
   program.addCommand(walrusCommand());
+  program.addCommand(modelCommand());
+  program.addCommand(nodeCommand());
+  program.addCommand(cacheCommand());
+  program.addCommand(inferCommand());
   return program;
 }

@@ -29,7 +29,7 @@ function print(json: boolean, value: object, lines: string[]): void {
 }
 
 /** A progress bar on stderr for large transfers; a no-op otherwise. */
-function progressBar(
+export function progressBar(
   label: string,
   total: number | undefined,
 ): {

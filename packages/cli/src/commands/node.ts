@@ -1,0 +1,145 @@
+/**
+ * `strata node start` (the inference node) and `strata cache ls | verify | prune` (its model cache).
+ */
+import { join, resolve } from "node:path";
+import { Command } from "commander";
+import { buildServer, InferenceNode } from "@strata/node";
+import { ModelCache } from "@strata/runtime";
+import { DEVNET_NODE_PORT, resolveSettings } from "../config";
+import { byteSize, positiveInteger } from "../config-walrus";
+import { chainOptions, output, type ChainCommandFlags } from "../options";
+
+interface NodeStartFlags extends ChainCommandFlags {
+  port: string;
+  host: string;
+  dataDir: string;
+  cacheMaxBytes: string;
+  batchSize: string;
+  batchAgeMs: string;
+  modelOwner?: string;
+}
+
+/** Starts a node in this process; resolves once it listens. Used by `node start` and `devnet`. */
+export async function startNode(
+  flags: NodeStartFlags,
+): Promise<{ url: string; node: InferenceNode; stop: () => Promise<void> }> {
+  const settings = resolveSettings(flags);
+  // The node signs with its own key: --key/STRATA_PRIVATE_KEY, or on the devnet Hardhat's account #1.
+  const signer = await settings.signer(1);
+  const node = await InferenceNode.start({
+    dataDir: resolve(flags.dataDir),
+    signer,
+    client: settings.reader(),
+    walrus: settings.walrus,
+    cacheMaxBytes: byteSize("--cache-max-bytes", flags.cacheMaxBytes),
+    defaultModelOwner: flags.modelOwner,
+    batch: {
+      maxBatch: positiveInteger("--batch-size", flags.batchSize),
+      maxAgeMs: positiveInteger("--batch-age-ms", flags.batchAgeMs),
+      onError: (error) => process.stderr.write(`anchoring failed (will retry): ${error.message}\n`),
+      onAnchored: (batch) =>
+        process.stderr.write(
+          `anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}\n`,
+        ),
+    },
+  });
+  const app = buildServer(node);
+  const port = positiveInteger("--port", flags.port);
+  await app.listen({ port, host: flags.host });
+  const url = `http://${flags.host}:${port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await app.close();
+      await node.close();
+    })());
+  return { url, node, stop };
+}
+
+export function nodeStartOptions(command: Command): Command {
+  return chainOptions(command)
+    .option("--port <port>", "HTTP port", String(DEVNET_NODE_PORT))
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
+    .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
+    .option("--batch-size <n>", "anchor a batch when this many proofs wait", "256")
+    .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
+    .option("--model-owner <address>", "creator that bare model names in requests refer to");
+}
+
+export function nodeCommand(): Command {
+  const node = new Command("node").description("run an inference node");
+  node.addCommand(
+    nodeStartOptions(
+      new Command("start").description("start an inference node: resolve models on-chain, run them, anchor proofs"),
+    ).action(async (flags: NodeStartFlags) => {
+      const started = await startNode(flags);
+      process.stderr.write(
+        `strata node ${started.node.address} listening on ${started.url}\n` +
+          `  POST ${started.url}/v1/infer, GET ${started.url}/v1/proofs/:commitment, GET ${started.url}/v1/health\n`,
+      );
+      const shutdown = (signal: string) => {
+        process.stderr.write(`${signal}: finishing the current batch and stopping\n`);
+        started.stop().then(
+          () => process.exit(0),
+          (error: Error) => {
+            process.stderr.write(`stop failed: ${error.message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", () => shutdown("SIGINT"));
+      process.once("SIGTERM", () => shutdown("SIGTERM"));
+    }),
+  );
+  return node;
+}
+
+export function cacheCommand(): Command {
+  const cache = new Command("cache").description("inspect, verify and prune a node's model cache");
+  const open = (flags: { dataDir: string }) =>
+    new ModelCache(join(resolve(flags.dataDir), "models"), {
+      readToFile: () => Promise.reject(new Error("the cache commands never download")),
+    });
+  const withDir = (command: Command) =>
+    command.option("--data-dir <dir>", "the node's data directory", ".strata/node").option("--json", "print JSON");
+
+  cache.addCommand(
+    withDir(new Command("ls").description("list cached models, most recently used first")).action(
+      async (flags: { dataDir: string; json?: boolean }) => {
+        const entries = await open(flags).list();
+        const total = entries.reduce((sum, e) => sum + e.size, 0);
+        output(flags.json, entries, [
+          ...entries.map(
+            (e) => `${e.blobId}  ${String(e.size).padStart(12)} bytes  used ${new Date(e.lastUsed).toISOString()}`,
+          ),
+          `${entries.length} model(s), ${total} bytes`,
+        ]);
+      },
+    ),
+  );
+  cache.addCommand(
+    withDir(
+      new Command("verify").description("re-hash every cached model; remove the ones that no longer match"),
+    ).action(async (flags: { dataDir: string; json?: boolean }) => {
+      const { ok, corrupt } = await open(flags).verify();
+      output(flags.json, { ok, corrupt }, [
+        ...corrupt.map((e) => `CORRUPT ${e.blobId}: sha256 ${e.actual}, expected ${e.sha256} (removed)`),
+        `${ok.length} ok, ${corrupt.length} corrupt`,
+      ]);
+      if (corrupt.length > 0) process.exitCode = 1;
+    }),
+  );
+  cache.addCommand(
+    withDir(new Command("prune").description("evict least-recently-used models down to a size"))
+      .option("--max-bytes <size>", "keep at most this much, e.g. 2GiB", "0")
+      .action(async (flags: { dataDir: string; json?: boolean; maxBytes: string }) => {
+        const evicted = await open(flags).prune(byteSize("--max-bytes", flags.maxBytes));
+        output(flags.json, evicted, [
+          ...evicted.map((e) => `evicted ${e.blobId} (${e.size} bytes)`),
+          `${evicted.length} evicted`,
+        ]);
+      }),
+  );
+  return cache;
+}
