@@ -64,7 +64,9 @@ export function configFileEnv(path: string | undefined, env: NodeJS.ProcessEnv =
   try {
     parsed = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`config file ${resolve(file)} could not be read as JSON: ${(error as Error).message}`);
+    throw new Error(`config file ${resolve(file)} could not be read as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const out: NodeJS.ProcessEnv = {};
   const flat: Record<string, unknown> = { ...parsed };

@@ -25,6 +25,7 @@ async function call<T>(url: string, init?: RequestInit): Promise<T> {
   } catch (error) {
     throw new Error(
       `no inference node answers at ${url} (${(error as Error).message}); start one with \`strata node start\` or \`strata devnet\``,
+      { cause: error },
     );
   }
   const body = (await response.json().catch(() => undefined)) as T | ApiError | undefined;
@@ -51,7 +52,7 @@ export function inferCommand(): Command {
     try {
       inputs = JSON.parse(text);
     } catch (error) {
-      throw new Error(`--input is not JSON: ${(error as Error).message}`);
+      throw new Error(`--input is not JSON: ${(error as Error).message}`, { cause: error });
     }
     const owner = model.includes("/") || model.startsWith("0x") ? undefined : await settings.defaultOwner();
     const body = { model: owner ? `${owner}/${model}` : model, ...(version !== undefined ? { version } : {}), inputs };
