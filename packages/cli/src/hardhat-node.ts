@@ -62,7 +62,7 @@ export class HardhatNodeError extends Error {
   }
 }
 
-const REPOSITORY_ROOT = join(__dirname, "..", "..");
+const REPOSITORY_ROOT = join(__dirname, "..", "..", "..");
 const OUTPUT_LIMIT = 64 * 1024;
 const POLL_INTERVAL_MS = 200;
 const STOP_GRACE_MS = 5_000;
