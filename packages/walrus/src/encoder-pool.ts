@@ -87,6 +87,16 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hash.digest("hex");
 }
 
+/** A private copy of `bytes` in its own buffer, made in 4 MiB steps so a large copy does not stall the event loop. */
+async function copyYielding(bytes: Uint8Array): Promise<Uint8Array> {
+  const copy = new Uint8Array(bytes.byteLength);
+  for (let offset = 0; offset < bytes.byteLength; offset += HASH_CHUNK) {
+    copy.set(bytes.subarray(offset, Math.min(offset + HASH_CHUNK, bytes.byteLength)), offset);
+    if (offset + HASH_CHUNK < bytes.byteLength) await yieldToLoop();
+  }
+  return copy;
+}
+
 /** sha256 and size of a file, streamed. */
 export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
@@ -205,10 +215,10 @@ export class EncoderPool {
 
     // Transfer the caller's buffer when it is handed over and whole; otherwise transfer a private copy.
     const giveBack = owned && ownsWholeBuffer(bytes);
-    const input = giveBack ? bytes : new Uint8Array(bytes);
     let returned = bytes;
+    this.#stats.encoded++;
     const job = (async (): Promise<BlobMetadata> => {
-      this.#stats.encoded++;
+      const input = giveBack ? bytes : await copyYielding(bytes);
       const result = await this.#piscina.run(
         {
           buffer: input.buffer as ArrayBuffer,

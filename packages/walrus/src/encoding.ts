@@ -67,7 +67,7 @@ export function assertEncodable(size: number, nShards: number = DEFAULT_SHARDS):
       limit === MAX_WASM_BLOB_SIZE
         ? `the Blob ID encoder (32-bit wasm) takes at most ${limit} bytes`
         : `with ${nShards} shards RedStuff encodes at most ${limit} bytes`;
-    throw new BlobTooLargeError(size, limit, { why });
+    throw new BlobTooLargeError(size, limit, { why, advice: "Split the content into several blobs." });
   }
 }
 

@@ -120,20 +120,28 @@ export class PublisherMismatchError extends WalrusError {
   }
 }
 
-/** A blob above what can be encoded (or what a publisher accepts). */
+/** Advice for a blob a publisher refuses as too large. */
+export const PUBLISHER_SIZE_ADVICE =
+  "For blobs above a public publisher's 10 MiB cap, store with the @mysten/walrus SDK (writeBlobFlow with a Sui " +
+  "keypair) or through a publisher of your own.";
+
+/** A blob above what can be encoded, what a publisher accepts, or what a blob can be at all. */
 export class BlobTooLargeError extends WalrusError {
   readonly code = "BLOB_TOO_LARGE";
   readonly size: number;
   /** The limit that was exceeded, when it is known. */
   readonly limit?: number;
 
-  constructor(size: number, limit: number | undefined, details: { url?: string; why?: string } = {}) {
+  constructor(
+    size: number,
+    limit: number | undefined,
+    details: { url?: string; why?: string; advice?: string; blobId?: string } = {},
+  ) {
     const why = details.why ?? (limit === undefined ? "the service refused it (413)" : `the limit is ${limit} bytes`);
     super(
-      `A blob of ${size} bytes is too large: ${why}` +
-        `${details.url ? ` (${details.url})` : ""}. For blobs above a public publisher's 10 MiB cap, ` +
-        `store with the @mysten/walrus SDK (writeBlobFlow and a Sui keypair) or run your own publisher.`,
-      { url: details.url },
+      `A blob of ${size} bytes is too large: ${why}${details.url ? ` (${details.url})` : ""}.` +
+        `${details.advice ? ` ${details.advice}` : ""}`,
+      { url: details.url, blobId: details.blobId },
     );
     this.size = size;
     if (limit !== undefined) this.limit = limit;
