@@ -515,14 +515,20 @@ export class WalrusClient {
     }
   }
 
-  /** The upload body: the bytes as they are, or a stream of 1 MiB slices reporting progress as they are sent. */
+  /**
+   * The upload body: small bodies as they are; larger ones as a stream of 1 MiB slices, pulled as the socket drains,
+   * so that a long upload counts as progress for the timeout and can report it.
+   */
   #uploadBody(
     bytes: Uint8Array,
     url: string,
     timer: ProgressTimer,
     onProgress: StoreOptions["onProgress"],
   ): Uint8Array | Readable {
-    if (onProgress === undefined) return bytes;
+    if (bytes.byteLength <= UPLOAD_CHUNK) {
+      onProgress?.({ bytes: bytes.byteLength, total: bytes.byteLength, url });
+      return bytes;
+    }
     function* slices(): Generator<Uint8Array> {
       for (let offset = 0; offset < bytes.byteLength; offset += UPLOAD_CHUNK) {
         const end = Math.min(offset + UPLOAD_CHUNK, bytes.byteLength);

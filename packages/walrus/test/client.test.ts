@@ -368,6 +368,15 @@ describe("Walrus client", function () {
       expect(flaky.hits).to.equal(3);
     });
 
+    it("times out on a publisher that never answers, after its retries", async function () {
+      const silent = await startHttp((req) => void req.resume());
+      servers.push(silent);
+      const c = new WalrusClient({ ...FAST, retries: 1, timeoutMs: 200, publisherUrl: silent.url });
+      const error = await rejection(c.store(pseudoRandomBytes(1_500_000, 83)));
+      expect(error).to.be.instanceOf(WalrusTimeoutError).and.include({ timeoutMs: 200 });
+      expect(silent.hits).to.equal(2);
+    });
+
     it("fails a blob above the publisher's cap before any request, and maps 413", async function () {
       const counting = await startHttp(async (req, res) => {
         req.resume();
