@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
 import { cacheCommand, nodeCommand } from "./commands/node";
+import { proofCommand, verifyCommand } from "./commands/verify";
 import { blobIdCommand, readCommand, storeCommand, walrusCommand } from "./commands/walrus";
 
 /** The `strata` command: every sub-command registers itself here with a one-line description. */
@@ -17,5 +18,7 @@ export function buildProgram(): Command {
   program.addCommand(nodeCommand());
   program.addCommand(cacheCommand());
   program.addCommand(inferCommand());
+  program.addCommand(verifyCommand());
+  program.addCommand(proofCommand());
   return program;
 }

@@ -1,0 +1,221 @@
+/**
+ * `strata verify <commitment>`: verifies an inference proof end to end and prints a report (one line per check, or
+ * JSON). `strata proof show <commitment>`: prints a proof's document, where it lives and who anchored it when.
+ *
+ * Exit status: 0 when every requested check passes, 1 when a check fails, 2 for a usage error or a service (chain,
+ * Walrus) that cannot be reached. The message on stderr names the failed step and why.
+ */
+import { resolve } from "node:path";
+import { Command } from "commander";
+import {
+  isoTime,
+  renderReport,
+  VerificationError,
+  VerificationFailedError,
+  Verifier,
+  VerifierUsageError,
+  type ProofRecord,
+} from "@strata/verifier";
+import { decodeTensor } from "@strata/core";
+import { blobIdFromBytes32Hex } from "@strata/walrus";
+import { positiveInteger } from "../config-walrus";
+import { resolveSettings, type Settings } from "../config";
+import { chainOptions, output, type ChainCommandFlags } from "../options";
+
+interface LocateFlags extends ChainCommandFlags {
+  root?: string;
+  index?: string;
+  scanBatches: string;
+  timeout?: string;
+  clockSkew: string;
+  nodeHint: boolean;
+}
+
+interface VerifyFlags extends LocateFlags {
+  reexecute?: boolean;
+  tolerance?: string;
+  relTolerance?: string;
+  modelCache: string;
+}
+
+/** The flags `verify` and `proof show` share: where the proof is, and how far to search for it. */
+function locateOptions(command: Command): Command {
+  return chainOptions(command)
+    .option("--root <root>", "the batch root the proof is anchored under (skips finding its batch)")
+    .option("--index <n>", "the proof's index in its batch (checked against the batch's tree)")
+    .option("--scan-batches <n>", "how many of the newest anchored batches to search for the proof", "256")
+    .option("--no-node-hint", "do not ask the node (--node-url) where the proof's batch is")
+    .option("--timeout <ms>", "how long the chain, a node or an aggregator may take to answer (default 10000)")
+    .option("--clock-skew <s>", "how far a proof's timestamp (the node's clock) may be from the chain's clock", "300");
+}
+
+export function verifyCommand(): Command {
+  return locateOptions(
+    new Command("verify")
+      .summary("verify an inference proof end to end")
+      .description(
+        "Verify an inference proof: its anchor on-chain (single, or a batch found by --root, the node's hint or a scan " +
+          "of BatchAnchored events), its Walrus blob (Blob ID recomputed), its commitment, its Merkle inclusion, the " +
+          "node's EIP-712 signature and activity, its domain and its model reference; with --reexecute, re-run the " +
+          "inference with the model from Walrus. Exit 0 when every check passes, 1 when one fails, 2 for usage errors " +
+          "or unreachable services.",
+      )
+      .argument("<commitment>", "the proof commitment (bytes32 hex)")
+      .option("--reexecute", "fetch the model from Walrus (verified by sha256) and re-run the inference")
+      .option("--tolerance <abs>", "compare re-executed outputs within this absolute tolerance (default: bit for bit)")
+      .option("--rel-tolerance <rel>", "... and within this relative tolerance")
+      .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models"),
+  ).action(async (commitment: string, flags: VerifyFlags) =>
+    withVerifier(flags, async (verifier) => {
+      const report = await verifier.verifyProof(commitment, {
+        ...locate(flags),
+        reexecute: flags.reexecute === true,
+        tolerance: {
+          ...(flags.tolerance === undefined ? {} : { absolute: number("--tolerance", flags.tolerance) }),
+          ...(flags.relTolerance === undefined ? {} : { relative: number("--rel-tolerance", flags.relTolerance) }),
+        },
+      });
+      output(flags.json, report, [renderReport(report)]);
+      if (!report.ok) fail(new VerificationFailedError(report));
+    }),
+  );
+}
+
+export function proofCommand(): Command {
+  const proof = new Command("proof").description(
+    "show inference proofs: the document, where it lives, who anchored it",
+  );
+  proof.addCommand(
+    locateOptions(
+      new Command("show")
+        .description(
+          "Print a proof's document, where it lives (Walrus Blob ID, batch root and index) and when and by whom it " +
+            "was anchored (tx hash). Its blob is checked (Blob ID recomputed) and its commitment recomputed; run " +
+            "`strata verify` for every other check.",
+        )
+        .argument("<commitment>", "the proof commitment (bytes32 hex)"),
+    ).action(async (commitment: string, flags: LocateFlags) =>
+      withVerifier(flags, async (verifier) => {
+        const record = await verifier.showProof(commitment, locate(flags));
+        output(flags.json, showJson(record), showLines(record));
+      }),
+    ),
+  );
+  return proof;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Runs `body` with a verifier of the configured deployment; maps verifier errors to exit statuses 1 and 2. */
+async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: Verifier) => Promise<void>) {
+  let settings: Settings | undefined;
+  let verifier: Verifier | undefined;
+  try {
+    settings = resolveSettings(flags);
+    const timeoutMs = flags.timeout === undefined ? undefined : positiveInteger("--timeout", flags.timeout);
+    verifier = new Verifier({
+      client: settings.reader(),
+      walrus: settings.walrus,
+      ...(flags.nodeHint ? { nodeUrl: settings.nodeUrl } : {}),
+      maxScanBatches: positiveInteger("--scan-batches", flags.scanBatches),
+      clockSkewSeconds: nonNegativeInteger("--clock-skew", flags.clockSkew),
+      ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    await body(verifier);
+  } catch (error) {
+    if (!(error instanceof VerificationError)) throw error;
+    fail(error, flags.json === true);
+  } finally {
+    await verifier?.close();
+    // A JSON-RPC provider that never reached its chain keeps retrying: stop it so the process can exit.
+    settings?.provider.destroy();
+  }
+}
+
+/** Reports `error` on stderr (and as JSON on stdout with --json) and sets the exit status. */
+function fail(error: VerificationError, json = false): void {
+  if (json && error.code !== "CHECK_FAILED") {
+    output(true, { ok: false, error: { code: error.code, message: error.message } }, []);
+  }
+  process.stderr.write(`strata: ${error.message}\n`);
+  process.exitCode = error.exitCode;
+}
+
+function locate(flags: LocateFlags): { root?: string; index?: number; nodeUrl?: false } {
+  return {
+    ...(flags.root === undefined ? {} : { root: flags.root }),
+    ...(flags.index === undefined ? {} : { index: nonNegativeInteger("--index", flags.index) }),
+    ...(flags.nodeHint ? {} : { nodeUrl: false as const }),
+  };
+}
+
+function nonNegativeInteger(flag: string, value: string): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(value)) {
+    throw new VerifierUsageError(flag, `${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function number(flag: string, value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0) {
+    throw new VerifierUsageError(flag, `${flag} must be a number >= 0 (e.g. 1e-5), got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function showJson(record: ProofRecord): object {
+  const { anchor } = record;
+  return {
+    commitment: record.commitment,
+    foundBy: record.foundBy,
+    location: {
+      kind: anchor.kind,
+      blobId: anchor.blobId,
+      blobIdHex: anchor.blobIdHex,
+      blobSize: record.blobSize,
+      ...(anchor.root === undefined ? {} : { root: anchor.root, index: record.index, count: anchor.count }),
+    },
+    anchored: {
+      node: anchor.node,
+      at: anchor.anchoredAt,
+      atIso: isoTime(anchor.anchoredAt),
+      blockNumber: anchor.blockNumber,
+      txHash: anchor.txHash,
+    },
+    document: record.document,
+  };
+}
+
+function showLines(record: ProofRecord): string[] {
+  const { anchor, document: doc } = record;
+  const tensors = (set: typeof doc.input) =>
+    set.tensors
+      .map((t) => {
+        const values = Array.from(decodeTensor(t).values as ArrayLike<number | bigint>, String);
+        const shown = values.length > 8 ? `${values.slice(0, 8).join(", ")}, …` : values.join(", ");
+        return `${t.name} ${t.dtype}[${t.dims.join(",")}] = [${shown}]`;
+      })
+      .join("; ");
+  const r = doc.runtime;
+  return [
+    `proof ${record.commitment}`,
+    anchor.kind === "batch"
+      ? `  lives in   batch ${anchor.root} (proof #${record.index} of ${anchor.count}), Walrus blob ${anchor.blobId}`
+      : `  lives in   Walrus blob ${anchor.blobId} (anchored singly)`,
+    `  blob       ${anchor.blobIdHex} (bytes32), ${record.blobSize} bytes, Blob ID recomputed and matching`,
+    `  anchored   by ${anchor.node} at ${isoTime(anchor.anchoredAt)} in block ${anchor.blockNumber}`,
+    `  tx         ${anchor.txHash}`,
+    `  found by   ${record.foundBy}`,
+    `  model      ${doc.model.id} version ${doc.model.version}, blob ${blobIdFromBytes32Hex(doc.model.blobId)}, ` +
+      `sha256 ${doc.model.sha256}`,
+    `  node       ${doc.node}, signed at ${isoTime(doc.timestamp)}`,
+    `  runtime    ${r.engine} ${r.version} (graph optimization ${r.graphOptimizationLevel}, ${r.executionMode}, ` +
+      `${r.intraOpNumThreads} thread(s)${r.platform ? `, ${r.platform}` : ""})`,
+    `  input      ${tensors(doc.input)}`,
+    `  output     ${tensors(doc.output)}`,
+    `  domain     chain ${doc.domain.chainId}, ProofRegistry ${doc.domain.proofRegistry}`,
+    `  request    ${doc.requestId}`,
+  ];
+}

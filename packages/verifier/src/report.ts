@@ -1,0 +1,173 @@
+import type { Bytes32 } from "@strata/core";
+
+/**
+ * # Verification reports
+ *
+ * Every check of a verification is a step with a status and the values it compared; a report is the ordered steps,
+ * whether they all held, and how long each took. Reports are plain data: `JSON.stringify(report)` is the JSON form
+ * (every value is a string, number, boolean or null), and {@link renderReport} is the human one, one line per step.
+ */
+
+/** The checks of a proof verification, in the order they run. */
+export const STEPS = [
+  "locate",
+  "chain-record",
+  "blob",
+  "document",
+  "inclusion",
+  "commitment",
+  "signature",
+  "node-active",
+  "domain",
+  "model",
+  "runtime",
+  "reexecution",
+] as const;
+
+/** One check of a verification. */
+export type StepName = (typeof STEPS)[number];
+
+/** `pass` and `fail` are the outcome of a check; `skip` means it did not apply, was not requested, or could not run. */
+export type StepStatus = "pass" | "fail" | "skip";
+
+/** A value a step compared or found (JSON scalars only, so a report serializes as is). */
+export type StepValue = string | number | boolean | null;
+
+/** The outcome of one step. */
+export interface StepResult {
+  step: StepName;
+  status: StepStatus;
+  /** One sentence: what was compared and what was found (for a failure: what failed and why). */
+  detail: string;
+  /** The values compared, by name (full hex; the detail may shorten them). */
+  values: Record<string, StepValue>;
+}
+
+/** How the anchor of a commitment was found. */
+export type FoundBy = "single-anchor" | "caller-root" | "node-hint" | "event-scan";
+
+/** The report of one proof's verification. */
+export interface VerificationReport {
+  /** Every step passed or was skipped as not applicable: none failed. */
+  ok: boolean;
+  commitment: Bytes32;
+  /** The batch root the proof is anchored under (absent for a single anchor or when none was found). */
+  root?: Bytes32;
+  /** The proof's position in the batch. */
+  index?: number;
+  /** How the anchor was found. */
+  foundBy?: FoundBy;
+  steps: StepResult[];
+  timings: Timings;
+}
+
+/** Milliseconds, in total and per step. */
+export interface Timings {
+  totalMs: number;
+  steps: Partial<Record<StepName | BatchStepName, number>>;
+}
+
+/** The batch-level checks of {@link BatchReport}. */
+export type BatchStepName = "chain-record" | "blob" | "document" | "spot-check" | "node-history";
+
+/** The per-proof checks of a batch verification. */
+export type BatchProofStep = "inclusion" | "signature" | "node-active" | "domain" | "model";
+
+/** The outcome of one proof of a batch. */
+export interface BatchProofOutcome {
+  index: number;
+  commitment: Bytes32;
+  ok: boolean;
+  /** The checks that failed, with why (empty when `ok`). */
+  failures: { step: BatchProofStep; detail: string }[];
+}
+
+/** The report of a whole batch's verification ({@link Verifier.verifyBatch}). */
+export interface BatchReport {
+  /** Every batch-level step passed and every proof passed every check. */
+  ok: boolean;
+  root: Bytes32;
+  /** The batch-level steps (chain record, blob, document, on-chain spot check, node history). */
+  steps: (Omit<StepResult, "step"> & { step: StepName | BatchStepName })[];
+  /** One outcome per proof, in batch order (empty when a batch-level step failed before proofs could be checked). */
+  proofs: BatchProofOutcome[];
+  passed: number;
+  failed: number;
+  timings: Timings & {
+    /** Chain reads, blob fetch with its integrity check, decoding (with every commitment), per-proof checks. */
+    chainMs: number;
+    fetchMs: number;
+    decodeMs: number;
+    checkMs: number;
+    /** Proofs per second over the whole verification, and over decoding and checking only (fetch excluded). */
+    proofsPerSecond: number;
+    checkedPerSecond: number;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Rendering
+
+const MARK: Record<StepStatus, string> = { pass: "PASS", fail: "FAIL", skip: "skip" };
+const FOUND_BY: Record<FoundBy, string> = {
+  "single-anchor": "anchored singly",
+  "caller-root": "batch root given by the caller",
+  "node-hint": "batch root from the node (a hint, verified here)",
+  "event-scan": "found by scanning BatchAnchored events",
+};
+
+/** The human form of a proof report: a verdict line, one line per step (status, name, what was compared), timing. */
+export function renderReport(report: VerificationReport): string {
+  const failed = report.steps.find((s) => s.status === "fail");
+  const where =
+    report.root === undefined
+      ? report.foundBy === "single-anchor"
+        ? " (anchored singly)"
+        : ""
+      : ` (batch ${short(report.root)}${report.index === undefined ? "" : ` #${report.index}`})`;
+  const verdict = report.ok ? "VERIFIED" : `FAILED at ${failed?.step ?? "?"}`;
+  const width = Math.max(...report.steps.map((s) => s.step.length));
+  const lines = [
+    `proof ${report.commitment}${where}: ${verdict}`,
+    ...report.steps.map((s) => `  ${MARK[s.status]}  ${s.step.padEnd(width)}  ${s.detail}`),
+  ];
+  if (report.foundBy !== undefined) lines.push(`  (${FOUND_BY[report.foundBy]})`);
+  lines.push(`  checked in ${formatMs(report.timings.totalMs)}`);
+  return lines.join("\n");
+}
+
+/** The human form of a batch report: verdict, batch-level steps, each failing proof, throughput. */
+export function renderBatchReport(report: BatchReport): string {
+  const width = Math.max(...report.steps.map((s) => s.step.length));
+  const total = report.passed + report.failed;
+  const lines = [
+    `batch ${report.root}: ${report.ok ? "VERIFIED" : "FAILED"} (${report.passed} of ${total} proofs pass)`,
+    ...report.steps.map((s) => `  ${MARK[s.status]}  ${s.step.padEnd(width)}  ${s.detail}`),
+  ];
+  for (const proof of report.proofs.filter((p) => !p.ok)) {
+    for (const failure of proof.failures) {
+      lines.push(`  FAIL  proof #${proof.index} ${short(proof.commitment)} ${failure.step}: ${failure.detail}`);
+    }
+  }
+  const t = report.timings;
+  lines.push(
+    `  ${total} proofs in ${formatMs(t.totalMs)} (${Math.round(t.proofsPerSecond)} proofs/s; ` +
+      `fetch ${formatMs(t.fetchMs)}, decode ${formatMs(t.decodeMs)}, checks ${formatMs(t.checkMs)}: ` +
+      `${Math.round(t.checkedPerSecond)} proofs/s checked)`,
+  );
+  return lines.join("\n");
+}
+
+/** `0x1234abcd…89ef` for a long hex value; anything else unchanged. */
+export function short(hex: string): string {
+  return /^0x[0-9a-fA-F]{40,}$/.test(hex) ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : hex;
+}
+
+/** Unix seconds as ISO 8601 (UTC). */
+export function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}

@@ -1,0 +1,313 @@
+/**
+ * A real environment for the verifier tests: the in-process Hardhat chain with freshly deployed registries, a local
+ * Walrus store (10 shards, files on disk), two published tiny MLPs, and an inference node (from @strata/node, used
+ * here only to produce real proofs) that has anchored two batches. Helpers build tampered documents by decoding a
+ * batch, altering a proof, re-encoding with core's `buildBatch`, storing the blob and anchoring it with a node's key.
+ */
+import { createServer, type Server } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Signer } from "ethers";
+import { ethers, network } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { deployRegistries, type Deployment } from "@strata/contracts";
+import {
+  buildBatch,
+  canonicalJsonBytes,
+  decodeBatch,
+  decodeTensor,
+  encodeTensor,
+  makeTensorSet,
+  newRequestId,
+  signProof,
+  StrataClient,
+  type Bytes32,
+  type InferenceProof,
+  type ProofBatch,
+  type Tensor,
+  type UnsignedInferenceProofV1,
+} from "@strata/core";
+import { buildServer, InferenceNode } from "@strata/node";
+import { buildMlp, publishModel, type PublishedModel } from "@strata/runtime";
+import {
+  blobId as computeBlobId,
+  blobIdToBytes32Hex,
+  startLocalWalrus,
+  WalrusClient,
+  type LocalWalrus,
+} from "@strata/walrus";
+import { Verifier, type VerifierOptions } from "@strata/verifier";
+
+export const SHARDS = 10;
+
+export interface AnchoredBatch {
+  root: Bytes32;
+  blobId: string;
+  commitments: Bytes32[];
+  proofs: InferenceProof[];
+}
+
+export interface Env {
+  walrus: LocalWalrus;
+  walrusDir: string;
+  /** Publisher and aggregator client of the local store (no retries: a failure shows at once). */
+  walrusClient: WalrusClient;
+  deployment: Deployment;
+  /** Registry clients for reading. */
+  client: StrataClient;
+  admin: HardhatEthersSigner;
+  owner: HardhatEthersSigner;
+  /** The node that runs inferences (node A), another admitted node (B), and two for activity tests (C, D). */
+  nodeA: HardhatEthersSigner;
+  nodeB: HardhatEthersSigner;
+  nodeC: HardhatEthersSigner;
+  nodeD: HardhatEthersSigner;
+  model: PublishedModel;
+  otherModel: PublishedModel;
+  node: InferenceNode;
+  nodeUrl: string;
+  /** Node A's batches: the first of 4 proofs, the second of 2. */
+  batches: [AnchoredBatch, AnchoredBatch];
+  /** How far the proofs' clock (this machine's) may be from the chain's (see {@link setup}). */
+  clockSkewSeconds: number;
+  dataDirs: string[];
+  server: Server;
+}
+
+export const input = (rows: number[][]) => ({
+  x: { dtype: "float32" as const, dims: [rows.length, 4], data: rows.flat() },
+});
+
+/** Starts everything; {@link teardown} stops it. */
+export async function setup(): Promise<Env> {
+  const [admin, owner, nodeA, nodeB, nodeC, nodeD] = await ethers.getSigners();
+  const registries = await deployRegistries(admin);
+  const chainId = Number((await ethers.provider.getNetwork()).chainId);
+  const deployment: Deployment = {
+    network: "hardhat",
+    chainId,
+    block: registries.block,
+    deployer: admin.address,
+    contracts: {
+      ModelRegistry: await registries.modelRegistry.getAddress(),
+      NodeRegistry: await registries.nodeRegistry.getAddress(),
+      ProofRegistry: await registries.proofRegistry.getAddress(),
+    },
+  };
+  const adminClient = StrataClient.connect(deployment, admin);
+  for (const [signer, port] of [
+    [nodeA, 31501],
+    [nodeB, 31502],
+    [nodeC, 31503],
+    [nodeD, 31504],
+  ] as const) {
+    await (await adminClient.nodes.admitNode(signer.address, `http://127.0.0.1:${port}`)).wait();
+  }
+
+  const walrusDir = await mkdtemp(join(tmpdir(), "strata-verifier-walrus-"));
+  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
+  const walrusClient = new WalrusClient({
+    publisherUrl: walrus.url,
+    aggregatorUrls: [walrus.url],
+    shards: SHARDS,
+    retries: 0,
+  });
+  const ownerClient = StrataClient.connect(deployment, owner);
+  const model = await publishModel({
+    client: ownerClient,
+    walrus: walrusClient,
+    file: buildMlp({ inputSize: 4, hidden: [16], outputSize: 3, seed: 42 }),
+    name: "tiny-mlp",
+  });
+  const otherModel = await publishModel({
+    client: ownerClient,
+    walrus: walrusClient,
+    file: buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 7 }),
+    name: "other-mlp",
+  });
+
+  const client = StrataClient.connect(deployment, ethers.provider);
+  const dataDir = await mkdtemp(join(tmpdir(), "strata-verifier-node-"));
+  const node = await InferenceNode.start({
+    dataDir,
+    signer: nodeA,
+    client,
+    walrus: walrusClient,
+    defaultModelOwner: owner.address,
+    // Batches are sealed by explicit flushes only (never by count or age), so each flush seals what waits, and the
+    // test's own transactions from node A never race the outbox's.
+    batch: { maxBatch: 1_000, maxAgeMs: 3_600_000 },
+  });
+  const batches: AnchoredBatch[] = [];
+  for (const size of [4, 2]) {
+    for (let i = 0; i < size; i++) {
+      await node.infer({ model: "tiny-mlp", inputs: input([[i + batches.length, -1, 0.5 * i, 2]]) });
+    }
+    await node.outbox.flush();
+  }
+  for (const sealed of node.outbox.listBatches()) {
+    const batch = decodeBatch(await walrusClient.read(sealed.blobId!));
+    batches.push({ root: batch.root, blobId: sealed.blobId!, commitments: batch.commitments, proofs: batch.proofs });
+  }
+  if (batches.map((b) => b.commitments.length).join() !== "4,2") {
+    throw new Error(`node A sealed batches of ${batches.map((b) => b.commitments.length).join(", ")} proofs, not 4, 2`);
+  }
+  const server = await listen(buildServer(node));
+
+  // The in-process chain is shared by every test file of the run, and some move its clock forward: node A dates its
+  // proofs by this machine's clock, the registry dates admissions by the chain's. The skew allowed is the default
+  // (300 s) or the chain's lead over this machine, whichever is larger.
+  const latest = await ethers.provider.getBlock("latest");
+  const lead = (latest?.timestamp ?? 0) - Math.floor(Date.now() / 1000);
+  return {
+    walrus,
+    walrusDir,
+    walrusClient,
+    deployment,
+    client,
+    admin,
+    owner,
+    nodeA,
+    nodeB,
+    nodeC,
+    nodeD,
+    model,
+    otherModel,
+    node,
+    nodeUrl: server.url,
+    batches: batches as [AnchoredBatch, AnchoredBatch],
+    clockSkewSeconds: Math.max(300, lead + 60),
+    dataDirs: [walrusDir, dataDir],
+    server: server.server,
+  };
+}
+
+export async function teardown(env: Env | undefined): Promise<void> {
+  if (env === undefined) return;
+  await new Promise<void>((resolve) => env.server.close(() => resolve()));
+  await env.node.close();
+  await env.walrus.close();
+  for (const dir of env.dataDirs) await rm(dir, { recursive: true, force: true });
+}
+
+/** A verifier of the environment's deployment. */
+export function verifier(env: Env, options: Partial<VerifierOptions> = {}): Verifier {
+  return new Verifier({
+    client: env.client,
+    walrus: new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS, retries: 0 }),
+    clockSkewSeconds: env.clockSkewSeconds,
+    modelCacheDir: join(env.walrusDir, "verifier-models"),
+    ...options,
+  });
+}
+
+async function listen(app: ReturnType<typeof buildServer>): Promise<{ url: string; server: Server }> {
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${address.port}`, server: app.server };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Tampering
+
+/** `base` without its signature, with a fresh request id (a new commitment), changed by `change`. */
+export function variant(
+  base: InferenceProof,
+  change: (unsigned: UnsignedInferenceProofV1) => UnsignedInferenceProofV1 = (u) => u,
+): UnsignedInferenceProofV1 {
+  const { signature: _signature, ...unsigned } = base;
+  return change({ ...unsigned, requestId: newRequestId() });
+}
+
+/** Signs `unsigned` with `signer` (which must be the proof's node). */
+export async function sign(unsigned: UnsignedInferenceProofV1, signer: Signer): Promise<InferenceProof> {
+  return signProof(unsigned, signer);
+}
+
+/** The first element of the first tensor of `tensors` moved by `delta`, with hashes recomputed. */
+export function nudged(tensors: readonly Tensor[], delta: number): ReturnType<typeof makeTensorSet> {
+  const [first, ...rest] = tensors;
+  const values = Float32Array.from(decodeTensor({ ...first, dtype: "float32" }).values);
+  values[0] += delta;
+  return makeTensorSet([encodeTensor(first.name, "float32", first.dims, values), ...rest]);
+}
+
+/** Stores a batch of `docs` on the local Walrus and anchors it with `anchorer`. */
+export async function anchorBatch(
+  env: Env,
+  docs: readonly InferenceProof[],
+  anchorer: HardhatEthersSigner,
+): Promise<ProofBatch & { blobId: string }> {
+  const batch = buildBatch(docs);
+  const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))).wait();
+  return { ...batch, blobId: stored.blobId };
+}
+
+/** Anchors a batch whose blob was never stored (its Blob ID computed locally). */
+export async function anchorMissingBatch(
+  env: Env,
+  docs: readonly InferenceProof[],
+  anchorer: HardhatEthersSigner,
+): Promise<ProofBatch & { blobId: string }> {
+  const batch = buildBatch(docs);
+  const id = await computeBlobId(batch.bytes, { shards: SHARDS });
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, blobIdToBytes32Hex(id))).wait();
+  return { ...batch, blobId: id };
+}
+
+/** Stores `doc` (any JSON, checked or not) and anchors it singly under `commitment` with `anchorer`. */
+export async function anchorSingle(
+  env: Env,
+  commitment: Bytes32,
+  doc: InferenceProof | object,
+  anchorer: HardhatEthersSigner,
+): Promise<string> {
+  const stored = await env.walrusClient.store(canonicalJsonBytes(doc), { epochs: 5 });
+  await (await env.client.proofs.connect(anchorer).anchorProof(commitment, blobIdToBytes32Hex(stored.blobId))).wait();
+  return stored.blobId;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The chain over HTTP, for the CLI (a child process)
+
+/** Serves the in-process Hardhat chain's JSON-RPC on a loopback port, as `hardhat node` would. */
+export async function serveChain(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const answer = async (message: { id?: unknown; method: string; params?: unknown[] }) => {
+        try {
+          const result: unknown = await network.provider.request({ method: message.method, params: message.params });
+          return { jsonrpc: "2.0", id: message.id, result };
+        } catch (error) {
+          const e = error as { code?: number; message?: string; data?: unknown };
+          return {
+            jsonrpc: "2.0",
+            id: message.id,
+            error: { code: e.code ?? -32603, message: e.message, data: e.data },
+          };
+        }
+      };
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
+        Parameters<typeof answer>[0] | Parameters<typeof answer>[0][];
+      void (Array.isArray(body) ? Promise.all(body.map(answer)) : answer(body)).then((out) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(out));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
