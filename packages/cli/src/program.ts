@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { devnetCommand } from "./commands/devnet";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
 import { cacheCommand, nodeCommand } from "./commands/node";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   program.addCommand(nodeCommand());
   program.addCommand(cacheCommand());
   program.addCommand(inferCommand());
+  program.addCommand(devnetCommand());
   program.addCommand(verifyCommand());
   program.addCommand(proofCommand());
   return program;

@@ -9,7 +9,7 @@ import { DEVNET_NODE_PORT, resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 
-interface NodeStartFlags extends ChainCommandFlags {
+export interface NodeStartFlags extends ChainCommandFlags {
   port: string;
   host: string;
   dataDir: string;
@@ -44,9 +44,12 @@ export async function startNode(
     },
   });
   const app = buildServer(node);
-  const port = positiveInteger("--port", flags.port);
-  await app.listen({ port, host: flags.host });
-  const url = `http://${flags.host}:${port}`;
+  if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
+    throw new Error(`--port must be a TCP port (0 picks a free one), got ${JSON.stringify(flags.port)}`);
+  }
+  await app.listen({ port: Number(flags.port), host: flags.host });
+  const address = app.server.address();
+  const url = `http://${flags.host}:${typeof address === "object" && address ? address.port : flags.port}`;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
