@@ -183,18 +183,29 @@ export class Outbox {
 
   private kick(): void {
     if (this.stopped || this.flushing) return;
-    this.flushing = this.flush()
-      .catch((error: Error) => {
-        this.stats.flushErrors++;
-        this.options.onError?.(error);
-      })
-      .finally(() => {
-        this.flushing = null;
-      });
+    this.flush().catch((error: Error) => {
+      this.stats.flushErrors++;
+      this.options.onError?.(error);
+    });
   }
 
-  /** Seals and anchors everything waiting now; resolves when done (for tests and shutdown). */
-  async flush(): Promise<void> {
+  /**
+   * Seals and anchors everything waiting now; resolves when done (for tests and shutdown). Flushes never overlap: a
+   * call while one runs waits for it and then runs once more, so no batch is completed twice.
+   */
+  flush(): Promise<void> {
+    const previous = this.flushing ?? Promise.resolve();
+    const run: Promise<void> = previous
+      .catch(() => undefined)
+      .then(() => this.flushOnce())
+      .finally(() => {
+        if (this.flushing === run) this.flushing = null;
+      });
+    this.flushing = run;
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
     for (const batch of this.batches.values()) if (!batch.txHash) await this.complete(batch);
     while (this.waiting.length > 0 && !this.stopped) {
       const take = this.waiting.slice(0, this.options.maxBatch).map((w) => w.commitment);

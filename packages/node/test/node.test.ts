@@ -164,6 +164,22 @@ describe("Inference node", function () {
     }
   });
 
+  it("never completes a batch twice when flushes are requested while one runs", async function () {
+    const { node, app } = await startNode(env, 2);
+    try {
+      const requests = Array.from({ length: 6 }, (_, i) =>
+        app.inject({ method: "POST", url: "/v1/infer", payload: { model: "tiny-mlp", inputs: input([[i, 1, 1, 1]]) } }),
+      );
+      await Promise.all([...requests, node.outbox.flush(), node.outbox.flush()]);
+      await Promise.all([node.outbox.flush(), node.outbox.flush()]);
+      expect(node.outbox.stats.anchoredProofs).to.equal(6);
+      expect(node.outbox.stats.anchoredBatches).to.equal(3);
+      expect(node.outbox.stats.flushErrors).to.equal(0);
+    } finally {
+      await node.close();
+    }
+  });
+
   it("rejects a wrong input name, dtype or shape, and an unknown model or version, with a code and a message", async function () {
     const { node, app } = await startNode(env);
     try {
