@@ -62,7 +62,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const chain = await startHardhatNode({ port: options.chainPort ?? DEVNET_CHAIN_PORT });
+    const chain = await startHardhatNode({
+      port: options.chainPort === 0 ? undefined : (options.chainPort ?? DEVNET_CHAIN_PORT),
+    });
     stops.push(() => chain.stop());
     log(`chain         ${chain.url} (chain id ${chain.chainId})`);
 
@@ -111,6 +113,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       batchSize: String(options.batchSize ?? 256),
       batchAgeMs: String(options.batchAgeMs ?? 2000),
       modelOwner: deployer.address,
+      log: (text) => log(`node: ${text}`),
     });
     stops.push(started.stop);
     if (!admitted) await admit(started.url);

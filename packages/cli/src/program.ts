@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { demoCommand } from "./commands/demo";
 import { devnetCommand } from "./commands/devnet";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(cacheCommand());
   program.addCommand(inferCommand());
   program.addCommand(devnetCommand());
+  program.addCommand(demoCommand());
   program.addCommand(verifyCommand());
   program.addCommand(proofCommand());
   return program;

@@ -17,6 +17,8 @@ export interface NodeStartFlags extends ChainCommandFlags {
   batchSize: string;
   batchAgeMs: string;
   modelOwner?: string;
+  /** Where the node's anchoring log lines go (default stderr). */
+  log?: (line: string) => void;
 }
 
 /** Starts a node in this process; resolves once it listens. Used by `node start` and `devnet`. */
@@ -24,6 +26,7 @@ export async function startNode(
   flags: NodeStartFlags,
 ): Promise<{ url: string; node: InferenceNode; stop: () => Promise<void> }> {
   const settings = resolveSettings(flags);
+  const log = flags.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The node signs with its own key: --key/STRATA_PRIVATE_KEY, or on the devnet Hardhat's account #1.
   const signer = await settings.signer(1);
   const node = await InferenceNode.start({
@@ -36,10 +39,10 @@ export async function startNode(
     batch: {
       maxBatch: positiveInteger("--batch-size", flags.batchSize),
       maxAgeMs: positiveInteger("--batch-age-ms", flags.batchAgeMs),
-      onError: (error) => process.stderr.write(`anchoring failed (will retry): ${error.message}\n`),
+      onError: (error) => log(`anchoring failed (will retry): ${error.message}`),
       onAnchored: (batch) =>
-        process.stderr.write(
-          `anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}\n`,
+        log(
+          `anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}`,
         ),
     },
   });
