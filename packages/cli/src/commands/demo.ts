@@ -38,14 +38,6 @@ export function demoCommand(): Command {
     });
 }
 
-function section(title: string): void {
-  process.stdout.write(`\n== ${title}\n`);
-}
-
-function line(text: string): void {
-  process.stdout.write(`   ${text}\n`);
-}
-
 async function timed<T>(run: () => Promise<T>): Promise<[T, string]> {
   const started = performance.now();
   const value = await run();
@@ -54,7 +46,10 @@ async function timed<T>(run: () => Promise<T>): Promise<[T, string]> {
 }
 
 /** Runs the demo; resolves true when the proof verified and the tamper was caught. */
-export async function runDemo(options: { keep?: boolean } = {}): Promise<boolean> {
+export async function runDemo(options: { keep?: boolean; out?: (text: string) => void } = {}): Promise<boolean> {
+  const out = options.out ?? ((text: string) => process.stdout.write(text));
+  const section = (title: string) => out(`\n== ${title}\n`);
+  const line = (text: string) => out(`   ${text}\n`);
   const dir = await mkdtemp(join(tmpdir(), "strata-demo-"));
   const started = performance.now();
   section("1. Devnet: hardhat node, local Walrus store (1000 shards: true Blob IDs), registries, inference node");
@@ -151,7 +146,7 @@ export async function runDemo(options: { keep?: boolean } = {}): Promise<boolean
     const [report, verifyTime] = await timed(() =>
       verifier.verifyProof(commitment, { reexecute: true, nodeUrl: false }),
     );
-    process.stdout.write(renderReport(report).replace(/^/gm, "   ") + "\n");
+    out(renderReport(report).replace(/^/gm, "   ") + "\n");
     line(`(${verifyTime})`);
 
     section("6. Tamper: change one output of a copy, re-sign it with the node's own key, store and anchor it");
@@ -172,7 +167,7 @@ export async function runDemo(options: { keep?: boolean } = {}): Promise<boolean
       `blob ${blobIdFromBytes32Hex(blobIdToBytes32Hex(stored.blobId))}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`,
     );
     const caught = await verifier.verifyProof(tamperedCommitment, { root: copy.root, reexecute: true, nodeUrl: false });
-    process.stdout.write(renderReport(caught).replace(/^/gm, "   ") + "\n");
+    out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();
 
     const total = ((performance.now() - started) / 1000).toFixed(1);
