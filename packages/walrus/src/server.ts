@@ -495,7 +495,15 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     maxBlobSize: limit,
     currentEpoch,
     close: async () => {
-      await app.close();
+      const closing = app.close();
+      // A response that finished a moment ago can leave its keep-alive connection busy when the close begins, and
+      // closing then waits for the keep-alive timeout (72 s): sweep connections again until they are all gone.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await closing;
+      } finally {
+        clearInterval(sweep);
+      }
     },
   };
 }
