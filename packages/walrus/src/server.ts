@@ -134,6 +134,14 @@ function errorBody(status: number, reason: string, message: string): WalrusError
   };
 }
 
+/** An entity tag from If-None-Match without its weak prefix and quotes (the blob's ETag is its Blob ID). */
+function unquoteEtag(tag: string): string {
+  return tag
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1");
+}
+
 function digest(...parts: (string | number)[]): Buffer {
   return createHash("sha256").update(parts.join(":")).digest();
 }
@@ -265,7 +273,14 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   await store.load(warn);
   const serializer = new KeyedSerializer();
 
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: Math.max(limit, 1) });
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: Math.max(limit, 1),
+    // Errors raised before routing (a malformed URL) get the Walrus error body too.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as unknown as FastifyReply).code(400).send(errorBody(400, "BAD_REQUEST", error.message));
+    },
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: Math.max(limit, 1) }, (_request, body, done) =>
     done(null, body),
@@ -416,7 +431,10 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       .header("etag", record.blobId)
       .header("accept-ranges", "bytes")
       .header("content-type", "application/octet-stream");
-    if (request.headers["if-none-match"] === record.blobId) return reply.code(304).send();
+    const ifNoneMatch = request.headers["if-none-match"];
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((tag) => unquoteEtag(tag) === record.blobId)) {
+      return reply.code(304).send();
+    }
     const rangeHeader = request.headers.range;
     if (rangeHeader !== undefined && record.size > 0) {
       const ranges = parseRange(record.size, rangeHeader, { combine: true });

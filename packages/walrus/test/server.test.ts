@@ -138,6 +138,13 @@ describe("Local Walrus store: HTTP API", function () {
       headers: { "if-none-match": created.blobId },
     });
     expect(cached.status).to.equal(304);
+    const quoted = await fetch(`${server.url}/v1/blobs/${created.blobId}`, {
+      headers: { "if-none-match": `W/"other", "${created.blobId}"` },
+    });
+    expect(quoted.status).to.equal(304);
+    const head = await fetch(`${server.url}/v1/blobs/${created.blobId}`, { method: "HEAD" });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get("content-length")).to.equal("10000");
 
     const byObject = await fetch(`${server.url}/v1/blobs/by-object-id/${created.id}`);
     expect(byObject.status).to.equal(200);
@@ -170,6 +177,9 @@ describe("Local Walrus store: HTTP API", function () {
       const body = expectWalrusError(await res.json(), 400, "INVALID_BLOB_ID");
       expect(body.error.message).to.contain("Invalid Blob ID");
     }
+    const badUrl = await fetch(`${server.url}/v1/blobs/%E0%A4%A`);
+    expect(badUrl.status).to.equal(400);
+    expectWalrusError(await badUrl.json(), 400, "BAD_REQUEST");
     const status = await fetch(`${server.url}/status`);
     expect(status.status).to.equal(200);
   });
