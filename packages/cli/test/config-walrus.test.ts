@@ -1,0 +1,62 @@
+import { expect } from "chai";
+import { LOCAL_WALRUS, WALRUS_TESTNET } from "@strata/walrus";
+import { byteSize, resolveWalrusConfig } from "../src/config-walrus";
+
+describe("strata CLI: Walrus configuration", function () {
+  it("defaults to the devnet's local store with 1000 shards and no publish cap", function () {
+    const config = resolveWalrusConfig({}, {});
+    expect(config).to.deep.include({
+      publisherUrl: LOCAL_WALRUS.publisherUrl,
+      aggregatorUrls: [...LOCAL_WALRUS.aggregatorUrls],
+      shards: 1000,
+    });
+    expect(config.maxPublishBytes).to.equal(undefined);
+  });
+
+  it("uses testnet's URLs and its 10 MiB cap when asked, by flag or environment", function () {
+    for (const config of [
+      resolveWalrusConfig({ network: "testnet" }, {}),
+      resolveWalrusConfig({}, { STRATA_WALRUS_NETWORK: "testnet" }),
+    ]) {
+      expect(config.publisherUrl).to.equal(WALRUS_TESTNET.publisherUrl);
+      expect(config.aggregatorUrls).to.deep.equal([...WALRUS_TESTNET.aggregatorUrls]);
+      expect(config.maxPublishBytes).to.equal(10 * 1024 * 1024);
+    }
+  });
+
+  it("takes flags over environment over the network, and drops the cap for another publisher", function () {
+    const env = {
+      STRATA_WALRUS_NETWORK: "testnet",
+      STRATA_WALRUS_PUBLISHER: "http://env-publisher:1",
+      STRATA_WALRUS_AGGREGATORS: "http://a:1, http://b:2,",
+      STRATA_WALRUS_SHARDS: "10",
+    };
+    const fromEnv = resolveWalrusConfig({}, env);
+    expect(fromEnv).to.deep.include({
+      publisherUrl: "http://env-publisher:1",
+      aggregatorUrls: ["http://a:1", "http://b:2"],
+      shards: 10,
+    });
+    expect(fromEnv.maxPublishBytes).to.equal(undefined);
+    const fromFlags = resolveWalrusConfig(
+      { publisher: "http://flag:1", aggregator: ["http://c:3,http://d:4", "http://e:5"], shards: "7", timeout: "500" },
+      env,
+    );
+    expect(fromFlags).to.deep.include({
+      publisherUrl: "http://flag:1",
+      aggregatorUrls: ["http://c:3", "http://d:4", "http://e:5"],
+      shards: 7,
+      timeoutMs: 500,
+    });
+  });
+
+  it("rejects an unknown network, a bad number and a bad size with a message naming them", function () {
+    expect(() => resolveWalrusConfig({ network: "mainnet" }, {})).to.throw(/Unknown Walrus network "mainnet"/);
+    expect(() => resolveWalrusConfig({ shards: "0" }, {})).to.throw(/--shards must be a positive integer/);
+    expect(() => resolveWalrusConfig({ timeout: "1s" }, {})).to.throw(/--timeout must be a positive integer/);
+    expect(byteSize("--max-blob-size", "512MiB")).to.equal(512 * 1024 * 1024);
+    expect(byteSize("--max-blob-size", "1GiB")).to.equal(1024 ** 3);
+    expect(byteSize("--max-blob-size", "1000")).to.equal(1000);
+    expect(() => byteSize("--max-blob-size", "1 GB")).to.throw(/--max-blob-size must be a size/);
+  });
+});
