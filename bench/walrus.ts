@@ -341,6 +341,13 @@ function printTable(totalMs: number): void {
       "Blob ID rows: the ratio below 1 is how much more than sha256 the RedStuff encoding costs.",
   );
   console.log(`total ${(totalMs / 1000).toFixed(0)} s`);
+  const missed = rows.filter((row) => row.target !== undefined && !row.target.met).map((row) => row.what.trim());
+  if (missed.length > 0) {
+    console.log(`targets missed: ${missed.join("; ")}`);
+    process.exitCode = 1;
+  } else {
+    console.log("every target met");
+  }
 }
 
 main().catch((error: unknown) => {
