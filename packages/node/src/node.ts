@@ -65,6 +65,7 @@ export class InferenceNode implements NodeService {
   readonly cache: ModelCache;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private readonly latest = new Map<string, { at: number; version: Promise<ModelVersion> }>();
+  private readonly models = new Map<string, { at: number; id: Promise<string> }>();
   private readonly metricsState = { requests: 0, failures: 0, inferMsTotal: 0 };
   private readonly started = Date.now();
 
@@ -88,7 +89,8 @@ export class InferenceNode implements NodeService {
   /** Resolves `model` (and `version`, or the latest non-deprecated one) on-chain. */
   async resolve(model: string, version?: number): Promise<ModelVersion> {
     try {
-      const { model: record } = await this.options.client.models.resolve(model, this.options.defaultModelOwner);
+      const modelId = await this.modelId(model);
+      const record = { id: modelId };
       if (version !== undefined) return await this.options.client.models.getVersion(record.id, version);
       const cached = this.latest.get(record.id);
       if (cached && Date.now() - cached.at < (this.options.latestTtlMs ?? 5_000)) return await cached.version;
@@ -109,6 +111,16 @@ export class InferenceNode implements NodeService {
       }
       throw error;
     }
+  }
+
+  /** The id of the model `ref` names, checked on-chain once per TTL (ids never change; models only appear). */
+  private async modelId(ref: string): Promise<string> {
+    const cached = this.models.get(ref);
+    if (cached && Date.now() - cached.at < (this.options.latestTtlMs ?? 5_000)) return cached.id;
+    const id = this.options.client.models.resolve(ref, this.options.defaultModelOwner).then((r) => r.model.id);
+    this.models.set(ref, { at: Date.now(), id });
+    id.catch(() => this.models.delete(ref));
+    return id;
   }
 
   /** The session of `version`'s model file: fetched and verified through the cache, loaded once. */

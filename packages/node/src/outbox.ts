@@ -45,7 +45,7 @@ interface BatchState {
 }
 
 export interface OutboxOptions {
-  /** Flush when this many proofs wait (default 256). */
+  /** Flush when this many proofs wait (default 4,096: a batch blob costs ~1.6 s of Blob ID encoding whatever its size). */
   maxBatch?: number;
   /** Flush when the oldest waiting proof is this old (default 2,000 ms). */
   maxAgeMs?: number;
@@ -91,7 +91,7 @@ export class Outbox {
     options: OutboxOptions = {},
   ): Promise<Outbox> {
     const { journal, records } = await Journal.open<OutboxRecord>(dir);
-    const outbox = new Outbox(journal, walrus, proofs, { maxBatch: 256, maxAgeMs: 2_000, epochs: 5, ...options });
+    const outbox = new Outbox(journal, walrus, proofs, { maxBatch: 4096, maxAgeMs: 2_000, epochs: 5, ...options });
     outbox.replay(records);
     await journal.compact(() => outbox.liveRecords());
     return outbox;

@@ -68,7 +68,7 @@ export function nodeStartOptions(command: Command): Command {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
     .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
-    .option("--batch-size <n>", "anchor a batch when this many proofs wait", "256")
+    .option("--batch-size <n>", "anchor a batch when this many proofs wait", "4096")
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
     .option("--model-owner <address>", "creator that bare model names in requests refer to");
 }
