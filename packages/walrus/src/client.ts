@@ -4,7 +4,7 @@
  * against the sha256 when the caller knows it, otherwise by recomputing the Blob ID.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import pRetry from "p-retry";
@@ -187,6 +187,20 @@ class FileSink implements Sink {
     await this.#handle?.close().catch(() => undefined);
     this.#handle = undefined;
     await unlink(this.temp).catch(() => undefined);
+  }
+}
+
+/** An error of the local side of a download (the disk), kept apart from the network's. */
+class LocalFailure extends Error {
+  declare readonly cause: unknown;
+}
+
+/** Runs a local (disk) step of a download, marking its failure as local. */
+async function local<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new LocalFailure("local write failed", { cause: error });
   }
 }
 
@@ -395,6 +409,7 @@ export class WalrusClient {
     const id = parseBlobId(blobId);
     const expectedSha = this.#checkSha(options.sha256);
     const target = path.resolve(file);
+    await mkdir(path.dirname(target), { recursive: true });
     const sink = new FileSink(target);
     try {
       return await this.#readVerified(id, expectedSha, sink, options, async (url, sha256, size) => {
@@ -483,7 +498,7 @@ export class WalrusClient {
           why: `no blob can exceed ${limit} bytes at ${this.shards} shards`,
         });
       }
-      await sink.start(total);
+      await local(() => sink.start(total));
       const hash = createHash("sha256");
       try {
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -492,7 +507,7 @@ export class WalrusClient {
           if (received > limit) throw new BlobTooLargeError(received, limit, { url, blobId });
           hash.update(chunk);
           const written = sink.write(chunk);
-          if (written !== undefined) await written;
+          if (written !== undefined) await local(() => written);
           options.onProgress?.({ bytes: received, total, url });
         }
       } finally {
@@ -504,6 +519,8 @@ export class WalrusClient {
       }
       return { sha256: hash.digest("hex"), size: received };
     } catch (error) {
+      // The local disk failed (full, read-only): that is no network error and no reason to retry.
+      if (error instanceof LocalFailure) throw error.cause;
       const classified = this.#classify(error, url, timer, options.signal, blobId);
       // A body that broke off before its announced length is a truncated blob, whatever the socket said.
       if (classified instanceof WalrusNetworkError && total !== undefined && received < total) {

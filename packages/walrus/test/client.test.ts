@@ -132,6 +132,22 @@ describe("Walrus client", function () {
       expect(same(await readFile(byHash), bytes)).to.equal(true);
     });
 
+    it("creates the target's directory, and reports a local disk failure as it is, without retrying", async function () {
+      const nested = path.join(dir, "new", "deeper", "blob.bin");
+      await client.readToFile(stored.blobId, nested, { sha256: stored.sha256 });
+      expect(same(await readFile(nested), blob)).to.equal(true);
+
+      const counting = await misbehaving("503-twice");
+      const c = new WalrusClient({ ...FAST, aggregatorUrls: [store.url, counting.url] });
+      // A directory where the file should go: the rename onto it fails locally.
+      const blocked = path.join(dir, "occupied");
+      await mkdir(path.join(blocked, "child"), { recursive: true });
+      const error = await rejection(c.readToFile(stored.blobId, blocked, { sha256: stored.sha256 }));
+      expect(error).to.not.be.instanceOf(WalrusNetworkError);
+      expect((error as NodeJS.ErrnoException).code).to.match(/^(EISDIR|ENOTEMPTY|EEXIST)$/);
+      expect(counting.hits).to.equal(0);
+    });
+
     it("rejects every malformed Blob ID before any request", async function () {
       const counting = await startHttp((_req, res) => void res.end());
       servers.push(counting);
