@@ -184,23 +184,32 @@ async function main(): Promise<void> {
     // 2. N blobs through the pool against the same N one after the other on the main thread.
     const N = 6;
     log(`${N} blobs of 1 MiB: pool vs serial ...`);
-    const serialBlobs = Array.from({ length: N }, () => content(MiB));
-    const poolBlobs = Array.from({ length: N }, () => content(MiB));
-    // The pool's workers are warm from step 1; warm the main thread's wasm instance the same way.
+    // Pool and serial runs alternate (twice each, fresh blobs every time), so load from other processes on a shared
+    // machine falls on both sides.
     const encoder = new BlobEncoder(SHARDS);
-    encoder.compute_metadata(content(MiB));
-    const poolMs = await time(() => Promise.all(poolBlobs.map((b) => pool.computeBlobId(b, { shards: SHARDS }))));
-    const serialMs = await time(() => {
-      for (const b of serialBlobs) encoder.compute_metadata(b);
-    });
+    encoder.compute_metadata(content(MiB)); // warm the main thread's wasm instance, as the pool's workers are
+    const poolRuns: number[] = [];
+    const serialRuns: number[] = [];
+    for (let rep = 0; rep < 2; rep++) {
+      const poolBlobs = Array.from({ length: N }, () => content(MiB));
+      poolRuns.push(await time(() => Promise.all(poolBlobs.map((b) => pool.computeBlobId(b, { shards: SHARDS })))));
+      const serialBlobs = Array.from({ length: N }, () => content(MiB));
+      serialRuns.push(
+        await time(() => {
+          for (const b of serialBlobs) encoder.compute_metadata(b);
+        }),
+      );
+    }
     encoder.free();
+    const poolMs = median(poolRuns);
+    const serialMs = median(serialRuns);
     rows.push({
       what: `${N} x Blob ID 1 MiB, pool of 2`,
       ours: poolMs,
       baseline: serialMs,
       baselineName: "serial, main thread",
       unit: "ms",
-      n: 1,
+      n: 2,
       target: { text: ">= 1.8x", met: serialMs / poolMs >= 1.8 },
     });
 
