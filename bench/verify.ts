@@ -21,7 +21,7 @@ import { StrataClient } from "@strata/core";
 import { InferenceNode } from "@strata/node";
 import { buildMlp, publishModel } from "@strata/runtime";
 import { EncoderPool, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
-import { Verifier, type VerificationReport } from "@strata/verifier";
+import { signatureRecovery, Verifier, type VerificationReport } from "@strata/verifier";
 
 const PROOFS = Number(process.env.BENCH_VERIFY_PROOFS ?? 1000);
 const RUNS = Number(process.env.BENCH_VERIFY_RUNS ?? 5);
@@ -196,6 +196,13 @@ async function main(): Promise<void> {
     );
     console.log(
       `naive verifyProof: ${fmt(naiveMs)} ms per proof; warm verifyProof: ${fmt(warmMedian, 2)} ms per proof`,
+    );
+    console.log(
+      `signature recovery: ${
+        signatureRecovery.backend === "native"
+          ? "libsecp256k1 (the secp256k1 package's native binding)"
+          : `ethers' JS secp256k1 (${signatureRecovery.reason})`
+      }`,
     );
     console.log(
       `re-execution: +${fmt(reexecCost, 2)} ms per proof (runtime comparison, decode, ONNX run, bit-exact compare; ` +

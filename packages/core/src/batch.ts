@@ -2,7 +2,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { BatchFormatError, NotInBatchError, StrataError, UnsupportedVersionError } from "./errors";
 import { leafOf, toBytes32, type Bytes32 } from "./ids";
 import { canonicalJsonBytes, parseJson } from "./json";
-import { proofCommitment, validateProof, type InferenceProof } from "./proof";
+import { keccak256Hex, writeHex } from "./keccak";
+import { validateProofForCommitment, type InferenceProof } from "./proof";
 import { join, kind, ShapeChecker } from "./shape";
 
 /**
@@ -80,8 +81,11 @@ export interface ProofBatch {
  */
 export function buildBatch(proofs: readonly InferenceProof[]): ProofBatch {
   if (proofs.length === 0) throw new BatchFormatError("proofs", "must hold at least one proof");
-  const checked = proofs.map((proof, i) => inner(`proofs[${i}]`, () => validateProof(proof, `proofs[${i}]`)));
-  const commitments = checked.map((proof, i) => inner(`proofs[${i}]`, () => proofCommitment(proof)));
+  const validated = proofs.map((proof, i) =>
+    inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)),
+  );
+  const checked = validated.map((v) => v.proof);
+  const commitments = validated.map((v, i) => inner(`proofs[${i}]`, () => v.commitment()));
   checkUnique(commitments);
   const tree = StandardMerkleTree.of<BatchLeaf>(
     commitments.map((c): BatchLeaf => [c]),
@@ -94,7 +98,7 @@ export function buildBatch(proofs: readonly InferenceProof[]): ProofBatch {
     tree: tree.dump(),
     proofs: checked,
   };
-  return assemble(document, tree, commitments, canonicalJsonBytes(document));
+  return assemble(document, () => tree, commitments, canonicalJsonBytes(document));
 }
 
 /**
@@ -116,20 +120,20 @@ export function decodeBatch(input: Uint8Array | string): ProofBatch {
   }
   if (r.kind !== BATCH_KIND) throw new BatchFormatError("kind", `must be "${BATCH_KIND}", got ${kind(r.kind)}`);
   const root = check.bytes32(r.root, "root");
-  const proofs = check
+  // Each proof is validated once, its tensors decoded once; its commitment is computed after the tree's checks.
+  const checked = check
     .array(r.proofs, "proofs", { minLength: 1 })
-    .map((proof, i) => inner(`proofs[${i}]`, () => validateProof(proof, `proofs[${i}]`)));
+    .map((proof, i) => inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)));
+  const proofs = checked.map((c) => c.proof);
   const dump = validateDump(r.tree, proofs.length);
 
-  let tree: StandardMerkleTree<BatchLeaf>;
-  try {
-    tree = StandardMerkleTree.load(dump);
-  } catch (error) {
-    throw new BatchFormatError("tree", `is not a valid Merkle tree: ${(error as Error).message}`, { cause: error });
-  }
-  if (tree.root !== root) throw new BatchFormatError("root", `is ${root} but the tree's root is ${tree.root}`);
+  // What `StandardMerkleTree.load` checks, with a faster keccak256; the tree object is built on first use.
+  const treeRoot = checkTree(dump);
+  if (treeRoot !== root) throw new BatchFormatError("root", `is ${root} but the tree's root is ${treeRoot}`);
+  let loaded: StandardMerkleTree<BatchLeaf> | undefined;
+  const tree = () => (loaded ??= StandardMerkleTree.load(dump));
 
-  const commitments = proofs.map((proof, i) => inner(`proofs[${i}]`, () => proofCommitment(proof)));
+  const commitments = checked.map((c, i) => inner(`proofs[${i}]`, () => c.commitment()));
   commitments.forEach((commitment, i) => {
     const value = dump.values[i].value[0];
     if (value !== commitment) {
@@ -158,42 +162,122 @@ export function batchProofFor(batch: ProofBatch, commitment: Bytes32): BatchIncl
  * "is the root anchored").
  */
 export function verifyBatchInclusion(root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): boolean {
-  return StandardMerkleTree.verify<BatchLeaf>(
-    toBytes32(root, "root"),
-    [...BATCH_LEAF_ENCODING],
-    [toBytes32(commitment, "commitment")],
-    [...proof],
-  );
+  const expected = toBytes32(root, "root");
+  const leaf = toBytes32(commitment, "commitment");
+  if (!proof.every((node) => typeof node === "string" && PROOF_NODE.test(node))) {
+    // Not all bytes32 hex: the library decides (it reads other forms, and rejects what is not 32 bytes).
+    return StandardMerkleTree.verify<BatchLeaf>(expected, [...BATCH_LEAF_ENCODING], [leaf], [...proof]);
+  }
+  // StandardMerkleTree.verify: hash the leaf, then each sorted pair up to the root.
+  let node = leafHash(leaf);
+  for (const sibling of proof) {
+    node = nodeHash(node, (sibling.startsWith("0x") ? sibling : `0x${sibling}`).toLowerCase());
+  }
+  return node === expected;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
 
 const check = new ShapeChecker((field, reason) => new BatchFormatError(field || "$", reason));
 
+/**
+ * The batch of a checked document whose tree (`document.tree`, checked: every leaf the hash of its value, every inner
+ * node the hash of its children) holds `commitments`. `tree` gives the StandardMerkleTree object, built on first use
+ * of `batch.tree`. Inclusion proofs are read off the checked tree's nodes, as `StandardMerkleTree.getProof` does.
+ */
 function assemble(
   document: ProofBatchDocumentV1,
-  tree: StandardMerkleTree<BatchLeaf>,
+  tree: () => StandardMerkleTree<BatchLeaf>,
   commitments: Bytes32[],
   bytes: Uint8Array,
 ): ProofBatch {
-  const root = tree.root;
-  const inclusions = commitments.map((commitment, index): BatchInclusion => ({
-    root,
-    index,
-    commitment,
-    leaf: leafOf(commitment),
-    proof: tree.getProof(index),
-  }));
+  const nodes = document.tree.tree;
+  const root = nodes[0];
+  const inclusions = commitments.map((commitment, index): BatchInclusion => {
+    const treeIndex = document.tree.values[index].treeIndex;
+    return { root, index, commitment, leaf: nodes[treeIndex], proof: proofAt(nodes, treeIndex) };
+  });
+  let replaced: StandardMerkleTree<BatchLeaf> | undefined;
   return {
     root,
     count: commitments.length,
     proofs: document.proofs,
     commitments,
-    tree,
+    get tree() {
+      return replaced ?? tree();
+    },
+    set tree(value: StandardMerkleTree<BatchLeaf>) {
+      replaced = value;
+    },
     inclusions,
     document,
     bytes,
   };
+}
+
+/** A proof sibling, bytes32 hex with or without `0x` (what the fast path of {@link verifyBatchInclusion} reads). */
+const PROOF_NODE = /^(?:0x)?[0-9a-fA-F]{64}$/;
+
+/**
+ * The leaf and node hashes of the tree {@link checkTree} checked last, by their input (a commitment; two nodes in
+ * order). Verifying the inclusion proofs of a batch just decoded walks exactly these hashes: lookups instead of a dozen
+ * keccak256 each. A memo of a pure function (the same bytes hash to the same value), replaced by each tree checked and
+ * kept only for trees of up to {@link MAX_MEMO_LEAVES} leaves.
+ */
+let memo: { leaves: Map<string, Bytes32>; nodes: Map<string, Bytes32> } | undefined;
+const MAX_MEMO_LEAVES = 1 << 16;
+
+/** {@link leafOf} of a lowercase bytes32 commitment (remembered while checking a tree). */
+function leafHash(commitment: Bytes32, remember = false): Bytes32 {
+  const known = memo?.leaves.get(commitment);
+  if (known !== undefined) return known;
+  const hash = leafOf(commitment);
+  if (remember) memo?.leaves.set(commitment, hash);
+  return hash;
+}
+
+/** The hash of two tree nodes (lowercase bytes32 hex): keccak256 of the two sorted, as `standardNodeHash`. */
+function nodeHash(a: string, b: string, remember = false): Bytes32 {
+  // Same-length lowercase hex compares as the numbers do.
+  const [first, second] = a < b ? [a, b] : [b, a];
+  const key = first + second;
+  const known = memo?.nodes.get(key);
+  if (known !== undefined) return known;
+  const pair = new Uint8Array(64);
+  writeHex(first, pair, 0, 32);
+  writeHex(second, pair, 32, 32);
+  const hash = keccak256Hex(pair);
+  if (remember) memo?.nodes.set(key, hash);
+  return hash;
+}
+
+/**
+ * Checks a tree dump (shape already checked by {@link validateDump}: lowercase bytes32 nodes, one leaf per value) as
+ * `StandardMerkleTree.load` does: the node at each value's tree index is the leaf hash of the value, then every node
+ * with children is the hash of its two children and none has only one. Returns the root.
+ */
+function checkTree(dump: BatchTreeDump): Bytes32 {
+  const invalid = (reason: string) => new BatchFormatError("tree", `is not a valid Merkle tree: ${reason}`);
+  const nodes = dump.tree;
+  memo = dump.values.length <= MAX_MEMO_LEAVES ? { leaves: new Map(), nodes: new Map() } : undefined;
+  for (const { value, treeIndex } of dump.values) {
+    if (nodes[treeIndex] !== leafHash(value[0], true)) throw invalid("Merkle tree does not contain the expected value");
+  }
+  for (let i = 0; i < nodes.length; i++) {
+    const left = 2 * i + 1;
+    const right = left + 1;
+    const valid = right >= nodes.length ? left >= nodes.length : nodes[i] === nodeHash(nodes[left], nodes[right], true);
+    if (!valid) throw invalid("Merkle tree is invalid");
+  }
+  if (nodes.length === 0) throw invalid("Merkle tree is invalid");
+  return nodes[0];
+}
+
+/** The sibling hashes from the node at `treeIndex` up to the root (`getProof` of OpenZeppelin's tree layout). */
+function proofAt(nodes: readonly Bytes32[], treeIndex: number): Bytes32[] {
+  const proof: Bytes32[] = [];
+  for (let i = treeIndex; i > 0; i = Math.floor((i - 1) / 2)) proof.push(nodes[i % 2 === 1 ? i + 1 : i - 1]);
+  return proof;
 }
 
 /** Checks the JSON of a StandardMerkleTree dump and that it has exactly one leaf per proof. */

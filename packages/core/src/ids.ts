@@ -1,5 +1,6 @@
 import { AbiCoder, getAddress, isAddress, keccak256, ZeroHash } from "ethers";
 import { InvalidArgumentError } from "./errors";
+import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 
 /**
  * TypeScript twins of every id the registries derive on-chain, plus the bytes32 checks every other module uses.
@@ -66,7 +67,10 @@ export function versionKeyOf(modelId: ModelId, blobId: BlobIdHex): Bytes32 {
  * twin of `ProofRegistry.leafOf`, and the leaf hash of an OpenZeppelin `StandardMerkleTree` with encoding `["bytes32"]`.
  */
 export function leafOf(commitment: Bytes32): Bytes32 {
-  return keccak256(keccak256(abi.encode(["bytes32"], [toBytes32(commitment, "commitment")])));
+  // abi.encode(bytes32) is the 32 bytes themselves.
+  const encoded = new Uint8Array(32);
+  writeHex(toBytes32(commitment, "commitment"), encoded, 0, 32);
+  return keccak256Hex(keccak256Bytes(encoded));
 }
 
 /** A model reference resolved to an id, with the creator and name when the reference named them. */

@@ -1,6 +1,8 @@
 import {
   AbiCoder,
+  getBytes,
   hexlify,
+  id,
   keccak256,
   randomBytes,
   recoverAddress,
@@ -14,6 +16,7 @@ import {
 import { ProofFormatError, SignatureError, StrataError, TensorError, UnsupportedVersionError } from "./errors";
 import type { BlobIdHex, Bytes32, ModelId } from "./ids";
 import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
+import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 import { join, ShapeChecker } from "./shape";
 import { DTYPES, tensorBytes, type Dtype, type Tensor } from "./tensor";
 
@@ -206,16 +209,12 @@ export interface ProofTypedData {
 // Hashing
 
 const abi = AbiCoder.defaultAbiCoder();
+const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/;
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** The hash of one tensor (see the hashing rules above); checks the tensor's dtype, dims and data first. */
 export function hashTensor(tensor: Tensor): Bytes32 {
-  const bytes = tensorBytes(tensor);
-  return keccak256(
-    abi.encode(
-      ["string", "string", "uint256[]", "bytes32"],
-      [tensor.name, tensor.dtype, tensor.dims, keccak256(bytes)],
-    ),
-  );
+  return tensorHash(tensor, tensorBytes(tensor));
 }
 
 /** The combined hash of a set of tensors with their hashes: the hashes ordered by name, ABI-encoded, keccak256. */
@@ -226,12 +225,137 @@ export function hashTensorSet(tensors: readonly { name: string; hash: Bytes32 }[
       throw new TensorError(sorted[i].name, "two tensors of the same set have this name");
     }
   }
-  return keccak256(abi.encode(["bytes32[]"], [sorted.map((t) => t.hash)]));
+  const hashes = sorted.map((t) => t.hash);
+  if (!hashes.every((hash) => typeof hash === "string" && BYTES32_HEX.test(hash))) {
+    // Not bytes32 hex: ethers' encoder rejects it, as it always has.
+    return keccak256(abi.encode(["bytes32[]"], [hashes]));
+  }
+  // abi.encode(bytes32[]): the offset of the array (0x20), its length, the items.
+  const encoded = new Uint8Array(64 + 32 * hashes.length);
+  writeUint(encoded, 0, 32);
+  writeUint(encoded, 32, hashes.length);
+  hashes.forEach((hash, i) => writeHex(hash, encoded, 64 + 32 * i, 32));
+  return keccak256Hex(encoded);
 }
 
 /** The hash of the runtime: keccak256 of its canonical JSON. */
 export function hashRuntime(runtime: RuntimeV1): Bytes32 {
-  return keccak256(toUtf8Bytes(canonicalJson(runtime)));
+  return keccak256Hex(utf8(canonicalJson(runtime)));
+}
+
+/**
+ * The tensor hash of `tensor` whose element bytes (checked by `tensorBytes`) are `bytes`:
+ * `keccak256(abi.encode(string name, string dtype, uint256[] dims, bytes32 keccak256(bytes)))`, the ABI encoding
+ * written directly (byte-identical to ethers' AbiCoder; parity-tested on many shapes). Anything the direct writer does
+ * not cover (a name with UTF-16 surrogates, a dims array with holes) goes through ethers' AbiCoder as before.
+ */
+function tensorHash(tensor: Tensor, bytes: Uint8Array): Bytes32 {
+  const dataHash = keccak256Bytes(bytes);
+  const dims = tensor.dims;
+  let plainDims = true;
+  for (let i = 0; i < dims.length; i++) if (typeof dims[i] !== "number") plainDims = false;
+  if (SURROGATE.test(tensor.name) || SURROGATE.test(tensor.dtype) || !plainDims) {
+    return keccak256(
+      abi.encode(["string", "string", "uint256[]", "bytes32"], [tensor.name, tensor.dtype, dims, dataHash]),
+    );
+  }
+  const name = Buffer.from(tensor.name, "utf8");
+  const dtype = Buffer.from(tensor.dtype, "utf8");
+  // Head: three offsets and the data hash; tail: name (length, padded bytes), dtype (same), dims (length, words).
+  const dtypeAt = 160 + 32 * Math.ceil(name.length / 32);
+  const dimsAt = dtypeAt + 32 + 32 * Math.ceil(dtype.length / 32);
+  const encoded = new Uint8Array(dimsAt + 32 + 32 * dims.length);
+  writeUint(encoded, 0, 128);
+  writeUint(encoded, 32, dtypeAt);
+  writeUint(encoded, 64, dimsAt);
+  encoded.set(dataHash, 96);
+  writeUint(encoded, 128, name.length);
+  encoded.set(name, 160);
+  writeUint(encoded, dtypeAt, dtype.length);
+  encoded.set(dtype, dtypeAt + 32);
+  writeUint(encoded, dimsAt, dims.length);
+  for (let i = 0; i < dims.length; i++) writeUint(encoded, dimsAt + 32 + 32 * i, dims[i]);
+  return keccak256Hex(encoded);
+}
+
+/** Writes `value` (a safe non-negative integer) as a big-endian uint256 into the zeroed word at `offset`. */
+function writeUint(out: Uint8Array, offset: number, value: number): void {
+  const high = Math.floor(value / 2 ** 32);
+  const low = value >>> 0;
+  out[offset + 25] = high >>> 16;
+  out[offset + 26] = high >>> 8;
+  out[offset + 27] = high;
+  out[offset + 28] = low >>> 24;
+  out[offset + 29] = low >>> 16;
+  out[offset + 30] = low >>> 8;
+  out[offset + 31] = low;
+}
+
+/** The UTF-8 bytes of `text`; a string with UTF-16 surrogates goes through ethers (which rejects lone ones). */
+function utf8(text: string): Uint8Array {
+  return SURROGATE.test(text) ? toUtf8Bytes(text) : Buffer.from(text, "utf8");
+}
+
+/** keccak256 of each version's EIP-712 struct type (`InferenceProof(uint16 version,...)`). */
+const TYPE_HASHES: { readonly [V in ProofVersion]: Uint8Array } = {
+  [ProofVersion.V1]: getBytes(
+    id(TypedDataEncoder.from(PROOF_EIP712_TYPES[ProofVersion.V1]).encodeType("InferenceProof")),
+  ),
+};
+
+/** EIP-712 domain separators by chain id and verifying contract (a handful per process). */
+const DOMAIN_SEPARATORS = new Map<string, Uint8Array>();
+
+function domainSeparator(domain: ProofDomain): Uint8Array {
+  const key = `${domain.chainId}/${domain.proofRegistry}`;
+  let separator = DOMAIN_SEPARATORS.get(key);
+  if (separator === undefined) {
+    separator = getBytes(
+      TypedDataEncoder.hashDomain({
+        name: PROOF_EIP712_NAME,
+        version: PROOF_EIP712_VERSION,
+        chainId: domain.chainId,
+        verifyingContract: domain.proofRegistry,
+      }),
+    );
+    if (DOMAIN_SEPARATORS.size >= 64) DOMAIN_SEPARATORS.clear();
+    DOMAIN_SEPARATORS.set(key, separator);
+  }
+  return separator;
+}
+
+/**
+ * The EIP-712 digest of a checked v1 document (`TypedDataEncoder.hash` of its {@link proofTypedData}, byte for byte;
+ * parity-tested), with the set and runtime hashes given: `keccak256(0x1901 || domainSeparator || hashStruct)`, where
+ * `hashStruct = keccak256(typeHash || the 12 fields, each as one 32-byte word)`. Every field has been checked by the
+ * validator (ranges, bytes32 hex, checksummed addresses), so each is written straight into its word.
+ */
+function digestV1(
+  doc: UnsignedInferenceProofV1,
+  inputHash: Bytes32,
+  outputHash: Bytes32,
+  runtimeHash: Bytes32,
+): Bytes32 {
+  const struct = new Uint8Array(13 * 32);
+  struct.set(TYPE_HASHES[ProofVersion.V1], 0);
+  writeUint(struct, 32, doc.version);
+  writeHex(doc.model.id, struct, 64, 32);
+  writeUint(struct, 96, doc.model.version);
+  writeHex(doc.model.blobId, struct, 128, 32);
+  writeHex(doc.model.sha256, struct, 160, 32);
+  writeHex(doc.domain.modelRegistry, struct, 192 + 12, 20);
+  writeHex(inputHash, struct, 224, 32);
+  writeHex(outputHash, struct, 256, 32);
+  writeHex(runtimeHash, struct, 288, 32);
+  writeHex(doc.node, struct, 320 + 12, 20);
+  writeUint(struct, 352, doc.timestamp);
+  writeHex(doc.requestId, struct, 384, 32);
+  const message = new Uint8Array(66);
+  message[0] = 0x19;
+  message[1] = 0x01;
+  message.set(domainSeparator(doc.domain), 2);
+  message.set(keccak256Bytes(struct), 34);
+  return keccak256Hex(message);
 }
 
 /** Hashes `tensors` and orders them by name: the `input` or `output` of a proof. */
@@ -290,9 +414,10 @@ export function buildProof(params: ProofParams): UnsignedInferenceProofV1 {
  */
 export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): ProofTypedData {
   const version = checkVersion(proof.version);
-  const doc = validateUnsignedV1(withoutSignature(proof), "");
-  const input = checkTensorSet(doc.input, "input");
-  const output = checkTensorSet(doc.output, "output");
+  const bytes: TensorBytes = { input: [], output: [] };
+  const doc = validateUnsignedV1(withoutSignature(proof), "", bytes);
+  const input = checkTensorSet(doc.input, "input", bytes.input);
+  const output = checkTensorSet(doc.output, "output", bytes.output);
   return {
     domain: {
       name: PROOF_EIP712_NAME,
@@ -325,9 +450,44 @@ export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): 
  * hash disagrees with the data. Does not check the signature (see {@link verifyProofSignature}).
  */
 export function proofCommitment(doc: UnsignedInferenceProof | InferenceProof): Bytes32 {
-  const { domain, types, message } = proofTypedData(doc);
+  const version = checkVersion(doc.version);
+  const bytes: TensorBytes = { input: [], output: [] };
+  return commitChecked(version, validateUnsignedV1(withoutSignature(doc), "", bytes), bytes);
+}
+
+/** A proof checked by {@link validateProofForCommitment}, its commitment still to compute. */
+export interface CheckedProof {
+  /** The document, as {@link validateProof} returns it. */
+  proof: InferenceProof;
+  /** Its commitment, as {@link proofCommitment} computes it (and throwing as it does). */
+  commitment(): Bytes32;
+}
+
+/**
+ * {@link validateProof} then {@link proofCommitment} in two steps that share their work: the document is validated
+ * once and each tensor's base64 is decoded and checked once. Same checks, same errors. `commitment()` reads the checked
+ * document: call it before anything can change `proof`. (Internal: core's batch decoding and the verifier use it.)
+ */
+export function validateProofForCommitment(value: unknown, path = ""): CheckedProof {
+  const bytes: TensorBytes = { input: [], output: [] };
+  const proof = validateVersioned(value, path, bytes);
+  return { proof, commitment: () => commitChecked(proof.version, proof, bytes) };
+}
+
+/**
+ * The commitment of a document the validator has just checked, whose tensors' element bytes are `bytes`: recomputes
+ * the tensor and set hashes (throwing {@link ProofFormatError} at the first that disagrees) and the runtime hash, then
+ * the EIP-712 digest.
+ */
+function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, bytes: TensorBytes): Bytes32 {
+  const inputHash = checkTensorSet(doc.input, "input", bytes.input);
+  const outputHash = checkTensorSet(doc.output, "output", bytes.output);
+  const runtimeHash = hashRuntime(doc.runtime);
   try {
-    return TypedDataEncoder.hash(domain, types, message);
+    switch (version) {
+      case ProofVersion.V1:
+        return digestV1(doc, inputHash, outputHash, runtimeHash);
+    }
   } catch (error) {
     throw new ProofFormatError("$", `cannot be EIP-712 encoded: ${(error as Error).message}`, { cause: error });
   }
@@ -412,6 +572,11 @@ export function decodeProof(input: Uint8Array | string): InferenceProof {
  * returns it with hex normalized. `path` prefixes field names in errors (e.g. `proofs[3]` inside a batch).
  */
 export function validateProof(value: unknown, path = ""): InferenceProof {
+  return validateVersioned(value, path);
+}
+
+/** {@link validateProof}, keeping each tensor's checked element bytes in `bytes` when given. */
+function validateVersioned(value: unknown, path: string, bytes?: TensorBytes): InferenceProof {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ProofFormatError(path || "$", "must be a JSON object");
   }
@@ -422,7 +587,7 @@ export function validateProof(value: unknown, path = ""): InferenceProof {
   }
   const validate = VALIDATORS[version as ProofVersion];
   if (!validate) throw new UnsupportedVersionError("proof", version, SUPPORTED_PROOF_VERSIONS);
-  return validate(value, path);
+  return validate(value, path, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -431,10 +596,18 @@ export function validateProof(value: unknown, path = ""): InferenceProof {
 const check = new ShapeChecker((field, reason) => new ProofFormatError(field || "$", reason));
 const UINT32_MAX = 2 ** 32 - 1;
 
-const VALIDATORS: { readonly [V in ProofVersion]: (value: unknown, path: string) => InferenceProofByVersion[V] } = {
-  [ProofVersion.V1]: (value, path) => {
+/** The checked element bytes of a document's tensors, in document order (what the tensor hashes cover). */
+interface TensorBytes {
+  input: Uint8Array[];
+  output: Uint8Array[];
+}
+
+const VALIDATORS: {
+  readonly [V in ProofVersion]: (value: unknown, path: string, bytes?: TensorBytes) => InferenceProofByVersion[V];
+} = {
+  [ProofVersion.V1]: (value, path, bytes) => {
     const record = check.object(value, path, [...V1_FIELDS, "signature"]);
-    const unsigned = validateUnsignedV1(withoutSignature(record), path);
+    const unsigned = validateUnsignedV1(withoutSignature(record), path, bytes);
     return { ...unsigned, signature: check.hex(record.signature, join(path, "signature"), 65) };
   },
 };
@@ -447,7 +620,7 @@ function withoutSignature(record: object): Record<string, unknown> {
   return rest;
 }
 
-function validateUnsignedV1(value: unknown, path: string): UnsignedInferenceProofV1 {
+function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): UnsignedInferenceProofV1 {
   const r = check.object(value, path, V1_FIELDS);
   if (r.version !== ProofVersion.V1) {
     throw new ProofFormatError(join(path, "version"), `must be ${ProofVersion.V1}, got ${JSON.stringify(r.version)}`);
@@ -469,8 +642,8 @@ function validateUnsignedV1(value: unknown, path: string): UnsignedInferenceProo
       blobId: check.bytes32(m.blobId, join(modelPath, "blobId")),
       sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
     },
-    input: validateTensorSet(r.input, join(path, "input")),
-    output: validateTensorSet(r.output, join(path, "output")),
+    input: validateTensorSet(r.input, join(path, "input"), bytes?.input),
+    output: validateTensorSet(r.output, join(path, "output"), bytes?.output),
     runtime: validateRuntime(r.runtime, join(path, "runtime")),
     node: check.address(r.node, join(path, "node")),
     timestamp: check.integer(r.timestamp, join(path, "timestamp"), 0, Number.MAX_SAFE_INTEGER),
@@ -478,7 +651,8 @@ function validateUnsignedV1(value: unknown, path: string): UnsignedInferenceProo
   };
 }
 
-function validateTensorSet(value: unknown, path: string): TensorSet {
+/** Checks a tensor set's shape and each tensor's data; pushes each tensor's element bytes to `bytes` when given. */
+function validateTensorSet(value: unknown, path: string, bytes?: Uint8Array[]): TensorSet {
   const r = check.object(value, path, ["hash", "tensors"]);
   const tensorsPath = join(path, "tensors");
   const names = new Set<string>();
@@ -500,7 +674,8 @@ function validateTensorSet(value: unknown, path: string): TensorSet {
       hash: check.bytes32(t.hash, join(at, "hash")),
     };
     try {
-      tensorBytes(tensor);
+      const data = tensorBytes(tensor);
+      bytes?.push(data);
     } catch (error) {
       if (error instanceof StrataError) throw new ProofFormatError(join(at, "data"), error.message, { cause: error });
       throw error;
@@ -556,12 +731,15 @@ function validateRuntime(value: unknown, path: string): RuntimeV1 {
   return runtime;
 }
 
-/** Recomputes the tensor hashes and the set hash of `set`; throws naming the first that disagrees. Returns the hash. */
-function checkTensorSet(set: TensorSet, path: string): Bytes32 {
+/**
+ * Recomputes the tensor hashes and the set hash of `set`; throws naming the first that disagrees. Returns the hash.
+ * `bytes[i]`, when given, are the element bytes of tensor `i` as the validator checked them (not decoded again).
+ */
+function checkTensorSet(set: TensorSet, path: string, bytes?: readonly Uint8Array[]): Bytes32 {
   set.tensors.forEach((tensor, i) => {
     let actual: Bytes32;
     try {
-      actual = hashTensor(tensor);
+      actual = bytes === undefined ? hashTensor(tensor) : tensorHash(tensor, bytes[i]);
     } catch (error) {
       if (error instanceof StrataError) {
         throw new ProofFormatError(join(join(path, "tensors"), i), error.message, { cause: error });

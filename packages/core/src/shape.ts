@@ -86,12 +86,26 @@ export class ShapeChecker {
 
   /** An address, returned checksummed; mixed case must carry a valid EIP-55 checksum. */
   address(value: unknown, field: string): string {
+    if (typeof value === "string") {
+      const known = CHECKED_ADDRESSES.get(value);
+      if (known !== undefined) return known;
+    }
     if (typeof value !== "string" || !isAddress(value)) {
       throw this.fail(field, `must be a 20-byte hex address (valid checksum if mixed case), got ${kind(value)}`);
     }
-    return getAddress(value);
+    const checksummed = getAddress(value);
+    if (CHECKED_ADDRESSES.size >= MAX_CHECKED_ADDRESSES) CHECKED_ADDRESSES.clear();
+    CHECKED_ADDRESSES.set(value, checksummed);
+    return checksummed;
   }
 }
+
+/**
+ * Address strings that passed {@link ShapeChecker.address}, with their checksummed form: the same few addresses (node,
+ * registries) appear in every proof, and each EIP-55 check costs a keccak256. A pure function's memo, bounded.
+ */
+const CHECKED_ADDRESSES = new Map<string, string>();
+const MAX_CHECKED_ADDRESSES = 4096;
 
 export function join(field: string, key: string | number): string {
   return typeof key === "number" ? `${field}[${key}]` : field ? `${field}.${key}` : key;

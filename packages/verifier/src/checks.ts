@@ -1,7 +1,7 @@
-import { getAddress, recoverAddress, Signature } from "ethers";
 import type { ActiveInterval, Bytes32, InferenceProof, ModelVersion, ProofDomain } from "@strata/core";
 import { blobIdFromBytes32Hex, type BlobIdString } from "@strata/walrus";
 import { isoTime, short, type StepStatus, type StepValue } from "./report";
+import { checksummed, recoverSignerFast, recoveryNote } from "./signature";
 
 /**
  * The checks a single-proof verification and a batch verification share. Each is a pure function of what was read from
@@ -41,13 +41,13 @@ export function fail(detail: string, values: Record<string, StepValue>): CheckRe
 }
 
 /**
- * The signer of `commitment` by `signature` (65 bytes, r s v). A high-s twin of a valid signature is rejected, as core's
- * `recoverProofSigner` does; unlike it, the commitment is not recomputed (the caller already did).
+ * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed. A high-s twin of a valid signature is
+ * rejected, as core's `recoverProofSigner` does, and every other rule of ethers' recovery holds (see `signature.ts`:
+ * libsecp256k1 natively, ethers when the native module does not load); unlike core, the commitment is not recomputed
+ * (the caller already did).
  */
 export function recoverSigner(commitment: Bytes32, signature: string): string {
-  const parsed = Signature.from(signature);
-  // Reading `.s` throws for a non-canonical (high) s.
-  return recoverAddress(commitment, { r: parsed.r, s: parsed.s, v: parsed.v });
+  return recoverSignerFast(commitment, signature);
 }
 
 /**
@@ -55,6 +55,16 @@ export function recoverSigner(commitment: Bytes32, signature: string): string {
  * the signature is malformed.
  */
 export function checkSignature(
+  doc: InferenceProof,
+  commitment: Bytes32,
+  anchorNode: string,
+): CheckResult & { recovered: string | null } {
+  const result = signatureResult(doc, commitment, anchorNode);
+  const note = recoveryNote();
+  return note === undefined ? result : { ...result, detail: `${result.detail} (${note})` };
+}
+
+function signatureResult(
   doc: InferenceProof,
   commitment: Bytes32,
   anchorNode: string,
@@ -71,7 +81,7 @@ export function checkSignature(
       recovered: null,
     };
   }
-  const node = getAddress(doc.node);
+  const node = checksummed(doc.node);
   const values = { recovered, node, anchoredBy: anchorNode };
   if (recovered !== node) {
     return {

@@ -17,6 +17,7 @@ export {
   type Anchor,
   type CheckResult,
 } from "./checks";
+export { signatureRecovery, type SignatureRecovery } from "./signature";
 export {
   compareOutputs,
   compareRuntime,

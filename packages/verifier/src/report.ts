@@ -93,6 +93,8 @@ export interface BatchReport {
   proofs: BatchProofOutcome[];
   passed: number;
   failed: number;
+  /** How the checks ran, when it matters (e.g. signatures recovered by the slower fallback); absent otherwise. */
+  notes?: string[];
   timings: Timings & {
     /** Chain reads, blob fetch with its integrity check, decoding (with every commitment), per-proof checks. */
     chainMs: number;
@@ -149,6 +151,7 @@ export function renderBatchReport(report: BatchReport): string {
       lines.push(`  FAIL  proof #${proof.index} ${short(proof.commitment)} ${failure.step}: ${failure.detail}`);
     }
   }
+  for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
   const t = report.timings;
   lines.push(
     `  ${total} proofs in ${formatMs(t.totalMs)} (${Math.round(t.proofsPerSecond)} proofs/s; ` +

@@ -7,12 +7,11 @@ import {
   decodeTensor,
   isBytes32Hex,
   NoActiveVersionError,
-  proofCommitment,
   StrataError,
   toBytes32,
   UnknownModelError,
   UnknownVersionError,
-  validateProof,
+  validateProofForCommitment,
   type ActiveInterval,
   type Bytes32,
   type InferenceProof,
@@ -55,6 +54,7 @@ import {
   VerifierUsageError,
 } from "./errors";
 import { compareOutputs, compareRuntime, localRuntime, type Tolerance } from "./reexecute";
+import { recoveryNote } from "./signature";
 import {
   isoTime,
   short,
@@ -607,11 +607,16 @@ export class Verifier {
     };
   }
 
-  private async blobStep(anchor: Anchor, foundBy: FoundBy): Promise<Outcome<FetchedBlob>> {
+  /** Fetches the anchored blob; `container`: also read a batch blob's container (not needed by `verifyBatch`). */
+  private async blobStep(
+    anchor: Anchor,
+    foundBy: FoundBy,
+    container = anchor.kind === "batch",
+  ): Promise<Outcome<FetchedBlob>> {
     const values: Record<string, StepValue> = { blobId: anchor.blobId, blobIdHex: anchor.blobIdHex };
     let fetched: FetchedBlob;
     try {
-      fetched = await this.fetchBlob(anchor.blobId, anchor.kind === "batch");
+      fetched = await this.fetchBlob(anchor.blobId, container);
     } catch (error) {
       if (error instanceof BlobNotFoundError) {
         return fail(
@@ -741,8 +746,10 @@ export class Verifier {
     let doc: InferenceProof;
     let recomputed: Bytes32;
     try {
-      doc = validateProof(raw);
-      recomputed = proofCommitment(doc);
+      // validateProof then proofCommitment, sharing their work (the document validated and decoded once).
+      const checked = validateProofForCommitment(raw);
+      doc = checked.proof;
+      recomputed = checked.commitment();
     } catch (error) {
       if (error instanceof StrataError) {
         return fail(`${where} does not hash to a commitment: ${error.message}`, { anchored: commitment });
@@ -867,6 +874,7 @@ export class Verifier {
     const finish = (): BatchReport => {
       const totalMs = performance.now() - started;
       const passed = proofs.filter((p) => p.ok).length;
+      const note = proofs.length > 0 ? recoveryNote() : undefined;
       return {
         ok: steps.every((s) => s.status !== "fail") && proofs.length > 0 && passed === proofs.length,
         root,
@@ -874,6 +882,7 @@ export class Verifier {
         proofs,
         passed,
         failed: proofs.length - passed,
+        ...(note === undefined ? {} : { notes: [note] }),
         timings: {
           totalMs,
           steps: timings,
@@ -904,7 +913,8 @@ export class Verifier {
 
     const anchor = await step("chain-record", "chainMs", () => this.batchRecord(root));
     if (!anchor) return finish();
-    const fetched = await step("blob", "fetchMs", () => this.blobStep(anchor, "caller-root"));
+    // decodeBatch reads the whole document: no lenient container parse first.
+    const fetched = await step("blob", "fetchMs", () => this.blobStep(anchor, "caller-root", false));
     if (!fetched) return finish();
     const batch = await step("document", "decodeMs", (): Outcome<ProofBatch> => {
       let decoded: ProofBatch;
