@@ -1,5 +1,6 @@
 import {
   AbiCoder,
+  BaseWallet,
   getBytes,
   hexlify,
   id,
@@ -494,11 +495,27 @@ function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, byt
 }
 
 /**
- * Signs `unsigned` with `signer`, which must be the proof's node. Returns the signed document; the signature is checked
- * by recovering it before returning.
+ * Signs `unsigned` with `signer`, which must be the proof's node. Returns the signed document; see
+ * {@link signProofWithCommitment}.
  */
 export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Signer): Promise<InferenceProofV1> {
-  const checked = validateUnsignedV1(unsigned, "");
+  return (await signProofWithCommitment(unsigned, signer)).proof;
+}
+
+/**
+ * Signs `unsigned` with `signer`, which must be the proof's node, and returns the signed document with its commitment
+ * (so a caller need not recompute it). The document is validated and its hashes checked against its data once. A local
+ * key (an ethers `Wallet`) signs the commitment directly — what `signTypedData` does, minus re-encoding the typed data;
+ * the signature is then the key's by construction. Any other signer signs the typed data, and the signature is checked
+ * by recovering it.
+ */
+export async function signProofWithCommitment(
+  unsigned: UnsignedInferenceProofV1,
+  signer: Signer,
+): Promise<{ proof: InferenceProofV1; commitment: Bytes32 }> {
+  const version = checkVersion(unsigned.version);
+  const bytes: TensorBytes = { input: [], output: [] };
+  const checked = validateUnsignedV1(withoutSignature(unsigned), "", bytes) as UnsignedInferenceProofV1;
   const address = await signer.getAddress();
   if (address.toLowerCase() !== checked.node.toLowerCase()) {
     throw new SignatureError(
@@ -507,11 +524,23 @@ export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Sign
       address,
     );
   }
-  const { domain, types, message } = proofTypedData(checked);
-  const signature = Signature.from(await signer.signTypedData(domain, types, message)).serialized;
-  const signed: InferenceProofV1 = { ...checked, signature };
-  verifyProofSignature(signed);
-  return signed;
+  const commitment = commitChecked(version, checked, bytes);
+  let signature: string;
+  if (signer instanceof BaseWallet) {
+    signature = signer.signingKey.sign(commitment).serialized;
+  } else {
+    const { domain, types, message } = proofTypedData(checked);
+    signature = Signature.from(await signer.signTypedData(domain, types, message)).serialized;
+    const recovered = recoverAddress(commitment, signature);
+    if (recovered.toLowerCase() !== checked.node.toLowerCase()) {
+      throw new SignatureError(
+        `The signer returned a signature by ${recovered}, not by the node ${checked.node}: check the signer`,
+        checked.node,
+        recovered,
+      );
+    }
+  }
+  return { proof: { ...checked, signature }, commitment };
 }
 
 /** The address that signed `doc` (whatever `doc.node` says). Throws {@link SignatureError} for a malformed signature. */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
   buildProof,
-  signProof,
+  signProofWithCommitment,
   StrataClient,
   InvalidArgumentError,
   UnknownModelError,
@@ -156,8 +156,8 @@ export class InferenceNode implements NodeService {
         runtime: NODE_RUNTIME,
         node: this.address,
       });
-      const doc = await signProof(unsigned, this.options.signer);
-      const commitment = await this.outbox.accept(doc);
+      const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
+      await this.outbox.accept(doc, commitment);
       const t4 = performance.now();
       this.metricsState.inferMsTotal += t4 - t0;
       return {

@@ -150,9 +150,8 @@ export class Outbox {
     return records;
   }
 
-  /** Persists an accepted proof; resolves once it is durable. */
-  async accept(doc: InferenceProof): Promise<Bytes32> {
-    const commitment = proofCommitment(doc);
+  /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
+  async accept(doc: InferenceProof, commitment: Bytes32 = proofCommitment(doc)): Promise<Bytes32> {
     // State first, then the journal: a compaction in between then keeps the record (see Journal.compact).
     this.docs.set(commitment, doc);
     const entry = { commitment, at: Date.now() };
