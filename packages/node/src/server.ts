@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
-import { NodeError } from "./errors";
 import { DTYPES, StrataError } from "@strata/core";
 import { StrataRuntimeError, type TensorJson } from "@strata/runtime";
 
@@ -51,8 +50,8 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
     ajv: { customOptions: { allowUnionTypes: true } },
   });
 
-  app.setErrorHandler((error: FastifyError | NodeError, _request, reply) => {
-    if (error instanceof NodeError || error instanceof StrataRuntimeError) {
+  app.setErrorHandler((error: FastifyError | StrataRuntimeError, _request, reply) => {
+    if (error instanceof StrataRuntimeError) {
       return reply.status(error.status).send({ error: { code: error.code, message: error.message } });
     }
     if (error instanceof StrataError) {
