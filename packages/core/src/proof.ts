@@ -395,18 +395,57 @@ export interface ProofParams {
 
 /** Builds an unsigned v1 proof: hashes the tensors, normalizes hex and checks the result against the v1 shape. */
 export function buildProof(params: ProofParams): UnsignedInferenceProofV1 {
-  const unsigned = {
+  // Tensors are validated (and their data decoded) once; their hashes are then computed from those bytes.
+  const unhashed = (tensors: readonly Tensor[]): TensorSet => ({
+    hash: ZERO_HASH,
+    tensors: sortByName(tensors).map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      dims: [...t.dims],
+      data: t.data,
+      hash: ZERO_HASH,
+    })),
+  });
+  const built = {
     version: ProofVersion.V1 as const,
     domain: { ...params.domain },
     model: { ...params.model },
-    input: makeTensorSet(params.inputs),
-    output: makeTensorSet(params.outputs),
+    input: unhashed(params.inputs),
+    output: unhashed(params.outputs),
     runtime: params.runtime,
     node: params.node,
     timestamp: params.timestamp ?? Math.floor(Date.now() / 1000),
     requestId: params.requestId ?? newRequestId(),
   };
-  return validateUnsignedV1(unsigned, "");
+  const bytes: TensorBytes = { input: [], output: [] };
+  const doc = validateUnsignedV1(built, "", bytes);
+  for (const [set, data] of [
+    [doc.input, bytes.input],
+    [doc.output, bytes.output],
+  ] as const) {
+    set.tensors.forEach((tensor, i) => (tensor.hash = tensorHash(tensor, data[i])));
+    set.hash = hashTensorSet(set.tensors);
+  }
+  deepFreeze(doc);
+  BUILT.set(doc, bytes);
+  return doc;
+}
+
+/**
+ * Documents {@link buildProof} returned (deeply frozen, so they cannot change afterwards) with their tensors' element
+ * bytes: signing one skips validating and decoding it a second time.
+ */
+const BUILT = new WeakMap<object, TensorBytes>();
+
+/** A placeholder hash, replaced before the document leaves {@link buildProof}. */
+const ZERO_HASH: Bytes32 = `0x${"0".repeat(64)}`;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**
@@ -514,8 +553,9 @@ export async function signProofWithCommitment(
   signer: Signer,
 ): Promise<{ proof: InferenceProofV1; commitment: Bytes32 }> {
   const version = checkVersion(unsigned.version);
-  const bytes: TensorBytes = { input: [], output: [] };
-  const checked = validateUnsignedV1(withoutSignature(unsigned), "", bytes) as UnsignedInferenceProofV1;
+  const built = BUILT.get(unsigned);
+  const bytes: TensorBytes = built ?? { input: [], output: [] };
+  const checked = built ? unsigned : validateUnsignedV1(withoutSignature(unsigned), "", bytes);
   const address = await signer.getAddress();
   if (address.toLowerCase() !== checked.node.toLowerCase()) {
     throw new SignatureError(
