@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { ethers } from "hardhat";
 import * as ort from "onnxruntime-node";
 import { Wallet, hexlify, keccak256, randomBytes } from "ethers";
-import { deployRegistries, type Deployment } from "@strata/contracts";
+import { deployAndDescribe, type Deployment, type Registries } from "@strata/contracts";
 import {
   buildBatch,
   buildProof,
@@ -69,7 +69,7 @@ interface Env {
   walrusUrl: string;
   deployment: Deployment;
   readClient: StrataClient;
-  proofRegistry: Awaited<ReturnType<typeof deployRegistries>>["proofRegistry"];
+  proofRegistry: Registries["proofRegistry"];
   owner: string;
   nodeKey: Wallet;
   bigBytes: Uint8Array;
@@ -79,18 +79,7 @@ interface Env {
 async function setup(): Promise<Env> {
   const started = performance.now();
   const [admin, owner] = await ethers.getSigners();
-  const registries = await deployRegistries(admin);
-  const deployment: Deployment = {
-    network: "hardhat",
-    chainId: Number((await ethers.provider.getNetwork()).chainId),
-    block: registries.block,
-    deployer: admin.address,
-    contracts: {
-      ModelRegistry: await registries.modelRegistry.getAddress(),
-      NodeRegistry: await registries.nodeRegistry.getAddress(),
-      ProofRegistry: await registries.proofRegistry.getAddress(),
-    },
-  };
+  const { registries, deployment } = await deployAndDescribe(admin);
   // The node signs with a plain ethers Wallet, as `strata node start` does (not Hardhat's RPC signer).
   const nodeKey = new Wallet(hexlify(randomBytes(32)), ethers.provider);
   await (await admin.sendTransaction({ to: nodeKey.address, value: ethers.parseEther("100") })).wait();

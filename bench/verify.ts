@@ -16,7 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
-import { deployRegistries, type Deployment } from "@strata/contracts";
+import { deployAndDescribe } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
 import { InferenceNode } from "@strata/node";
 import { buildMlp, publishModel } from "@strata/runtime";
@@ -47,18 +47,7 @@ interface Env {
 
 async function setup(): Promise<Env> {
   const [admin, owner, nodeSigner] = await ethers.getSigners();
-  const registries = await deployRegistries(admin);
-  const deployment: Deployment = {
-    network: "hardhat",
-    chainId: Number((await ethers.provider.getNetwork()).chainId),
-    block: registries.block,
-    deployer: admin.address,
-    contracts: {
-      ModelRegistry: await registries.modelRegistry.getAddress(),
-      NodeRegistry: await registries.nodeRegistry.getAddress(),
-      ProofRegistry: await registries.proofRegistry.getAddress(),
-    },
-  };
+  const { registries, deployment } = await deployAndDescribe(admin);
   await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:31416")).wait();
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-bench-verify-walrus-"));
   const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });

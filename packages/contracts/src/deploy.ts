@@ -58,3 +58,12 @@ export async function describeDeployment(
     },
   };
 }
+
+/** Deploys and wires the registries ({@link deployRegistries}) and describes the deployment, for tests and devnets. */
+export async function deployAndDescribe(
+  deployer: Signer,
+  network = "hardhat",
+): Promise<{ registries: Registries; deployment: Deployment }> {
+  const registries = await deployRegistries(deployer);
+  return { registries, deployment: await describeDeployment(network, registries, deployer, registries.block) };
+}

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
 import * as ort from "onnxruntime-node";
-import { deployRegistries, type Deployment } from "@strata/contracts";
+import { deployAndDescribe, type Deployment } from "@strata/contracts";
 import { decodeBatch, recoverProofSigner, StrataClient } from "@strata/core";
 import { buildMlp, publishModel } from "@strata/runtime";
 import { blobIdToBytes32Hex, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
@@ -28,19 +28,7 @@ interface Env {
 
 async function setup(): Promise<Env> {
   const [deployer, owner, nodeSigner] = await ethers.getSigners();
-  const registries = await deployRegistries(deployer);
-  const network = await ethers.provider.getNetwork();
-  const deployment: Deployment = {
-    network: "hardhat",
-    chainId: Number(network.chainId),
-    block: registries.block,
-    deployer: deployer.address,
-    contracts: {
-      ModelRegistry: await registries.modelRegistry.getAddress(),
-      NodeRegistry: await registries.nodeRegistry.getAddress(),
-      ProofRegistry: await registries.proofRegistry.getAddress(),
-    },
-  };
+  const { registries, deployment } = await deployAndDescribe(deployer);
   await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:31416")).wait();
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-node-walrus-"));
   const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
-import { deployRegistries, type Deployment } from "@strata/contracts";
+import { deployAndDescribe } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
 import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import {
@@ -113,18 +113,7 @@ describe("Model runtime", function () {
     let client: StrataClient;
     before(async function () {
       const [deployer, owner] = await ethers.getSigners();
-      const registries = await deployRegistries(deployer);
-      const deployment: Deployment = {
-        network: "hardhat",
-        chainId: 31337,
-        block: registries.block,
-        deployer: deployer.address,
-        contracts: {
-          ModelRegistry: await registries.modelRegistry.getAddress(),
-          NodeRegistry: await registries.nodeRegistry.getAddress(),
-          ProofRegistry: await registries.proofRegistry.getAddress(),
-        },
-      };
+      const { deployment } = await deployAndDescribe(deployer);
       walrus = await startLocalWalrus({ dir: await mkdtemp(join(tmpdir(), "strata-pub-")), port: 0, shards: SHARDS });
       client = StrataClient.connect(deployment, owner);
     });

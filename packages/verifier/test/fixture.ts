@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import { ethers, network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployRegistries, type Deployment } from "@strata/contracts";
+import { deployAndDescribe, type Deployment } from "@strata/contracts";
 import {
   buildBatch,
   canonicalJsonBytes,
@@ -83,19 +83,7 @@ export const input = (rows: number[][]) => ({
 /** Starts everything; {@link teardown} stops it. */
 export async function setup(): Promise<Env> {
   const [admin, owner, nodeA, nodeB, nodeC, nodeD] = await ethers.getSigners();
-  const registries = await deployRegistries(admin);
-  const chainId = Number((await ethers.provider.getNetwork()).chainId);
-  const deployment: Deployment = {
-    network: "hardhat",
-    chainId,
-    block: registries.block,
-    deployer: admin.address,
-    contracts: {
-      ModelRegistry: await registries.modelRegistry.getAddress(),
-      NodeRegistry: await registries.nodeRegistry.getAddress(),
-      ProofRegistry: await registries.proofRegistry.getAddress(),
-    },
-  };
+  const { deployment } = await deployAndDescribe(admin);
   const adminClient = StrataClient.connect(deployment, admin);
   for (const [signer, port] of [
     [nodeA, 31501],
