@@ -39,9 +39,17 @@ import {
   type InferenceProof,
 } from "@strata/core";
 import { InferenceNode, Journal, NODE_RUNTIME, type InferenceNodeOptions, type InferRequest } from "@strata/node";
-import { buildMlp, publishModel, RUNTIME_SETTINGS, tensorFromJson, toProofTensor } from "@strata/runtime";
+import {
+  buildMlp,
+  publishModel,
+  RUNTIME_SETTINGS,
+  seededRandom,
+  SESSION_OPTIONS,
+  tensorFromJson,
+  toProofTensor,
+} from "@strata/runtime";
 import { closeDefaultEncoderPool, EncoderPool, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
-import { fmt, median, p90, perCallMs, sample, seededRandom, timeMs } from "./lib/timing";
+import { fmt, median, p90, perCallMs, sample, timeMs } from "./lib/timing";
 
 const RUNS = Number(process.env.BENCH_NODE_RUNS ?? 30);
 const COLD_RUNS = Number(process.env.BENCH_NODE_COLD_RUNS ?? 5);
@@ -203,14 +211,7 @@ async function measureSideBySide(env: Env): Promise<SideBySide> {
   const values = bigInput();
   const request = bigRequest(values);
   // The node's pinned settings (RUNTIME_SETTINGS), as ModelSession passes them.
-  const raw = await ort.InferenceSession.create(env.bigBytes, {
-    graphOptimizationLevel: RUNTIME_SETTINGS.graphOptimizationLevel,
-    executionMode: RUNTIME_SETTINGS.executionMode,
-    intraOpNumThreads: RUNTIME_SETTINGS.intraOpNumThreads,
-    interOpNumThreads: RUNTIME_SETTINGS.interOpNumThreads,
-    executionProviders: [...RUNTIME_SETTINGS.executionProviders],
-    logSeverityLevel: 3,
-  });
+  const raw = await ort.InferenceSession.create(env.bigBytes, SESSION_OPTIONS);
   const { node } = await startNode(env, NO_BATCHING);
   const runRaw = () => raw.run({ x: new ort.Tensor("float32", values, [BATCH_ROWS, BIG.inputSize]) });
   try {

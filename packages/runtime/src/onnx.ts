@@ -40,7 +40,8 @@ export const RUNTIME_SETTINGS = {
   platform: `${process.platform}-${process.arch}`,
 } as const;
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+/** The ONNX Runtime session options every session uses: {@link RUNTIME_SETTINGS}. */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: RUNTIME_SETTINGS.graphOptimizationLevel,
   executionMode: RUNTIME_SETTINGS.executionMode,
   intraOpNumThreads: RUNTIME_SETTINGS.intraOpNumThreads,

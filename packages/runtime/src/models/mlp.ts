@@ -14,8 +14,8 @@ export interface MlpSpec {
   name?: string;
 }
 
-/** A small deterministic PRNG (mulberry32), so models are reproducible without any download. */
-function mulberry32(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32), so models (and benchmark inputs) are reproducible without any download. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -56,7 +56,7 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
  * outputSize: 1024}` is ~48 MiB.
  */
 export function buildMlp(spec: MlpSpec): Uint8Array {
-  const random = mulberry32(spec.seed);
+  const random = seededRandom(spec.seed);
   const widths = [spec.inputSize, ...spec.hidden, spec.outputSize];
   const nodes: onnx.INodeProto[] = [];
   const initializer: onnx.ITensorProto[] = [];
