@@ -302,15 +302,9 @@ export class Verifier {
       timings: { totalMs: performance.now() - started, steps: timings },
     });
     const step = async <T>(name: StepName, check: () => Outcome<T> | Promise<Outcome<T>>): Promise<T | undefined> => {
-      const t0 = performance.now();
-      let outcome: Outcome<T>;
-      try {
-        outcome = await check();
-      } catch (error) {
-        throw asServiceError(error, this.chainUrl) ?? error;
-      }
+      const { outcome, ms } = await this.runCheck(check);
       steps.push({ step: name, status: outcome.status, detail: outcome.detail, values: outcome.values });
-      timings[name] = performance.now() - t0;
+      timings[name] = ms;
       return outcome.status === "pass" ? outcome.value : undefined;
     };
     const stopAt = mode === "show" ? "commitment" : undefined;
@@ -897,14 +891,7 @@ export class Verifier {
       bucket: keyof typeof spent,
       check: () => Outcome<T> | Promise<Outcome<T>>,
     ): Promise<T | undefined> => {
-      const t0 = performance.now();
-      let outcome: Outcome<T>;
-      try {
-        outcome = await check();
-      } catch (error) {
-        throw asServiceError(error, this.chainUrl) ?? error;
-      }
-      const ms = performance.now() - t0;
+      const { outcome, ms } = await this.runCheck(check);
       timings[name] = ms;
       spent[bucket] += ms;
       steps.push({ step: name, status: outcome.status, detail: outcome.detail, values: outcome.values });
@@ -1098,6 +1085,18 @@ export class Verifier {
   }
 
   /** Releases loaded models. The verifier stays usable (models load again on demand). */
+  /** Runs one check, timing it; a failure to reach a service becomes a {@link ServiceUnreachableError}. */
+  private async runCheck<T>(
+    check: () => Outcome<T> | Promise<Outcome<T>>,
+  ): Promise<{ outcome: Outcome<T>; ms: number }> {
+    const t0 = performance.now();
+    try {
+      return { outcome: await check(), ms: performance.now() - t0 };
+    } catch (error) {
+      throw asServiceError(error, this.chainUrl) ?? error;
+    }
+  }
+
   async close(): Promise<void> {
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
