@@ -64,8 +64,8 @@ export const NODE_RUNTIME: RuntimeV1 = {
 export class InferenceNode implements NodeService {
   readonly cache: ModelCache;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
-  private readonly latest = new Map<string, { at: number; version: Promise<ModelVersion> }>();
-  private readonly models = new Map<string, { at: number; id: Promise<string> }>();
+  private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
+  private readonly modelIds = new Map<string, { at: number; value: Promise<string> }>();
   private readonly metricsState = { requests: 0, failures: 0, inferMsTotal: 0 };
   private readonly started = Date.now();
 
@@ -89,17 +89,11 @@ export class InferenceNode implements NodeService {
   /** Resolves `model` (and `version`, or the latest non-deprecated one) on-chain. */
   async resolve(model: string, version?: number): Promise<ModelVersion> {
     try {
-      const modelId = await this.modelId(model);
-      const record = { id: modelId };
-      if (version !== undefined) return await this.options.client.models.getVersion(record.id, version);
-      const cached = this.latest.get(record.id);
-      if (cached && Date.now() - cached.at < (this.options.latestTtlMs ?? 5_000)) return await cached.version;
-      const pending = this.options.client.models.latestVersion(record.id);
-      this.latest.set(record.id, { at: Date.now(), version: pending });
-      return await pending.catch((error) => {
-        this.latest.delete(record.id);
-        throw error;
-      });
+      const modelId = await this.cached(this.modelIds, model, () =>
+        this.options.client.models.resolve(model, this.options.defaultModelOwner).then((r) => r.model.id),
+      );
+      if (version !== undefined) return await this.options.client.models.getVersion(modelId, version);
+      return await this.cached(this.latest, modelId, () => this.options.client.models.latestVersion(modelId));
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw new NodeError("INVALID_MODEL_REF", error.message, 400);
       if (
@@ -113,14 +107,21 @@ export class InferenceNode implements NodeService {
     }
   }
 
-  /** The id of the model `ref` names, checked on-chain once per TTL (ids never change; models only appear). */
-  private async modelId(ref: string): Promise<string> {
-    const cached = this.models.get(ref);
-    if (cached && Date.now() - cached.at < (this.options.latestTtlMs ?? 5_000)) return cached.id;
-    const id = this.options.client.models.resolve(ref, this.options.defaultModelOwner).then((r) => r.model.id);
-    this.models.set(ref, { at: Date.now(), id });
-    id.catch(() => this.models.delete(ref));
-    return id;
+  /**
+   * `load(key)`, shared by concurrent callers and reused for `latestTtlMs` (default 5 s); a failure is not kept. Model ids
+   * never change once a model exists; the latest version is asked again after the TTL.
+   */
+  private cached<T>(
+    map: Map<string, { at: number; value: Promise<T> }>,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    const hit = map.get(key);
+    if (hit && Date.now() - hit.at < (this.options.latestTtlMs ?? 5_000)) return hit.value;
+    const value = load();
+    map.set(key, { at: Date.now(), value });
+    value.catch(() => map.delete(key));
+    return value;
   }
 
   /** The session of `version`'s model file: fetched and verified through the cache, loaded once. */
