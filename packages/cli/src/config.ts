@@ -20,11 +20,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
+import { FetchRequest, JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
 import { deploymentPath, readDeployment, type Deployment } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
-import { resolveWalrusConfig, type WalrusCliFlags } from "./config-walrus";
+import { positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "./config-walrus";
 
 export const DEVNET_RPC_URL = "http://127.0.0.1:8545";
 export const DEVNET_CHAIN_ID = 31337;
@@ -104,12 +104,26 @@ export interface Settings {
   defaultOwner(): Promise<string | undefined>;
 }
 
+/** The default time one JSON-RPC request may take (ethers' own default is 5 minutes, which froze nodes). */
+export const DEFAULT_RPC_TIMEOUT_MS = 15_000;
+
+/**
+ * A provider for `rpcUrl` that cannot hang: every request times out (`timeoutMs`, default
+ * {@link DEFAULT_RPC_TIMEOUT_MS}), and the network is detected once and then static (no chain-id poll per call).
+ */
+export function connectRpc(rpcUrl: string, timeoutMs?: string | number): JsonRpcProvider {
+  const request = new FetchRequest(rpcUrl);
+  request.timeout =
+    timeoutMs === undefined || timeoutMs === "" ? DEFAULT_RPC_TIMEOUT_MS : positiveInteger("STRATA_RPC_TIMEOUT_MS", String(timeoutMs));
+  return new JsonRpcProvider(request, undefined, { batchMaxCount: 1, cacheTimeout: -1, staticNetwork: true });
+}
+
 export function resolveSettings(flags: ChainFlags, baseEnv: NodeJS.ProcessEnv = process.env): Settings {
   const env = { ...configFileEnv(flags.config, baseEnv), ...baseEnv };
   const rpcUrl = flags.rpc ?? env.STRATA_RPC_URL ?? DEVNET_RPC_URL;
   const deploymentFile = resolve(flags.deployment ?? env.STRATA_DEPLOYMENT ?? deploymentPath("localhost"));
   const nodeUrl = (flags.nodeUrl ?? env.STRATA_NODE_URL ?? DEVNET_NODE_URL).replace(/\/+$/, "");
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1, cacheTimeout: -1 });
+  const provider = connectRpc(rpcUrl, env.STRATA_RPC_TIMEOUT_MS);
   const walrusConfig = resolveWalrusConfig(flags, env);
   const walrus = new WalrusClient(walrusConfig);
   let deployment: Deployment | undefined;

@@ -8,7 +8,80 @@ export class NodeError extends StrataRuntimeError {}
 
 /** The proof store (outbox) could not persist accepted work: the request is refused rather than lost. */
 export class OutboxError extends NodeError {
-  constructor(message: string) {
-    super("OUTBOX", message, 503);
+  constructor(message: string, code = "OUTBOX", status = 503) {
+    super(code, message, status);
+  }
+}
+
+/** Error codes of a full disk (the journal answers 507 Insufficient Storage for them). */
+const DISK_FULL = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+
+/**
+ * A journal write (or its fdatasync, or the truncation after a failed one) failed. The record was not acknowledged
+ * and the journal was cut back to its last good record: nothing half-written stays, nothing acknowledged is lost.
+ */
+export class JournalWriteError extends OutboxError {
+  readonly errno: string | undefined;
+  constructor(
+    readonly dir: string,
+    what: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const full = cause.code !== undefined && DISK_FULL.has(cause.code);
+    super(
+      `could not ${what} in ${dir}: ${cause.message}; ` +
+        (full
+          ? "the disk is full: free disk space on the node's data directory; the request was refused and nothing of it was kept"
+          : "check the node's data directory (permissions, disk health); the request was refused and nothing of it was kept"),
+      full ? "DISK_FULL" : "OUTBOX",
+      full ? 507 : 503,
+    );
+    this.errno = cause.code;
+  }
+}
+
+/** A proof too large to ever fit in a batch blob the publisher accepts: refused before it is accepted. */
+export class ProofTooLargeError extends NodeError {
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+    what = "the proof of this inference",
+  ) {
+    super(
+      "PROOF_TOO_LARGE",
+      `${what} would take ${bytes} bytes, but a proof batch may take at most ${maxBytes} bytes (the publisher's ` +
+        "body cap, --batch-max-bytes): send smaller inputs, or run the node against a publisher that accepts larger blobs",
+      413,
+    );
+  }
+}
+
+/** Why the node is not accepting work right now (it could never anchor it). */
+export type UnavailableReason =
+  | "NODE_NOT_ACTIVE"
+  | "CHAIN_UNAVAILABLE"
+  | "DISK_FULL"
+  | "BACKLOG_FULL"
+  | "SHUTTING_DOWN"
+  | "STORE_UNAVAILABLE";
+
+/** The node refuses new work (503) because it could not anchor it; the reason says what must change. */
+export class NodeUnavailableError extends NodeError {
+  constructor(
+    readonly reason: UnavailableReason,
+    message: string,
+  ) {
+    super(reason, message, 503);
+  }
+}
+
+/** The chain did not answer (or answered with a server error) while serving a request: retry later. */
+export class ChainUnavailableError extends NodeError {
+  constructor(detail: string) {
+    super(
+      "CHAIN_UNAVAILABLE",
+      `the chain RPC did not answer (${detail}); the request was not run: retry later, or check the node's --rpc`,
+      503,
+    );
   }
 }

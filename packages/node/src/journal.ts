@@ -1,65 +1,118 @@
-import { open, readFile, rename, mkdir, writeFile, type FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { OutboxError } from "./errors";
+import { JournalWriteError, OutboxError } from "./errors";
+
+/** The part of a file handle the journal uses; injectable so tests can fail writes the way a full disk does. */
+export interface JournalFile {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  truncate(length: number): Promise<void>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens `path` for positioned reads and writes, creating it if needed (never truncating it). */
+export async function openJournalFile(path: string): Promise<JournalFile> {
+  return open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+}
+
+export interface JournalOptions {
+  /** How the journal opens its files (default {@link openJournalFile}). */
+  openFile?: (path: string) => Promise<JournalFile>;
+}
+
+/** A line of the journal that is not a record: bytes of a write that failed and was never acknowledged. */
+export interface SkippedLine {
+  /** 1-based line number in the journal as it was read. */
+  line: number;
+  text: string;
+}
+
+interface Pending {
+  bytes: Buffer;
+  apply?: () => void;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+const JOURNAL = "journal.jsonl";
 
 /**
  * An append-only journal of JSON records with group commit: every `append` resolves only after its record is on disk
- * (write + fdatasync), and appends that arrive while a sync is in flight share the next one. A crash can leave at most
- * a torn last line, which was never acknowledged and is dropped on replay. `compact` replaces the journal by a snapshot
- * of the live records, atomically (temporary file, fsync, rename).
+ * (every byte written, then fdatasync), and appends that arrive while a sync is in flight share the next one.
+ *
+ * Failures lose nothing that was acknowledged and leave nothing half-written behind:
+ * - Records are written at the journal's known good length. A write that stores only part of its bytes (ENOSPC) or
+ *   whose sync fails is rejected, and the file is truncated back to the last good record before anything else is
+ *   written; while that truncation fails, every append is refused.
+ * - An `apply` callback given with a record runs only once the record is durable, before `append` resolves, so state
+ *   derived from the journal never runs ahead of it (and a compaction never misses it).
+ * - Opening writes nothing but the truncation of a torn last line (which shrinks the file), so a node starts on a
+ *   full disk. A line that does not parse between good lines (left by a failed write of an older version) is skipped,
+ *   copied to `journal.skipped` and reported; a good record glued to it is recovered.
+ * - `compact` replaces the journal by a snapshot of the live records atomically (temporary file, fsync, rename, fsync of
+ *   the directory); if it cannot be written the old journal stays as it was.
  */
 export class Journal<R> {
-  private queue: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private compacting: Promise<void> | null = null;
   private closed = false;
+  /** The file holds bytes past {@link size} from a failed write: truncate before the next write. */
+  private dirty = false;
+  private _size: number;
 
   private constructor(
     private readonly dir: string,
-    private handle: FileHandle,
-  ) {}
+    private handle: JournalFile,
+    size: number,
+    private readonly openFile: (path: string) => Promise<JournalFile>,
+  ) {
+    this._size = size;
+  }
+
+  /** Bytes of acknowledged records in the journal file. */
+  get size(): number {
+    return this._size;
+  }
 
   /** Opens (or creates) the journal in `dir` and returns it with every record it holds, in order. */
-  static async open<R>(dir: string): Promise<{ journal: Journal<R>; records: R[] }> {
+  static async open<R>(
+    dir: string,
+    options: JournalOptions = {},
+  ): Promise<{ journal: Journal<R>; records: R[]; skipped: SkippedLine[] }> {
     await mkdir(dir, { recursive: true });
-    const path = join(dir, "journal.jsonl");
-    const records: R[] = [];
-    let text = "";
+    const path = join(dir, JOURNAL);
+    let text: Buffer = Buffer.alloc(0);
     try {
-      text = await readFile(path, "utf8");
+      text = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    const lines = text.split("\n");
-    let validLength = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      const complete = i < lines.length - 1; // the last piece has no newline: torn or empty
-      if (!complete) break;
-      try {
-        records.push(JSON.parse(line) as R);
-      } catch {
-        throw new OutboxError(
-          `journal ${path} line ${i + 1} is corrupt (not a torn tail: later lines follow); ` +
-            "restore it from a backup or move it aside to start empty",
-        );
-      }
-      validLength += Buffer.byteLength(line) + 1;
-    }
-    const handle = await open(path, "a+");
-    if (validLength !== Buffer.byteLength(text)) {
-      await handle.truncate(validLength); // drop the torn tail of a crashed write
+    const { records, skipped, validLength } = parseJournal<R>(text);
+    const openFile = options.openFile ?? openJournalFile;
+    const handle = await openFile(path);
+    if (validLength !== text.length) {
+      await handle.truncate(validLength); // a torn tail: a write that was never acknowledged
       await handle.datasync();
     }
-    return { journal: new Journal<R>(dir, handle), records };
+    if (skipped.length > 0) {
+      // Keep the unreadable bytes for the operator (best effort: on a full disk this may fail, and nothing depends on it).
+      const note = skipped.map((s) => `line ${s.line} (skipped ${new Date().toISOString()}): ${s.text}\n`).join("");
+      await appendFile(join(dir, "journal.skipped"), note).catch(() => undefined);
+    }
+    return { journal: new Journal<R>(dir, handle, validLength, openFile), records, skipped };
   }
 
-  /** Appends `records`; resolves once they are durable. */
-  append(...records: R[]): Promise<void> {
-    if (this.closed) return Promise.reject(new OutboxError("the journal is closed"));
-    const line = records.map((r) => JSON.stringify(r) + "\n").join("");
+  /**
+   * Appends `records`; resolves once they are durable. `apply`, if given, runs right after they are durable and before
+   * the promise resolves; it never runs for a write that failed.
+   */
+  append(records: R[], apply?: () => void): Promise<void> {
+    if (this.closed) return Promise.reject(new OutboxError("the journal is closed: the node is stopping"));
+    const bytes = Buffer.from(records.map((r) => JSON.stringify(r) + "\n").join(""));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, resolve, reject });
+      this.queue.push({ bytes, apply, resolve, reject });
       if (!this.flushing && !this.compacting) this.flushing = this.flush();
     });
   }
@@ -69,20 +122,66 @@ export class Journal<R> {
       const group = this.queue;
       this.queue = [];
       try {
-        await this.handle.write(group.map((g) => g.line).join(""));
-        await this.handle.datasync();
-        for (const g of group) g.resolve();
+        await this.writeAll(Buffer.concat(group.map((g) => g.bytes)));
       } catch (error) {
-        const failure = new OutboxError(`could not persist to the journal in ${this.dir}: ${(error as Error).message}`);
-        for (const g of group) g.reject(failure);
+        for (const g of group) g.reject(error as Error);
+        continue;
+      }
+      for (const g of group) {
+        try {
+          g.apply?.();
+        } finally {
+          g.resolve();
+        }
       }
     }
     this.flushing = null;
   }
 
+  /** Writes `bytes` at the end of the good records and syncs; on any failure the file is cut back. */
+  private async writeAll(bytes: Buffer): Promise<void> {
+    if (this.dirty) {
+      try {
+        await this.handle.truncate(this._size);
+        await this.handle.datasync();
+        this.dirty = false;
+      } catch (error) {
+        throw this.writeError("truncate the journal back to its last good record", error);
+      }
+    }
+    let step = "write";
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, this._size + written);
+        if (bytesWritten <= 0) throw Object.assign(new Error("the write stored no bytes"), { code: "EIO" });
+        written += bytesWritten;
+      }
+      step = "fdatasync";
+      await this.handle.datasync();
+    } catch (error) {
+      this.dirty = true;
+      const failure = this.writeError(step === "write" ? "write a record" : "fdatasync a record", error);
+      try {
+        await this.handle.truncate(this._size);
+        this.dirty = false;
+      } catch {
+        // retried before the next write
+      }
+      throw failure;
+    }
+    this._size += bytes.length;
+  }
+
+  private writeError(what: string, error: unknown): JournalWriteError {
+    return new JournalWriteError(this.dir, what, error as NodeJS.ErrnoException);
+  }
+
   /**
    * Replaces the journal by the records `live()` returns, atomically. Appends wait meanwhile and go to the new journal
-   * afterwards, so `live()` must already reflect every record appended or queued (replay must tolerate a record twice).
+   * afterwards. `live()` must reflect every record whose append has resolved (the `apply` callbacks guarantee it);
+   * replay must tolerate a record twice. Rejects with {@link JournalWriteError}, leaving the old journal, when the
+   * snapshot cannot be written.
    */
   async compact(live: () => R[]): Promise<void> {
     while (this.compacting) await this.compacting;
@@ -90,24 +189,37 @@ export class Journal<R> {
     this.compacting = new Promise<void>((resolve) => (release = resolve));
     try {
       while (this.flushing) await this.flushing;
-      const path = join(this.dir, "journal.jsonl");
+      if (this.closed) return;
+      const path = join(this.dir, JOURNAL);
       const tmp = `${path}.compact`;
-      await writeFile(
-        tmp,
+      const bytes = Buffer.from(
         live()
           .map((r) => JSON.stringify(r) + "\n")
           .join(""),
       );
-      const tmpHandle = await open(tmp, "r+");
-      await tmpHandle.datasync();
-      await tmpHandle.close();
-      await rename(tmp, path);
-      const dirHandle = await open(this.dir, "r");
-      await dirHandle.sync();
-      await dirHandle.close();
+      await rm(tmp, { force: true });
+      let next: JournalFile | undefined;
+      try {
+        next = await this.openFile(tmp);
+        let written = 0;
+        while (written < bytes.length) {
+          const { bytesWritten } = await next.write(bytes, written, bytes.length - written, written);
+          written += bytesWritten;
+        }
+        await next.datasync();
+        await rename(tmp, path);
+        const dirHandle = await open(this.dir, "r");
+        await dirHandle.sync().finally(() => dirHandle.close());
+      } catch (error) {
+        await next?.close().catch(() => undefined);
+        await rm(tmp, { force: true }).catch(() => undefined);
+        throw this.writeError("write a compacted journal (the old one is kept)", error);
+      }
       const old = this.handle;
-      this.handle = await open(path, "a+");
-      await old.close();
+      this.handle = next;
+      this._size = bytes.length;
+      this.dirty = false;
+      await old.close().catch(() => undefined);
     } finally {
       this.compacting = null;
       release();
@@ -117,7 +229,48 @@ export class Journal<R> {
 
   async close(): Promise<void> {
     while (this.flushing || this.compacting) await (this.flushing ?? this.compacting);
+    if (this.closed) return;
     this.closed = true;
     await this.handle.close();
+  }
+}
+
+/** Splits a journal into its records; see {@link Journal} for what is skipped and recovered. */
+function parseJournal<R>(text: Buffer): { records: R[]; skipped: SkippedLine[]; validLength: number } {
+  const records: R[] = [];
+  const skipped: SkippedLine[] = [];
+  let start = 0;
+  let lineNo = 0;
+  for (;;) {
+    const end = text.indexOf(0x0a, start);
+    if (end < 0) break; // no newline: a torn tail (or nothing)
+    lineNo++;
+    const line = text.subarray(start, end).toString("utf8");
+    start = end + 1;
+    if (line.length === 0) continue;
+    const record = parseRecord<R>(line);
+    if (record !== undefined) {
+      records.push(record);
+      continue;
+    }
+    // Not a record: a partial write, possibly with the next (good) record appended right after it on this line.
+    let recovered: R | undefined;
+    let cut = line.indexOf('{"t":', 1);
+    while (cut > 0 && recovered === undefined) {
+      recovered = parseRecord<R>(line.slice(cut));
+      if (recovered === undefined) cut = line.indexOf('{"t":', cut + 1);
+    }
+    skipped.push({ line: lineNo, text: recovered === undefined ? line : line.slice(0, cut) });
+    if (recovered !== undefined) records.push(recovered);
+  }
+  return { records, skipped, validLength: start };
+}
+
+function parseRecord<R>(line: string): R | undefined {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as R) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
@@ -21,7 +22,8 @@ import {
   ModelNotFoundError,
 } from "@strata/runtime";
 import { blobIdFromBytes32Hex, type WalrusClient } from "@strata/walrus";
-import { NodeError } from "./errors";
+import { isChainUnavailable, withTimeout } from "./chain";
+import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
 import type { InferRequest, NodeService } from "./server";
 
@@ -40,6 +42,20 @@ export interface InferenceNodeOptions {
   batch?: OutboxOptions;
   /** How long a resolved "latest version" is reused before the chain is asked again (default 5 s). */
   latestTtlMs?: number;
+  /** How often the node checks the chain, its admission and its disk (default 5 s). */
+  healthIntervalMs?: number;
+  /** Refuse new work (503) once the chain has not answered for this long (default 30 s). */
+  chainDownMs?: number;
+  /** Refuse new work (503) while the data directory has less free space than this (default 64 MiB). */
+  minFreeBytes?: number;
+}
+
+/** What the node last learnt about one of its dependencies. */
+interface Probe {
+  ok: boolean;
+  checkedAt?: number;
+  lastOkAt?: number;
+  error?: string;
 }
 
 /** The answer to POST /v1/infer. */
@@ -65,7 +81,17 @@ export class InferenceNode implements NodeService {
   readonly cache: ModelCache;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
-  private readonly modelIds = new Map<string, { at: number; value: Promise<string> }>();
+  /** Model ids never change once a model exists: resolved once per name (a bounded map). */
+  private readonly modelIds = new Map<string, Promise<string>>();
+  private readonly probes: { chain: Probe; anchorer: Probe & { active?: boolean }; disk: Probe & { freeBytes?: number }; store: Probe } = {
+    chain: { ok: true },
+    anchorer: { ok: true },
+    disk: { ok: true },
+    store: { ok: true },
+  };
+  private monitor: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private closing = false;
   private readonly metricsState = { requests: 0, failures: 0, inferMsTotal: 0 };
   private readonly started = Date.now();
 
@@ -80,18 +106,97 @@ export class InferenceNode implements NodeService {
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {
     const address = await options.signer.getAddress();
     const proofs = options.client.proofs.connect(options.signer);
-    const outbox = await Outbox.open(join(options.dataDir, "outbox"), options.walrus, proofs, options.batch);
-    const node = new InferenceNode(options, address, outbox);
+    const node: { value?: InferenceNode } = {};
+    const outbox = await Outbox.open(join(options.dataDir, "outbox"), options.walrus, proofs, address, {
+      ...options.batch,
+      onStored: (ok, error) => node.value?.storeOutcome(ok, error),
+    });
+    node.value = new InferenceNode(options, address, outbox);
     outbox.start();
-    return node;
+    await node.value.check();
+    node.value.monitor = setInterval(() => void node.value!.check(), options.healthIntervalMs ?? 5_000);
+    node.value.monitor.unref?.();
+    return node.value;
+  }
+
+  /** Records the outcome of a batch store on Walrus (health reports the store from it). */
+  private storeOutcome(ok: boolean, error?: Error): void {
+    const now = Date.now();
+    this.probes.store = ok
+      ? { ok: true, checkedAt: now, lastOkAt: now }
+      : { ...this.probes.store, ok: false, checkedAt: now, error: error?.message };
+  }
+
+  /** Checks the chain (a block number, bounded), this node's admission and the free disk space; never throws. */
+  check(): Promise<void> {
+    this.checking ??= this.runChecks().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async runChecks(): Promise<void> {
+    const now = Date.now();
+    const timeout = Math.min(10_000, this.options.healthIntervalMs ?? 5_000);
+    const chain = this.probes.chain;
+    try {
+      const provider = this.options.client.proofs.runner?.provider;
+      if (!provider) throw new Error("no provider");
+      await withTimeout(provider.getBlockNumber(), timeout, "eth_blockNumber");
+      this.probes.chain = { ok: true, checkedAt: now, lastOkAt: now };
+      const active = await withTimeout(this.options.client.proofs.isAnchorer(this.address), timeout, "isAnchorer");
+      if (active) this.outbox.clearRefusal();
+      this.probes.anchorer = active
+        ? { ok: true, active, checkedAt: now, lastOkAt: now }
+        : { ok: false, active, checkedAt: now, error: `${this.address} is not an active node in the NodeRegistry` };
+    } catch (error) {
+      this.probes.chain = { ...chain, ok: false, checkedAt: now, error: (error as Error).message };
+      this.probes.chain.lastOkAt ??= this.started;
+    }
+    try {
+      const fs = await statfs(this.options.dataDir);
+      const freeBytes = Number(fs.bavail) * Number(fs.bsize);
+      const min = this.options.minFreeBytes ?? 64 * 1024 * 1024;
+      this.probes.disk =
+        freeBytes >= min
+          ? { ok: true, freeBytes, checkedAt: now, lastOkAt: now }
+          : { ok: false, freeBytes, checkedAt: now, error: `${freeBytes} bytes free in ${this.options.dataDir}, below ${min}` };
+    } catch (error) {
+      this.probes.disk = { ...this.probes.disk, ok: false, checkedAt: now, error: (error as Error).message };
+    }
+  }
+
+  /** Why the node refuses new work right now (503), or `undefined` while it accepts it. */
+  refusal(): NodeUnavailableError | undefined {
+    if (this.closing) return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
+    const outbox = this.outbox.refusal();
+    if (outbox) return outbox;
+    const { chain, anchorer, disk } = this.probes;
+    const downFor = chain.ok ? 0 : Date.now() - (chain.lastOkAt ?? this.started);
+    if (!chain.ok && downFor >= (this.options.chainDownMs ?? 30_000)) {
+      return new NodeUnavailableError(
+        "CHAIN_UNAVAILABLE",
+        `the chain has not answered for ${Math.round(downFor / 1000)} s (${chain.error}): the node cannot anchor ` +
+          "proofs, so it accepts no work; check the RPC behind --rpc",
+      );
+    }
+    if (anchorer.active === false) {
+      return new NodeUnavailableError(
+        "NODE_NOT_ACTIVE",
+        `${anchorer.error}: its proofs could never be anchored; ask the registry admin to admit it`,
+      );
+    }
+    if (!disk.ok) {
+      return new NodeUnavailableError(
+        "DISK_FULL",
+        `the node's disk is nearly full (${disk.error}): free space so that accepted proofs can be journalled`,
+      );
+    }
+    return undefined;
   }
 
   /** Resolves `model` (and `version`, or the latest non-deprecated one) on-chain. */
   async resolve(model: string, version?: number): Promise<ModelVersion> {
     try {
-      const modelId = await this.cached(this.modelIds, model, () =>
-        this.options.client.models.resolve(model, this.options.defaultModelOwner).then((r) => r.model.id),
-      );
+      const modelId = await this.modelId(model);
       if (version !== undefined) return await this.options.client.models.getVersion(modelId, version);
       return await this.cached(this.latest, modelId, () => this.options.client.models.latestVersion(modelId));
     } catch (error) {
@@ -103,14 +208,23 @@ export class InferenceNode implements NodeService {
       ) {
         throw new ModelNotFoundError(model, error.message);
       }
+      if (isChainUnavailable(error)) throw new ChainUnavailableError((error as Error).message.split("\n")[0].slice(0, 300));
       throw error;
     }
   }
 
-  /**
-   * `load(key)`, shared by concurrent callers and reused for `latestTtlMs` (default 5 s); a failure is not kept. Model ids
-   * never change once a model exists; the latest version is asked again after the TTL.
-   */
+  private modelId(model: string): Promise<string> {
+    let id = this.modelIds.get(model);
+    if (!id) {
+      if (this.modelIds.size >= 10_000) this.modelIds.delete(this.modelIds.keys().next().value!);
+      id = this.options.client.models.resolve(model, this.options.defaultModelOwner).then((r) => r.model.id);
+      this.modelIds.set(model, id);
+      id.catch(() => this.modelIds.delete(model));
+    }
+    return id;
+  }
+
+  /** `load(key)`, shared by concurrent callers and reused for `latestTtlMs` (default 5 s); a failure is not kept. */
   private cached<T>(
     map: Map<string, { at: number; value: Promise<T> }>,
     key: string,
@@ -142,6 +256,10 @@ export class InferenceNode implements NodeService {
     this.metricsState.requests++;
     const t0 = performance.now();
     try {
+      const refused = this.refusal();
+      if (refused) throw refused;
+      // Refuse (413) an inference whose inputs alone could never fit in a batch blob, before running it.
+      this.outbox.checkFits(inputBytes(request), "the inputs of this inference");
       const version = await this.resolve(request.model, request.version);
       const t1 = performance.now();
       const session = await this.session(version);
@@ -170,7 +288,7 @@ export class InferenceNode implements NodeService {
         },
         outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
         proof: {
-          ...this.outbox.status(commitment)!,
+          ...(await this.outbox.status(commitment))!,
           requestId: doc.requestId,
           node: doc.node,
           timestamp: doc.timestamp,
@@ -184,7 +302,7 @@ export class InferenceNode implements NodeService {
   }
 
   async proofStatus(commitment: string): Promise<ProofStatus> {
-    const status = this.outbox.status(commitment);
+    const status = await this.outbox.status(commitment);
     if (!status) {
       throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`, 404);
     }
@@ -192,9 +310,20 @@ export class InferenceNode implements NodeService {
   }
 
   async health(): Promise<Record<string, unknown>> {
+    const refused = this.refusal();
+    const quarantined = this.outbox.quarantined();
+    const { chain, anchorer, disk, store } = this.probes;
     return {
-      status: "ok",
+      status: refused ? "unavailable" : quarantined.length > 0 || !chain.ok || !store.ok ? "degraded" : "ok",
+      ...(refused ? { reason: { code: refused.code, message: refused.message } } : {}),
       node: this.address,
+      checks: {
+        chain: probeJson(chain),
+        anchorer: probeJson(anchorer),
+        disk: { ...probeJson(disk), freeBytes: disk.freeBytes },
+        store: probeJson(store),
+      },
+      quarantined,
       chainId: this.options.client.deployment.chainId,
       registries: this.options.client.deployment.contracts,
       runtime: NODE_RUNTIME,
@@ -204,7 +333,7 @@ export class InferenceNode implements NodeService {
   }
 
   metrics(): string {
-    const { waiting, sealed, anchoredBatches } = this.outbox.counts();
+    const { waiting, sealed, quarantined, anchoredBatches, backlogBytes } = this.outbox.counts();
     const lines = [
       ["strata_infer_requests_total", this.metricsState.requests],
       ["strata_infer_failures_total", this.metricsState.failures],
@@ -214,6 +343,13 @@ export class InferenceNode implements NodeService {
       ["strata_batches_anchored_total", anchoredBatches],
       ["strata_outbox_waiting", waiting],
       ["strata_outbox_sealed", sealed],
+      ["strata_outbox_quarantined", quarantined],
+      ["strata_outbox_backlog_bytes", backlogBytes],
+      ["strata_outbox_resealed_total", this.outbox.stats.resealed],
+      ["strata_outbox_transactions_resent_total", this.outbox.stats.resent],
+      ["strata_accepting", this.refusal() ? 0 : 1],
+      ["strata_chain_up", this.probes.chain.ok ? 1 : 0],
+      ["strata_store_up", this.probes.store.ok ? 1 : 0],
       ["strata_outbox_flush_errors_total", this.outbox.stats.flushErrors],
       ["strata_model_downloads_total", this.cache.downloads.count],
       ["strata_model_download_bytes_total", this.cache.downloads.bytes],
@@ -221,8 +357,31 @@ export class InferenceNode implements NodeService {
     return lines.map(([name, value]) => `${name} ${value}`).join("\n") + "\n";
   }
 
-  async close(): Promise<void> {
-    await this.outbox.close();
+  /** Stops the node: no new work, the batch in progress gets `graceMs` (default 10 s), then everything closes. */
+  async close(graceMs?: number): Promise<void> {
+    this.closing = true;
+    clearInterval(this.monitor);
+    await this.outbox.close(graceMs);
     for (const session of this.sessions.values()) await session.then((s) => s.release()).catch(() => undefined);
   }
+}
+
+function probeJson(probe: Probe): Record<string, unknown> {
+  return {
+    ok: probe.ok,
+    ...(probe.checkedAt ? { checkedAt: new Date(probe.checkedAt).toISOString() } : {}),
+    ...(probe.lastOkAt ? { lastOkAt: new Date(probe.lastOkAt).toISOString() } : {}),
+    ...(probe.error ? { error: probe.error } : {}),
+  };
+}
+
+/** A lower bound of the bytes an inference's inputs take in its proof (base64 data, or JSON numbers at >= 1 byte). */
+function inputBytes(request: InferRequest): number {
+  let bytes = 0;
+  for (const tensor of Object.values(request.inputs)) {
+    const data = (tensor as { data?: unknown }).data;
+    if (typeof data === "string") bytes += data.length;
+    else if (Array.isArray(data)) bytes += data.length;
+  }
+  return bytes;
 }

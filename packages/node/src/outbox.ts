@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   buildBatch,
@@ -7,15 +8,20 @@ import {
   type InferenceProof,
   type ProofRegistryClient,
 } from "@strata/core";
-import { blobIdToBytes32Hex, type WalrusClient } from "@strata/walrus";
-import { Journal } from "./journal";
+import { blobIdToBytes32Hex, BlobTooLargeError, WalrusHttpError, type WalrusClient } from "@strata/walrus";
+import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors";
+import { Journal, type JournalOptions } from "./journal";
+import { ProofIndex, type IndexedBatch } from "./proof-index";
+import { backoffDelay, sendAndMine, TransactionPendingError, withTimeout } from "./chain";
 
 /** A record of the outbox journal. */
 type OutboxRecord =
   | { t: "proof"; doc: InferenceProof }
-  | { t: "batch"; root: Bytes32; commitments: Bytes32[] }
+  | { t: "batch"; root: Bytes32; commitments: Bytes32[]; salt?: Bytes32 }
   | { t: "stored"; root: Bytes32; blobId: string }
-  | { t: "anchored"; root: Bytes32; txHash: string; block: number; gasUsed?: string };
+  | { t: "anchored"; root: Bytes32; txHash: string; block: number; gasUsed?: string }
+  /** A sealed batch replaced by the batch records that follow (re-sealed with a salt, or split to fit the cap). */
+  | { t: "dropped"; root: Bytes32; reason: string };
 
 /** Where a proof is on its way to the chain. */
 export type ProofState = "accepted" | "batched" | "anchored";
@@ -35,52 +41,123 @@ export interface ProofStatus {
   block?: number;
 }
 
-interface BatchState {
+/** A batch as the outbox reports it (sealed and on its way, or anchored). */
+export interface BatchInfo {
   root: Bytes32;
   commitments: Bytes32[];
+  salt?: Bytes32;
   blobId?: string;
   txHash?: string;
   block?: number;
   gasUsed?: string;
 }
 
+/** A sealed batch that keeps failing, as health and metrics show it. */
+export interface QuarantinedBatch {
+  root: Bytes32;
+  proofs: number;
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: string;
+}
+
+interface SealedBatch extends BatchInfo {
+  /** Bytes of the batch blob, kept from sealing until it is stored. */
+  bytes?: Uint8Array;
+  attempts: number;
+  nextAt: number;
+  lastError?: string;
+  quarantined: boolean;
+  /** The anchoring transaction sent and not yet seen mined. */
+  tx?: { hash: string; sentAt: number };
+  tree?: StandardMerkleTree<[string]>;
+}
+
+interface PendingProof {
+  doc: InferenceProof;
+  /** Bytes the proof adds to a batch blob (estimate: its JSON plus its share of the tree). */
+  size: number;
+  /** The sealed batch holding it, once batched. */
+  root?: Bytes32;
+}
+
+/** Bytes of a batch blob besides its proofs, and per proof besides its document (tree nodes and values). */
+const BATCH_OVERHEAD = 1_024;
+const PER_PROOF_OVERHEAD = 320;
+
 export interface OutboxOptions {
-  /** Flush when this many proofs wait (default 4,096: a batch blob costs ~1.6 s of Blob ID encoding whatever its size). */
+  /** Seal a batch when this many proofs wait (default 4,096). */
   maxBatch?: number;
-  /** Flush when the oldest waiting proof is this old (default 2,000 ms). */
+  /** Seal a batch before its blob would exceed this many bytes: the publisher's body cap (default 10 MiB). */
+  maxBatchBytes?: number;
+  /** Seal a batch when the oldest waiting proof is this old (default 2,000 ms). */
   maxAgeMs?: number;
   /** Walrus epochs to store batch blobs for (default 5). */
   epochs?: number;
+  /** Refuse new proofs (503) while this many bytes of proofs wait to be anchored (default 1 GiB). */
+  maxBacklogBytes?: number;
+  /** First retry delay of a failed batch (default 500 ms), doubled per failure up to `retryMaxMs` (default 60 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** A batch that failed this many times in a row is quarantined: shown in health, retried at the longest delay (default 5). */
+  quarantineAfter?: number;
+  /** How long an anchoring transaction may take to be mined before the outbox checks it was dropped (default 60 s). */
+  txTimeoutMs?: number;
+  /** How long one chain read may take (default 15 s). */
+  chainTimeoutMs?: number;
+  /** Compact the journal once it holds this many bytes more than after the last compaction (default 16 MiB). */
+  compactBytes?: number;
   /** Called after each batch is anchored. */
-  onAnchored?: (batch: Required<Omit<BatchState, "gasUsed">> & { gasUsed?: string }) => void;
-  /** Called when a flush fails (it is retried on the next tick). */
+  onAnchored?: (batch: Required<Omit<BatchInfo, "gasUsed" | "salt">> & BatchInfo) => void;
+  /** Called when a batch attempt fails (it is retried with backoff). */
   onError?: (error: Error) => void;
+  /** Called for events an operator should see: a batch re-sealed or split, a dropped transaction, a quarantine. */
+  onEvent?: (message: string) => void;
+  /** Called after each attempt to store a batch blob on Walrus (health reports the store from it). */
+  onStored?: (ok: boolean, error?: Error) => void;
+  /** How the journal opens its files (tests inject faults). */
+  journal?: JournalOptions;
 }
+
+type ResolvedOptions = Required<Omit<OutboxOptions, "onAnchored" | "onError" | "onEvent" | "onStored" | "journal">> &
+  OutboxOptions;
 
 /**
  * The node's durable outbox. Every accepted proof is journalled (fsync) before `accept` resolves, so the node answers a
- * request only once its proof would survive a crash. A batcher seals waiting proofs into batches by count or age —
- * the batch's membership is journalled before anything leaves the machine — stores each batch as one Walrus blob and
- * anchors its Merkle root with one `anchorBatch` transaction. After a restart, sealed batches are rebuilt byte for byte
- * (canonical JSON), stored again (Walrus answers `alreadyCertified`) and anchored only if the chain does not already
- * hold the root, so every accepted proof is anchored exactly once; the contract's write-once rule backs this up.
+ * request only once its proof would survive a crash; memory follows the journal, never the other way round. A batcher
+ * seals waiting proofs into batches by count, bytes or age (membership journalled before anything leaves the machine),
+ * stores each batch as one Walrus blob and anchors its Merkle root with one `anchorBatch` transaction under this node's
+ * key. Anchored batches move to an on-disk index ({@link ProofIndex}) and out of memory and the journal, so memory and
+ * restart time follow the backlog, not the history.
+ *
+ * Failures back off (exponential, with jitter) per batch; a batch that keeps failing is quarantined without blocking
+ * later ones. A transaction that is not mined in time is checked: dropped (the chain restarted) means it is sent again.
+ * An existing anchor of this node's key under the root that is not this batch's blob means the root is not ours to
+ * use: the batch is re-sealed with a salt (a new root) and the event is reported.
  */
 export class Outbox {
-  private readonly docs = new Map<Bytes32, InferenceProof>();
-  private readonly proofRoot = new Map<Bytes32, Bytes32>();
-  private readonly batches = new Map<Bytes32, BatchState>();
-  private waiting: { commitment: Bytes32; at: number }[] = [];
+  private readonly pending = new Map<Bytes32, PendingProof>();
+  private readonly sealed = new Map<Bytes32, SealedBatch>();
+  private waiting: { commitment: Bytes32; at: number; size: number }[] = [];
+  private waitingBytes = 0;
+  private backlogBytes = 0;
+  private quarantinedCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
   private stopped = false;
-  private readonly trees = new Map<Bytes32, StandardMerkleTree<[string]>>();
-  readonly stats = { accepted: 0, anchoredProofs: 0, anchoredBatches: 0, flushErrors: 0 };
+  private compactedAt = 0;
+  private compactingNow = false;
+  /** Set when the chain refuses this node's anchors (removed from the node registry). */
+  private refusedBy: string | undefined;
+  readonly stats = { accepted: 0, anchoredProofs: 0, anchoredBatches: 0, flushErrors: 0, resealed: 0, resent: 0 };
 
   private constructor(
     private readonly journal: Journal<OutboxRecord>,
+    private readonly index: ProofIndex,
     private readonly walrus: Pick<WalrusClient, "store">,
     private readonly proofs: ProofRegistryClient,
-    private readonly options: Required<Omit<OutboxOptions, "onAnchored" | "onError">> & OutboxOptions,
+    private readonly node: string,
+    private readonly options: ResolvedOptions,
   ) {}
 
   /** Opens the outbox in `dir`, replaying its journal. Call {@link start} to run the batcher. */
@@ -88,115 +165,214 @@ export class Outbox {
     dir: string,
     walrus: Pick<WalrusClient, "store">,
     proofs: ProofRegistryClient,
+    node: string,
     options: OutboxOptions = {},
   ): Promise<Outbox> {
-    const { journal, records } = await Journal.open<OutboxRecord>(dir);
-    const outbox = new Outbox(journal, walrus, proofs, { maxBatch: 4096, maxAgeMs: 2_000, epochs: 5, ...options });
-    outbox.replay(records);
-    await journal.compact(() => outbox.liveRecords());
+    const { journal, records, skipped } = await Journal.open<OutboxRecord>(dir, options.journal);
+    const index = await ProofIndex.open(`${dir}/index`);
+    const outbox = new Outbox(journal, index, walrus, proofs, node, {
+      maxBatch: 4096,
+      maxBatchBytes: 10 * 1024 * 1024,
+      maxAgeMs: 2_000,
+      epochs: 5,
+      maxBacklogBytes: 1024 * 1024 * 1024,
+      retryBaseMs: 500,
+      retryMaxMs: 60_000,
+      quarantineAfter: 5,
+      txTimeoutMs: 60_000,
+      chainTimeoutMs: 15_000,
+      compactBytes: 16 * 1024 * 1024,
+      ...options,
+    });
+    if (skipped.length > 0) {
+      options.onEvent?.(
+        `journal: skipped ${skipped.length} unreadable line(s) left by writes that were never acknowledged ` +
+          `(kept in ${dir}/journal.skipped)`,
+      );
+    }
+    await outbox.replay(records);
+    outbox.compactedAt = journal.size;
     return outbox;
   }
 
-  private replay(records: OutboxRecord[]): void {
+  private async replay(records: OutboxRecord[]): Promise<void> {
     const now = Date.now();
     for (const record of records) {
       switch (record.t) {
         case "proof": {
           const commitment = proofCommitment(record.doc);
-          if (this.docs.has(commitment) || this.proofRoot.has(commitment)) break; // written twice around a compaction
-          this.docs.set(commitment, record.doc);
-          this.waiting.push({ commitment, at: now });
+          if (this.pending.has(commitment)) break; // written twice around a compaction
+          this.addWaiting(commitment, record.doc, proofSize(record.doc), now);
           break;
         }
         case "batch": {
-          if (this.batches.has(record.root)) break;
-          this.batches.set(record.root, { root: record.root, commitments: record.commitments });
-          const sealed = new Set(record.commitments);
-          this.waiting = this.waiting.filter((w) => !sealed.has(w.commitment));
-          for (const c of record.commitments) this.proofRoot.set(c, record.root);
+          if (this.sealed.has(record.root)) break;
+          this.seal(record.root, record.commitments, record.salt);
           break;
         }
-        case "stored":
-          this.batches.get(record.root)!.blobId = record.blobId;
-          break;
-        case "anchored": {
-          const batch = this.batches.get(record.root)!;
-          Object.assign(batch, { txHash: record.txHash, block: record.block, gasUsed: record.gasUsed });
-          for (const c of batch.commitments) this.docs.delete(c);
+        case "stored": {
+          const batch = this.sealed.get(record.root);
+          if (batch) batch.blobId = record.blobId;
           break;
         }
+        case "anchored":
+          this.retire(record.root);
+          break;
+        case "dropped":
+          this.unseal(record.root);
+          break;
       }
+    }
+    // A batch put in the index whose "anchored" record did not make it to the journal (crash, full disk) is anchored.
+    for (const root of [...this.sealed.keys()]) if (await this.index.hasBatch(root)) this.retire(root);
+  }
+
+  // State transitions (run only once the journal holds the record that causes them) -----------------------------------
+
+  private addWaiting(commitment: Bytes32, doc: InferenceProof, size: number, at: number): void {
+    this.pending.set(commitment, { doc, size });
+    this.waiting.push({ commitment, at, size });
+    this.waitingBytes += size;
+    this.backlogBytes += size;
+  }
+
+  private seal(root: Bytes32, commitments: Bytes32[], salt?: Bytes32, bytes?: Uint8Array): SealedBatch {
+    const members = new Set(commitments);
+    const taken = this.waiting.filter((w) => members.has(w.commitment));
+    this.waiting = this.waiting.filter((w) => !members.has(w.commitment));
+    for (const w of taken) this.waitingBytes -= w.size;
+    for (const c of commitments) {
+      const proof = this.pending.get(c);
+      if (!proof) throw new OutboxError(`journal: batch ${root} names proof ${c}, which the journal never accepted`);
+      proof.root = root;
+    }
+    const batch: SealedBatch = { root, commitments, salt, bytes, attempts: 0, nextAt: 0, quarantined: false };
+    this.sealed.set(root, batch);
+    return batch;
+  }
+
+  /** Takes a sealed batch apart (its proofs wait again, at the front, until the replacement batch records follow). */
+  private unseal(root: Bytes32): void {
+    const batch = this.sealed.get(root);
+    if (!batch) return;
+    this.sealed.delete(root);
+    if (batch.quarantined) this.quarantinedCount--;
+    const back = batch.commitments.map((commitment) => {
+      const proof = this.pending.get(commitment)!;
+      proof.root = undefined;
+      this.waitingBytes += proof.size;
+      return { commitment, at: 0, size: proof.size };
+    });
+    this.waiting = [...back, ...this.waiting];
+  }
+
+  /** An anchored batch leaves memory: its documents are on Walrus and its record in the index. */
+  private retire(root: Bytes32): void {
+    const batch = this.sealed.get(root);
+    if (!batch) return;
+    this.sealed.delete(root);
+    if (batch.quarantined) this.quarantinedCount--;
+    for (const c of batch.commitments) {
+      this.backlogBytes -= this.pending.get(c)?.size ?? 0;
+      this.pending.delete(c);
     }
   }
 
-  /** The records that rebuild the current state: anchored batches without their proof documents. */
-  private liveRecords(): OutboxRecord[] {
-    const records: OutboxRecord[] = [];
-    for (const batch of this.batches.values()) {
-      if (!batch.txHash) for (const c of batch.commitments) records.push({ t: "proof", doc: this.docs.get(c)! });
-      records.push({ t: "batch", root: batch.root, commitments: batch.commitments });
-      if (batch.blobId) records.push({ t: "stored", root: batch.root, blobId: batch.blobId });
-      if (batch.txHash) {
-        records.push({
-          t: "anchored",
-          root: batch.root,
-          txHash: batch.txHash,
-          block: batch.block!,
-          gasUsed: batch.gasUsed,
-        });
-      }
+  // Accepting ---------------------------------------------------------------------------------------------------------
+
+  /** Why the outbox refuses new proofs right now, or `undefined` when it accepts them. */
+  refusal(): NodeUnavailableError | undefined {
+    if (this.stopped) return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
+    if (this.refusedBy) {
+      return new NodeUnavailableError(
+        "NODE_NOT_ACTIVE",
+        `the chain refuses this node's anchors (${this.refusedBy}): it is not an active node in the NodeRegistry; ` +
+          "ask the registry admin to admit it, then restart the node",
+      );
     }
-    for (const w of this.waiting) records.push({ t: "proof", doc: this.docs.get(w.commitment)! });
-    return records;
+    if (this.backlogBytes >= this.options.maxBacklogBytes) {
+      return new NodeUnavailableError(
+        "BACKLOG_FULL",
+        `${this.backlogBytes} bytes of proofs wait to be anchored (limit ${this.options.maxBacklogBytes}): ` +
+          "the node accepts new work once the backlog is anchored; check /v1/health for the batches that fail",
+      );
+    }
+    return undefined;
+  }
+
+  /** The node registry lists this node as active again (the node's health check saw it): accept work again. */
+  clearRefusal(): void {
+    this.refusedBy = undefined;
+  }
+
+  /**
+   * Refuses (413) a proof whose document would take `docBytes` bytes when it could never fit in a batch blob, so it is
+   * never accepted and then stuck. Call it before running an inference with the size of its tensors, and again with the
+   * size of the proof.
+   */
+  checkFits(docBytes: number, what?: string): void {
+    const total = docBytes + PER_PROOF_OVERHEAD + BATCH_OVERHEAD;
+    if (total > this.options.maxBatchBytes) throw new ProofTooLargeError(total, this.options.maxBatchBytes, what);
   }
 
   /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
   async accept(doc: InferenceProof, commitment: Bytes32 = proofCommitment(doc)): Promise<Bytes32> {
-    // State first, then the journal: a compaction in between then keeps the record (see Journal.compact).
-    this.docs.set(commitment, doc);
-    const entry = { commitment, at: Date.now() };
-    this.waiting.push(entry);
-    try {
-      await this.journal.append({ t: "proof", doc });
-    } catch (error) {
-      this.docs.delete(commitment);
-      this.waiting = this.waiting.filter((w) => w !== entry);
-      throw error;
-    }
-    this.stats.accepted++;
-    if (this.waiting.length >= this.options.maxBatch) this.kick();
+    const refused = this.refusal();
+    if (refused) throw refused;
+    if (this.pending.has(commitment)) return commitment;
+    const size = proofSize(doc);
+    this.checkFits(size - PER_PROOF_OVERHEAD);
+    await this.journal.append([{ t: "proof", doc }], () => {
+      if (this.pending.has(commitment)) return;
+      this.addWaiting(commitment, doc, size, Date.now());
+      this.stats.accepted++;
+    });
+    if (this.waiting.length >= this.options.maxBatch || this.waitingBytes >= this.sealBytes()) this.kick();
     return commitment;
   }
+
+  private sealBytes(): number {
+    return this.options.maxBatchBytes - BATCH_OVERHEAD;
+  }
+
+  // The batcher -------------------------------------------------------------------------------------------------------
 
   /** Starts the batcher (and finishes any batch a previous run left sealed but unanchored). */
   start(): void {
     this.stopped = false;
     const tick = Math.max(50, Math.min(this.options.maxAgeMs / 4, 500));
     this.timer = setInterval(() => {
+      const now = Date.now();
       const oldest = this.waiting[0];
-      const unfinished = [...this.batches.values()].some((b) => !b.txHash);
-      if (unfinished || (oldest && Date.now() - oldest.at >= this.options.maxAgeMs)) this.kick();
+      const due = this.waiting.length >= this.options.maxBatch || this.waitingBytes >= this.sealBytes();
+      const old = oldest !== undefined && now - oldest.at >= this.options.maxAgeMs;
+      let retry = false;
+      for (const b of this.sealed.values()) if (b.nextAt <= now) retry = true;
+      if (due || old || retry) this.kick();
     }, tick);
+    this.timer.unref?.();
     this.kick();
   }
 
   private kick(): void {
     if (this.stopped || this.flushing) return;
-    this.flush().catch((error: Error) => {
-      this.stats.flushErrors++;
-      this.options.onError?.(error);
-    });
+    this.run(false).catch((error: Error) => this.failed(error));
   }
 
   /**
-   * Seals and anchors everything waiting now; resolves when done (for tests and shutdown). Flushes never overlap: a
-   * call while one runs waits for it and then runs once more, so no batch is completed twice.
+   * Seals everything waiting now and tries every sealed batch, whatever its backoff; resolves when done (for tests and
+   * shutdown). Runs never overlap: a call while one runs waits for it and then runs once more, so no batch is completed
+   * twice. Failures of single batches are counted and reported, not thrown.
    */
   flush(): Promise<void> {
+    return this.run(true);
+  }
+
+  private run(all: boolean): Promise<void> {
     const previous = this.flushing ?? Promise.resolve();
     const run: Promise<void> = previous
       .catch(() => undefined)
-      .then(() => this.flushOnce())
+      .then(() => this.runOnce(all))
       .finally(() => {
         if (this.flushing === run) this.flushing = null;
       });
@@ -204,114 +380,319 @@ export class Outbox {
     return run;
   }
 
-  private async flushOnce(): Promise<void> {
-    for (const batch of this.batches.values()) if (!batch.txHash) await this.complete(batch);
-    while (this.waiting.length > 0 && !this.stopped) {
-      const take = this.waiting.slice(0, this.options.maxBatch).map((w) => w.commitment);
-      const built = buildBatch(take.map((c) => this.docs.get(c)!));
-      const batch: BatchState = { root: built.root, commitments: built.commitments };
-      this.batches.set(built.root, batch);
-      const sealed = new Set(built.commitments);
-      this.waiting = this.waiting.filter((w) => !sealed.has(w.commitment));
-      for (const c of built.commitments) this.proofRoot.set(c, built.root);
-      await this.journal.append({ t: "batch", root: built.root, commitments: built.commitments });
-      await this.complete(batch, built.bytes);
+  private async runOnce(all: boolean): Promise<void> {
+    const now = Date.now();
+    const oldest = this.waiting[0];
+    const sealNow =
+      all ||
+      this.waiting.length >= this.options.maxBatch ||
+      this.waitingBytes >= this.sealBytes() ||
+      (oldest !== undefined && now - oldest.at >= this.options.maxAgeMs);
+    if (sealNow) await this.sealWaiting();
+    for (const batch of [...this.sealed.values()]) {
+      if (this.stopped && !all) break;
+      if (!this.sealed.has(batch.root) || (!all && batch.nextAt > Date.now())) continue;
+      await this.attempt(batch);
     }
+  }
+
+  /** Seals every waiting proof into batches of at most `maxBatch` proofs and `maxBatchBytes` bytes. */
+  private async sealWaiting(): Promise<void> {
+    while (this.waiting.length > 0 && !this.stopped) {
+      const take: Bytes32[] = [];
+      let bytes = 0;
+      for (const w of this.waiting) {
+        if (take.length >= this.options.maxBatch) break;
+        if (take.length > 0 && bytes + w.size > this.sealBytes()) break;
+        take.push(w.commitment);
+        bytes += w.size;
+      }
+      await this.sealBatch(take);
+    }
+  }
+
+  private async sealBatch(commitments: Bytes32[], salt?: Bytes32, replaces?: { root: Bytes32; reason: string }) {
+    let built = this.build(commitments, salt);
+    // The size estimate is close but not exact: shed proofs from the end until the blob fits (they wait for the next).
+    while (built.bytes.length > this.options.maxBatchBytes && commitments.length > 1) {
+      commitments = commitments.slice(0, Math.max(1, Math.floor(commitments.length * 0.9)));
+      built = this.build(commitments, salt);
+    }
+    const records: OutboxRecord[] = [];
+    if (replaces) records.push({ t: "dropped", root: replaces.root, reason: replaces.reason });
+    records.push({ t: "batch", root: built.root, commitments: built.commitments, ...(salt ? { salt } : {}) });
+    await this.journal.append(records, () => {
+      if (replaces) this.unseal(replaces.root);
+      this.seal(built.root, built.commitments, salt, built.bytes);
+    });
+    return built.root;
+  }
+
+  private build(commitments: Bytes32[], salt?: Bytes32) {
+    return buildBatch(
+      commitments.map((c) => this.pending.get(c)!.doc),
+      salt ? { salt } : undefined,
+    );
+  }
+
+  private async attempt(batch: SealedBatch): Promise<void> {
+    try {
+      await this.complete(batch);
+    } catch (error) {
+      batch.attempts++;
+      batch.lastError = (error as Error).message;
+      batch.nextAt = Date.now() + backoffDelay(batch.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
+      if (!batch.quarantined && batch.attempts >= this.options.quarantineAfter) {
+        batch.quarantined = true;
+        this.quarantinedCount++;
+        this.options.onEvent?.(
+          `batch ${batch.root} (${batch.commitments.length} proofs) quarantined after ${batch.attempts} failures: ` +
+            `${batch.lastError}; later batches go on, this one is retried every ${this.options.retryMaxMs} ms`,
+        );
+      }
+      if (error instanceof ContractRevertError && error.errorName === "ProofRegistryNotActiveNode") {
+        this.refusedBy = `ProofRegistryNotActiveNode(${this.node})`;
+      }
+      this.failed(
+        new OutboxError(
+          `batch ${batch.root}: ${batch.lastError} (attempt ${batch.attempts}; next in ${batch.nextAt - Date.now()} ms)`,
+        ),
+      );
+    }
+  }
+
+  private failed(error: Error): void {
+    this.stats.flushErrors++;
+    this.options.onError?.(error);
   }
 
   /** Stores the batch blob (again, after a crash: same bytes, same Blob ID) and anchors its root exactly once. */
-  private async complete(batch: BatchState, bytes?: Uint8Array): Promise<void> {
+  private async complete(batch: SealedBatch): Promise<void> {
     if (!batch.blobId) {
-      const blob = bytes ?? buildBatch(batch.commitments.map((c) => this.docs.get(c)!)).bytes;
-      const stored = await this.walrus.store(blob, { epochs: this.options.epochs });
-      batch.blobId = stored.blobId;
-      await this.journal.append({ t: "stored", root: batch.root, blobId: stored.blobId });
-    }
-    let anchored: { txHash: string; block: number; gasUsed?: string };
-    const onChain = await this.proofs.getBatch(batch.root);
-    if (onChain) {
-      anchored = await this.findAnchor(batch.root);
-    } else {
-      try {
-        const tx = await this.proofs.anchorBatch(
-          batch.root,
-          blobIdToBytes32Hex(batch.blobId),
-          batch.commitments.length,
-        );
-        const mined = await tx.wait();
-        anchored = { txHash: mined.txHash, block: mined.blockNumber, gasUsed: mined.gasUsed?.toString() };
-      } catch (error) {
-        // A transaction sent before a crash may have been mined since: the root is anchored, once, by it.
-        if (!(error instanceof ContractRevertError && error.errorName === "ProofRegistryAlreadyAnchored")) throw error;
-        anchored = await this.findAnchor(batch.root);
+      const bytes = batch.bytes ?? this.build(batch.commitments, batch.salt).bytes;
+      if (bytes.length > this.options.maxBatchBytes) {
+        if (batch.commitments.length === 1) throw new ProofTooLargeError(bytes.length, this.options.maxBatchBytes);
+        return this.split(batch, bytes.length);
       }
+      let blobId: string;
+      try {
+        blobId = (await this.walrus.store(bytes, { epochs: this.options.epochs })).blobId;
+        this.options.onStored?.(true);
+      } catch (error) {
+        this.options.onStored?.(false, error as Error);
+        const tooLarge =
+          error instanceof BlobTooLargeError || (error instanceof WalrusHttpError && error.status === 413);
+        if (tooLarge && batch.commitments.length > 1) return this.split(batch, bytes.length);
+        throw error;
+      }
+      await this.journal.append([{ t: "stored", root: batch.root, blobId }], () => {
+        batch.blobId = blobId;
+        batch.bytes = undefined;
+      });
     }
-    Object.assign(batch, anchored);
-    for (const c of batch.commitments) this.docs.delete(c);
-    await this.journal.append({ t: "anchored", root: batch.root, ...anchored });
-    this.stats.anchoredBatches++;
-    this.stats.anchoredProofs += batch.commitments.length;
-    // Anchored proofs' documents now live on Walrus: drop them from the journal now and then.
-    if (this.stats.anchoredBatches % 32 === 0) await this.journal.compact(() => this.liveRecords());
-    this.options.onAnchored?.({ ...(batch as Required<BatchState>) });
+    const blobId = batch.blobId!;
+    const provider = this.proofs.runner?.provider;
+    if (!provider) throw new OutboxError("the outbox's ProofRegistry client has no provider");
+    const read = <T>(what: string, call: () => Promise<T>) => withTimeout(call(), this.options.chainTimeoutMs, what);
+
+    let anchored: { txHash: string; block: number; gasUsed?: string } | undefined;
+    const own = await read("getBatch", () => this.proofs.getBatch(this.node, batch.root));
+    if (own) {
+      const reference = await read("the BatchAnchored event", () => this.proofs.batchReference(batch.root, this.node));
+      if (!reference?.anchored) {
+        throw new OutboxError(`batch ${batch.root} is anchored by this node but its BatchAnchored event is missing`);
+      }
+      if (reference.blobId.toLowerCase() !== blobIdToBytes32Hex(blobId).toLowerCase()) {
+        // Our key anchored this root with another blob (the same key used elsewhere): that anchor cannot prove this
+        // batch. Re-seal the same proofs under a new root.
+        return this.reseal(batch, `root already anchored by ${this.node} with another blob (tx ${reference.txHash})`);
+      }
+      anchored = { txHash: reference.txHash, block: reference.blockNumber };
+    } else {
+      const result = await sendAndMine({
+        provider,
+        sent: batch.tx,
+        send: () => this.proofs.anchorBatch(batch.root, blobIdToBytes32Hex(blobId), batch.commitments.length),
+        onSent: (hash) => (batch.tx = { hash, sentAt: Date.now() }),
+        onDropped: (hash) => {
+          this.stats.resent++;
+          this.options.onEvent?.(
+            `batch ${batch.root}: transaction ${hash} was dropped before it was mined (did the chain restart?); sending again`,
+          );
+        },
+        timeoutMs: this.options.txTimeoutMs,
+      }).catch((error: unknown) => {
+        if (error instanceof ContractRevertError && error.errorName === "ProofRegistryAlreadyAnchored") return null;
+        throw error;
+      });
+      batch.tx = undefined;
+      if (result === null) return this.complete(batch); // mined meanwhile (a transaction from before a crash)
+      anchored = { txHash: result.txHash, block: result.blockNumber, gasUsed: result.gasUsed?.toString() };
+    }
+    await this.finish(batch, blobId, anchored);
   }
 
-  private async findAnchor(root: Bytes32): Promise<{ txHash: string; block: number }> {
-    const reference = await this.proofs.batchReference(root);
-    if (!reference?.anchored)
-      throw new Error(`batch ${root} is anchored on-chain but its BatchAnchored event is missing`);
-    return { txHash: reference.txHash, block: reference.blockNumber };
+  private async finish(
+    batch: SealedBatch,
+    blobId: string,
+    anchored: { txHash: string; block: number; gasUsed?: string },
+  ): Promise<void> {
+    const indexed: IndexedBatch = {
+      root: batch.root,
+      commitments: batch.commitments,
+      ...(batch.salt ? { salt: batch.salt } : {}),
+      blobId,
+      txHash: anchored.txHash,
+      block: anchored.block,
+      ...(anchored.gasUsed ? { gasUsed: anchored.gasUsed } : {}),
+      anchoredAt: Date.now(),
+    };
+    await this.index.putBatch(indexed);
+    await this.journal.append([{ t: "anchored", root: batch.root, ...anchored }], () => {
+      this.retire(batch.root);
+      this.stats.anchoredBatches++;
+      this.stats.anchoredProofs += batch.commitments.length;
+    });
+    this.refusedBy = undefined;
+    await this.maybeCompact();
+    this.options.onAnchored?.({ ...indexed });
   }
+
+  private async reseal(batch: SealedBatch, reason: string): Promise<void> {
+    const salt = `0x${randomBytes(32).toString("hex")}`;
+    const root = await this.sealBatch(batch.commitments, salt, { root: batch.root, reason });
+    this.stats.resealed++;
+    this.options.onEvent?.(`batch ${batch.root} re-sealed as ${root}: ${reason}`);
+  }
+
+  /** A batch over the byte cap (sealed by an older node, or refused by the publisher) becomes smaller batches. */
+  private async split(batch: SealedBatch, bytes: number): Promise<void> {
+    const half = Math.ceil(batch.commitments.length / 2);
+    const reason = `its blob of ${bytes} bytes is over the cap of ${this.options.maxBatchBytes}; split in two`;
+    const first = await this.sealBatch(batch.commitments.slice(0, half), undefined, { root: batch.root, reason });
+    const rest = batch.commitments.slice(half).filter((c) => !this.pending.get(c)?.root);
+    if (rest.length > 0) await this.sealWaiting();
+    this.options.onEvent?.(`batch ${batch.root} ${reason} (first part ${first})`);
+  }
+
+  private async maybeCompact(): Promise<void> {
+    if (this.compactingNow || this.journal.size - this.compactedAt < this.options.compactBytes) return;
+    this.compactingNow = true;
+    try {
+      await this.journal.compact(() => this.liveRecords());
+      this.compactedAt = this.journal.size;
+    } catch (error) {
+      this.options.onError?.(error as Error); // the old journal is kept; compaction is tried again later
+    } finally {
+      this.compactingNow = false;
+    }
+  }
+
+  /** The records that rebuild the current state: the backlog only (anchored batches live in the index). */
+  private liveRecords(): OutboxRecord[] {
+    const records: OutboxRecord[] = [];
+    for (const batch of this.sealed.values()) {
+      for (const c of batch.commitments) records.push({ t: "proof", doc: this.pending.get(c)!.doc });
+      records.push({ t: "batch", root: batch.root, commitments: batch.commitments, ...(batch.salt ? { salt: batch.salt } : {}) });
+      if (batch.blobId) records.push({ t: "stored", root: batch.root, blobId: batch.blobId });
+    }
+    for (const w of this.waiting) records.push({ t: "proof", doc: this.pending.get(w.commitment)!.doc });
+    return records;
+  }
+
+  // Reads -------------------------------------------------------------------------------------------------------------
 
   /** The status of `commitment`, or `undefined` if this node never accepted it. */
-  status(commitment: Bytes32): ProofStatus | undefined {
-    const root = this.proofRoot.get(commitment);
-    if (!root) return this.docs.has(commitment) ? { commitment, status: "accepted" } : undefined;
-    const batch = this.batches.get(root)!;
-    const tree = this.treeOf(batch);
-    // StandardMerkleTree keeps values in the order given, so the value index is the index in the batch.
-    const index = batch.commitments.indexOf(commitment);
+  async status(commitment: Bytes32): Promise<ProofStatus | undefined> {
+    const proof = this.pending.get(commitment);
+    if (proof && !proof.root) return { commitment, status: "accepted" };
+    if (proof?.root) {
+      const batch = this.sealed.get(proof.root)!;
+      batch.tree ??= StandardMerkleTree.of(
+        [...batch.commitments, ...(batch.salt ? [batch.salt] : [])].map((c): [string] => [c]),
+        ["bytes32"],
+      );
+      const index = batch.commitments.indexOf(commitment);
+      return {
+        commitment,
+        status: "batched",
+        root: batch.root,
+        index,
+        merkleProof: batch.tree.getProof(index),
+        blobId: batch.blobId,
+      };
+    }
+    const indexed = await this.index.get(commitment);
+    if (!indexed) return undefined;
     return {
       commitment,
-      status: batch.txHash ? "anchored" : "batched",
-      root,
-      index,
-      merkleProof: tree.getProof(index),
-      blobId: batch.blobId,
-      txHash: batch.txHash,
-      block: batch.block,
+      status: "anchored",
+      root: indexed.root,
+      index: indexed.index,
+      merkleProof: indexed.merkleProof,
+      blobId: indexed.batch.blobId,
+      txHash: indexed.batch.txHash,
+      block: indexed.batch.block,
     };
   }
 
-  private treeOf(batch: BatchState): StandardMerkleTree<[string]> {
-    let tree = this.trees.get(batch.root);
-    if (!tree) {
-      tree = StandardMerkleTree.of(
-        batch.commitments.map((c): [string] => [c]),
-        ["bytes32"],
-      );
-      if (this.trees.size > 64) this.trees.clear();
-      this.trees.set(batch.root, tree);
+  /** Counts for health and metrics (constant time). */
+  counts(): { waiting: number; sealed: number; quarantined: number; anchoredBatches: number; backlogBytes: number } {
+    return {
+      waiting: this.waiting.length,
+      sealed: this.sealed.size,
+      quarantined: this.quarantinedCount,
+      anchoredBatches: this.index.counts().batches,
+      backlogBytes: this.backlogBytes,
+    };
+  }
+
+  /** The batches that keep failing. */
+  quarantined(): QuarantinedBatch[] {
+    return [...this.sealed.values()]
+      .filter((b) => b.quarantined)
+      .map((b) => ({
+        root: b.root,
+        proofs: b.commitments.length,
+        attempts: b.attempts,
+        lastError: b.lastError ?? "",
+        nextAttemptAt: new Date(b.nextAt).toISOString(),
+      }));
+  }
+
+  /** Every batch: anchored ones (from the index, in anchoring order), then the sealed ones on their way. */
+  async listBatches(): Promise<BatchInfo[]> {
+    const list: BatchInfo[] = [];
+    for await (const b of this.index.batches()) list.push({ ...b });
+    for (const b of this.sealed.values()) {
+      list.push({ root: b.root, commitments: [...b.commitments], salt: b.salt, blobId: b.blobId });
     }
-    return tree;
+    return list;
   }
 
-  /** Counts for health and metrics. */
-  counts(): { waiting: number; sealed: number; anchoredBatches: number } {
-    const sealed = [...this.batches.values()].filter((b) => !b.txHash).length;
-    return { waiting: this.waiting.length, sealed, anchoredBatches: this.batches.size - sealed };
-  }
-
-  /** Every batch this node sealed, in order. */
-  listBatches(): BatchState[] {
-    return [...this.batches.values()].map((b) => ({ ...b }));
-  }
-
-  /** Stops the batcher (after the flush in progress) and closes the journal. */
-  async close(): Promise<void> {
+  /**
+   * Stops the batcher and closes the journal and the index. Waits at most `graceMs` (default 10 s) for the batch in
+   * progress: whatever it has not finished is in the journal and is finished by the next start.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.flushing;
+    if (this.flushing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.flushing.catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
     await this.journal.close();
+    await this.index.close();
   }
 }
+
+/** Bytes a proof adds to a batch blob: its JSON (as canonical JSON would print it) plus its tree nodes. */
+function proofSize(doc: InferenceProof): number {
+  return Buffer.byteLength(JSON.stringify(doc)) + PER_PROOF_OVERHEAD;
+}
+
+export { TransactionPendingError };

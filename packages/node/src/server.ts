@@ -108,7 +108,11 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
     async (request) => service.proofStatus(request.params.commitment.toLowerCase()),
   );
 
-  app.get("/v1/health", async () => service.health());
+  // 503 while the node refuses work (a load balancer then stops sending it any), with the reason in the body.
+  app.get("/v1/health", async (_request, reply) => {
+    const health = await service.health();
+    return reply.status(health.status === "unavailable" ? 503 : 200).send(health);
+  });
   app.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(service.metrics()));
   return app;
 }

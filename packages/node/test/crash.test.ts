@@ -11,6 +11,8 @@ import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus
 import { DEVNET_KEYS, findFreePort, startHardhatNode, type HardhatNode } from "@strata/cli";
 
 const SHARDS = 10;
+/** SIGKILL rounds under steady load (the issue asks for 20; STRATA_CRASH_ROUNDS overrides). */
+const ROUNDS = Number(process.env.STRATA_CRASH_ROUNDS ?? 20);
 const CLI = join(__dirname, "..", "..", "cli", "bin", "strata.js");
 
 /**
@@ -106,7 +108,7 @@ describe("Inference node under SIGKILL", function () {
     const port = await findFreePort();
     const accepted = new Set<string>();
     const debug = (m: string) => process.env.STRATA_DEBUG && console.log(`    [crash] ${m}`);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       const child = await startNodeProcess(dataDir, port);
       debug(`round ${round}: node up`);
       const requests: Promise<string | undefined>[] = [];
@@ -115,7 +117,7 @@ describe("Inference node under SIGKILL", function () {
         if (i % 3 === 2) await new Promise((r) => setTimeout(r, 40));
       }
       // Kill while batches are being sealed, stored and anchored, and some requests are still in flight.
-      await new Promise((r) => setTimeout(r, 250 + round * 120));
+      await new Promise((r) => setTimeout(r, 250 + (round % 5) * 150));
       child.kill("SIGKILL");
       for (const c of await Promise.all(requests)) if (c) accepted.add(c);
       if (child.exitCode === null && child.signalCode === null)

@@ -113,9 +113,14 @@ describe("Inference node", function () {
       await node.outbox.flush();
       const status = (await app.inject({ method: "GET", url: `/v1/proofs/${body.proof.commitment}` })).json();
       expect(status.status).to.equal("anchored");
-      expect(await env.readClient.proofs.isIncluded(status.root, body.proof.commitment, status.merkleProof)).to.equal(
-        true,
-      );
+      expect(
+        await env.readClient.proofs.isIncluded(
+          env.nodeSigner.address,
+          status.root,
+          body.proof.commitment,
+          status.merkleProof,
+        ),
+      ).to.equal(true);
       const batchBytes = await new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS }).read(
         status.blobId,
       );
@@ -143,10 +148,10 @@ describe("Inference node", function () {
         commitments.push(r.json().proof.commitment);
       }
       await node.outbox.flush();
-      const batches = node.outbox.listBatches();
+      const batches = await node.outbox.listBatches();
       expect(batches.map((b) => b.commitments.length)).to.deep.equal([3, 3]);
       expect(new Set(batches.map((b) => b.txHash)).size).to.equal(2);
-      for (const c of commitments) expect(node.outbox.status(c)!.status).to.equal("anchored");
+      for (const c of commitments) expect((await node.outbox.status(c))!.status).to.equal("anchored");
     } finally {
       await node.close();
     }

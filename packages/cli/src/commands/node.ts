@@ -15,6 +15,7 @@ export interface NodeStartFlags extends ChainCommandFlags {
   dataDir: string;
   cacheMaxBytes: string;
   batchSize: string;
+  batchMaxBytes: string;
   batchAgeMs: string;
   modelOwner?: string;
   /** Where the node's anchoring log lines go (default stderr). */
@@ -38,8 +39,10 @@ export async function startNode(
     defaultModelOwner: flags.modelOwner,
     batch: {
       maxBatch: positiveInteger("--batch-size", flags.batchSize),
+      maxBatchBytes: byteSize("--batch-max-bytes", flags.batchMaxBytes),
       maxAgeMs: positiveInteger("--batch-age-ms", flags.batchAgeMs),
       onError: (error) => log(`anchoring failed (will retry): ${error.message}`),
+      onEvent: (message) => log(message),
       onAnchored: (batch) =>
         log(
           `anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}`,
@@ -54,10 +57,12 @@ export async function startNode(
   const address = app.server.address();
   const url = `http://${flags.host}:${typeof address === "object" && address ? address.port : flags.port}`;
   let stopping: Promise<void> | undefined;
+  // Stopping is bounded: the batch in progress gets a grace period, then the journal (which holds everything accepted)
+  // is closed and the next start finishes the work.
   const stop = () =>
     (stopping ??= (async () => {
-      await app.close();
-      await node.close();
+      await Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+      await node.close(5_000);
     })());
   return { url, node, stop };
 }
@@ -69,6 +74,7 @@ export function nodeStartOptions(command: Command): Command {
     .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
     .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
     .option("--batch-size <n>", "anchor a batch when this many proofs wait", "4096")
+    .option("--batch-max-bytes <size>", "seal a batch before its blob exceeds this (the publisher's body cap)", "10MiB")
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
     .option("--model-owner <address>", "creator that bare model names in requests refer to");
 }
@@ -86,6 +92,12 @@ export function nodeCommand(): Command {
       );
       const shutdown = (signal: string) => {
         process.stderr.write(`${signal}: finishing the current batch and stopping\n`);
+        // Whatever happens (a hung RPC, a stuck store), the process exits in bounded time; accepted work is journalled.
+        setTimeout(() => {
+          process.stderr.write(`${signal}: stop took longer than 12 s; exiting (the journal holds all accepted work)\n`);
+          process.exit(1);
+        }, 12_000).unref();
+        process.once(signal, () => process.exit(1)); // a second signal: exit now
         started.stop().then(
           () => process.exit(0),
           (error: Error) => {
