@@ -278,7 +278,7 @@ async function measureThroughput(env: Env): Promise<Throughput> {
   const { node } = await startNode(env, { ...PRODUCTION_BATCH, onError: (e) => errors.push(e) });
   for (let i = 0; i < 20; i++) await node.infer(tinyRequest(i));
   await node.outbox.flush();
-  const batchesBefore = node.outbox.listBatches().length;
+  const batchesBefore = (await node.outbox.listBatches()).length;
   const anchoredBefore = node.outbox.stats.anchoredProofs;
 
   const commitments: string[] = [];
@@ -306,9 +306,10 @@ async function measureThroughput(env: Env): Promise<Throughput> {
     }
     await sleep(20);
   }
-  const anchored = commitments.filter((c) => node.outbox.status(c)?.status === "anchored").length;
+  let anchored = 0;
+  for (const c of commitments) if ((await node.outbox.status(c))?.status === "anchored") anchored++;
   const batches: Throughput["batches"] = [];
-  for (const batch of node.outbox.listBatches().slice(batchesBefore)) {
+  for (const batch of (await node.outbox.listBatches()).slice(batchesBefore)) {
     if (!batch.txHash) continue;
     const receipt = await ethers.provider.getTransactionReceipt(batch.txHash);
     if (!receipt) throw new Error(`no receipt for ${batch.txHash}`);
@@ -395,11 +396,11 @@ async function profileTiny(env: Env, node: InferenceNode, dir: string): Promise<
   });
 
   const { journal } = await Journal.open<{ t: "proof"; doc: InferenceProof }>(join(dir, "journal-profile"));
-  const single = median(await sample(50, () => journal.append({ t: "proof", doc }), 5));
+  const single = median(await sample(50, () => journal.append([{ t: "proof", doc }]), 5));
   const grouped: number[] = [];
   for (let round = 0; round < 10; round++) {
     const t = await timeMs(() =>
-      Promise.all(Array.from({ length: IN_FLIGHT }, () => journal.append({ t: "proof", doc }))),
+      Promise.all(Array.from({ length: IN_FLIGHT }, () => journal.append([{ t: "proof", doc }]))),
     );
     grouped.push(t / IN_FLIGHT);
   }
@@ -448,7 +449,7 @@ async function profileBig(
   const signed = await signProof(unsigned, env.nodeKey);
   const bytes = Buffer.from(doc.inputs[0].data, "base64");
   const { journal } = await Journal.open<{ t: "proof"; doc: InferenceProof }>(join(dir, "journal-big"));
-  const append = median(await sample(5, () => journal.append({ t: "proof", doc: signed }), 1));
+  const append = median(await sample(5, () => journal.append([{ t: "proof", doc: signed }]), 1));
   await journal.close();
   return [
     { name: "keccak256 (ethers, JS) of the 128 KiB input", ms: perCallMs(() => keccak256(bytes), 1), perProof: false },

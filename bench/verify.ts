@@ -75,7 +75,7 @@ async function setup(): Promise<Env> {
     commitments.push((await node.infer({ model: "tiny-mlp", inputs: { x } })).proof.commitment);
   }
   await node.outbox.flush();
-  const [batch] = node.outbox.listBatches();
+  const [batch] = await node.outbox.listBatches();
   console.log(
     `setup: ${PROOFS} proofs signed by the node and anchored as one batch in ${fmt((performance.now() - started) / 1000)} s`,
   );

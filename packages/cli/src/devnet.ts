@@ -111,6 +111,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       dataDir: join(dir, "node"),
       cacheMaxBytes: "8GiB",
       batchSize: String(options.batchSize ?? 256),
+      batchMaxBytes: "10MiB",
       batchAgeMs: String(options.batchAgeMs ?? 2000),
       modelOwner: deployer.address,
       log: (text) => log(`node: ${text}`),

@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./journal";
+export * from "./chain";
 export * from "./outbox";
 export * from "./server";
 export * from "./node";

@@ -389,10 +389,15 @@ export class Outbox {
       this.waitingBytes >= this.sealBytes() ||
       (oldest !== undefined && now - oldest.at >= this.options.maxAgeMs);
     if (sealNow) await this.sealWaiting();
-    for (const batch of [...this.sealed.values()]) {
+    // Every due batch once per run, including batches that this run re-sealed or split.
+    const tried = new Set<Bytes32>();
+    for (;;) {
       if (this.stopped && !all) break;
-      if (!this.sealed.has(batch.root) || (!all && batch.nextAt > Date.now())) continue;
-      await this.attempt(batch);
+      const at = Date.now();
+      const next = [...this.sealed.values()].find((b) => !tried.has(b.root) && (all || b.nextAt <= at));
+      if (!next) break;
+      tried.add(next.root);
+      await this.attempt(next);
     }
   }
 

@@ -135,7 +135,7 @@ export async function setup(): Promise<Env> {
     }
     await node.outbox.flush();
   }
-  for (const sealed of node.outbox.listBatches()) {
+  for (const sealed of await node.outbox.listBatches()) {
     const batch = decodeBatch(await walrusClient.read(sealed.blobId!));
     batches.push({ root: batch.root, blobId: sealed.blobId!, commitments: batch.commitments, proofs: batch.proofs });
   }
