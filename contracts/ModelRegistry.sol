@@ -11,8 +11,16 @@ contract ModelRegistry is IModelRegistry {
     /// @notice The longest model name, in bytes.
     uint256 public constant MAX_NAME_LENGTH = 64;
 
-    /// @dev A version's stored part. Fits in two slots: sha256, then (size, endEpoch, index, publishedAt, deprecated).
-    /// The Blob ID is the key (with the model id), so a duplicate Blob ID is found by the same read that guards the write.
+    /// @dev A version's stored part. Fits in two slots: sha256, then (size, endEpoch, index, publishedAt, deprecated,
+    /// below). The Blob ID is the key (with the model id), so a duplicate Blob ID is found by the same read that guards
+    /// the write.
+    ///
+    /// `below` makes {latestVersion} O(1): it is `i + 1` for a version `i` at or below this one such that every version
+    /// above `i`, up to this one, is deprecated (0: none is left). An active version points at itself. The newest
+    /// version's `below` is kept exact: it names the latest active version, so {latestVersion} reads two records and
+    /// never walks. {deprecateVersion} of the latest active version walks down these pointers to the next active one
+    /// and stores it (in the deprecated version and in the newest); a walk jumps over every range an earlier walk
+    /// crossed, so each version is stepped over at most once in all walks: amortised O(1) per deprecation.
     struct VersionRecord {
         bytes32 sha256;
         uint64 size;
@@ -20,6 +28,7 @@ contract ModelRegistry is IModelRegistry {
         uint32 index;
         uint64 publishedAt;
         bool deprecated;
+        uint32 below;
     }
 
     mapping(ModelId modelId => Model model) private _models;
@@ -72,13 +81,15 @@ contract ModelRegistry is IModelRegistry {
         if (version.publishedAt != 0) revert ModelRegistryDuplicateBlobId(modelId, blobId, version.index);
 
         index = model.versionCount;
-        model.versionCount = index + 1;
+        uint32 count = index + 1;
+        model.versionCount = count;
         _versionBlobIds[modelId][index] = blobId;
         version.sha256 = sha256Digest;
         version.size = size;
         version.endEpoch = endEpoch;
         version.index = index;
         version.publishedAt = uint64(block.timestamp);
+        version.below = count;
         emit VersionPublished(modelId, index, blobId, sha256Digest, size, endEpoch);
     }
 
@@ -96,6 +107,21 @@ contract ModelRegistry is IModelRegistry {
         VersionRecord storage version = _versionAt(modelId, index);
         if (version.deprecated) revert ModelRegistryVersionDeprecated(modelId, index);
         version.deprecated = true;
+        VersionRecord storage newest = _record(modelId, _models[modelId].versionCount - 1);
+        if (newest.below == index + 1) {
+            // The latest active version goes: walk down to the next active one (see VersionRecord.below).
+            uint32 next = index;
+            while (next != 0) {
+                VersionRecord storage candidate = _record(modelId, next - 1);
+                if (!candidate.deprecated) break;
+                next = candidate.below;
+            }
+            version.below = next;
+            newest.below = next;
+        } else {
+            // A newer version is active: only mark the way down.
+            version.below = index;
+        }
         emit VersionDeprecated(modelId, index);
     }
 
@@ -136,11 +162,11 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function latestVersion(ModelId modelId) external view returns (uint32 index, Version memory version) {
-        for (uint32 i = _models[modelId].versionCount; i > 0; --i) {
-            version = _toVersion(modelId, i - 1);
-            if (!version.deprecated) return (i - 1, version);
-        }
-        revert ModelRegistryNoActiveVersion(modelId);
+        uint32 count = _models[modelId].versionCount;
+        uint32 latest = count == 0 ? 0 : _record(modelId, count - 1).below;
+        if (latest == 0) revert ModelRegistryNoActiveVersion(modelId);
+        index = latest - 1;
+        version = _toVersion(modelId, index);
     }
 
     /// @inheritdoc IModelRegistry
@@ -174,6 +200,11 @@ contract ModelRegistry is IModelRegistry {
     function _versionAt(ModelId modelId, uint32 index) private view returns (VersionRecord storage) {
         uint32 count = _models[modelId].versionCount;
         if (index >= count) revert ModelRegistryUnknownVersion(modelId, index, count);
+        return _record(modelId, index);
+    }
+
+    /// @dev The record of version `index`, which must exist.
+    function _record(ModelId modelId, uint32 index) private view returns (VersionRecord storage) {
         return _versions[_versionKey(modelId, _versionBlobIds[modelId][index])];
     }
 

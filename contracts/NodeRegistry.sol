@@ -1,25 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.29;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {IProofRegistry} from "./interfaces/IProofRegistry.sol";
 
 /// @title NodeRegistry
 /// @notice Inference node operators; see {INodeRegistry}.
-contract NodeRegistry is INodeRegistry, AccessControl {
+/// @dev The default admin (who wires the proof registry and grants the node admin role) follows OpenZeppelin's
+/// {AccessControlDefaultAdminRules}: there is exactly one, it cannot be granted in one step, and handing it over is two
+/// steps (`beginDefaultAdminTransfer`, then `acceptDefaultAdminTransfer` by the new admin once {INITIAL_ADMIN_DELAY} has
+/// passed; cancellable meanwhile). The delay itself changes only through `changeDefaultAdminDelay`, which is delayed
+/// too. The node admin role stays an ordinary role the default admin grants and revokes.
+contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules {
     /// @notice The role that admits and removes nodes.
     bytes32 public constant NODE_ADMIN_ROLE = keccak256("NODE_ADMIN_ROLE");
     /// @notice The longest endpoint, in bytes.
     uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    /// @notice The delay of a default admin transfer at deployment: 3 days, time for operators to see a scheduled
+    /// handover on-chain and react (cancel it, or move their nodes) before it can be accepted.
+    uint48 public constant INITIAL_ADMIN_DELAY = 3 days;
 
     IProofRegistry private _proofRegistry;
     mapping(address node => Node record) private _nodes;
 
-    /// @param admin Holds the default admin role and the node admin role.
-    constructor(address admin) {
-        if (admin == address(0)) revert NodeRegistryZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @param admin Holds the default admin role (transferred in two steps, {INITIAL_ADMIN_DELAY} apart) and the node
+    /// admin role. A zero admin reverts with `AccessControlInvalidDefaultAdmin`.
+    constructor(address admin) AccessControlDefaultAdminRules(INITIAL_ADMIN_DELAY, admin) {
         _grantRole(NODE_ADMIN_ROLE, admin);
     }
 

@@ -13,8 +13,8 @@ contract ProofRegistry is IProofRegistry {
     address private immutable _NODE_REGISTRY;
 
     mapping(address node => bool allowed) private _anchorers;
-    mapping(bytes32 commitment => ProofAnchor anchor) private _proofs;
-    mapping(bytes32 root => BatchAnchor anchor) private _batches;
+    mapping(address node => mapping(bytes32 commitment => ProofAnchor anchor)) private _proofs;
+    mapping(address node => mapping(bytes32 root => BatchAnchor anchor)) private _batches;
 
     modifier onlyAnchorer() {
         if (!_anchorers[msg.sender]) revert ProofRegistryNotActiveNode(msg.sender);
@@ -37,9 +37,8 @@ contract ProofRegistry is IProofRegistry {
     /// @inheritdoc IProofRegistry
     function anchorProof(bytes32 commitment, BlobId blobId) external onlyAnchorer {
         _checkReference(commitment, blobId);
-        ProofAnchor storage anchor = _proofs[commitment];
-        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(commitment, anchor.node, anchor.anchoredAt);
-        anchor.node = msg.sender;
+        ProofAnchor storage anchor = _proofs[msg.sender][commitment];
+        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(commitment, msg.sender, anchor.anchoredAt);
         anchor.anchoredAt = uint64(block.timestamp);
         emit ProofAnchored(commitment, msg.sender, blobId);
     }
@@ -47,9 +46,8 @@ contract ProofRegistry is IProofRegistry {
     /// @inheritdoc IProofRegistry
     function anchorBatch(bytes32 root, BlobId blobId, uint32 count) external onlyAnchorer {
         _checkBatch(root, blobId, count);
-        BatchAnchor storage anchor = _batches[root];
-        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(root, anchor.node, anchor.anchoredAt);
-        anchor.node = msg.sender;
+        BatchAnchor storage anchor = _batches[msg.sender][root];
+        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(root, msg.sender, anchor.anchoredAt);
         anchor.anchoredAt = uint64(block.timestamp);
         anchor.count = count;
         emit BatchAnchored(root, msg.sender, blobId, count);
@@ -62,18 +60,23 @@ contract ProofRegistry is IProofRegistry {
     }
 
     /// @inheritdoc IProofRegistry
-    function getProof(bytes32 commitment) external view returns (ProofAnchor memory) {
-        return _proofs[commitment];
+    function getProof(address node, bytes32 commitment) external view returns (ProofAnchor memory) {
+        return _proofs[node][commitment];
     }
 
     /// @inheritdoc IProofRegistry
-    function getBatch(bytes32 root) external view returns (BatchAnchor memory) {
-        return _batches[root];
+    function getBatch(address node, bytes32 root) external view returns (BatchAnchor memory) {
+        return _batches[node][root];
     }
 
     /// @inheritdoc IProofRegistry
-    function isIncluded(bytes32 root, bytes32 commitment, bytes32[] calldata proof) external view returns (bool) {
-        if (_batches[root].anchoredAt == 0) return false;
+    function isIncluded(
+        address node,
+        bytes32 root,
+        bytes32 commitment,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        if (_batches[node][root].anchoredAt == 0) return false;
         return MerkleProof.verifyCalldata(proof, root, leafOf(commitment));
     }
 

@@ -5,7 +5,7 @@ import { ZeroAddress, type ContractTransactionResponse } from "ethers";
 import type { ModelRegistry } from "@strata/contracts";
 import { deployModelRegistry } from "./helpers/deploy";
 import { fieldsOf } from "./helpers/results";
-import { blobIdOf, modelIdOf, sha256Of, ZERO_BYTES32 } from "./helpers/values";
+import { blobIdOf, modelIdOf, seededRandom, sha256Of, ZERO_BYTES32 } from "./helpers/values";
 
 const NAME = "llama-3-8b-instruct";
 const MAX_NAME_LENGTH = 64n;
@@ -413,6 +413,53 @@ describe("ModelRegistry", function () {
       expect((await registry.latestVersion(modelId)).index).to.equal(1n);
       await registry.publishVersion(modelId, blobIdOf("v3"), sha256Of("v3"), 3n, 300n);
       expect((await registry.latestVersion(modelId)).index).to.equal(3n);
+    });
+
+    it("reads the latest version in the same gas however many newer versions are deprecated", async function () {
+      const { registry, modelId } = await loadFixture(fixtureWithVersions);
+      await registry.deprecateVersion(modelId, 2);
+      const few = await registry.latestVersion.estimateGas(modelId);
+      for (let i = 0; i < 40; i++) {
+        await registry.publishVersion(modelId, blobIdOf(`extra ${i}`), sha256Of(`extra ${i}`), 1n, 1n);
+        await registry.deprecateVersion(modelId, 3 + i);
+      }
+      expect((await registry.latestVersion(modelId)).index).to.equal(1n);
+      expect(await registry.latestVersion.estimateGas(modelId)).to.equal(few);
+    });
+
+    it("agrees with a walk over every version through a seeded run of publications and deprecations", async function () {
+      const { registry, modelId } = await loadFixture(fixture);
+      const random = seededRandom(0x1a7e57);
+      const deprecated: boolean[] = [];
+      const expected = () => {
+        for (let i = deprecated.length - 1; i >= 0; i--) if (!deprecated[i]) return i;
+        return -1;
+      };
+      for (let step = 0; step < 120; step++) {
+        const active = deprecated.flatMap((d, i) => (d ? [] : [i]));
+        if (active.length === 0 || random() < 0.35) {
+          const i = deprecated.length;
+          await registry.publishVersion(modelId, blobIdOf(`seeded ${i}`), sha256Of(`seeded ${i}`), 1n, 1n);
+          deprecated.push(false);
+        } else {
+          // Half the time the latest (the walk back), else any active version (the lazy mark).
+          const pick = random() < 0.5 ? active[active.length - 1] : active[Math.floor(random() * active.length)];
+          await registry.deprecateVersion(modelId, pick);
+          deprecated[pick] = true;
+        }
+        const want = expected();
+        if (want < 0) {
+          await expect(registry.latestVersion(modelId)).to.be.revertedWithCustomError(
+            registry,
+            "ModelRegistryNoActiveVersion",
+          );
+        } else {
+          const [index, version] = await registry.latestVersion(modelId);
+          expect(index).to.equal(BigInt(want), `after step ${step}`);
+          expect(version.blobId).to.equal(blobIdOf(`seeded ${want}`));
+          expect(version.deprecated).to.equal(false);
+        }
+      }
     });
 
     it("rejects a model without versions with ModelRegistryNoActiveVersion", async function () {

@@ -8,6 +8,8 @@ import { fieldsOf } from "./helpers/results";
 const DEFAULT_ADMIN_ROLE = ZeroHash;
 const NODE_ADMIN_ROLE = keccak256(toUtf8Bytes("NODE_ADMIN_ROLE"));
 const MAX_ENDPOINT_LENGTH = 256n;
+/** The delay of a default admin transfer (and of lowering it), as NodeRegistry.INITIAL_ADMIN_DELAY. */
+const ADMIN_DELAY = 3n * 24n * 60n * 60n;
 const ENDPOINT = "https://node-1.strata.example:31416";
 
 /** An endpoint of exactly `length` bytes. */
@@ -55,15 +57,63 @@ describe("NodeRegistry", function () {
     it("rejects a zero admin", async function () {
       const { unwired, admin } = await loadFixture(fixture);
       await expect(deployNodeRegistry(admin, ZeroAddress))
-        .to.be.revertedWithCustomError(unwired, "NodeRegistryZeroAddress")
+        .to.be.revertedWithCustomError(unwired, "AccessControlInvalidDefaultAdmin")
+        .withArgs(ZeroAddress);
+    });
+  });
+
+  describe("default admin (OpenZeppelin AccessControlDefaultAdminRules)", function () {
+    it("names its one default admin and a transfer delay of 3 days", async function () {
+      const { nodeRegistry, admin } = await loadFixture(fixture);
+      expect(await nodeRegistry.INITIAL_ADMIN_DELAY()).to.equal(ADMIN_DELAY);
+      expect(await nodeRegistry.defaultAdminDelay()).to.equal(ADMIN_DELAY);
+      expect(await nodeRegistry.defaultAdmin()).to.equal(admin.address);
+      expect(await nodeRegistry.owner()).to.equal(admin.address);
+    });
+
+    it("refuses to grant the default admin role in one step", async function () {
+      const { nodeRegistry, stranger } = await loadFixture(fixture);
+      await expect(nodeRegistry.grantRole(DEFAULT_ADMIN_ROLE, stranger))
+        .to.be.revertedWithCustomError(nodeRegistry, "AccessControlEnforcedDefaultAdminRules")
         .withArgs();
+      expect(await nodeRegistry.hasRole(DEFAULT_ADMIN_ROLE, stranger)).to.equal(false);
+    });
+
+    it("hands the default admin over in two steps, accepted by the new admin only after the delay", async function () {
+      const { nodeRegistry, admin, stranger, nodeAdmin } = await loadFixture(fixture);
+      await expect(nodeRegistry.beginDefaultAdminTransfer(stranger)).to.emit(nodeRegistry, "DefaultAdminTransferScheduled");
+      const [pending, schedule] = await nodeRegistry.pendingDefaultAdmin();
+      expect(pending).to.equal(stranger.address);
+      expect(schedule).to.equal(BigInt(await time.latest()) + ADMIN_DELAY);
+      await expect(nodeRegistry.connect(stranger).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(nodeRegistry, "AccessControlEnforcedDefaultAdminDelay")
+        .withArgs(schedule);
+      await time.increaseTo(schedule + 1n);
+      await expect(nodeRegistry.connect(nodeAdmin).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(nodeRegistry, "AccessControlInvalidDefaultAdmin")
+        .withArgs(nodeAdmin.address);
+      await nodeRegistry.connect(stranger).acceptDefaultAdminTransfer();
+      expect(await nodeRegistry.defaultAdmin()).to.equal(stranger.address);
+      expect(await nodeRegistry.hasRole(DEFAULT_ADMIN_ROLE, admin)).to.equal(false);
+      expect(await nodeRegistry.hasRole(DEFAULT_ADMIN_ROLE, stranger)).to.equal(true);
+    });
+
+    it("lets the admin cancel a pending transfer", async function () {
+      const { nodeRegistry, stranger } = await loadFixture(fixture);
+      await nodeRegistry.beginDefaultAdminTransfer(stranger);
+      await nodeRegistry.cancelDefaultAdminTransfer();
+      await time.increase(ADMIN_DELAY + 1n);
+      await expect(nodeRegistry.connect(stranger).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(nodeRegistry, "AccessControlInvalidDefaultAdmin")
+        .withArgs(stranger.address);
     });
   });
 
   describe("roles (OpenZeppelin AccessControl)", function () {
-    it("supports the IAccessControl and ERC-165 interfaces", async function () {
+    it("supports the IAccessControl, IAccessControlDefaultAdminRules and ERC-165 interfaces", async function () {
       const { nodeRegistry } = await loadFixture(fixture);
       expect(await nodeRegistry.supportsInterface("0x7965db0b")).to.equal(true);
+      expect(await nodeRegistry.supportsInterface("0x31498786")).to.equal(true);
       expect(await nodeRegistry.supportsInterface("0x01ffc9a7")).to.equal(true);
       expect(await nodeRegistry.supportsInterface("0xffffffff")).to.equal(false);
     });

@@ -91,8 +91,7 @@ describe("ProofRegistry", function () {
       await expect(proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID))
         .to.emit(proofRegistry, "ProofAnchored")
         .withArgs(COMMITMENT, node.address, BLOB_ID);
-      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({
-        node: node.address,
+      expect(fieldsOf(await proofRegistry.getProof(node, COMMITMENT))).to.deep.equal({
         anchoredAt: BigInt(await time.latest()),
       });
     });
@@ -129,22 +128,42 @@ describe("ProofRegistry", function () {
       await expect(proofRegistry.connect(node).anchorProof(next, BLOB_ID))
         .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
         .withArgs(node.address);
-      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({ node: node.address, anchoredAt });
+      expect(fieldsOf(await proofRegistry.getProof(node, COMMITMENT))).to.deep.equal({ anchoredAt });
     });
 
-    it("anchors a commitment once, naming who anchored it and when", async function () {
-      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+    it("anchors a commitment once per node, naming the node and when it anchored", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
       await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
       const anchoredAt = await time.latest();
       await time.increase(60);
-      for (const [account, blobId] of [
-        [node, BLOB_ID],
-        [otherNode, blobIdOf("another document")],
-      ] as const) {
-        await expect(proofRegistry.connect(account).anchorProof(COMMITMENT, blobId))
+      for (const blobId of [BLOB_ID, blobIdOf("another document")]) {
+        await expect(proofRegistry.connect(node).anchorProof(COMMITMENT, blobId))
           .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
           .withArgs(COMMITMENT, node.address, anchoredAt);
       }
+    });
+
+    it("lets another node anchor the same commitment under its own key without touching the first anchor", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
+      const firstAt = BigInt(await time.latest());
+      await time.increase(60);
+      const otherBlob = blobIdOf("a copy re-uploaded by the other node");
+      await expect(proofRegistry.connect(otherNode).anchorProof(COMMITMENT, otherBlob))
+        .to.emit(proofRegistry, "ProofAnchored")
+        .withArgs(COMMITMENT, otherNode.address, otherBlob);
+      const secondAt = BigInt(await time.latest());
+      expect(fieldsOf(await proofRegistry.getProof(node, COMMITMENT))).to.deep.equal({ anchoredAt: firstAt });
+      expect(fieldsOf(await proofRegistry.getProof(otherNode, COMMITMENT))).to.deep.equal({ anchoredAt: secondAt });
+    });
+
+    it("does not let a node anchor a commitment first to block its signer from anchoring it", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(otherNode).anchorProof(COMMITMENT, blobIdOf("front-run copy"));
+      await expect(proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID))
+        .to.emit(proofRegistry, "ProofAnchored")
+        .withArgs(COMMITMENT, node.address, BLOB_ID);
+      expect((await proofRegistry.getProof(node, COMMITMENT)).anchoredAt).to.equal(BigInt(await time.latest()));
     });
   });
 
@@ -154,8 +173,7 @@ describe("ProofRegistry", function () {
       await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 42))
         .to.emit(proofRegistry, "BatchAnchored")
         .withArgs(ROOT, node.address, BATCH_BLOB_ID, 42n);
-      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
-        node: node.address,
+      expect(fieldsOf(await proofRegistry.getBatch(node, ROOT))).to.deep.equal({
         anchoredAt: BigInt(await time.latest()),
         count: 42n,
       });
@@ -199,26 +217,42 @@ describe("ProofRegistry", function () {
         .withArgs(node.address);
     });
 
-    it("anchors a root once, naming who anchored it and when", async function () {
-      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+    it("anchors a root once per node, naming the node and when it anchored", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
       await proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 2);
       const anchoredAt = await time.latest();
-      for (const account of [node, otherNode]) {
-        await expect(proofRegistry.connect(account).anchorBatch(ROOT, blobIdOf("another batch document"), 3))
-          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
-          .withArgs(ROOT, node.address, anchoredAt);
-      }
-      expect((await proofRegistry.getBatch(ROOT)).count).to.equal(2n);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, blobIdOf("another batch document"), 3))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
+        .withArgs(ROOT, node.address, anchoredAt);
+      expect((await proofRegistry.getBatch(node, ROOT)).count).to.equal(2n);
+    });
+
+    it("lets another node anchor the same root under its own key without touching the first anchor", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(otherNode).anchorBatch(ROOT, blobIdOf("a squatter's blob"), 99);
+      const squattedAt = BigInt(await time.latest());
+      await time.increase(60);
+      await expect(proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 2))
+        .to.emit(proofRegistry, "BatchAnchored")
+        .withArgs(ROOT, node.address, BATCH_BLOB_ID, 2n);
+      expect(fieldsOf(await proofRegistry.getBatch(node, ROOT))).to.deep.equal({
+        anchoredAt: BigInt(await time.latest()),
+        count: 2n,
+      });
+      expect(fieldsOf(await proofRegistry.getBatch(otherNode, ROOT))).to.deep.equal({
+        anchoredAt: squattedAt,
+        count: 99n,
+      });
     });
 
     it("keeps single proofs and batch roots apart", async function () {
-      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      const { proofRegistry, node } = await loadFixture(fixture);
       await proofRegistry.connect(node).anchorProof(COMMITMENT, BLOB_ID);
-      await expect(proofRegistry.connect(otherNode).anchorBatch(COMMITMENT, BATCH_BLOB_ID, 1))
+      await expect(proofRegistry.connect(node).anchorBatch(COMMITMENT, BATCH_BLOB_ID, 1))
         .to.emit(proofRegistry, "BatchAnchored")
-        .withArgs(COMMITMENT, otherNode.address, BATCH_BLOB_ID, 1n);
-      expect((await proofRegistry.getProof(COMMITMENT)).node).to.equal(node.address);
-      expect((await proofRegistry.getBatch(COMMITMENT)).node).to.equal(otherNode.address);
+        .withArgs(COMMITMENT, node.address, BATCH_BLOB_ID, 1n);
+      expect((await proofRegistry.getProof(node, COMMITMENT)).anchoredAt).to.not.equal(0n);
+      expect((await proofRegistry.getBatch(node, COMMITMENT)).count).to.equal(1n);
     });
   });
 
@@ -228,12 +262,8 @@ describe("ProofRegistry", function () {
       await expect(proofRegistry.connect(node).announceBatch(ROOT, BATCH_BLOB_ID, 7))
         .to.emit(proofRegistry, "BatchAnnounced")
         .withArgs(ROOT, node.address, BATCH_BLOB_ID, 7n);
-      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
-        node: ZeroAddress,
-        anchoredAt: 0n,
-        count: 0n,
-      });
-      expect(fieldsOf(await proofRegistry.getProof(ROOT))).to.deep.equal({ node: ZeroAddress, anchoredAt: 0n });
+      expect(fieldsOf(await proofRegistry.getBatch(node, ROOT))).to.deep.equal({ anchoredAt: 0n, count: 0n });
+      expect(fieldsOf(await proofRegistry.getProof(node, ROOT))).to.deep.equal({ anchoredAt: 0n });
     });
 
     it("can announce the same root again, by any node, and anchor it afterwards", async function () {
@@ -288,17 +318,14 @@ describe("ProofRegistry", function () {
   });
 
   describe("getProof and getBatch", function () {
-    it("read all zero for what was never anchored", async function () {
-      const { proofRegistry } = await loadFixture(fixture);
-      expect(fieldsOf(await proofRegistry.getProof(COMMITMENT))).to.deep.equal({
-        node: ZeroAddress,
-        anchoredAt: 0n,
-      });
-      expect(fieldsOf(await proofRegistry.getBatch(ROOT))).to.deep.equal({
-        node: ZeroAddress,
-        anchoredAt: 0n,
-        count: 0n,
-      });
+    it("read all zero for what was never anchored, and for what only another node anchored", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(otherNode).anchorProof(COMMITMENT, BLOB_ID);
+      await proofRegistry.connect(otherNode).anchorBatch(ROOT, BATCH_BLOB_ID, 3);
+      for (const account of [node.address, ZeroAddress]) {
+        expect(fieldsOf(await proofRegistry.getProof(account, COMMITMENT))).to.deep.equal({ anchoredAt: 0n });
+        expect(fieldsOf(await proofRegistry.getBatch(account, ROOT))).to.deep.equal({ anchoredAt: 0n, count: 0n });
+      }
     });
   });
 
@@ -318,7 +345,7 @@ describe("ProofRegistry", function () {
         const tree = batchTree(commitments(size));
         await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, size);
         for (const [i, [leaf]] of tree.entries()) {
-          expect(await proofRegistry.isIncluded(tree.root, leaf, tree.getProof(i))).to.equal(true);
+          expect(await proofRegistry.isIncluded(node, tree.root, leaf, tree.getProof(i))).to.equal(true);
         }
       });
     }
@@ -333,7 +360,7 @@ describe("ProofRegistry", function () {
       for (const i of sample) {
         const proof = tree.getProof([leaves[i]]);
         expect(proof.length).to.be.within(9, 10);
-        expect(await proofRegistry.isIncluded(tree.root, leaves[i], proof)).to.equal(true);
+        expect(await proofRegistry.isIncluded(node, tree.root, leaves[i], proof)).to.equal(true);
       }
     });
 
@@ -343,7 +370,7 @@ describe("ProofRegistry", function () {
       await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, 3);
       const stranger = commitmentOf("not in the batch");
       for (let i = 0; i < 3; i++) {
-        expect(await proofRegistry.isIncluded(tree.root, stranger, tree.getProof(i))).to.equal(false);
+        expect(await proofRegistry.isIncluded(node, tree.root, stranger, tree.getProof(i))).to.equal(false);
       }
     });
 
@@ -355,9 +382,9 @@ describe("ProofRegistry", function () {
       const proof0 = tree.getProof([leaves[0]]);
       const proof1 = tree.getProof([leaves[1]]);
       expect(proof0).not.to.deep.equal(proof1);
-      expect(await proofRegistry.isIncluded(tree.root, leaves[0], proof1)).to.equal(false);
-      expect(await proofRegistry.isIncluded(tree.root, leaves[0], proof0.slice(1))).to.equal(false);
-      expect(await proofRegistry.isIncluded(tree.root, leaves[0], [])).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, leaves[0], proof1)).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, leaves[0], proof0.slice(1))).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, leaves[0], [])).to.equal(false);
     });
 
     it("rejects an inner node of the tree presented as a commitment", async function () {
@@ -366,14 +393,14 @@ describe("ProofRegistry", function () {
       await proofRegistry.connect(node).anchorBatch(tree.root, BATCH_BLOB_ID, 4);
       const { tree: nodes } = tree.dump();
       // nodes[0] is the root; nodes[1] and nodes[2] are its children, each over two leaves.
-      expect(await proofRegistry.isIncluded(tree.root, nodes[1], [nodes[2]])).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, nodes[1], [nodes[2]])).to.equal(false);
     });
 
     it("returns false for a root that was never anchored, even with a valid proof", async function () {
-      const { proofRegistry } = await loadFixture(fixture);
+      const { proofRegistry, node } = await loadFixture(fixture);
       const leaves = commitments(3);
       const tree = batchTree(leaves);
-      expect(await proofRegistry.isIncluded(tree.root, leaves[0], tree.getProof(0))).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, leaves[0], tree.getProof(0))).to.equal(false);
     });
 
     it("returns false for a root that was only announced", async function () {
@@ -382,15 +409,24 @@ describe("ProofRegistry", function () {
       const tree = batchTree(leaves);
       await proofRegistry.connect(node).announceBatch(tree.root, BATCH_BLOB_ID, 3);
       for (const [i, [leaf]] of tree.entries()) {
-        expect(await proofRegistry.isIncluded(tree.root, leaf, tree.getProof(i))).to.equal(false);
+        expect(await proofRegistry.isIncluded(node, tree.root, leaf, tree.getProof(i))).to.equal(false);
       }
+    });
+
+    it("returns false for a root that only another node anchored", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      const leaves = commitments(3);
+      const tree = batchTree(leaves);
+      await proofRegistry.connect(otherNode).anchorBatch(tree.root, BATCH_BLOB_ID, 3);
+      expect(await proofRegistry.isIncluded(otherNode, tree.root, leaves[0], tree.getProof(0))).to.equal(true);
+      expect(await proofRegistry.isIncluded(node, tree.root, leaves[0], tree.getProof(0))).to.equal(false);
     });
 
     it("does not read a singly anchored commitment as a batch root", async function () {
       const { proofRegistry, node } = await loadFixture(fixture);
       const tree = batchTree([COMMITMENT]);
       await proofRegistry.connect(node).anchorProof(tree.root, BLOB_ID);
-      expect(await proofRegistry.isIncluded(tree.root, COMMITMENT, [])).to.equal(false);
+      expect(await proofRegistry.isIncluded(node, tree.root, COMMITMENT, [])).to.equal(false);
     });
   });
 });

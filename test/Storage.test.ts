@@ -91,7 +91,7 @@ describe("Storage layout", function () {
       expect(await word(modelRegistry, mappingSlot("uint256", 1n, inner))).to.equal(toBigInt(blobIdOf("file")));
     });
 
-    it("keeps _versions at slot 3: sha256, then (size, endEpoch, index, publishedAt, deprecated) in one word", async function () {
+    it("keeps _versions at slot 3: sha256, then (size, endEpoch, index, publishedAt, deprecated, below) in one word", async function () {
       const { modelRegistry, modelId, publishedAt } = await loadFixture(fixture);
       const versionKey = keccak256(abi.encode(["bytes32", "bytes32"], [modelId, blobIdOf("file")]));
       const base = mappingSlot("bytes32", versionKey, 3n);
@@ -102,25 +102,35 @@ describe("Storage layout", function () {
       expect(bits(packed, 96, 32)).to.equal(1n);
       expect(bits(packed, 128, 64)).to.equal(publishedAt);
       expect(bits(packed, 192, 8)).to.equal(1n);
-      expect(bits(packed, 200, 56)).to.equal(0n);
+      // Deprecated as the latest: `below` names version 0 (index + 1), the latest active one.
+      expect(bits(packed, 200, 32)).to.equal(1n);
+      expect(bits(packed, 232, 24)).to.equal(0n);
     });
   });
 
   describe("NodeRegistry", function () {
-    it("keeps AccessControl's _roles at slot 0", async function () {
+    it("keeps AccessControl's _roles at slot 0 and AccessControlDefaultAdminRules' state at slots 1 and 2", async function () {
       const { nodeRegistry, admin } = await loadFixture(fixture);
       const role = mappingSlot("bytes32", ZeroHash, 0n);
       expect(await word(nodeRegistry, mappingSlot("address", admin.address, role))).to.equal(1n);
+      // Slot 1: (pendingDefaultAdmin, its schedule: none pending, currentDelay).
+      const pending = await word(nodeRegistry, 1n);
+      expect(bits(pending, 0, 208)).to.equal(0n);
+      expect(bits(pending, 208, 48)).to.equal(await nodeRegistry.INITIAL_ADMIN_DELAY());
+      // Slot 2: (currentDefaultAdmin, pendingDelay, its schedule: none pending).
+      const current = await word(nodeRegistry, 2n);
+      expect(bits(current, 0, 160)).to.equal(toBigInt(admin.address));
+      expect(bits(current, 160, 96)).to.equal(0n);
     });
 
-    it("keeps _proofRegistry at slot 1", async function () {
+    it("keeps _proofRegistry at slot 3", async function () {
       const { nodeRegistry, proofRegistry } = await loadFixture(fixture);
-      expect(await word(nodeRegistry, 1n)).to.equal(toBigInt(await proofRegistry.getAddress()));
+      expect(await word(nodeRegistry, 3n)).to.equal(toBigInt(await proofRegistry.getAddress()));
     });
 
-    it("keeps _nodes at slot 2: (active, admittedAt, removedAt) in one word", async function () {
+    it("keeps _nodes at slot 4: (active, admittedAt, removedAt) in one word", async function () {
       const { nodeRegistry, node, admittedAt } = await loadFixture(fixture);
-      const slot = mappingSlot("address", node.address, 2n);
+      const slot = mappingSlot("address", node.address, 4n);
       const packed = await word(nodeRegistry, slot);
       expect(bits(packed, 0, 8)).to.equal(1n);
       expect(bits(packed, 8, 64)).to.equal(admittedAt);
@@ -136,23 +146,22 @@ describe("Storage layout", function () {
       expect(await word(proofRegistry, mappingSlot("address", node.address, 0n))).to.equal(1n);
     });
 
-    it("keeps _proofs at slot 1: (node, anchoredAt) in one word", async function () {
+    it("keeps _proofs at slot 1, keyed by node then commitment: (anchoredAt) in one word", async function () {
       const { proofRegistry, node, proofAnchoredAt } = await loadFixture(fixture);
-      const slot = mappingSlot("bytes32", commitmentOf("proof"), 1n);
+      const slot = mappingSlot("bytes32", commitmentOf("proof"), mappingSlot("address", node.address, 1n));
       const packed = await word(proofRegistry, slot);
-      expect(bits(packed, 0, 160)).to.equal(toBigInt(node.address));
-      expect(bits(packed, 160, 64)).to.equal(proofAnchoredAt);
-      expect(bits(packed, 224, 32)).to.equal(0n);
+      expect(bits(packed, 0, 64)).to.equal(proofAnchoredAt);
+      expect(bits(packed, 64, 192)).to.equal(0n);
       expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
     });
 
-    it("keeps _batches at slot 2: (node, anchoredAt, count) in one word", async function () {
+    it("keeps _batches at slot 2, keyed by node then root: (anchoredAt, count) in one word", async function () {
       const { proofRegistry, node, batchAnchoredAt } = await loadFixture(fixture);
-      const slot = mappingSlot("bytes32", commitmentOf("root"), 2n);
+      const slot = mappingSlot("bytes32", commitmentOf("root"), mappingSlot("address", node.address, 2n));
       const packed = await word(proofRegistry, slot);
-      expect(bits(packed, 0, 160)).to.equal(toBigInt(node.address));
-      expect(bits(packed, 160, 64)).to.equal(batchAnchoredAt);
-      expect(bits(packed, 224, 32)).to.equal(9n);
+      expect(bits(packed, 0, 64)).to.equal(batchAnchoredAt);
+      expect(bits(packed, 64, 32)).to.equal(9n);
+      expect(bits(packed, 96, 160)).to.equal(0n);
       expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
     });
   });

@@ -139,7 +139,9 @@ interface IModelRegistry {
     function getVersion(ModelId modelId, uint32 index) external view returns (Version memory);
 
     /// @notice The newest version of `modelId` that is not deprecated, and its index.
-    /// @dev Reverts with {ModelRegistryNoActiveVersion} when there is none. Walks back over deprecated versions.
+    /// @dev Reverts with {ModelRegistryNoActiveVersion} when there is none. O(1): two record reads, whatever the number
+    /// of deprecated versions (the registry stores the latest active version; {deprecateVersion} of it walks down to
+    /// the next one, amortised O(1)).
     function latestVersion(ModelId modelId) external view returns (uint32 index, Version memory version);
 
     /// @notice The number of versions of `modelId` (deprecated ones included).

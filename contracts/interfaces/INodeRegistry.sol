@@ -4,7 +4,8 @@ pragma solidity 0.8.29;
 import {IProofRegistry} from "./IProofRegistry.sol";
 
 /// @title INodeRegistry
-/// @notice Inference node operators admitted by an admin role. Only active nodes may anchor proofs: the registry mirrors
+/// @notice Inference node operators admitted by an admin role (whose own admin, the default admin, changes hands in
+/// two delayed steps). Only active nodes may anchor proofs: the registry mirrors
 /// every admission and removal into the {IProofRegistry} it is wired to, so anchoring checks one local slot instead of
 /// calling this contract. Endpoints live in events only.
 interface INodeRegistry {

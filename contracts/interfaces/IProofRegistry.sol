@@ -5,25 +5,29 @@ import {BlobId} from "../types/BlobId.sol";
 
 /// @title IProofRegistry
 /// @notice Anchors inference proofs whose documents live on Walrus. Storage holds only what a contract must read
-/// (who anchored and when, and a batch's size); the Blob IDs where the documents live are in the events.
+/// (when an anchor was made, and a batch's size); the Blob IDs where the documents live are in the events.
+///
+/// Every anchor is keyed by the node that made it, together with the commitment or root: a node anchors only under
+/// its own address (`msg.sender`), so another node anchoring the same commitment or root first, or with another Blob
+/// ID, never touches it. Readers look anchors up by the node that signed the proof (the `node` of the document) and
+/// filter the events on their indexed `node` topic.
 ///
 /// Three ways to anchor:
-/// - {anchorProof}: one proof commitment, write-once.
-/// - {anchorBatch}: a Merkle root over many proof commitments, write-once, with an on-chain inclusion check.
-/// - {announceBatch}: the same root in an event only; no storage, so no on-chain existence or inclusion check.
+/// - {anchorProof}: one proof commitment, write-once per node.
+/// - {anchorBatch}: a Merkle root over many proof commitments, write-once per node, with an on-chain inclusion check.
+/// - {announceBatch}: the same root in an event only (scoped to its announcer by the indexed `node` topic); no
+///   storage, so no on-chain existence or inclusion check: readers check inclusion off-chain against the root.
 ///
 /// Batch trees follow the StandardMerkleTree of the npm package openzeppelin merkle-tree, with leaf encoding `["bytes32"]`:
 /// `leaf = keccak256(bytes.concat(keccak256(abi.encode(commitment))))`, sorted pairs.
 interface IProofRegistry {
-    /// @notice A single anchored proof. Fits in one slot.
+    /// @notice A single anchored proof, stored under (node, commitment). Fits in one slot.
     struct ProofAnchor {
-        address node;
         uint64 anchoredAt;
     }
 
-    /// @notice An anchored batch. Fits in one slot.
+    /// @notice An anchored batch, stored under (node, root). Fits in one slot.
     struct BatchAnchor {
-        address node;
         uint64 anchoredAt;
         uint32 count;
     }
@@ -49,35 +53,41 @@ interface IProofRegistry {
     error ProofRegistryZeroBlobId(bytes32 commitment);
     /// @notice The batch under `root` has no proofs.
     error ProofRegistryEmptyBatch(bytes32 root);
-    /// @notice `commitment` was already anchored by `node` at `anchoredAt`.
+    /// @notice `node` already anchored `commitment` (a proof commitment or a batch root) at `anchoredAt`.
     error ProofRegistryAlreadyAnchored(bytes32 commitment, address node, uint64 anchoredAt);
 
     /// @notice Lets `node` anchor proofs, or stops it. Only the node registry.
     /// @dev Emits {AnchorerSet}.
     function setAnchorer(address node, bool allowed) external;
 
-    /// @notice Anchors the proof `commitment`, whose document is the Walrus blob `blobId`. Only an active node.
-    /// @dev Write-once: reverts with {ProofRegistryAlreadyAnchored}. Emits {ProofAnchored}.
+    /// @notice Anchors the proof `commitment`, whose document is the Walrus blob `blobId`, under the calling node.
+    /// Only an active node.
+    /// @dev Write-once per (node, commitment): reverts with {ProofRegistryAlreadyAnchored}. Emits {ProofAnchored}.
     function anchorProof(bytes32 commitment, BlobId blobId) external;
 
-    /// @notice Anchors a batch of `count` proofs under the Merkle `root`, stored in the Walrus blob `blobId`.
-    /// Only an active node.
-    /// @dev Write-once: reverts with {ProofRegistryAlreadyAnchored}. Emits {BatchAnchored}.
+    /// @notice Anchors a batch of `count` proofs under the Merkle `root`, stored in the Walrus blob `blobId`, under the
+    /// calling node. Only an active node.
+    /// @dev Write-once per (node, root): reverts with {ProofRegistryAlreadyAnchored}. Emits {BatchAnchored}.
     function anchorBatch(bytes32 root, BlobId blobId, uint32 count) external;
 
-    /// @notice Announces a batch in an event only (cheapest; no on-chain existence or inclusion check). Only an active
-    /// node. Emits {BatchAnnounced}.
+    /// @notice Announces a batch in an event only, under the calling node (cheapest; no on-chain existence or inclusion
+    /// check). Only an active node. Emits {BatchAnnounced}.
     function announceBatch(bytes32 root, BlobId blobId, uint32 count) external;
 
-    /// @notice The anchor of `commitment`; all zero if it was not anchored singly.
-    function getProof(bytes32 commitment) external view returns (ProofAnchor memory);
+    /// @notice The anchor `node` made of `commitment`; all zero if that node did not anchor it singly.
+    function getProof(address node, bytes32 commitment) external view returns (ProofAnchor memory);
 
-    /// @notice The anchor of the batch `root`; all zero if it was not anchored.
-    function getBatch(bytes32 root) external view returns (BatchAnchor memory);
+    /// @notice The anchor `node` made of the batch `root`; all zero if that node did not anchor it.
+    function getBatch(address node, bytes32 root) external view returns (BatchAnchor memory);
 
-    /// @notice Whether `commitment` is a leaf of the anchored batch `root`, by the Merkle `proof`. False for an
-    /// unknown root.
-    function isIncluded(bytes32 root, bytes32 commitment, bytes32[] calldata proof) external view returns (bool);
+    /// @notice Whether `commitment` is a leaf of the batch `root` that `node` anchored, by the Merkle `proof`. False
+    /// for a root that `node` did not anchor (announced batches included).
+    function isIncluded(
+        address node,
+        bytes32 root,
+        bytes32 commitment,
+        bytes32[] calldata proof
+    ) external view returns (bool);
 
     /// @notice Whether `node` may anchor proofs.
     function isAnchorer(address node) external view returns (bool);

@@ -17,6 +17,12 @@ import { join, kind, ShapeChecker } from "./shape";
  * the `dump()` of an OpenZeppelin `StandardMerkleTree` with leaf encoding `["bytes32"]` whose value `i` is
  * `[commitment of proofs[i]]` (leaf = `keccak256(keccak256(abi.encode(commitment)))`, sorted pairs, leaves sorted by
  * hash: the library's defaults, and what `ProofRegistry.leafOf` / `MerkleProof.verify` expect).
+ *
+ * A batch may be **salted**: `{ ..., salt }` with the salt (bytes32) as one extra tree value after the proofs' (value
+ * `proofs.length`). The root changes and nothing else does: the count anchored is still the number of proofs, and the
+ * salt is never a proof (no document commits to it). A node re-seals a batch with a salt when another node already
+ * holds the batch's root (anchors are keyed by node, but a node must anchor under a root no one else has made its own
+ * to report it cleanly). An unsalted batch has no `salt` field: its bytes and root are those of the first format.
  */
 
 /** The `kind` of a proof batch document. */
@@ -45,6 +51,14 @@ export interface ProofBatchDocumentV1 {
   root: Bytes32;
   tree: BatchTreeDump;
   proofs: InferenceProof[];
+  /** The salt, the tree's last value (see above); absent in an unsalted batch. */
+  salt?: Bytes32;
+}
+
+/** Options of {@link buildBatch}. */
+export interface BuildBatchOptions {
+  /** A salt (bytes32, not any proof's commitment) added as one extra tree value: the root changes. */
+  salt?: Bytes32;
 }
 
 /** Where a proof sits in a batch, and the Merkle proof that `ProofRegistry.isIncluded` accepts. */
@@ -73,30 +87,35 @@ export interface ProofBatch {
   document: ProofBatchDocumentV1;
   /** The blob bytes: canonical JSON from {@link buildBatch}; the bytes given to {@link decodeBatch}. */
   bytes: Uint8Array;
+  /** The salt of a salted batch (the tree's last value, not a proof). */
+  salt?: Bytes32;
 }
 
 /**
  * Builds a batch of `proofs` (at least one, no two with the same commitment). Every proof is checked: its shape, and
- * that its stored hashes match its data (signatures are the verifier's concern).
+ * that its stored hashes match its data (signatures are the verifier's concern). `options.salt` seals a salted batch
+ * (see the format above).
  */
-export function buildBatch(proofs: readonly InferenceProof[]): ProofBatch {
+export function buildBatch(proofs: readonly InferenceProof[], options: BuildBatchOptions = {}): ProofBatch {
   if (proofs.length === 0) throw new BatchFormatError("proofs", "must hold at least one proof");
+  const salt = options.salt === undefined ? undefined : checkSalt(options.salt);
   const validated = proofs.map((proof, i) =>
     inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)),
   );
   const checked = validated.map((v) => v.proof);
   const commitments = validated.map((v, i) => inner(`proofs[${i}]`, () => v.commitment()));
   checkUnique(commitments);
-  const tree = StandardMerkleTree.of<BatchLeaf>(
-    commitments.map((c): BatchLeaf => [c]),
-    [...BATCH_LEAF_ENCODING],
-  );
+  checkSaltApart(salt, commitments);
+  const values = commitments.map((c): BatchLeaf => [c]);
+  if (salt !== undefined) values.push([salt]);
+  const tree = StandardMerkleTree.of<BatchLeaf>(values, [...BATCH_LEAF_ENCODING]);
   const document: ProofBatchDocumentV1 = {
     version: BatchVersion.V1,
     kind: BATCH_KIND,
     root: tree.root,
     tree: tree.dump(),
     proofs: checked,
+    ...(salt === undefined ? {} : { salt }),
   };
   return assemble(document, () => tree, commitments, canonicalJsonBytes(document));
 }
@@ -114,7 +133,7 @@ export function decodeBatch(input: Uint8Array | string): ProofBatch {
   } catch (error) {
     throw new BatchFormatError("$", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
   }
-  const r = check.object(parsed, "", ["version", "kind", "root", "tree", "proofs"]);
+  const r = check.object(parsed, "", ["version", "kind", "root", "tree", "proofs"], ["salt"]);
   if (!SUPPORTED_BATCH_VERSIONS.includes(r.version as BatchVersion)) {
     throw new UnsupportedVersionError("batch", r.version, SUPPORTED_BATCH_VERSIONS);
   }
@@ -125,7 +144,14 @@ export function decodeBatch(input: Uint8Array | string): ProofBatch {
     .array(r.proofs, "proofs", { minLength: 1 })
     .map((proof, i) => inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)));
   const proofs = checked.map((c) => c.proof);
-  const dump = validateDump(r.tree, proofs.length);
+  const salt = r.salt === undefined ? undefined : check.bytes32(r.salt, "salt");
+  const dump = validateDump(r.tree, proofs.length + (salt === undefined ? 0 : 1));
+  if (salt !== undefined && dump.values[proofs.length].value[0] !== salt) {
+    throw new BatchFormatError(
+      `tree.values[${proofs.length}]`,
+      `is ${dump.values[proofs.length].value[0]} but the batch's salt is ${salt}: the salt must be the last tree value`,
+    );
+  }
 
   // What `StandardMerkleTree.load` checks, with a faster keccak256; the tree object is built on first use.
   const treeRoot = checkTree(dump);
@@ -144,7 +170,15 @@ export function decodeBatch(input: Uint8Array | string): ProofBatch {
     }
   });
   checkUnique(commitments);
-  const document: ProofBatchDocumentV1 = { version: BatchVersion.V1, kind: BATCH_KIND, root, tree: dump, proofs };
+  checkSaltApart(salt, commitments);
+  const document: ProofBatchDocumentV1 = {
+    version: BatchVersion.V1,
+    kind: BATCH_KIND,
+    root,
+    tree: dump,
+    proofs,
+    ...(salt === undefined ? {} : { salt }),
+  };
   const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
   return assemble(document, tree, commitments, bytes);
 }
@@ -199,6 +233,7 @@ function assemble(
   });
   let replaced: StandardMerkleTree<BatchLeaf> | undefined;
   return {
+    ...(document.salt === undefined ? {} : { salt: document.salt }),
     root,
     count: commitments.length,
     proofs: document.proofs,
@@ -312,6 +347,20 @@ function validateDump(value: unknown, count: number): BatchTreeDump {
     throw new BatchFormatError("tree.values", `must hold one value per proof (${count}), got ${values.length}`);
   }
   return { format: "standard-v1", leafEncoding: ["bytes32"], tree: nodes, values };
+}
+
+/** A salt as lowercase bytes32, or a {@link BatchFormatError} naming `salt`. */
+function checkSalt(salt: unknown): Bytes32 {
+  return check.bytes32(salt, "salt");
+}
+
+/** A salt equal to a proof's commitment would make that proof's leaf appear twice: refused. */
+function checkSaltApart(salt: Bytes32 | undefined, commitments: readonly Bytes32[]): void {
+  if (salt === undefined) return;
+  const index = commitments.indexOf(salt);
+  if (index >= 0) {
+    throw new BatchFormatError("salt", `is the commitment of proofs[${index}]: choose a random salt`);
+  }
 }
 
 function checkUnique(commitments: readonly Bytes32[]): void {

@@ -205,6 +205,22 @@ export class SignatureError extends StrataError {
   }
 }
 
+/**
+ * A proof signature that is not in the one canonical form Strata accepts: 65 bytes `r || s || v` with
+ * `1 <= r < n`, `1 <= s <= n/2` (low s) and `v` 27 or 28. Any other encoding of a valid signature (the high-s twin,
+ * v 0/1 or an EIP-155 v) recovers the same signer, so accepting it would let anyone change a proof's bytes, and so its
+ * Blob ID, without changing its commitment. `part` is what is wrong, `value` its value as found.
+ */
+export class NonCanonicalSignatureError extends SignatureError {
+  constructor(
+    readonly part: "length" | "r" | "s" | "v",
+    readonly value: string,
+    reason: string,
+  ) {
+    super(`The proof signature is not canonical: ${reason}`);
+  }
+}
+
 /** A proof batch document is malformed or its tree does not match its proofs; `field` is the JSON path. */
 export class BatchFormatError extends StrataError {
   constructor(

@@ -8,13 +8,21 @@ import {
   randomBytes,
   recoverAddress,
   Signature,
+  toBeHex,
   toUtf8Bytes,
   TypedDataEncoder,
   type Signer,
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-import { ProofFormatError, SignatureError, StrataError, TensorError, UnsupportedVersionError } from "./errors";
+import {
+  NonCanonicalSignatureError,
+  ProofFormatError,
+  SignatureError,
+  StrataError,
+  TensorError,
+  UnsupportedVersionError,
+} from "./errors";
 import type { BlobIdHex, Bytes32, ModelId } from "./ids";
 import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
@@ -570,7 +578,14 @@ export async function signProofWithCommitment(
     signature = signer.signingKey.sign(commitment).serialized;
   } else {
     const { domain, types, message } = proofTypedData(checked);
-    signature = Signature.from(await signer.signTypedData(domain, types, message)).serialized;
+    // Signature.from normalizes v to 27/28; a high s (valid, but not canonical) is replaced by its low-s twin.
+    const returned = Signature.from(await signer.signTypedData(domain, types, message));
+    const s = BigInt(returned.s);
+    signature =
+      s > HALF_N
+        ? Signature.from({ r: returned.r, s: toBeHex(SECP256K1_N - s, 32), v: returned.v === 27 ? 28 : 27 }).serialized
+        : returned.serialized;
+    assertCanonicalSignature(signature);
     const recovered = recoverAddress(commitment, signature);
     if (recovered.toLowerCase() !== checked.node.toLowerCase()) {
       throw new SignatureError(
@@ -583,13 +598,60 @@ export async function signProofWithCommitment(
   return { proof: { ...checked, signature }, commitment };
 }
 
-/** The address that signed `doc` (whatever `doc.node` says). Throws {@link SignatureError} for a malformed signature. */
+/** The order of the secp256k1 group. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_N = SECP256K1_N / 2n;
+const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/;
+
+/**
+ * Checks that `signature` is the canonical encoding of a secp256k1 signature: 65 bytes of hex `r || s || v` with
+ * `1 <= r < n`, `1 <= s <= n/2` and `v` 27 or 28 (what ethers and every EIP-712 signer produce). Throws
+ * {@link NonCanonicalSignatureError} naming the part and its value otherwise. Core's recovery and the verifier's both
+ * apply it before recovering, so a proof has exactly one valid signature encoding.
+ */
+export function assertCanonicalSignature(signature: string): void {
+  if (typeof signature !== "string" || !SIGNATURE_HEX.test(signature)) {
+    const shown = typeof signature === "string" ? `${signature.slice(0, 20)}${signature.length > 20 ? "…" : ""}` : "";
+    throw new NonCanonicalSignatureError(
+      "length",
+      shown,
+      `expected 65 bytes of hex (0x + 130 digits: r, s, v), got ${typeof signature === "string" ? `"${shown}"` : typeof signature}`,
+    );
+  }
+  const r = BigInt(signature.slice(0, 66));
+  const sHex = `0x${signature.slice(66, 130).toLowerCase()}`;
+  const s = BigInt(sHex);
+  const v = parseInt(signature.slice(130, 132), 16);
+  if (r === 0n || r >= SECP256K1_N) {
+    const rHex = signature.slice(0, 66).toLowerCase();
+    throw new NonCanonicalSignatureError("r", rHex, `r ${rHex} is not in [1, n)`);
+  }
+  if (s === 0n || s > HALF_N) {
+    throw new NonCanonicalSignatureError(
+      "s",
+      sHex,
+      `s ${sHex} is ${s === 0n ? "zero" : "above n/2 (the high-s twin of a signature)"}; only low s (1 <= s <= n/2) is accepted`,
+    );
+  }
+  if (v !== 27 && v !== 28) {
+    throw new NonCanonicalSignatureError(
+      "v",
+      String(v),
+      `v ${v} is not 27 or 28 (v 0/1 and EIP-155 forms are other encodings of the same signature)`,
+    );
+  }
+}
+
+/**
+ * The address that signed `doc` (whatever `doc.node` says). Throws {@link NonCanonicalSignatureError} for a signature
+ * not in canonical form (see {@link assertCanonicalSignature}) and {@link SignatureError} for one that recovers to no
+ * key.
+ */
 export function recoverProofSigner(doc: InferenceProof): string {
   const commitment = proofCommitment(doc);
+  assertCanonicalSignature(doc.signature);
   try {
-    // Signature.from accepts a high s; reading `.s` (as recovery does) rejects it: no malleable twin signatures.
-    const signature = Signature.from(doc.signature);
-    return recoverAddress(commitment, { r: signature.r, s: signature.s, v: signature.v });
+    return recoverAddress(commitment, doc.signature);
   } catch (error) {
     throw new SignatureError(`The proof signature is malformed: ${(error as Error).message}`, doc.node ?? null, null, {
       cause: error,

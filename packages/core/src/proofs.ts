@@ -21,15 +21,17 @@ export interface AnchoredBatch extends Mined {
   node: string;
 }
 
-/** The stored anchor of a proof. */
+/** The stored anchor a node made of a proof (anchors are keyed by node and commitment). */
 export interface ProofAnchorRecord {
+  /** The anchoring node: the one asked about. */
   node: string;
   /** Unix seconds. */
   anchoredAt: number;
 }
 
-/** The stored anchor of a batch. */
+/** The stored anchor a node made of a batch (anchors are keyed by node and root). */
 export interface BatchAnchorRecord {
+  /** The anchoring node: the one asked about. */
   node: string;
   /** Unix seconds. */
   anchoredAt: number;
@@ -124,28 +126,34 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   // Reads -------------------------------------------------------------------------------------------------------------
 
-  /** The anchor of a singly anchored proof, or `null`. */
-  async getProof(commitment: Bytes32): Promise<ProofAnchorRecord | null> {
+  /** The anchor `node` made of the proof `commitment`, or `null` if that node did not anchor it singly. */
+  async getProof(node: string, commitment: Bytes32): Promise<ProofAnchorRecord | null> {
+    const n = toAddress(node, "node");
     const c = toBytes32(commitment, "commitment");
-    const anchor = await this.call("getProof", () => this.contract.getProof(c));
-    return anchor.anchoredAt === 0n ? null : { node: anchor.node, anchoredAt: Number(anchor.anchoredAt) };
+    const anchor = await this.call("getProof", () => this.contract.getProof(n, c));
+    return anchor.anchoredAt === 0n ? null : { node: n, anchoredAt: Number(anchor.anchoredAt) };
   }
 
-  /** The anchor of a batch, or `null` (also for announced batches, which are not stored). */
-  async getBatch(root: Bytes32): Promise<BatchAnchorRecord | null> {
+  /** The anchor `node` made of the batch `root`, or `null` (also for announced batches, which are not stored). */
+  async getBatch(node: string, root: Bytes32): Promise<BatchAnchorRecord | null> {
+    const n = toAddress(node, "node");
     const r = toBytes32(root, "root");
-    const anchor = await this.call("getBatch", () => this.contract.getBatch(r));
+    const anchor = await this.call("getBatch", () => this.contract.getBatch(n, r));
     return anchor.anchoredAt === 0n
       ? null
-      : { node: anchor.node, anchoredAt: Number(anchor.anchoredAt), count: Number(anchor.count) };
+      : { node: n, anchoredAt: Number(anchor.anchoredAt), count: Number(anchor.count) };
   }
 
-  /** Whether the anchored batch `root` includes `commitment`, by the Merkle `proof`; false for an unknown root. */
-  async isIncluded(root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): Promise<boolean> {
+  /**
+   * Whether the batch `root` that `node` anchored includes `commitment`, by the Merkle `proof`; false for a root that
+   * `node` did not anchor (an announced batch included: check it off-chain).
+   */
+  async isIncluded(node: string, root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): Promise<boolean> {
+    const n = toAddress(node, "node");
     const r = toBytes32(root, "root");
     const c = toBytes32(commitment, "commitment");
     const siblings = proof.map((p, i) => toBytes32(p, `proof[${i}]`));
-    return this.call("isIncluded", () => this.contract.isIncluded(r, c, siblings));
+    return this.call("isIncluded", () => this.contract.isIncluded(n, r, c, siblings));
   }
 
   /** Whether `node` may anchor proofs. */
@@ -164,37 +172,53 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     return leafOf(commitment);
   }
 
-  /** Where the document of the singly anchored proof `commitment` lives, or `null` if it was not anchored. */
-  async proofReference(commitment: Bytes32): Promise<ProofReference | null> {
+  /**
+   * Every single anchoring of `commitment` (by `node` only, when given), oldest first. Each node anchors a commitment
+   * at most once; any admitted node may anchor a copy of any public proof, so locate by the proof's signer
+   * ({@link proofReference}).
+   */
+  async proofReferences(commitment: Bytes32, node?: string): Promise<ProofReference[]> {
     const c = toBytes32(commitment, "commitment");
-    const [log] = await this.scan((from, to) =>
-      this.contract.queryFilter(this.contract.filters.ProofAnchored(c), from, to),
+    const n = node === undefined ? undefined : toAddress(node, "node");
+    const logs = await this.scan((from, to) =>
+      this.contract.queryFilter(this.contract.filters.ProofAnchored(c, n), from, to),
     );
-    if (!log) return null;
-    return {
-      commitment: log.args.commitment,
-      blobId: log.args.blobId,
-      node: log.args.node,
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-    };
-  }
-
-  /** The Walrus Blob ID of the singly anchored proof `commitment`, or `null`. */
-  async proofBlobId(commitment: Bytes32): Promise<BlobIdHex | null> {
-    return (await this.proofReference(commitment))?.blobId ?? null;
+    return logs
+      .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
+      .map((log) => ({
+        commitment: log.args.commitment,
+        blobId: log.args.blobId,
+        node: log.args.node,
+        blockNumber: log.blockNumber,
+        txHash: log.transactionHash,
+      }));
   }
 
   /**
-   * Every anchoring and announcement of the batch `root`, oldest first. Anchoring is write-once; announcements are
-   * not, and any active node may announce any root, so prefer the anchored reference ({@link batchReference}).
+   * Where the document of the proof `commitment` that `node` anchored singly lives (the `ProofAnchored` event filtered
+   * on its indexed node), or `null` if that node did not anchor it. Another node's anchoring is never returned.
    */
-  async batchReferences(root: Bytes32): Promise<BatchReference[]> {
+  async proofReference(commitment: Bytes32, node: string): Promise<ProofReference | null> {
+    return (await this.proofReferences(commitment, node))[0] ?? null;
+  }
+
+  /** The Walrus Blob ID of the proof `commitment` that `node` anchored singly, or `null`. */
+  async proofBlobId(commitment: Bytes32, node: string): Promise<BlobIdHex | null> {
+    return (await this.proofReference(commitment, node))?.blobId ?? null;
+  }
+
+  /**
+   * Every anchoring and announcement of the batch `root` (by `node` only, when given), oldest first. Anchoring is
+   * write-once per node; announcements are not, and any active node may anchor or announce any root under its own
+   * address, so prefer the signer's anchored reference ({@link batchReference}).
+   */
+  async batchReferences(root: Bytes32, node?: string): Promise<BatchReference[]> {
     const r = toBytes32(root, "root");
+    const n = node === undefined ? undefined : toAddress(node, "node");
     const { filters } = this.contract;
     const [anchored, announced] = await Promise.all([
-      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnchored(r), from, to)),
-      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnnounced(r), from, to)),
+      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnchored(r, n), from, to)),
+      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnnounced(r, n), from, to)),
     ]);
     return [...anchored.map((log) => ({ log, anchored: true })), ...announced.map((log) => ({ log, anchored: false }))]
       .sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index)
@@ -209,15 +233,18 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
       }));
   }
 
-  /** The reference of the batch `root`: its anchoring if any, else its first announcement, else `null`. */
-  async batchReference(root: Bytes32): Promise<BatchReference | null> {
-    const references = await this.batchReferences(root);
+  /**
+   * The reference `node` made of the batch `root`: its anchoring if any, else its first announcement, else `null`.
+   * Another node's anchoring or announcement of the same root is never returned.
+   */
+  async batchReference(root: Bytes32, node: string): Promise<BatchReference | null> {
+    const references = await this.batchReferences(root, node);
     return references.find((r) => r.anchored) ?? references[0] ?? null;
   }
 
-  /** The Walrus Blob ID of the batch `root` (see {@link batchReference}), or `null`. */
-  async batchBlobId(root: Bytes32): Promise<BlobIdHex | null> {
-    return (await this.batchReference(root))?.blobId ?? null;
+  /** The Walrus Blob ID of the batch `root` as `node` referenced it (see {@link batchReference}), or `null`. */
+  async batchBlobId(root: Bytes32, node: string): Promise<BlobIdHex | null> {
+    return (await this.batchReference(root, node))?.blobId ?? null;
   }
 
   // Internals ---------------------------------------------------------------------------------------------------------

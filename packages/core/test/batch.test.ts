@@ -50,7 +50,7 @@ function edit(bytes: Uint8Array, change: (doc: ProofBatchDocumentV1) => void): U
 describe("core proof batches", function () {
   for (const size of [1, 2, 3, 100]) {
     it(`anchors a batch of ${size} and the contract accepts every inclusion proof`, async function () {
-      const { proofs, anchoring } = await loadFixture(proofsFixture);
+      const { proofs, anchoring, node } = await loadFixture(proofsFixture);
       const batch = buildBatch(proofs.slice(0, size));
       expect(batch.count).to.equal(size);
       const anchored = await (await anchoring.anchorBuiltBatch(batch, b32(`batch blob ${size}`))).wait();
@@ -60,7 +60,7 @@ describe("core proof batches", function () {
         const inclusion = batchProofFor(batch, commitment);
         expect(inclusion.leaf).to.equal(leafOf(commitment));
         expect(
-          await anchoring.isIncluded(batch.root, commitment, inclusion.proof),
+          await anchoring.isIncluded(node.address, batch.root, commitment, inclusion.proof),
           `proof ${inclusion.index}`,
         ).to.equal(true);
         expect(verifyBatchInclusion(batch.root, commitment, inclusion.proof)).to.equal(true);
@@ -69,15 +69,64 @@ describe("core proof batches", function () {
   }
 
   it("has the contract refuse a commitment outside the batch, and a proof of another leaf", async function () {
-    const { proofs, anchoring } = await loadFixture(proofsFixture);
+    const { proofs, anchoring, node } = await loadFixture(proofsFixture);
     const batch = buildBatch(proofs.slice(0, 3));
     await (await anchoring.anchorBuiltBatch(batch, b32("blob"))).wait();
     const outsider = proofCommitment(proofs[3]);
     const [first, second] = batch.inclusions;
-    expect(await anchoring.isIncluded(batch.root, outsider, first.proof)).to.equal(false);
-    expect(await anchoring.isIncluded(batch.root, first.commitment, second.proof)).to.equal(false);
+    expect(await anchoring.isIncluded(node.address, batch.root, outsider, first.proof)).to.equal(false);
+    expect(await anchoring.isIncluded(node.address, batch.root, first.commitment, second.proof)).to.equal(false);
     expect(verifyBatchInclusion(batch.root, outsider, first.proof)).to.equal(false);
     expect(() => batchProofFor(batch, outsider)).to.throw(NotInBatchError, outsider);
+  });
+
+  describe("salted batches (re-sealed when another node holds the root)", function () {
+    it("adds the salt as one extra tree value: another root, the same proofs and count, and the document records it", async function () {
+      const { proofs } = await loadFixture(proofsFixture);
+      const plain = buildBatch(proofs.slice(0, 3));
+      const salted = buildBatch(proofs.slice(0, 3), { salt: b32("salt") });
+      expect(salted.root).to.not.equal(plain.root);
+      expect(salted.count).to.equal(3);
+      expect(salted.salt).to.equal(b32("salt"));
+      expect(plain.salt).to.equal(undefined);
+      expect(salted.commitments).to.deep.equal(plain.commitments);
+      expect(salted.document.salt).to.equal(b32("salt"));
+      expect(salted.document.tree.values.map((v) => v.value[0])).to.deep.equal([...plain.commitments, b32("salt")]);
+      expect(JSON.parse(Buffer.from(plain.bytes).toString("utf8"))).to.not.have.property("salt");
+    });
+
+    it("anchors a salted batch whose every proof, and not the salt, is found and included", async function () {
+      const { proofs, anchoring, node } = await loadFixture(proofsFixture);
+      const batch = buildBatch(proofs.slice(0, 5), { salt: b32("salt 2") });
+      await (await anchoring.anchorBuiltBatch(batch, b32("salted blob"))).wait();
+      const decoded = decodeBatch(batch.bytes);
+      expect(decoded.root).to.equal(batch.root);
+      expect(decoded.count).to.equal(5);
+      expect(decoded.salt).to.equal(b32("salt 2"));
+      expect(decoded.proofs).to.have.length(5);
+      for (const commitment of decoded.commitments) {
+        const inclusion = batchProofFor(decoded, commitment);
+        expect(await anchoring.isIncluded(node.address, batch.root, commitment, inclusion.proof)).to.equal(true);
+        expect(verifyBatchInclusion(batch.root, commitment, inclusion.proof)).to.equal(true);
+      }
+      expect(() => batchProofFor(decoded, b32("salt 2"))).to.throw(NotInBatchError);
+    });
+
+    it("refuses a salt that is a proof's commitment, or not bytes32", async function () {
+      const { proofs } = await loadFixture(proofsFixture);
+      const commitment = proofCommitment(proofs[1]);
+      expect(batchError(() => buildBatch(proofs.slice(0, 3), { salt: commitment })).message).to.contain("salt");
+      expect(() => buildBatch(proofs.slice(0, 3), { salt: "0x1234" })).to.throw(/salt/);
+    });
+
+    it("refuses a salted document whose last tree value is not its salt, or that drops the salt", async function () {
+      const { proofs } = await loadFixture(proofsFixture);
+      const batch = buildBatch(proofs.slice(0, 3), { salt: b32("salt 3") });
+      const other = batchError(() => decodeBatch(edit(batch.bytes, (doc) => (doc.salt = b32("another salt")))));
+      expect(other.message).to.contain("salt");
+      const dropped = batchError(() => decodeBatch(edit(batch.bytes, (doc) => delete doc.salt)));
+      expect((dropped as BatchFormatError).field).to.equal("tree.tree");
+    });
   });
 
   it("keeps the proofs' order: value i of the tree is the commitment of proof i", async function () {

@@ -18,9 +18,12 @@ describe("core ProofRegistryClient", function () {
       expect(anchored).to.include({ commitment: b32("c1"), blobId: b32("blob c1"), node: node.address });
       expect(anchored.gasUsed > 0n).to.equal(true);
       const block = await proofs.runner!.provider!.getBlock(anchored.blockNumber);
-      expect(await proofs.getProof(b32("c1"))).to.deep.equal({ node: node.address, anchoredAt: block!.timestamp });
-      expect(await proofs.proofBlobId(b32("c1"))).to.equal(b32("blob c1"));
-      expect(await proofs.proofReference(b32("c1"))).to.deep.equal({
+      expect(await proofs.getProof(node.address, b32("c1"))).to.deep.equal({
+        node: node.address,
+        anchoredAt: block!.timestamp,
+      });
+      expect(await proofs.proofBlobId(b32("c1"), node.address)).to.equal(b32("blob c1"));
+      expect(await proofs.proofReference(b32("c1"), node.address)).to.deep.equal({
         commitment: b32("c1"),
         blobId: b32("blob c1"),
         node: node.address,
@@ -30,18 +33,34 @@ describe("core ProofRegistryClient", function () {
     });
 
     it("reads an unknown proof as null", async function () {
-      const { proofs } = await loadFixture(nodeFixture);
-      expect(await proofs.getProof(b32("none"))).to.equal(null);
-      expect(await proofs.proofBlobId(b32("none"))).to.equal(null);
+      const { proofs, node } = await loadFixture(nodeFixture);
+      expect(await proofs.getProof(node.address, b32("none"))).to.equal(null);
+      expect(await proofs.proofBlobId(b32("none"), node.address)).to.equal(null);
     });
 
-    it("decodes a second anchoring with who anchored first and when", async function () {
+    it("reads each node's anchor of the same commitment apart: another node's copy is not the signer's", async function () {
       const { client, proofs, node, node2 } = await loadFixture(nodeFixture);
+      await (await client.proofs.connect(node2).anchorProof(b32("c1"), b32("copy by node2"))).wait();
+      expect(await proofs.getProof(node.address, b32("c1"))).to.equal(null);
+      expect(await proofs.proofReference(b32("c1"), node.address)).to.equal(null);
+      const anchored = await (await proofs.anchorProof(b32("c1"), b32("blob by node"))).wait();
+      expect(await proofs.proofReference(b32("c1"), node.address)).to.include({
+        blobId: b32("blob by node"),
+        node: node.address,
+        blockNumber: anchored.blockNumber,
+      });
+      expect(await proofs.proofReference(b32("c1"), node2.address)).to.include({ blobId: b32("copy by node2") });
+      expect((await proofs.proofReferences(b32("c1"))).map((r) => r.node)).to.deep.equal([
+        node2.address,
+        node.address,
+      ]);
+    });
+
+    it("decodes a second anchoring by the same node with when it anchored first", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
       await (await proofs.anchorProof(b32("c1"), b32("blob"))).wait();
-      const { anchoredAt } = (await proofs.getProof(b32("c1")))!;
-      const error = (await rejection(
-        client.proofs.connect(node2).anchorProof(b32("c1"), b32("blob 2")),
-      )) as ContractRevertError;
+      const { anchoredAt } = (await proofs.getProof(node.address, b32("c1")))!;
+      const error = (await rejection(proofs.anchorProof(b32("c1"), b32("blob 2")))) as ContractRevertError;
       expect(error.errorName).to.equal("ProofRegistryAlreadyAnchored");
       expect(error.namedArgs).to.deep.equal({
         commitment: b32("c1"),
@@ -85,30 +104,51 @@ describe("core ProofRegistryClient", function () {
         txHash: tx.hash,
         gasUsed: tx.receipt!.gasUsed,
       });
-      expect(await proofs.getBatch(b32("root"))).to.include({ node: node.address, count: 7 });
-      expect(await proofs.batchBlobId(b32("root"))).to.equal(b32("batch blob"));
-      expect(await proofs.batchReference(b32("root"))).to.include({ anchored: true, count: 7 });
+      expect(await proofs.getBatch(node.address, b32("root"))).to.include({ node: node.address, count: 7 });
+      expect(await proofs.batchBlobId(b32("root"), node.address)).to.equal(b32("batch blob"));
+      expect(await proofs.batchReference(b32("root"), node.address)).to.include({ anchored: true, count: 7 });
     });
 
     it("announces a batch in an event only: no stored anchor, but the Blob ID is found", async function () {
-      const { proofs } = await loadFixture(nodeFixture);
+      const { proofs, node } = await loadFixture(nodeFixture);
       const announced = await (await proofs.announceBatch(b32("root"), b32("batch blob"), 3)).wait();
       expect(announced).to.include({ root: b32("root"), blobId: b32("batch blob"), count: 3 });
-      expect(await proofs.getBatch(b32("root"))).to.equal(null);
-      expect(await proofs.batchReference(b32("root"))).to.include({ anchored: false, blobId: b32("batch blob") });
+      expect(await proofs.getBatch(node.address, b32("root"))).to.equal(null);
+      expect(await proofs.batchReference(b32("root"), node.address)).to.include({
+        anchored: false,
+        blobId: b32("batch blob"),
+      });
     });
 
-    it("prefers the anchored reference of a batch over announcements", async function () {
-      const { proofs, client, node2 } = await loadFixture(nodeFixture);
-      await (await client.proofs.connect(node2).announceBatch(b32("root"), b32("spoof"), 1)).wait();
+    it("prefers the node's anchored reference of a batch over its announcements", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
+      await (await proofs.announceBatch(b32("root"), b32("announced"), 1)).wait();
       await (await proofs.anchorBatch(b32("root"), b32("real"), 1)).wait();
-      const references = await proofs.batchReferences(b32("root"));
+      const references = await proofs.batchReferences(b32("root"), node.address);
       expect(references.map((r) => [r.blobId, r.anchored])).to.deep.equal([
-        [b32("spoof"), false],
+        [b32("announced"), false],
         [b32("real"), true],
       ]);
-      expect(await proofs.batchBlobId(b32("root"))).to.equal(b32("real"));
-      expect(await proofs.batchBlobId(b32("other"))).to.equal(null);
+      expect(await proofs.batchBlobId(b32("root"), node.address)).to.equal(b32("real"));
+      expect(await proofs.batchBlobId(b32("other"), node.address)).to.equal(null);
+    });
+
+    it("never takes another node's anchor or announcement of a root as the node's own", async function () {
+      const { proofs, client, node, node2 } = await loadFixture(nodeFixture);
+      const squatter = client.proofs.connect(node2);
+      await (await squatter.anchorBatch(b32("root"), b32("squatted"), 9)).wait();
+      await (await squatter.announceBatch(b32("root"), b32("spoof"), 9)).wait();
+      expect(await proofs.getBatch(node.address, b32("root"))).to.equal(null);
+      expect(await proofs.batchReference(b32("root"), node.address)).to.equal(null);
+      await (await proofs.anchorBatch(b32("root"), b32("real"), 2)).wait();
+      expect(await proofs.getBatch(node.address, b32("root"))).to.include({ node: node.address, count: 2 });
+      expect(await proofs.getBatch(node2.address, b32("root"))).to.include({ node: node2.address, count: 9 });
+      expect(await proofs.batchReference(b32("root"), node.address)).to.include({ blobId: b32("real"), count: 2 });
+      expect((await proofs.batchReferences(b32("root"))).map((r) => [r.node, r.anchored])).to.deep.equal([
+        [node2.address, true],
+        [node2.address, false],
+        [node.address, true],
+      ]);
     });
 
     it("decodes an empty batch", async function () {
@@ -119,8 +159,8 @@ describe("core ProofRegistryClient", function () {
     });
 
     it("says an unknown root includes nothing", async function () {
-      const { proofs } = await loadFixture(nodeFixture);
-      expect(await proofs.isIncluded(b32("root"), b32("c"), [])).to.equal(false);
+      const { proofs, node } = await loadFixture(nodeFixture);
+      expect(await proofs.isIncluded(node.address, b32("root"), b32("c"), [])).to.equal(false);
     });
   });
 

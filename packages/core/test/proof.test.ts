@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Signature, TypedDataEncoder } from "ethers";
 import {
+  assertCanonicalSignature,
   buildProof,
   canonicalJson,
   decodeProof,
@@ -12,6 +13,7 @@ import {
   hashTensor,
   hashTensorSet,
   makeTensorSet,
+  NonCanonicalSignatureError,
   PROOF_EIP712_TYPES,
   proofCommitment,
   ProofFormatError,
@@ -24,6 +26,9 @@ import {
   type InferenceProofV1,
 } from "../src";
 import { b32, deployFixture, proofParams, RUNTIME } from "./fixtures";
+
+/** The order of secp256k1. */
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 async function signedFixture() {
   const base = await deployFixture();
@@ -143,14 +148,65 @@ describe("core inference proofs", function () {
       expect((caught as SignatureError).recovered).to.equal(other.address);
     });
 
-    it("rejects a signature by another key, and a malleable (high s) signature", async function () {
+    it("rejects a signature by another key, and the high-s twin of the node's signature", async function () {
       const { signed, other } = await loadFixture(signedFixture);
       const forged = { ...signed, signature: await other.signMessage("not this") };
       expect(() => verifyProofSignature(forged)).to.throw(SignatureError, /not by its node/);
       const sig = Signature.from(signed.signature);
-      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-      const highS = ethers.concat([sig.r, ethers.toBeHex(n - BigInt(sig.s), 32), sig.v === 27 ? "0x1c" : "0x1b"]);
-      expect(() => recoverProofSigner({ ...signed, signature: highS })).to.throw(SignatureError, /malformed/);
+      const highS = ethers.concat([sig.r, ethers.toBeHex(N - BigInt(sig.s), 32), sig.v === 27 ? "0x1c" : "0x1b"]);
+      expect(() => recoverProofSigner({ ...signed, signature: highS })).to.throw(NonCanonicalSignatureError, /s 0x/);
+    });
+
+    it("accepts the node's own signature: s at most n/2 and v 27 or 28", async function () {
+      const { signed, node } = await loadFixture(signedFixture);
+      const sig = Signature.from(signed.signature);
+      expect(BigInt(sig.s) <= N / 2n).to.equal(true);
+      expect([27, 28]).to.include(sig.v);
+      expect(() => assertCanonicalSignature(signed.signature)).to.not.throw();
+      expect(recoverProofSigner(signed)).to.equal(node.address);
+    });
+
+    it("rejects the node's signature re-encoded with v 0, 1 or an EIP-155 v, with a typed error naming v", async function () {
+      const { signed } = await loadFixture(signedFixture);
+      const sig = Signature.from(signed.signature);
+      const parity = sig.v - 27;
+      for (const v of [parity, 1 - parity, 35 + parity, 37 + 2 * 100 + parity, 29, 255]) {
+        const signature = ethers.concat([sig.r, sig.s, ethers.toBeHex(v, 1)]);
+        let caught: unknown;
+        try {
+          recoverProofSigner({ ...signed, signature });
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught, `v ${v}`).to.be.instanceOf(NonCanonicalSignatureError);
+        expect((caught as NonCanonicalSignatureError).part).to.equal("v");
+        expect((caught as NonCanonicalSignatureError).value).to.equal(String(v));
+        expect((caught as Error).message).to.contain(`v ${v}`).and.contain("27 or 28");
+        expect(() => verifyProofSignature({ ...signed, signature })).to.throw(NonCanonicalSignatureError);
+      }
+    });
+
+    it("rejects an s above n/2 even below 2^255 (which ethers accepts), and a zero s or r, naming the value", async function () {
+      const { signed } = await loadFixture(signedFixture);
+      const sig = Signature.from(signed.signature);
+      for (const [part, r, s] of [
+        ["s", sig.r, N / 2n + 1n],
+        ["s", sig.r, 2n ** 255n - 1n],
+        ["s", sig.r, 0n],
+        ["r", ethers.ZeroHash, BigInt(sig.s)],
+      ] as const) {
+        const hexS = ethers.toBeHex(s, 32);
+        const signature = ethers.concat([r, hexS, ethers.toBeHex(sig.v, 1)]);
+        let caught: unknown;
+        try {
+          assertCanonicalSignature(signature);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught, `${part} ${hexS}`).to.be.instanceOf(NonCanonicalSignatureError);
+        expect((caught as NonCanonicalSignatureError).part).to.equal(part);
+        expect((caught as Error).message).to.contain(part === "s" ? hexS : ethers.ZeroHash);
+      }
     });
   });
 
