@@ -20,9 +20,9 @@ export interface NodeService {
 }
 
 /**
- * The default largest request body: 64 MiB. It fits, in the JSON array form, the largest tensor a storable proof can
- * hold (a proof blob is capped at the publisher's 10 MiB; its base64 tensors expand ~3x as JSON numbers, ~4.5x as
- * booleans); the base64 `data` form of the same tensor takes about a sixth of this.
+ * The default largest request body: 64 MiB. It fits the JSON array form of any tensor that fits in a proof blob of
+ * 10 MiB (public Walrus publishers' cap): JSON takes up to ~6 bytes per element byte (`false,` for a bool, `"\u0001"`
+ * per control character of a string), ~3.75 for float32; the base64 `data` form takes 4/3.
  */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 

@@ -172,7 +172,7 @@ const BIGINT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
 };
 
 /** A decimal integer as JSON strings carry 64-bit integers: no sign but `-`, no leading zeros, no spaces, no hex. */
-const DECIMAL = /^(?:0|-?[1-9][0-9]{0,19})$/;
+const DECIMAL = /^(?:0|-?[1-9][0-9]*)$/;
 
 const FLOAT_WIDTH = { float32: 4, float64: 8 } as const;
 /** The canonical quiet NaN of each float width, as `NaN` writes it. */
@@ -208,7 +208,10 @@ export function tensorFromJson(name: string, json: TensorJson): DecodedTensor {
 }
 
 function valuesOf(dtype: Dtype, data: readonly unknown[]): DecodedTensor["values"] {
-  const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+  const show = (v: unknown) => {
+    const text = typeof v === "string" ? JSON.stringify(v) : String(v);
+    return text.length > 48 ? `${text.slice(0, 45)}...` : text;
+  };
   const bad = (i: number, v: unknown, why: string) => new ElementError(`data[${i}] = ${show(v)} ${why}`);
   if (dtype === "string") {
     return data.map((v, i) => {
@@ -232,19 +235,20 @@ function valuesOf(dtype: Dtype, data: readonly unknown[]): DecodedTensor["values
       if (typeof v === "number") {
         if (!Number.isInteger(v)) throw bad(i, v, `is not an integer; ${range}`);
         if (!Number.isSafeInteger(v)) {
-          throw bad(i, v, `is beyond 2^53 - 1, where JSON numbers lose precision; send it as a decimal string`);
+          throw bad(i, v, `is outside ±(2^53 - 1), where JSON numbers lose precision; send it as a decimal string`);
         }
         big = BigInt(v);
       } else if (typeof v === "string") {
         if (!DECIMAL.test(v)) {
           throw bad(i, v, `is not a decimal integer (digits with an optional "-", no hex, spaces or leading zeros)`);
         }
-        big = BigInt(v);
+        // More than 21 characters is beyond any 64-bit integer; BigInt would only be slow on a long string.
+        big = v.length > 21 ? max + 1n : BigInt(v);
       } else {
         throw bad(i, v, `is not an integer; ${range} (as JSON integers or decimal strings)`);
       }
       if (big < min || big > max) throw bad(i, v, `is out of range; ${range}`);
-      values[i] = big as never;
+      values[i] = big;
     });
     return values;
   }
