@@ -98,15 +98,23 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
       const { status, code, message } = frameworkError(error);
       void (reply as FastifyReply).status(status).send({ error: { code, message } });
     },
-    clientErrorHandler: (error, socket) => {
-      if (!socket.writable) return socket.destroy(error);
-      const body = JSON.stringify({
-        error: { code: "BAD_REQUEST", message: `malformed HTTP request: ${error.message}` },
-      });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n` +
-          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+    // Errors of the HTTP parser itself (before fastify sees a request), as fastify's default handler sorts them.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const [status, reason, code] =
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", "REQUEST_TIMEOUT"]
+          : error.code === "HPE_HEADER_OVERFLOW"
+            ? [431, "Request Header Fields Too Large", "HEADERS_TOO_LARGE"]
+            : [400, "Bad Request", "BAD_REQUEST"];
+      if (socket.writable && socket.bytesWritten === 0) {
+        const body = JSON.stringify({ error: { code, message: `malformed HTTP request: ${error.message}` } });
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(error);
     },
   });
 
