@@ -18,7 +18,8 @@ import { buildMlp, publishModel, tensorFromJson, tensorToJson, type TensorJson }
 import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { buildServer, DEFAULT_BODY_LIMIT, InferenceNode } from "@strata/node";
 
-const SHARDS = 10;
+// 30 shards hold a blob of ~16 MB: the large-tensor proofs here (up to ~9.4 MB) fit a batch (10 shards hold ~1.8 MB).
+const SHARDS = 30;
 const T = onnx.TensorProto.DataType;
 
 // ---------------------------------------------------------------------------------------------------------------------
