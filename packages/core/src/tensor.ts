@@ -2,13 +2,21 @@ import { TensorError } from "./errors";
 
 /**
  * Tensors as proofs carry them: `{ name, dtype, dims, data }` where `data` is the standard base64 (RFC 4648 §4, with
- * padding) of the tensor's elements in row-major order, each little-endian, whatever the host's byte order.
- * The typed arrays are those onnxruntime-node uses for each dtype (float16 as the raw bits in a Uint16Array, bool as
- * 0/1 bytes in a Uint8Array). String, 4-bit and bfloat16 tensors are not supported.
+ * padding) of the tensor's element bytes in row-major order:
+ * - numeric and bool dtypes: each element little-endian, whatever the host's byte order;
+ * - `string`: each element as its UTF-8 byte length (uint32, little-endian) followed by its UTF-8 bytes (no BOM is
+ *   added or removed; the bytes must be valid UTF-8, so the strings must be well-formed UTF-16 in JavaScript).
+ * The arrays are those onnxruntime-node uses for each dtype (float16 as the raw bits in a Uint16Array, bool as 0/1
+ * bytes in a Uint8Array, string as a `string[]`). 4-bit and bfloat16 tensors are not supported.
  */
 
-/** The typed array that holds each supported dtype. */
-export interface DtypeArrays {
+/** The typed array (or, for `string`, the array) that holds each supported dtype. */
+export interface DtypeArrays extends FixedDtypeArrays {
+  string: string[];
+}
+
+/** The typed array of each fixed-size dtype. */
+export interface FixedDtypeArrays {
   float16: Uint16Array;
   float32: Float32Array;
   float64: Float64Array;
@@ -26,7 +34,10 @@ export interface DtypeArrays {
 /** A supported element type, named as ONNX Runtime names it. */
 export type Dtype = keyof DtypeArrays;
 
-/** Any typed array a tensor can hold. */
+/** A dtype whose elements all have the same size in bytes (every dtype but `string`). */
+export type FixedDtype = keyof FixedDtypeArrays;
+
+/** Any typed array (or string array) a tensor can hold. */
 export type TensorValues = DtypeArrays[Dtype];
 
 type ArrayConstructorOf<A> = {
@@ -34,7 +45,7 @@ type ArrayConstructorOf<A> = {
   BYTES_PER_ELEMENT: number;
 };
 
-const ARRAY_TYPES: { readonly [D in Dtype]: ArrayConstructorOf<DtypeArrays[D]> } = {
+const ARRAY_TYPES: { readonly [D in FixedDtype]: ArrayConstructorOf<FixedDtypeArrays[D]> } = {
   float16: Uint16Array,
   float32: Float32Array,
   float64: Float64Array,
@@ -49,13 +60,16 @@ const ARRAY_TYPES: { readonly [D in Dtype]: ArrayConstructorOf<DtypeArrays[D]> }
   bool: Uint8Array,
 };
 
-/** Every supported dtype. */
-export const DTYPES = Object.keys(ARRAY_TYPES) as readonly Dtype[];
+/** Every fixed-size dtype. */
+export const FIXED_DTYPES = Object.keys(ARRAY_TYPES) as readonly FixedDtype[];
 
-/** The size in bytes of one element of each dtype. */
-export const DTYPE_SIZES: Readonly<Record<Dtype, number>> = Object.fromEntries(
-  DTYPES.map((dtype) => [dtype, ARRAY_TYPES[dtype].BYTES_PER_ELEMENT]),
-) as Record<Dtype, number>;
+/** Every supported dtype: the fixed-size ones and `string`. */
+export const DTYPES: readonly Dtype[] = [...FIXED_DTYPES, "string"];
+
+/** The size in bytes of one element of each fixed-size dtype (`string` elements have no fixed size). */
+export const DTYPE_SIZES: Readonly<Record<FixedDtype, number>> = Object.fromEntries(
+  FIXED_DTYPES.map((dtype) => [dtype, ARRAY_TYPES[dtype].BYTES_PER_ELEMENT]),
+) as Record<FixedDtype, number>;
 
 /** A tensor in its serialized form. */
 export interface Tensor {
@@ -63,7 +77,7 @@ export interface Tensor {
   dtype: Dtype;
   /** The shape; `[]` is a scalar (one element). */
   dims: number[];
-  /** Base64 of the little-endian element bytes. */
+  /** Base64 of the element bytes (little-endian elements; length-prefixed UTF-8 for strings). */
   data: string;
 }
 
@@ -77,6 +91,11 @@ export interface DecodedTensor<D extends Dtype = Dtype> {
 
 /** Whether `value` is a supported dtype name. */
 export function isDtype(value: unknown): value is Dtype {
+  return value === "string" || isFixedDtype(value);
+}
+
+/** Whether `value` is a fixed-size dtype name (every dtype but `string`). */
+export function isFixedDtype(value: unknown): value is FixedDtype {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(ARRAY_TYPES, value);
 }
 
@@ -103,49 +122,62 @@ export function encodeTensor<D extends Dtype>(
 ): Tensor {
   checkName(name);
   checkDtype(dtype, name);
-  const type = ARRAY_TYPES[dtype];
+  if (dtype === "string") {
+    const strings = values as string[];
+    if (!Array.isArray(strings))
+      throw new TensorError(name, `dtype string needs an array of strings, got ${describeArray(values)}`);
+    checkCount(name, dims, strings.length);
+    return { name, dtype, dims: [...dims], data: toBase64(encodeStrings(strings, name)) };
+  }
+  const type = ARRAY_TYPES[dtype as FixedDtype];
   if (!(values instanceof type)) {
     throw new TensorError(name, `dtype ${dtype} needs a ${type.name}, got ${describeArray(values)}`);
   }
-  const count = elementCount(dims, name);
-  if (values.length !== count) {
-    throw new TensorError(
-      name,
-      `dims [${dims.join(", ")}] hold ${count} element(s) but ${values.length} value(s) were given`,
-    );
-  }
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const typed = values as FixedDtypeArrays[FixedDtype];
+  checkCount(name, dims, typed.length);
+  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   if (dtype === "bool") checkBools(bytes, name);
   return { name, dtype, dims: [...dims], data: toBase64(toLittleEndian(bytes, type.BYTES_PER_ELEMENT)) };
 }
 
-/** Serializes raw little-endian element bytes as a tensor, checking the length against `dtype` and `dims`. */
+/**
+ * Serializes raw element bytes (little-endian elements; length-prefixed UTF-8 for strings) as a tensor, checking them
+ * against `dtype` and `dims`.
+ */
 export function tensorFromBytes(name: string, dtype: Dtype, dims: readonly number[], bytes: Uint8Array): Tensor {
   checkName(name);
   checkDtype(dtype, name);
-  checkLength(name, dtype, dims, bytes.length);
+  checkLength(name, dtype, dims, bytes);
   if (dtype === "bool") checkBools(bytes, name);
   return { name, dtype, dims: [...dims], data: toBase64(bytes) };
 }
 
 /**
- * The raw little-endian element bytes of `tensor`, after checking that its data is canonical base64 and that its length
- * is `product(dims) * size(dtype)`. These bytes are what the tensor hash covers.
+ * The raw element bytes of `tensor`, after checking that its data is canonical base64 and that the bytes hold exactly
+ * `product(dims)` elements of its dtype (`product(dims) * size(dtype)` bytes; for strings, that many length-prefixed
+ * valid UTF-8 strings and nothing after them). These bytes are what the tensor hash covers.
  */
 export function tensorBytes(tensor: Tensor): Uint8Array {
   const name = typeof tensor.name === "string" ? tensor.name : "tensor";
   checkName(tensor.name);
   checkDtype(tensor.dtype, name);
   const bytes = fromBase64(tensor.data, name);
-  checkLength(name, tensor.dtype, tensor.dims, bytes.length);
+  checkLength(name, tensor.dtype, tensor.dims, bytes);
   if (tensor.dtype === "bool") checkBools(bytes, name);
   return bytes;
 }
 
-/** The elements of `tensor` in the typed array of its dtype (a fresh, aligned copy in host byte order). */
+/**
+ * The elements of `tensor` in the typed array of its dtype (a fresh, aligned copy in host byte order), or for `string`
+ * an array of strings.
+ */
 export function decodeTensor<D extends Dtype>(tensor: Tensor & { dtype: D }): DecodedTensor<D> {
   const bytes = tensorBytes(tensor);
-  const type = ARRAY_TYPES[tensor.dtype];
+  if (tensor.dtype === "string") {
+    const values = decodeStrings(bytes, tensor.name) as DtypeArrays[D];
+    return { name: tensor.name, dtype: tensor.dtype, dims: [...tensor.dims], values };
+  }
+  const type = ARRAY_TYPES[tensor.dtype as FixedDtype] as unknown as ArrayConstructorOf<DtypeArrays[D]>;
   const host = fromLittleEndian(bytes, type.BYTES_PER_ELEMENT);
   const buffer = new ArrayBuffer(host.length);
   new Uint8Array(buffer).set(host);
@@ -155,21 +187,36 @@ export function decodeTensor<D extends Dtype>(tensor: Tensor & { dtype: D }): De
 
 // ---------------------------------------------------------------------------------------------------------------------
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-/** Strict base64: the standard alphabet with padding, and the unused bits of the last character zero. */
+/**
+ * Strict base64: the standard alphabet with padding, and the unused bits of the last character zero. Node's encoder
+ * writes exactly that form, so data that re-encodes to itself is canonical; the slower scan for the reason runs only
+ * on failure. (No regular expression: a backtracking one overflowed the stack on strings above ~4.5 MB.)
+ */
 function fromBase64(data: unknown, name: string): Uint8Array {
   if (typeof data !== "string") throw new TensorError(name, "data must be a base64 string");
-  if (!BASE64.test(data)) throw new TensorError(name, "data is not standard padded base64 (RFC 4648 section 4)");
   const bytes = Buffer.from(data, "base64");
-  if (bytes.toString("base64") !== data)
-    throw new TensorError(name, "data is not canonical base64 (non-zero pad bits)");
+  if (bytes.toString("base64") !== data) throw new TensorError(name, base64Problem(data));
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Why `data` is not canonical standard padded base64. */
+function base64Problem(data: string): string {
+  const what = "data is not standard padded base64 (RFC 4648 section 4)";
+  if (data.length % 4 !== 0) return `${what}: its length ${data.length} is not a multiple of 4`;
+  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
+  for (let i = 0; i < data.length - padding; i++) {
+    const c = data.charCodeAt(i);
+    const ok =
+      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+    if (!ok) return `${what}: character ${i} is ${JSON.stringify(data[i])}`;
+  }
+  return "data is not canonical base64 (non-zero pad bits)";
 }
 
 function toLittleEndian(bytes: Uint8Array, size: number): Uint8Array {
@@ -194,14 +241,32 @@ function checkName(name: unknown): asserts name is string {
   }
 }
 
+function checkCount(name: string, dims: readonly number[], given: number): void {
+  const count = elementCount(dims, name);
+  if (given !== count) {
+    throw new TensorError(name, `dims [${dims.join(", ")}] hold ${count} element(s) but ${given} value(s) were given`);
+  }
+}
+
 function checkDtype(dtype: unknown, name: string): asserts dtype is Dtype {
   if (!isDtype(dtype)) {
     throw new TensorError(name, `dtype ${JSON.stringify(dtype)} is not supported (supported: ${DTYPES.join(", ")})`);
   }
 }
 
-function checkLength(name: string, dtype: Dtype, dims: readonly number[], byteLength: number): void {
+function checkLength(name: string, dtype: Dtype, dims: readonly number[], bytes: Uint8Array): void {
   const count = elementCount(dims, name);
+  if (dtype === "string") {
+    const held = decodeStrings(bytes, name).length;
+    if (held !== count) {
+      throw new TensorError(
+        name,
+        `string dims [${dims.join(", ")}] need ${count} string(s) but data holds ${held} string(s)`,
+      );
+    }
+    return;
+  }
+  const byteLength = bytes.length;
   const expected = count * DTYPE_SIZES[dtype];
   if (byteLength !== expected) {
     throw new TensorError(
@@ -210,6 +275,60 @@ function checkLength(name: string, dtype: Dtype, dims: readonly number[], byteLe
         `${byteLength}`,
     );
   }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Each string as its UTF-8 byte length (uint32 little-endian) and its UTF-8 bytes, concatenated. */
+function encodeStrings(strings: readonly unknown[], name: string): Uint8Array {
+  const parts: Buffer[] = [];
+  let total = 0;
+  strings.forEach((value, i) => {
+    if (typeof value !== "string") throw new TensorError(name, `string element ${i} is not a string (${typeof value})`);
+    const at = value.search(LONE_SURROGATE);
+    if (at >= 0) {
+      throw new TensorError(name, `string element ${i} has a lone surrogate at ${at}: it has no UTF-8 form`);
+    }
+    const utf8 = Buffer.from(value, "utf8");
+    if (utf8.length > 0xffffffff) throw new TensorError(name, `string element ${i} is longer than 2^32 - 1 bytes`);
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(utf8.length, 0);
+    parts.push(head, utf8);
+    total += 4 + utf8.length;
+  });
+  const out = Buffer.concat(parts, total);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** The strings of length-prefixed UTF-8 element bytes; throws unless the bytes are exactly that. */
+function decodeStrings(bytes: Uint8Array, name: string): string[] {
+  const strings: string[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    const i = strings.length;
+    if (bytes.length - at < 4) {
+      const rest = bytes.length - at;
+      throw new TensorError(name, `string element ${i}: ${rest} trailing byte(s) are not a full uint32 length`);
+    }
+    const length = view.getUint32(at, true);
+    at += 4;
+    if (bytes.length - at < length) {
+      throw new TensorError(
+        name,
+        `string element ${i} needs ${length} bytes but ${bytes.length - at} remain (the data holds strings as a ` +
+          "uint32 little-endian UTF-8 length and the bytes)",
+      );
+    }
+    try {
+      strings.push(UTF8.decode(bytes.subarray(at, at + length)));
+    } catch {
+      throw new TensorError(name, `string element ${i} is not valid UTF-8`);
+    }
+    at += length;
+  }
+  return strings;
 }
 
 function checkBools(bytes: Uint8Array, name: string): void {

@@ -25,9 +25,11 @@ const SAMPLES: { [D in keyof DtypeArrays]: DtypeArrays[D] } = {
   int64: new BigInt64Array([-(2n ** 63n), -1n, 2n ** 63n - 1n]),
   uint64: new BigUint64Array([0n, 2n ** 64n - 1n]),
   bool: new Uint8Array([0, 1, 1]),
+  string: ["a", "ü", ""],
 };
 
-function bytesOf(values: ArrayBufferView): number[] {
+function bytesOf(values: ArrayBufferView | string[]): number[] | string[] {
+  if (Array.isArray(values)) return values;
   return [...new Uint8Array(values.buffer, values.byteOffset, values.byteLength)];
 }
 
@@ -40,7 +42,7 @@ describe("core tensors: typed arrays <-> base64 little-endian", function () {
       expect(decoded.dtype, dtype).to.equal(dtype);
       expect(decoded.values.constructor, dtype).to.equal(values.constructor);
       expect(bytesOf(decoded.values), dtype).to.deep.equal(bytesOf(values));
-      expect(tensorBytes(tensor).length, dtype).to.equal(values.length * DTYPE_SIZES[dtype]);
+      if (dtype !== "string") expect(tensorBytes(tensor).length, dtype).to.equal(values.length * DTYPE_SIZES[dtype]);
     }
   });
 
@@ -121,9 +123,69 @@ describe("core tensors: typed arrays <-> base64 little-endian", function () {
     });
 
     it("rejects unsupported dtypes and empty names", function () {
-      const strings = { name: "s", dtype: "string", dims: [1], data: "" } as unknown as Tensor;
-      expect(() => tensorBytes(strings)).to.throw(TensorError, /dtype "string" is not supported/);
+      const bf16 = { name: "s", dtype: "bfloat16", dims: [1], data: "AAA=" } as unknown as Tensor;
+      expect(() => tensorBytes(bf16)).to.throw(TensorError, /dtype "bfloat16" is not supported/);
       expect(() => encodeTensor("", "uint8", [1], new Uint8Array(1))).to.throw(TensorError, /name must be a non-empty/);
+    });
+  });
+
+  describe("large tensors", function () {
+    it("checks and decodes a base64 data string above 4.5 MB (a [250000,4] float32 tensor) without a stack overflow", function () {
+      const values = new Float32Array(250_000 * 4).map((_, i) => i * 0.5);
+      const tensor = encodeTensor("x", "float32", [250_000, 4], values);
+      expect(tensor.data.length).to.be.greaterThan(5_000_000);
+      expect(tensorBytes(tensor).length).to.equal(4_000_000);
+      expect(decodeTensor(tensor).values[999_999]).to.equal(999_999 * 0.5);
+    });
+
+    it("still rejects a bad character or non-zero pad bits deep inside a large data string", function () {
+      const data = encodeTensor("x", "uint8", [3_000_000], new Uint8Array(3_000_000)).data;
+      const bad = `${data.slice(0, 2_000_000)}*${data.slice(2_000_001)}`;
+      expect(() => tensorBytes({ name: "x", dtype: "uint8", dims: [3_000_000], data: bad })).to.throw(
+        TensorError,
+        /data is not standard padded base64 .*character 2000000/,
+      );
+      expect(() => tensorBytes({ name: "x", dtype: "uint8", dims: [1], data: "AB==" })).to.throw(
+        TensorError,
+        /non-zero pad bits/,
+      );
+    });
+  });
+
+  describe("string tensors", function () {
+    const words = ["abc", "héllo", "", "😀", "\ufeffbom"];
+
+    it("round-trips UTF-8 strings through the length-prefixed element bytes", function () {
+      const tensor = encodeTensor("s", "string", [5], words);
+      const bytes = tensorBytes(tensor);
+      // "abc" is its UTF-8 length (uint32 little-endian) and its bytes.
+      expect([...bytes.subarray(0, 7)]).to.deep.equal([3, 0, 0, 0, 0x61, 0x62, 0x63]);
+      const decoded = decodeTensor(tensor);
+      expect(decoded.values).to.deep.equal(words);
+      expect(tensorFromBytes("s", "string", [5], bytes).data).to.equal(tensor.data);
+    });
+
+    it("handles a [2,0] string tensor and a scalar", function () {
+      expect(encodeTensor("e", "string", [2, 0], []).data).to.equal("");
+      expect(decodeTensor(encodeTensor("one", "string", [], ["x"])).values).to.deep.equal(["x"]);
+    });
+
+    it("rejects strings that disagree with dims, are not strings, or are not well-formed UTF-16", function () {
+      expect(() => encodeTensor("s", "string", [2], ["a"])).to.throw(TensorError, /hold 2 element\(s\) but 1/);
+      expect(() => encodeTensor("s", "string", [1], [1 as never])).to.throw(TensorError, /element 0 is not a string/);
+      expect(() => encodeTensor("s", "string", [1], ["a\ud800"])).to.throw(TensorError, /element 0 .*lone surrogate/);
+    });
+
+    it("rejects element bytes that are truncated, too long, or not UTF-8", function () {
+      const bad =
+        (bytes: number[], dims = [1]) =>
+        () =>
+          tensorFromBytes("s", "string", dims, new Uint8Array(bytes));
+      expect(bad([3, 0, 0, 0, 0x61])).to.throw(TensorError, /element 0 needs 3 bytes/);
+      expect(bad([1, 0, 0])).to.throw(TensorError, /element 0: 3 trailing byte\(s\) are not a full uint32 length/);
+      expect(bad([1, 0, 0, 0, 0x61, 0])).to.throw(TensorError, /1 trailing byte/);
+      expect(bad([1, 0, 0, 0, 0x61], [2])).to.throw(TensorError, /holds 1 string\(s\)/);
+      expect(bad([2, 0, 0, 0, 0xc0, 0x80])).to.throw(TensorError, /element 0 is not valid UTF-8/);
     });
   });
 });

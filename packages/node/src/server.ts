@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
 import { DTYPES, StrataError } from "@strata/core";
 import { StrataRuntimeError, type TensorJson } from "@strata/runtime";
 
@@ -19,8 +19,15 @@ export interface NodeService {
   metrics(): string;
 }
 
+/**
+ * The default largest request body: 64 MiB. It fits the JSON array form of any tensor that fits in a proof blob of
+ * 10 MiB (public Walrus publishers' cap): JSON takes up to ~6 bytes per element byte (`false,` for a bool, `"\u0001"`
+ * per control character of a string), ~3.75 for float32; the base64 `data` form takes 4/3.
+ */
+export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
 export interface ServerOptions {
-  /** Largest request body in bytes (default 16 MiB). */
+  /** Largest request body in bytes (default {@link DEFAULT_BODY_LIMIT}). */
   bodyLimit?: number;
   /** Largest number of input tensors per request (default 64). */
   maxInputs?: number;
@@ -42,12 +49,73 @@ const tensorSchema = {
   },
 } as const;
 
-/** The node's HTTP API (fastify, with JSON schemas on every request). Errors are `{ error: { code, message } }`. */
+/** Fastify's own errors (raised before a route runs), by code: the node's code for each and how to fix the request. */
+const FRAMEWORK_ERRORS: Readonly<Record<string, { code: string; hint: string }>> = {
+  FST_ERR_BAD_URL: { code: "BAD_URL", hint: "percent-encode the URL correctly" },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "BAD_JSON", hint: "send a valid JSON body" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "BAD_JSON", hint: "send a JSON body, or no content-type without a body" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: "UNSUPPORTED_MEDIA_TYPE",
+    hint: "send the body as JSON with content-type: application/json",
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "BODY_TOO_LARGE", hint: "" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "BAD_CONTENT_LENGTH",
+    hint: "send a Content-Length that matches the body",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: { code: "BAD_URL", hint: "shorten the URL" },
+  FST_ERR_ASYNC_CONSTRAINT: { code: "BAD_REQUEST", hint: "check the request's headers" },
+};
+
+/**
+ * The node's HTTP API (fastify, with JSON schemas on every request, validated strictly: no type coercion, no field
+ * silently removed, unknown fields refused). Every error, including those raised before routing (a malformed URL, bad
+ * JSON, a wrong content type, a body over the limit), is `{ error: { code, message } }`.
+ */
 export function buildServer(service: NodeService, options: ServerOptions = {}): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const frameworkError = (error: FastifyError): { status: number; code: string; message: string } => {
+    const known = FRAMEWORK_ERRORS[error.code];
+    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return {
+        status: 413,
+        code: "BODY_TOO_LARGE",
+        message:
+          `the request body is larger than this node's limit of ${bodyLimit} bytes; send tensors in the base64 ` +
+          "data form (about a third of the JSON array size), or split the request",
+      };
+    }
+    const message = known?.hint ? `${error.message}: ${known.hint}` : error.message;
+    return { status, code: known?.code ?? "BAD_REQUEST", message };
+  };
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit,
     logger: false,
-    ajv: { customOptions: { allowUnionTypes: true } },
+    // Strict: fastify's defaults coerce types ("5" -> 5, "AAAA" -> ["AAAA"]) and drop unknown fields.
+    ajv: { customOptions: { allowUnionTypes: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    frameworkErrors: (error, _request, reply) => {
+      const { status, code, message } = frameworkError(error);
+      void (reply as FastifyReply).status(status).send({ error: { code, message } });
+    },
+    // Errors of the HTTP parser itself (before fastify sees a request), as fastify's default handler sorts them.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const [status, reason, code] =
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", "REQUEST_TIMEOUT"]
+          : error.code === "HPE_HEADER_OVERFLOW"
+            ? [431, "Request Header Fields Too Large", "HEADERS_TOO_LARGE"]
+            : [400, "Bad Request", "BAD_REQUEST"];
+      if (socket.writable && socket.bytesWritten === 0) {
+        const body = JSON.stringify({ error: { code, message: `malformed HTTP request: ${error.message}` } });
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(error);
+    },
   });
 
   app.setErrorHandler((error: FastifyError | StrataRuntimeError, _request, reply) => {
@@ -60,10 +128,12 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
     }
     const fe = error as FastifyError;
     if (fe.validation) {
-      return reply.status(400).send({ error: { code: "BAD_REQUEST", message: `invalid request: ${fe.message}` } });
+      const message = `invalid request: ${describeValidation(fe.validation, fe.validationContext ?? "body")}`;
+      return reply.status(400).send({ error: { code: "BAD_REQUEST", message } });
     }
     if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? "BAD_REQUEST", message: fe.message } });
+      const { status, code, message } = frameworkError(fe);
+      return reply.status(status).send({ error: { code, message } });
     }
     return reply.status(500).send({ error: { code: "INTERNAL", message: fe.message } });
   });
@@ -115,4 +185,23 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
   });
   app.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(service.metrics()));
   return app;
+}
+
+/** A validation failure in words: unknown fields by name, the rest as ajv says them, each with its JSON path. */
+function describeValidation(errors: NonNullable<FastifyError["validation"]>, context: string): string {
+  const seen = new Set<string>();
+  const parts: string[] = [];
+  for (const error of errors) {
+    const at = error.instancePath ? `${context}${error.instancePath}` : context;
+    let part: string;
+    if (error.keyword === "additionalProperties") {
+      const field = String((error.params as { additionalProperty?: unknown }).additionalProperty);
+      part = `unknown field ${JSON.stringify(field)} in ${at}`;
+    } else {
+      part = `${at} ${error.message ?? "is invalid"}`;
+    }
+    if (!seen.has(part)) parts.push(part);
+    seen.add(part);
+  }
+  return parts.join("; ");
 }

@@ -110,6 +110,18 @@ export function compareOutputs(
           `${got.dtype}[${got.dims.join(",")}]`,
       );
     }
+    if (want.dtype === "string") {
+      // Strings match exactly or not at all (no tolerance applies).
+      const wantStrings = decodeTensor(want).values as string[];
+      const gotStrings = got.values as string[];
+      wantStrings.forEach((a, i) => {
+        elements++;
+        if (a === gotStrings[i]) return;
+        mismatched++;
+        first ??= `${want.name}[${i}] recorded ${JSON.stringify(a)} vs re-executed ${JSON.stringify(gotStrings[i])}`;
+      });
+      continue;
+    }
     const wantBytes = tensorBytes(want);
     const gotBytes = tensorBytes(toProofTensor(got));
     const size = DTYPE_SIZES[want.dtype];

@@ -50,6 +50,8 @@ export interface AnchoredBatch {
 }
 
 export interface Env {
+  /** The store's shard count (default {@link SHARDS}). */
+  shards: number;
   walrus: LocalWalrus;
   walrusDir: string;
   /** Publisher and aggregator client of the local store (no retries: a failure shows at once). */
@@ -80,8 +82,9 @@ export const input = (rows: number[][]) => ({
   x: { dtype: "float32" as const, dims: [rows.length, 4], data: rows.flat() },
 });
 
-/** Starts everything; {@link teardown} stops it. */
-export async function setup(): Promise<Env> {
+/** Starts everything; {@link teardown} stops it. `shards`: more fit larger blobs (30 hold ~16 MB), at some speed. */
+export async function setup(options: { shards?: number } = {}): Promise<Env> {
+  const shards = options.shards ?? SHARDS;
   const [admin, owner, nodeA, nodeB, nodeC, nodeD] = await ethers.getSigners();
   const { deployment } = await deployAndDescribe(admin);
   const adminClient = StrataClient.connect(deployment, admin);
@@ -95,11 +98,11 @@ export async function setup(): Promise<Env> {
   }
 
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-verifier-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
+  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards });
   const walrusClient = new WalrusClient({
     publisherUrl: walrus.url,
     aggregatorUrls: [walrus.url],
-    shards: SHARDS,
+    shards,
     retries: 0,
   });
   const ownerClient = StrataClient.connect(deployment, owner);
@@ -150,6 +153,7 @@ export async function setup(): Promise<Env> {
   const latest = await ethers.provider.getBlock("latest");
   const lead = (latest?.timestamp ?? 0) - Math.floor(Date.now() / 1000);
   return {
+    shards,
     walrus,
     walrusDir,
     walrusClient,
@@ -184,7 +188,7 @@ export async function teardown(env: Env | undefined): Promise<void> {
 export function verifier(env: Env, options: Partial<VerifierOptions> = {}): Verifier {
   return new Verifier({
     client: env.client,
-    walrus: new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS, retries: 0 }),
+    walrus: new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: env.shards, retries: 0 }),
     clockSkewSeconds: env.clockSkewSeconds,
     modelCacheDir: join(env.walrusDir, "verifier-models"),
     ...options,
@@ -241,7 +245,7 @@ export async function anchorMissingBatch(
   anchorer: HardhatEthersSigner,
 ): Promise<ProofBatch & { blobId: string }> {
   const batch = buildBatch(docs);
-  const id = await computeBlobId(batch.bytes, { shards: SHARDS });
+  const id = await computeBlobId(batch.bytes, { shards: env.shards });
   await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, blobIdToBytes32Hex(id))).wait();
   return { ...batch, blobId: id };
 }
