@@ -610,7 +610,11 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const strict = parseBoolean("strict_consistency_check", read.strict_consistency_check);
     const skip = parseBoolean("skip_consistency_check", read.skip_consistency_check);
     if (strict && skip) {
-      throw new HttpProblem(400, "INVALID_CONSISTENCY_CHECK", "cannot set both strict and skip consistency check options");
+      throw new HttpProblem(
+        400,
+        "INVALID_CONSISTENCY_CHECK",
+        "cannot set both strict and skip consistency check options",
+      );
     }
   }
 
