@@ -377,7 +377,12 @@ export class WalrusClient {
           });
         }
         if (res.statusCode < 200 || res.statusCode > 299) {
-          throw this.#httpError(url, res.statusCode, text, metadata.blobId);
+          const failure = this.#httpError(url, res.statusCode, text, metadata.blobId);
+          // The daemon answers a `markedInvalid` result as a 500 with this message: no retry changes it.
+          if (res.statusCode === 500 && /marked invalid/i.test(failure.message)) {
+            throw new BlobMarkedInvalidError(metadata.blobId, url, undefined);
+          }
+          throw failure;
         }
         let json: unknown;
         try {

@@ -177,20 +177,22 @@ export class BlobMarkedInvalidError extends WalrusError {
   readonly code = "BLOB_MARKED_INVALID";
   declare readonly blobId: string;
   declare readonly url: string;
-  /** The event that marked the blob invalid. */
-  readonly txDigest: string;
-  readonly eventSeq: string;
+  /** The event that marked the blob invalid, when the publisher gave it (a 200 `markedInvalid` does; a 500 does not). */
+  readonly txDigest?: string;
+  readonly eventSeq?: string;
 
-  constructor(blobId: string, url: string, event: { txDigest: string; eventSeq: string }) {
+  constructor(blobId: string, url: string, event: { txDigest: string; eventSeq: string } | undefined) {
     super(
-      `The publisher at ${url} answered that blob ${blobId} is marked invalid on Walrus ` +
-        `(event ${event.txDigest}/${event.eventSeq}): its encoding was found inconsistent, so it can never be read. ` +
-        `This points at a bug in the encoder that produced it or at faulty storage nodes; report it to the Walrus ` +
-        `operators, and do not retry the same store.`,
+      `The publisher at ${url} answered that blob ${blobId} is marked invalid on Walrus` +
+        `${event !== undefined ? ` (event ${event.txDigest}/${event.eventSeq})` : ""}: its encoding was found ` +
+        `inconsistent, so it can never be read. This points at a bug in the encoder that produced it or at faulty ` +
+        `storage nodes; report it to the Walrus operators, and do not retry the same store.`,
       { blobId, url },
     );
-    this.txDigest = event.txDigest;
-    this.eventSeq = event.eventSeq;
+    if (event !== undefined) {
+      this.txDigest = event.txDigest;
+      this.eventSeq = event.eventSeq;
+    }
   }
 }
 

@@ -146,6 +146,20 @@ describe("Walrus client: bounded reads and every answer of the daemon", function
       expect(publisher.hits).to.equal(1);
     });
 
+    it("does not retry the daemon's 500 for a blob marked invalid", async function () {
+      const publisher = await serve(async (req, res) => {
+        req.resume();
+        res.writeHead(500, { "content-type": "application/json" });
+        const message = "the blob was marked invalid, which is likely a system error, please report it";
+        res.end(JSON.stringify(walrusError(500, "INTERNAL", "UNCATEGORIZED", message)));
+      });
+      const c = new WalrusClient({ ...FAST, publisherUrl: publisher.url });
+      const error = await rejection(c.store(pseudoRandomBytes(300, 708)));
+      expect(error).to.be.instanceOf(BlobMarkedInvalidError).and.include({ code: "BLOB_MARKED_INVALID" });
+      expect((error as BlobMarkedInvalidError).txDigest).to.equal(undefined);
+      expect(publisher.hits).to.equal(1);
+    });
+
     it("turns a 200 error {failurePhase, errorMsg} into a typed error that keeps the message, and does not retry it", async function () {
       const publisher = await serve(async (req, res) => {
         req.resume();
