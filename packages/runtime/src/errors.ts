@@ -108,8 +108,8 @@ export class ModelUnavailableError extends StrataRuntimeError {
   ) {
     super(
       "MODEL_UNAVAILABLE",
-      `model blob ${blobId} could not be fetched from Walrus: ${detail}. Nothing was cached; retry later, or ` +
-        `configure another aggregator`,
+      `model blob ${blobId} could not be fetched from Walrus: ${detail.replace(/\.+$/, "")}. Nothing was cached; ` +
+        `retry later, or configure another aggregator`,
       503,
     );
     if (options.cause !== undefined) Object.defineProperty(this, "cause", { value: options.cause });
