@@ -95,7 +95,8 @@ export async function setup(): Promise<Env> {
   }
 
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-verifier-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
+  // verifyFiles off: the tamper tests play an aggregator that serves altered bytes by editing the store's files.
+  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS, verifyFiles: false });
   const walrusClient = new WalrusClient({
     publisherUrl: walrus.url,
     aggregatorUrls: [walrus.url],

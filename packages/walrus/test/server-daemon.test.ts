@@ -207,6 +207,28 @@ describe("Local Walrus store: never promises bytes it does not have", function (
     await byObject.arrayBuffer();
   });
 
+  it("serves a file altered on disk (same size) with verifyFiles off, to play a tampering aggregator", async function () {
+    const temp = await tempDir();
+    const lax = await startLocalWalrus({ dir: temp.dir, port: 0, shards: TEST_SHARDS, verifyFiles: false });
+    try {
+      const put = await fetch(`${lax.url}/v1/blobs`, { method: "PUT", body: pseudoRandomBytes(3000, 605) });
+      const blob = ((await put.json()) as NewlyCreatedResponse).newlyCreated.blobObject;
+      const altered = pseudoRandomBytes(3000, 606);
+      await writeFile(path.join(temp.dir, "blobs", blob.blobId), altered);
+      const res = await fetch(`${lax.url}/v1/blobs/${blob.blobId}`);
+      expect(res.status).to.equal(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(altered))).to.equal(true);
+      // A short file is still refused, never served with a full Content-Length.
+      await truncate(path.join(temp.dir, "blobs", blob.blobId), 100);
+      const short = await fetch(`${lax.url}/v1/blobs/${blob.blobId}`, { signal: AbortSignal.timeout(5000) });
+      expect(short.status).to.equal(500);
+      expectDaemonError(await short.json(), 500, "BLOB_UNAVAILABLE");
+    } finally {
+      await lax.close();
+      await temp.cleanup();
+    }
+  });
+
   it("repairs an unavailable blob when it is stored again", async function () {
     const blob = await storeBlob(604);
     await truncate(path.join(dir, "blobs", blob.blobId), 10);
