@@ -1,7 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, readdir } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtemp, readFile, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
@@ -241,28 +239,22 @@ describe("Inference node", function () {
       dir: await mkdtemp(join(tmpdir(), "strata-corrupt-")),
       port: 0,
       shards: SHARDS,
+      verifyFiles: false, // it plays an aggregator that serves the altered copy
     });
-    // Same model published through a second store, served through an aggregator that alters a byte. (The store
-    // itself reports a copy altered on disk as unavailable instead of serving it.)
-    const flipping = createServer((req, res) => {
-      void fetch(`${corrupt.url}${req.url ?? "/"}`).then(async (upstream) => {
-        const bytes = Buffer.from(await upstream.arrayBuffer());
-        if (upstream.status === 200) bytes[bytes.length - 10] ^= 0xff;
-        res.writeHead(upstream.status, { "content-length": bytes.length });
-        res.end(bytes);
-      });
-    });
-    await new Promise<void>((resolve) => flipping.listen(0, "127.0.0.1", resolve));
-    const flippingUrl = `http://127.0.0.1:${(flipping.address() as AddressInfo).port}`;
     try {
+      // Same model published through a second store whose copy is then altered on disk.
       const client = new WalrusClient({ publisherUrl: corrupt.url, aggregatorUrls: [corrupt.url], shards: SHARDS });
       await client.store(env.modelBytes, { epochs: 5 });
+      const file = join(corrupt.dir, "blobs", env.blobId);
+      const bytes = await readFile(file);
+      bytes[bytes.length - 10] ^= 0xff;
+      await writeFile(file, bytes);
       const dir = await mkdtemp(join(tmpdir(), "strata-node-"));
       const node = await InferenceNode.start({
         dataDir: dir,
         signer: env.nodeSigner,
         client: env.readClient,
-        walrus: new WalrusClient({ aggregatorUrls: [flippingUrl], shards: SHARDS, retries: 0 }),
+        walrus: new WalrusClient({ aggregatorUrls: [corrupt.url], shards: SHARDS, retries: 0 }),
         defaultModelOwner: env.owner,
       });
       try {
@@ -281,8 +273,6 @@ describe("Inference node", function () {
         await node.close();
       }
     } finally {
-      flipping.closeAllConnections();
-      await new Promise<void>((resolve) => flipping.close(() => resolve()));
       await corrupt.close();
     }
   });
