@@ -157,7 +157,13 @@ export class ModelCache {
           );
         }
         if (error instanceof BlobTooLargeError) {
-          throw new ModelTooLargeError(ref.blobId, error.size, error.limit ?? ref.size, "max-model-bytes");
+          // Only a registered size no Walrus blob can have gets here (longer bodies fail as integrity errors).
+          throw new StrataRuntimeError(
+            "INVALID_MODEL_SIZE",
+            `the registry gives model blob ${ref.blobId} a size of ${ref.size} bytes, more than a Walrus blob can ` +
+              `hold (${error.limit ?? "the encoder's limit"} bytes); nothing was downloaded`,
+            502,
+          );
         }
         if (error instanceof WalrusTimeoutError) {
           throw new ModelUnavailableError(
