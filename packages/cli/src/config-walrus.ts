@@ -2,13 +2,19 @@
  * Which Walrus services the CLI talks to. Precedence: command-line flags, then environment variables, then the named
  * network (`--network`, else `STRATA_WALRUS_NETWORK`, else `local`: the devnet's store on 127.0.0.1:31415).
  *
- * | variable                      | meaning                                            |
- * | ----------------------------- | -------------------------------------------------- |
- * | `STRATA_WALRUS_NETWORK`       | `local` or `testnet`                               |
- * | `STRATA_WALRUS_PUBLISHER`     | publisher base URL                                 |
- * | `STRATA_WALRUS_AGGREGATORS`   | aggregator base URLs, comma-separated, in order    |
- * | `STRATA_WALRUS_SHARDS`        | shard count for Blob IDs (default: the network's)  |
+ * | variable                             | meaning                                           |
+ * | ------------------------------------ | ------------------------------------------------- |
+ * | `STRATA_WALRUS_NETWORK`              | `local` or `testnet`                              |
+ * | `STRATA_WALRUS_PUBLISHER`            | publisher base URL                                |
+ * | `STRATA_WALRUS_AGGREGATORS`          | aggregator base URLs, comma-separated, in order   |
+ * | `STRATA_WALRUS_SHARDS`               | shard count for Blob IDs (default: the network's) |
+ * | `STRATA_WALRUS_PUBLISHER_TOKEN`      | bearer token (JWT) of an authenticated publisher  |
+ * | `STRATA_WALRUS_PUBLISHER_TOKEN_FILE` | a file holding that token                         |
+ *
+ * The publisher token is never taken as a flag value (a flag shows in `ps`): `--publisher-token-file <path>` names a
+ * file that holds it, and no message shows it.
  */
+import { readFileSync } from "node:fs";
 import { WALRUS_NETWORKS, type WalrusClientOptions, type WalrusNetworkConfig } from "@strata/walrus";
 
 export interface WalrusCliFlags {
@@ -17,6 +23,8 @@ export interface WalrusCliFlags {
   aggregator?: string[];
   shards?: string;
   timeout?: string;
+  /** A file holding the publisher's bearer token (`--publisher-token-file`). */
+  publisherTokenFile?: string;
 }
 
 export interface ResolvedWalrusConfig extends WalrusClientOptions {
@@ -38,6 +46,54 @@ export function byteSize(name: string, value: string): number {
   if (match === null) throw new Error(`${name} must be a size such as 1048576, 64MiB or 1GiB, got ${value}`);
   const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[match[2] ?? "B"] ?? 1;
   return Number(match[1]) * unit;
+}
+
+/** RFC 6750 `b64token`, as the Walrus client takes it. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Reads a token file, naming the file (never its contents) when it cannot be used. */
+function readTokenFile(source: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`${source} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`, {
+      cause: error,
+    });
+  }
+  const token = text.trim();
+  if (token === "") throw new Error(`${source} ${file} is empty: put the publisher's bearer token (a JWT) in it`);
+  return token;
+}
+
+/**
+ * The publisher's bearer token: from `--publisher-token-file`, else `STRATA_WALRUS_PUBLISHER_TOKEN_FILE`, else
+ * `STRATA_WALRUS_PUBLISHER_TOKEN`. Errors say where the token came from, never what it is.
+ */
+export function resolvePublisherToken(flags: WalrusCliFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let source: string;
+  let token: string;
+  if (flags.publisherTokenFile !== undefined) {
+    source = "--publisher-token-file";
+    token = readTokenFile(source, flags.publisherTokenFile);
+  } else if (env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE !== undefined && env.STRATA_WALRUS_PUBLISHER_TOKEN !== undefined) {
+    throw new Error("set STRATA_WALRUS_PUBLISHER_TOKEN or STRATA_WALRUS_PUBLISHER_TOKEN_FILE, not both");
+  } else if (env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE !== undefined) {
+    source = "STRATA_WALRUS_PUBLISHER_TOKEN_FILE";
+    token = readTokenFile(source, env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE);
+  } else if (env.STRATA_WALRUS_PUBLISHER_TOKEN !== undefined) {
+    source = "STRATA_WALRUS_PUBLISHER_TOKEN";
+    token = env.STRATA_WALRUS_PUBLISHER_TOKEN.trim();
+  } else {
+    return undefined;
+  }
+  if (!BEARER_TOKEN.test(token)) {
+    throw new Error(
+      `${source} is not a bearer token (${token.length} characters): give the JWT alone, without "Bearer ", spaces ` +
+        `or line breaks`,
+    );
+  }
+  return token;
 }
 
 function urls(list: string[] | undefined): string[] {
@@ -64,6 +120,7 @@ export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEn
         : [...network.aggregatorUrls];
   const shardsText = flags.shards ?? env.STRATA_WALRUS_SHARDS;
   const shards = shardsText === undefined ? network.shards : positiveInteger("--shards", shardsText);
+  const publisherToken = resolvePublisherToken(flags, env);
   return {
     network,
     publisherUrl,
@@ -74,5 +131,6 @@ export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEn
       ? { maxPublishBytes: network.maxPublishBytes }
       : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: positiveInteger("--timeout", flags.timeout) } : {}),
+    ...(publisherToken !== undefined ? { publisherToken } : {}),
   };
 }

@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LOCAL_WALRUS, WALRUS_TESTNET } from "@strata/walrus";
 import { byteSize, resolveWalrusConfig } from "../src/config-walrus";
 
@@ -58,5 +61,47 @@ describe("strata CLI: Walrus configuration", function () {
     expect(byteSize("--max-blob-size", "1GiB")).to.equal(1024 ** 3);
     expect(byteSize("--max-blob-size", "1000")).to.equal(1000);
     expect(() => byteSize("--max-blob-size", "1 GB")).to.throw(/--max-blob-size must be a size/);
+  });
+
+  describe("publisher bearer token", function () {
+    const token = "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJjbGkifQ.c2ln";
+
+    it("takes the token from the environment, a token file flag or a token file variable", async function () {
+      const dir = await mkdtemp(join(tmpdir(), "strata-token-"));
+      const file = join(dir, "publisher.jwt");
+      await writeFile(file, `${token}\n`, { mode: 0o600 });
+      expect(resolveWalrusConfig({}, {}).publisherToken).to.equal(undefined);
+      expect(resolveWalrusConfig({}, { STRATA_WALRUS_PUBLISHER_TOKEN: token }).publisherToken).to.equal(token);
+      expect(resolveWalrusConfig({ publisherTokenFile: file }, {}).publisherToken).to.equal(token);
+      expect(resolveWalrusConfig({}, { STRATA_WALRUS_PUBLISHER_TOKEN_FILE: file }).publisherToken).to.equal(token);
+      // The flag's file wins over the environment.
+      const other = join(dir, "other.jwt");
+      await writeFile(other, "b3RoZXI.dG9rZW4");
+      expect(
+        resolveWalrusConfig({ publisherTokenFile: other }, { STRATA_WALRUS_PUBLISHER_TOKEN: token }).publisherToken,
+      ).to.equal("b3RoZXI.dG9rZW4");
+    });
+
+    it("refuses a missing, empty or malformed token without showing it", async function () {
+      const dir = await mkdtemp(join(tmpdir(), "strata-token-"));
+      const empty = join(dir, "empty.jwt");
+      await writeFile(empty, "\n");
+      expect(() => resolveWalrusConfig({ publisherTokenFile: join(dir, "missing.jwt") }, {})).to.throw(
+        /--publisher-token-file .*missing\.jwt.* cannot be read/,
+      );
+      expect(() => resolveWalrusConfig({ publisherTokenFile: empty }, {})).to.throw(/is empty/);
+      const malformed = `${token} trailing words`;
+      let message = "";
+      try {
+        resolveWalrusConfig({}, { STRATA_WALRUS_PUBLISHER_TOKEN: malformed });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).to.match(/STRATA_WALRUS_PUBLISHER_TOKEN is not a bearer token/);
+      expect(message).to.not.contain(token.slice(0, 12));
+      expect(() =>
+        resolveWalrusConfig({}, { STRATA_WALRUS_PUBLISHER_TOKEN: token, STRATA_WALRUS_PUBLISHER_TOKEN_FILE: empty }),
+      ).to.throw(/set STRATA_WALRUS_PUBLISHER_TOKEN or STRATA_WALRUS_PUBLISHER_TOKEN_FILE, not both/);
+    });
   });
 });

@@ -176,7 +176,7 @@ describe("strata CLI: Walrus commands", function () {
       const res = await fetch(`${second.url}/v1/blobs/${created.newlyCreated.blobObject.blobId}`);
       expect(res.status).to.equal(200);
       expect(await res.text()).to.equal("served by the CLI");
-      const status = (await (await fetch(`${second.url}/status`)).json()) as { epochMs: number; blobs: number };
+      const status = (await (await fetch(`${second.url}/local/status`)).json()) as { epochMs: number; blobs: number };
       expect(status).to.include({ epochMs: 3_600_000, blobs: 1 });
     } finally {
       expect(await second.stop()).to.equal(0);

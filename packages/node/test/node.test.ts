@@ -244,6 +244,7 @@ describe("Inference node", function () {
       dir: await mkdtemp(join(tmpdir(), "strata-corrupt-")),
       port: 0,
       shards: SHARDS,
+      verifyFiles: false, // it plays an aggregator that serves the altered copy
     });
     try {
       // Same model published through a second store whose copy is then altered on disk.

@@ -60,3 +60,58 @@ export class ModelIntegrityError extends StrataRuntimeError {
     );
   }
 }
+
+/** Which bound a model is above: the node's largest model (`--max-model-bytes`) or its whole cache. */
+export type ModelSizeBound = "max-model-bytes" | "cache-max-bytes";
+
+/**
+ * A model is larger than this node takes: refused from the registry's size before any byte is downloaded (or, for a
+ * source that serves more than the registry says, as soon as the extra bytes arrive). `code` is `MODEL_TOO_LARGE` for
+ * the node's largest model and `CACHE_TOO_SMALL` for the cache bound.
+ */
+export class ModelTooLargeError extends StrataRuntimeError {
+  constructor(
+    readonly blobId: string,
+    /** The model's size in bytes (the registry's). */
+    readonly size: number,
+    /** The bound it exceeds, in bytes. */
+    readonly limit: number,
+    readonly bound: ModelSizeBound,
+  ) {
+    super(
+      bound === "max-model-bytes" ? "MODEL_TOO_LARGE" : "CACHE_TOO_SMALL",
+      bound === "max-model-bytes"
+        ? `model blob ${blobId} has ${size} bytes, above this node's largest model of ${limit} bytes; nothing was ` +
+            `downloaded. Raise --max-model-bytes to serve it`
+        : `a model of ${size} bytes (blob ${blobId}) does not fit in the cache bound of ${limit} bytes; nothing was ` +
+            `downloaded. Raise --cache-max-bytes to serve it`,
+      507,
+    );
+  }
+}
+
+/** What kept a model's bytes from arriving: the Walrus error code behind a {@link ModelUnavailableError}. */
+export type ModelUnavailableCause = "TIMEOUT" | "NETWORK" | "HTTP";
+
+/**
+ * A model's bytes could not be fetched from Walrus right now: the aggregators timed out (no progress for the idle
+ * timeout), could not be reached, or answered an error such as the store's `BLOB_UNAVAILABLE` for a blob whose data is
+ * lost. Nothing was cached. Code `MODEL_UNAVAILABLE`, status 503: the request can be retried later or elsewhere.
+ */
+export class ModelUnavailableError extends StrataRuntimeError {
+  constructor(
+    readonly blobId: string,
+    /** The code of the Walrus error (`TIMEOUT`, `NETWORK` or `HTTP`). */
+    readonly walrusCode: ModelUnavailableCause,
+    detail: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      "MODEL_UNAVAILABLE",
+      `model blob ${blobId} could not be fetched from Walrus: ${detail.replace(/\.+$/, "")}. Nothing was cached; ` +
+        `retry later, or configure another aggregator`,
+      503,
+    );
+    if (options.cause !== undefined) Object.defineProperty(this, "cause", { value: options.cause });
+  }
+}

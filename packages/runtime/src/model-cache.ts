@@ -2,8 +2,17 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BlobIntegrityError, BlobNotFoundError, type TransferProgress, type WalrusClient } from "@strata/walrus";
-import { ModelIntegrityError, StrataRuntimeError } from "./errors";
+import {
+  BlobIntegrityError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  WalrusHttpError,
+  WalrusNetworkError,
+  WalrusTimeoutError,
+  type TransferProgress,
+  type WalrusClient,
+} from "@strata/walrus";
+import { ModelIntegrityError, ModelTooLargeError, ModelUnavailableError, StrataRuntimeError } from "./errors";
 
 /** What the cache needs from Walrus: a verified download to a path (the file appears only once it checks out). */
 export type BlobSource = Pick<WalrusClient, "readToFile">;
@@ -26,6 +35,14 @@ export interface ModelFileRef {
   size: number;
 }
 
+export interface ModelCacheOptions {
+  /**
+   * The largest model this cache downloads, in bytes (default: the cache bound). A model whose registered size is
+   * larger is refused before any byte is fetched.
+   */
+  maxModelBytes?: number;
+}
+
 const BLOB_ID = /^[A-Za-z0-9_-]{43}$/;
 const strip0x = (hex: string) => hex.replace(/^0x/, "").toLowerCase();
 
@@ -44,12 +61,25 @@ export async function sha256File(path: string): Promise<string> {
 export class ModelCache {
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   readonly downloads = { count: 0, bytes: 0 };
+  /** The largest model downloaded, in bytes. */
+  readonly maxModelBytes: number;
 
   constructor(
     readonly dir: string,
     private readonly source: BlobSource,
     readonly maxBytes: number = 8 * 1024 ** 3,
-  ) {}
+    options: ModelCacheOptions = {},
+  ) {
+    this.maxModelBytes = options.maxModelBytes ?? maxBytes;
+    for (const [name, value] of [
+      ["maxBytes", maxBytes],
+      ["maxModelBytes", this.maxModelBytes],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`ModelCache ${name} must be a non-negative integer of bytes, got ${value}`);
+      }
+    }
+  }
 
   private blobPath(blobId: string): string {
     return join(this.dir, "blobs", blobId);
@@ -70,6 +100,7 @@ export class ModelCache {
     }
     const cached = await this.lookup(ref);
     if (cached) return cached;
+    this.checkSize(ref);
     let pending = this.inflight.get(ref.blobId);
     if (!pending) {
       pending = this.fetch(ref, onProgress).finally(() => this.inflight.delete(ref.blobId));
@@ -91,6 +122,22 @@ export class ModelCache {
     return { ...entry, lastUsed: now.getTime() };
   }
 
+  /** Refuses, from the registry's size alone, a model this cache will not hold: before any byte is fetched. */
+  private checkSize(ref: ModelFileRef): void {
+    if (!Number.isSafeInteger(ref.size) || ref.size < 0) {
+      throw new StrataRuntimeError(
+        "INVALID_MODEL_SIZE",
+        `the registry gives model blob ${ref.blobId} a size of ${ref.size} bytes, which is not a byte count`,
+        502,
+      );
+    }
+    // The tighter bound is the one to name (the cache's when they are equal, as by default).
+    if (ref.size > this.maxModelBytes && this.maxModelBytes < this.maxBytes) {
+      throw new ModelTooLargeError(ref.blobId, ref.size, this.maxModelBytes, "max-model-bytes");
+    }
+    if (ref.size > this.maxBytes) throw new ModelTooLargeError(ref.blobId, ref.size, this.maxBytes, "cache-max-bytes");
+  }
+
   private async fetch(ref: ModelFileRef, onProgress?: (progress: TransferProgress) => void): Promise<CacheEntry> {
     await mkdir(join(this.dir, "blobs"), { recursive: true });
     await mkdir(join(this.dir, "tmp"), { recursive: true });
@@ -98,10 +145,41 @@ export class ModelCache {
     const tmp = join(this.dir, "tmp", `${ref.blobId}.${process.pid}.${Date.now()}`);
     try {
       try {
-        await this.source.readToFile(ref.blobId, tmp, { sha256: sha, onProgress });
+        // The registry's size bounds the download: a longer body is cut as soon as the extra bytes arrive.
+        await this.source.readToFile(ref.blobId, tmp, { sha256: sha, expectedSize: ref.size, onProgress });
       } catch (error) {
         if (error instanceof BlobIntegrityError) {
-          throw new ModelIntegrityError(ref.blobId, `${error.failure} ${error.expected}`, error.actual);
+          const expected = error.failure === "size" || error.failure === "truncated" ? `${error.expected} bytes` : "";
+          throw new ModelIntegrityError(
+            ref.blobId,
+            `${error.failure} ${expected || error.expected}`,
+            error.failure === "size" || error.failure === "truncated" ? `${error.actual} bytes` : error.actual,
+          );
+        }
+        if (error instanceof BlobTooLargeError) {
+          // Only a registered size no Walrus blob can have gets here (longer bodies fail as integrity errors).
+          throw new StrataRuntimeError(
+            "INVALID_MODEL_SIZE",
+            `the registry gives model blob ${ref.blobId} a size of ${ref.size} bytes, more than a Walrus blob can ` +
+              `hold (${error.limit ?? "the encoder's limit"} bytes); nothing was downloaded`,
+            502,
+          );
+        }
+        if (error instanceof WalrusTimeoutError) {
+          throw new ModelUnavailableError(
+            ref.blobId,
+            "TIMEOUT",
+            `no progress from ${error.url} for ${error.timeoutMs} ms`,
+            {
+              cause: error,
+            },
+          );
+        }
+        if (error instanceof WalrusNetworkError) {
+          throw new ModelUnavailableError(ref.blobId, "NETWORK", error.message, { cause: error });
+        }
+        if (error instanceof WalrusHttpError) {
+          throw new ModelUnavailableError(ref.blobId, "HTTP", error.message, { cause: error });
         }
         if (error instanceof BlobNotFoundError) {
           throw new StrataRuntimeError(
@@ -116,7 +194,7 @@ export class ModelCache {
       const [actual, info] = await Promise.all([sha256File(tmp), stat(tmp)]);
       if (actual !== sha) throw new ModelIntegrityError(ref.blobId, sha, actual);
       if (info.size !== ref.size) throw new ModelIntegrityError(ref.blobId, `${ref.size} bytes`, `${info.size} bytes`);
-      await this.makeRoom(info.size);
+      await this.makeRoom(ref.blobId, info.size);
       const meta = { blobId: ref.blobId, sha256: sha, size: info.size };
       await writeFile(`${this.metaPath(ref.blobId)}.tmp`, JSON.stringify(meta));
       await rename(`${this.metaPath(ref.blobId)}.tmp`, this.metaPath(ref.blobId));
@@ -181,14 +259,8 @@ export class ModelCache {
     return evicted;
   }
 
-  private async makeRoom(incoming: number): Promise<void> {
-    if (incoming > this.maxBytes) {
-      throw new StrataRuntimeError(
-        "CACHE_TOO_SMALL",
-        `a model of ${incoming} bytes does not fit in the cache bound of ${this.maxBytes} bytes; raise --cache-max-bytes`,
-        507,
-      );
-    }
+  private async makeRoom(blobId: string, incoming: number): Promise<void> {
+    if (incoming > this.maxBytes) throw new ModelTooLargeError(blobId, incoming, this.maxBytes, "cache-max-bytes");
     await this.prune(this.maxBytes - incoming);
   }
 

@@ -98,7 +98,8 @@ export async function setup(options: { shards?: number } = {}): Promise<Env> {
   }
 
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-verifier-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards });
+  // verifyFiles off: the tamper tests play an aggregator that serves altered bytes by editing the store's files.
+  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards, verifyFiles: false });
   const walrusClient = new WalrusClient({
     publisherUrl: walrus.url,
     aggregatorUrls: [walrus.url],

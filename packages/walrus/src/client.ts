@@ -9,13 +9,14 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import pRetry from "p-retry";
 import { request, type Dispatcher } from "undici";
-import { checkStoreResponse, readErrorBody, type StoreResponse } from "./api";
+import { checkStoreResponse, readErrorBody, type ResourceOperation, type StoreResponse } from "./api";
 import { parseBlobId, type BlobIdString } from "./blob-id";
 import type { WalrusNetworkConfig } from "./config";
 import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
 import { assertEncodable, DEFAULT_SHARDS, maxBlobSize } from "./encoding";
 import {
   BlobIntegrityError,
+  BlobMarkedInvalidError,
   BlobNotFoundError,
   BlobTooLargeError,
   PUBLISHER_SIZE_ADVICE,
@@ -24,6 +25,7 @@ import {
   WalrusHttpError,
   WalrusNetworkError,
   WalrusResponseError,
+  WalrusStoreFailedError,
   WalrusTimeoutError,
 } from "./errors";
 
@@ -47,6 +49,12 @@ export interface WalrusClientOptions extends Partial<WalrusNetworkConfig> {
   freshNotFoundMs?: number;
   /** Encoder pool for Blob IDs (default: the process-wide one). */
   pool?: EncoderPool;
+  /**
+   * A bearer token (a JWT) for an authenticated publisher (the only kind on Mainnet), sent as
+   * `Authorization: Bearer <token>` with every store and never to an aggregator. It is kept private: no error message,
+   * `inspect` or `JSON.stringify` of the client shows it.
+   */
+  publisherToken?: string;
 }
 
 export interface StoreOptions {
@@ -76,6 +84,8 @@ export interface StoreResult {
   newlyCreated: boolean;
   /** Cost in FROST, when newly created. */
   cost?: number;
+  /** What the publisher did with storage and registration, when newly created. */
+  resourceOperation?: ResourceOperation;
   /** The publisher's answer, as returned. */
   response: StoreResponse;
 }
@@ -86,6 +96,17 @@ export interface ReadOptions {
    * bytes are verified against it while they stream. Without it, the Blob ID is recomputed from the bytes.
    */
   sha256?: string;
+  /**
+   * The blob's exact size, when the caller knows it (a registry records it): a Content-Length that differs is refused
+   * before the body is read, and the stream is cut as soon as more bytes arrive (`BlobIntegrityError`, failure
+   * `size`; the next aggregator is tried). Only this size is ever allocated up front.
+   */
+  expectedSize?: number;
+  /**
+   * The most bytes the caller will take: a larger Content-Length is refused before the body is read, and the stream is
+   * cut as soon as more bytes arrive (`BlobTooLargeError`, not retried).
+   */
+  maxBytes?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
 }
@@ -105,11 +126,14 @@ export interface ReadToFileResult {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** RFC 6750 `b64token`: what a bearer token may be, so that it can never break the header it is sent in. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const UPLOAD_CHUNK = 1024 * 1024;
 
 /** Where a download's bytes go: memory for `read`, a temporary file for `readToFile`. */
 interface Sink {
-  start(total: number | undefined): Promise<void>;
+  /** `expected`: the size the caller vouches for, the only length ever allocated up front. */
+  start(expected: number | undefined): Promise<void>;
   /** Returns a promise only when the write is asynchronous (a file); memory writes stay synchronous. */
   write(chunk: Uint8Array): void | Promise<void>;
   /** Drops what was written (before a retry or after a failure). */
@@ -121,8 +145,9 @@ class MemorySink implements Sink {
   #buffer: Uint8Array | undefined;
   #length = 0;
 
-  async start(total: number | undefined): Promise<void> {
-    this.#buffer = total !== undefined ? new Uint8Array(total) : undefined;
+  async start(expected: number | undefined): Promise<void> {
+    // Never from a server's Content-Length: only the caller's expected size is allocated up front.
+    this.#buffer = expected !== undefined ? new Uint8Array(expected) : undefined;
     this.#chunks = [];
     this.#length = 0;
   }
@@ -259,6 +284,8 @@ export class WalrusClient {
   readonly #stored = new Map<string, number>();
   /** Index of the aggregator that answered last: it is tried first next time. */
   #preferred = 0;
+  /** The publisher's bearer token (private: never shown). */
+  readonly #publisherToken: string | undefined;
 
   constructor(options: WalrusClientOptions) {
     this.publisherUrl = options.publisherUrl === undefined ? undefined : trimSlash(options.publisherUrl);
@@ -274,6 +301,19 @@ export class WalrusClient {
     for (const url of [this.publisherUrl, ...this.aggregatorUrls]) {
       if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) throw new TypeError(`Not an http(s) URL: ${url}`);
     }
+    if (options.publisherToken !== undefined && !BEARER_TOKEN.test(options.publisherToken)) {
+      // The token is not echoed: it is a credential.
+      throw new TypeError(
+        `publisherToken is not a bearer token (${options.publisherToken.length} characters; expected base64url-like ` +
+          `characters only, without the "Bearer " prefix, spaces or line breaks)`,
+      );
+    }
+    this.#publisherToken = options.publisherToken;
+  }
+
+  /** Whether stores send a bearer token (the token itself is never exposed). */
+  get hasPublisherToken(): boolean {
+    return this.#publisherToken !== undefined;
   }
 
   /**
@@ -318,9 +358,14 @@ export class WalrusClient {
         options.signal,
       );
       try {
+        const headers: Record<string, string> = {
+          "content-type": "application/octet-stream",
+          "content-length": String(bytes.byteLength),
+        };
+        if (this.#publisherToken !== undefined) headers.authorization = `Bearer ${this.#publisherToken}`;
         const res = await this.#request(url, timer, {
           method: "PUT",
-          headers: { "content-type": "application/octet-stream", "content-length": String(bytes.byteLength) },
+          headers,
           body: this.#uploadBody(bytes, url, timer, options.onProgress),
         });
         const text = await res.body.text();
@@ -332,7 +377,12 @@ export class WalrusClient {
           });
         }
         if (res.statusCode < 200 || res.statusCode > 299) {
-          throw this.#httpError(url, res.statusCode, text, metadata.blobId);
+          const failure = this.#httpError(url, res.statusCode, text, metadata.blobId);
+          // The daemon answers a `markedInvalid` result as a 500 with this message: no retry changes it.
+          if (res.statusCode === 500 && /marked invalid/i.test(failure.message)) {
+            throw new BlobMarkedInvalidError(metadata.blobId, url, undefined);
+          }
+          throw failure;
         }
         let json: unknown;
         try {
@@ -342,6 +392,16 @@ export class WalrusClient {
         }
         const checked = checkStoreResponse(json);
         if (typeof checked === "string") throw new WalrusResponseError(url, checked, metadata.blobId);
+        // Answers that no retry changes: thrown as they are.
+        if ("markedInvalid" in checked) {
+          throw new BlobMarkedInvalidError(checked.markedInvalid.blobId, url, checked.markedInvalid.event);
+        }
+        if ("error" in checked) {
+          throw new WalrusStoreFailedError(url, checked.error.errorMsg, {
+            failurePhase: checked.error.failurePhase,
+            blobId: checked.error.blobId ?? metadata.blobId,
+          });
+        }
         return checked;
       } catch (error) {
         throw this.#classify(error, url, timer, options.signal, metadata.blobId);
@@ -355,7 +415,7 @@ export class WalrusClient {
     if (certified !== metadata.blobId) throw new PublisherMismatchError(metadata.blobId, certified, url);
     this.#rememberStored(metadata.blobId);
     if ("newlyCreated" in response) {
-      const { blobObject, cost } = response.newlyCreated;
+      const { blobObject, cost, resourceOperation } = response.newlyCreated;
       return {
         blobId: metadata.blobId,
         sha256: metadata.sha256,
@@ -365,6 +425,7 @@ export class WalrusClient {
         status: "newlyCreated",
         newlyCreated: true,
         cost,
+        ...(resourceOperation !== undefined ? { resourceOperation } : {}),
         response,
       };
     }
@@ -442,7 +503,7 @@ export class WalrusClient {
     finish: (url: string, sha256: string, size: number) => Promise<T>,
   ): Promise<T> {
     if (this.aggregatorUrls.length === 0) throw new TypeError("WalrusClient.read needs at least one aggregator URL");
-    const limit = maxBlobSize(this.shards);
+    const bounds = this.#readBounds(options);
     return this.#retrying(options.signal, blobId, async () => {
       const failures: unknown[] = [];
       const start = this.#preferred;
@@ -450,7 +511,7 @@ export class WalrusClient {
         const index = (start + i) % this.aggregatorUrls.length;
         const url = `${this.aggregatorUrls[index]}/v1/blobs/${blobId}`;
         try {
-          const { sha256, size } = await this.#download(url, blobId, sink, limit, options);
+          const { sha256, size } = await this.#download(url, blobId, sink, bounds, options);
           if (expectedSha !== undefined && sha256 !== expectedSha) {
             throw new BlobIntegrityError(blobId, url, "sha256", expectedSha, sha256);
           }
@@ -467,12 +528,55 @@ export class WalrusClient {
     });
   }
 
-  /** One GET of a blob into `sink`, hashing as it streams. */
+  /** The size bounds of a read: the caller's expected size and maximum, within what a blob can be at all. */
+  #readBounds(options: ReadOptions): ReadBounds {
+    for (const [name, value] of [
+      ["expectedSize", options.expectedSize],
+      ["maxBytes", options.maxBytes],
+    ] as const) {
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+        throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+      }
+    }
+    const blobLimit = maxBlobSize(this.shards);
+    const max = options.maxBytes === undefined ? blobLimit : Math.min(options.maxBytes, blobLimit);
+    const expected = options.expectedSize;
+    if (expected !== undefined && expected > max) {
+      throw new BlobTooLargeError(expected, max, {
+        why:
+          options.maxBytes !== undefined && options.maxBytes < blobLimit
+            ? `it is above the maximum of ${options.maxBytes} bytes this read allows`
+            : `no blob can exceed ${blobLimit} bytes at ${this.shards} shards`,
+        advice: "Nothing was downloaded; raise the maximum if the blob is meant to be read.",
+      });
+    }
+    return { expected, max, callerMax: options.maxBytes !== undefined && options.maxBytes < blobLimit };
+  }
+
+  /** The error for a body (announced or streamed) of `size` bytes beyond the bounds, or undefined within them. */
+  #oversize(size: number, bounds: ReadBounds, url: string, blobId: BlobIdString): WalrusError | undefined {
+    if (bounds.expected !== undefined && size > bounds.expected) {
+      return new BlobIntegrityError(blobId, url, "size", String(bounds.expected), String(size));
+    }
+    if (size > bounds.max) {
+      return new BlobTooLargeError(size, bounds.max, {
+        url,
+        blobId,
+        why: bounds.callerMax
+          ? `this read allows at most ${bounds.max} bytes`
+          : `no blob can exceed ${bounds.max} bytes at ${this.shards} shards`,
+        advice: "The download was stopped there; raise maxBytes if the blob is meant to be this large.",
+      });
+    }
+    return undefined;
+  }
+
+  /** One GET of a blob into `sink`, hashing as it streams and stopping at the size bounds. */
   async #download(
     url: string,
     blobId: BlobIdString,
     sink: Sink,
-    limit: number,
+    bounds: ReadBounds,
     options: ReadOptions,
   ): Promise<{ sha256: string; size: number }> {
     const timer = new ProgressTimer(
@@ -484,40 +588,44 @@ export class WalrusClient {
     let received = 0;
     try {
       const res = await this.#request(url, timer, { method: "GET" });
-      if (res.statusCode !== 200) {
-        const text = await res.body.text();
-        if (res.statusCode === 404) throw new BlobNotFoundError(blobId, url, readErrorBody(safeJson(text))?.reason);
-        throw this.#httpError(url, res.statusCode, text, blobId);
-      }
-      const length = res.headers["content-length"];
-      total = typeof length === "string" && /^[0-9]+$/.test(length) ? Number(length) : undefined;
-      if (total !== undefined && total > limit) {
-        throw new BlobTooLargeError(total, limit, {
-          url,
-          blobId,
-          why: `no blob can exceed ${limit} bytes at ${this.shards} shards`,
-        });
-      }
-      await local(() => sink.start(total));
-      const hash = createHash("sha256");
       try {
+        if (res.statusCode !== 200) {
+          const text = await res.body.text();
+          if (res.statusCode === 404) throw new BlobNotFoundError(blobId, url, readErrorBody(safeJson(text))?.reason);
+          throw this.#httpError(url, res.statusCode, text, blobId);
+        }
+        const length = res.headers["content-length"];
+        total = typeof length === "string" && /^[0-9]+$/.test(length) ? Number(length) : undefined;
+        if (total !== undefined) {
+          const refused =
+            bounds.expected !== undefined && total !== bounds.expected
+              ? new BlobIntegrityError(blobId, url, "size", String(bounds.expected), String(total))
+              : this.#oversize(total, bounds, url, blobId);
+          if (refused !== undefined) throw refused;
+        }
+        // Only the size the caller vouches for is allocated up front, never the server's Content-Length alone.
+        await local(() => sink.start(bounds.expected !== undefined && total === bounds.expected ? total : undefined));
+        const hash = createHash("sha256");
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           timer.touch();
           received += chunk.byteLength;
-          if (received > limit) throw new BlobTooLargeError(received, limit, { url, blobId });
+          const over = this.#oversize(received, bounds, url, blobId);
+          if (over !== undefined) throw over;
           hash.update(chunk);
           const written = sink.write(chunk);
           if (written !== undefined) await local(() => written);
           options.onProgress?.({ bytes: received, total, url });
         }
+        const announced = total ?? bounds.expected;
+        if (announced !== undefined && received < announced) {
+          throw new BlobIntegrityError(blobId, url, "truncated", String(announced), String(received));
+        }
+        return { sha256: hash.digest("hex"), size: received };
       } finally {
-        // Leaving the loop early (an error, an abort) must not leave the connection half-read.
-        if (!res.body.readableEnded) res.body.destroy();
+        // Leaving early (an error, a refused length, an abort) must not leave the connection half-read. A body never
+        // read emits its abort as an error: it is expected here.
+        if (!res.body.readableEnded) res.body.on("error", () => undefined).destroy();
       }
-      if (total !== undefined && received !== total) {
-        throw new BlobIntegrityError(blobId, url, "truncated", String(total), String(received));
-      }
-      return { sha256: hash.digest("hex"), size: received };
     } catch (error) {
       // The local disk failed (full, read-only): that is no network error and no reason to retry.
       if (error instanceof LocalFailure) throw error.cause;
@@ -603,7 +711,10 @@ export class WalrusClient {
       error instanceof WalrusTimeoutError ||
       error instanceof BlobNotFoundError ||
       error instanceof BlobIntegrityError ||
-      (error instanceof WalrusHttpError && (error.status >= 500 || error.status === 429))
+      // 403 (SIZE_EXCEEDED: above this aggregator's configured maximum) and 451 (blocked by this aggregator): the
+      // blob is still on Walrus, and another aggregator may serve it.
+      (error instanceof WalrusHttpError &&
+        (error.status >= 500 || error.status === 429 || error.status === 403 || error.status === 451))
     );
   }
 
@@ -635,7 +746,7 @@ export class WalrusClient {
   #httpError(url: string, status: number, text: string, blobId: string | undefined): WalrusHttpError {
     const body = readErrorBody(safeJson(text));
     const message = body?.message || text.slice(0, 300) || "(empty body)";
-    return new WalrusHttpError(url, status, message, { blobId, reason: body?.reason });
+    return new WalrusHttpError(url, status, message, { blobId, reason: body?.reason, walrusStatus: body?.status });
   }
 
   #checkPublishSize(size: number, url: string): void {
@@ -661,6 +772,16 @@ export class WalrusClient {
     for (const [id, at] of this.#stored) if (now - at >= this.freshNotFoundMs) this.#stored.delete(id);
     this.#stored.set(blobId, now);
   }
+}
+
+/** The size bounds of one read. */
+interface ReadBounds {
+  /** The exact size the caller expects, when it knows it. */
+  expected: number | undefined;
+  /** The most bytes taken: the caller's maximum or what a blob can be at all, whichever is lower. */
+  max: number;
+  /** Whether `max` is the caller's maximum (rather than the encoder's). */
+  callerMax: boolean;
 }
 
 function safeJson(text: string): unknown {

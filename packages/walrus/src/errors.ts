@@ -12,7 +12,9 @@ export type WalrusErrorCode =
   | "TIMEOUT"
   | "HTTP"
   | "NETWORK"
-  | "INVALID_RESPONSE";
+  | "INVALID_RESPONSE"
+  | "BLOB_MARKED_INVALID"
+  | "STORE_FAILED";
 
 /** Base class of every error thrown by `@strata/walrus`. */
 export abstract class WalrusError extends Error {
@@ -68,7 +70,11 @@ export class BlobNotFoundError extends WalrusError {
   }
 }
 
-export type IntegrityFailure = "sha256" | "blob-id" | "truncated";
+/**
+ * How returned bytes failed: their sha256 or recomputed Blob ID differ, the body ended early (`truncated`), or its
+ * length is not the size the caller expects (`size`: another Content-Length, or more bytes than expected).
+ */
+export type IntegrityFailure = "sha256" | "blob-id" | "truncated" | "size";
 
 /** The bytes an aggregator returned are not the blob that was asked for. */
 export class BlobIntegrityError extends WalrusError {
@@ -91,7 +97,9 @@ export class BlobIntegrityError extends WalrusError {
         ? `their sha256 is ${actual}, expected ${expected}`
         : failure === "blob-id"
           ? `their recomputed Blob ID is ${actual}`
-          : `the body ended after ${actual} of ${expected} bytes`;
+          : failure === "size"
+            ? `the blob has ${expected} bytes, but the body has ${actual}`
+            : `the body ended after ${actual} of ${expected} bytes`;
     super(
       `The bytes returned for blob ${blobId}${url ? ` by ${url}` : ""} failed verification: ${what}. ` +
         `They were discarded; try another aggregator.`,
@@ -164,6 +172,51 @@ export class WalrusTimeoutError extends WalrusError {
   }
 }
 
+/** Walrus marked the blob invalid (its encoding is inconsistent): it can never be read, and storing it again fails. */
+export class BlobMarkedInvalidError extends WalrusError {
+  readonly code = "BLOB_MARKED_INVALID";
+  declare readonly blobId: string;
+  declare readonly url: string;
+  /** The event that marked the blob invalid, when the publisher gave it (a 200 `markedInvalid` does; a 500 does not). */
+  readonly txDigest?: string;
+  readonly eventSeq?: string;
+
+  constructor(blobId: string, url: string, event: { txDigest: string; eventSeq: string } | undefined) {
+    super(
+      `The publisher at ${url} answered that blob ${blobId} is marked invalid on Walrus` +
+        `${event !== undefined ? ` (event ${event.txDigest}/${event.eventSeq})` : ""}: its encoding was found ` +
+        `inconsistent, so it can never be read. This points at a bug in the encoder that produced it or at faulty ` +
+        `storage nodes; report it to the Walrus operators, and do not retry the same store.`,
+      { blobId, url },
+    );
+    if (event !== undefined) {
+      this.txDigest = event.txDigest;
+      this.eventSeq = event.eventSeq;
+    }
+  }
+}
+
+/** The publisher answered 200 with `error {failurePhase, errorMsg}`: it tried and failed to store the blob. */
+export class WalrusStoreFailedError extends WalrusError {
+  readonly code = "STORE_FAILED";
+  declare readonly url: string;
+  /** The phase the store failed in (`register`, `upload`, `certify`...), when the publisher says. */
+  readonly failurePhase?: string;
+  /** The publisher's own message, unchanged. */
+  readonly errorMsg: string;
+
+  constructor(url: string, errorMsg: string, details: { failurePhase?: string; blobId?: string } = {}) {
+    super(
+      `The publisher at ${url} could not store the blob` +
+        `${details.failurePhase ? ` (it failed in phase "${details.failurePhase}")` : ""}: ${errorMsg}. ` +
+        `Fix what the publisher names (often its wallet's SUI or WAL balance) or use another publisher.`,
+      { url, blobId: details.blobId },
+    );
+    this.errorMsg = errorMsg;
+    if (details.failurePhase !== undefined) this.failurePhase = details.failurePhase;
+  }
+}
+
 /** An HTTP status the client does not turn into a more specific error. */
 export class WalrusHttpError extends WalrusError {
   readonly code = "HTTP";
@@ -171,14 +224,22 @@ export class WalrusHttpError extends WalrusError {
   readonly status: number;
   /** The `reason` of the Walrus error body (for example `BLOB_UNAVAILABLE`), when there was one. */
   readonly reason?: string;
+  /** The Walrus status of the error body (for example `SIZE_EXCEEDED`), when there was one. */
+  readonly walrusStatus?: string;
 
-  constructor(url: string, status: number, message: string, details: { blobId?: string; reason?: string } = {}) {
+  constructor(
+    url: string,
+    status: number,
+    message: string,
+    details: { blobId?: string; reason?: string; walrusStatus?: string } = {},
+  ) {
     super(`HTTP ${status} from ${url}${details.reason ? ` (${details.reason})` : ""}: ${message}`, {
       url,
       blobId: details.blobId,
     });
     this.status = status;
     if (details.reason !== undefined) this.reason = details.reason;
+    if (details.walrusStatus !== undefined) this.walrusStatus = details.walrusStatus;
   }
 }
 

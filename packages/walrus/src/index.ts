@@ -62,13 +62,17 @@ export { LOCAL_WALRUS, LOCAL_WALRUS_PORT, WALRUS_NETWORKS, WALRUS_TESTNET, type 
 export type {
   AlreadyCertifiedResponse,
   BlobObject,
+  BlobStoreResult,
+  MarkedInvalidResponse,
   NewlyCreatedResponse,
   ResourceOperation,
+  StoreFailedResponse,
   StoreResponse,
   WalrusErrorBody,
 } from "./api";
 export {
   BlobIntegrityError,
+  BlobMarkedInvalidError,
   BlobNotFoundError,
   BlobTooLargeError,
   InvalidBlobIdError,
@@ -77,6 +81,7 @@ export {
   WalrusHttpError,
   WalrusNetworkError,
   WalrusResponseError,
+  WalrusStoreFailedError,
   WalrusTimeoutError,
   type IntegrityFailure,
   type WalrusErrorCode,

@@ -4,9 +4,10 @@
  * files named by Blob ID and written atomically, and a simulated epoch clock under which blobs expire as on Walrus.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, type Stats } from "node:fs";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import path from "node:path";
+import { Transform, type TransformCallback } from "node:stream";
 import bs58 from "bs58";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import parseRange from "range-parser";
@@ -39,6 +40,12 @@ export interface LocalWalrusOptions {
   now?: () => number;
   /** Where warnings go (skipped records on start, internal errors). Default `process.emitWarning`. */
   warn?: (message: string) => void;
+  /**
+   * Check each blob file against the sha256 recorded at store time before serving it (default true): an altered file
+   * is then answered as unavailable. Turn it off only in tests that play an aggregator serving altered bytes (by
+   * editing the files). Sizes are always checked, so a short file never stalls a reader.
+   */
+  verifyFiles?: boolean;
 }
 
 export interface LocalWalrus {
@@ -103,14 +110,51 @@ const SUI_ADDRESS = /^0x[0-9a-fA-F]{1,64}$/;
 const BLOB_FILE = /^[A-Za-z0-9_-]{43}$/;
 const RECORD_FILE = /^[A-Za-z0-9_-]{43}\.json$/;
 
+/**
+ * The status strings the Walrus daemon pairs with each HTTP code (walrus-storage-node-client `api/errors.rs`): a body
+ * with any other pair fails to parse in Walrus's own client. There is no pair for 413: the daemon's body limit answers
+ * it in plain text (see {@link BODY_LIMIT_MESSAGE}).
+ */
 const STATUS_NAMES: Record<number, string> = {
   400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
   404: "NOT_FOUND",
-  413: "OUT_OF_RANGE",
-  416: "OUT_OF_RANGE",
+  416: "RANGE_NOT_SATISFIABLE",
+  429: "RESOURCE_EXHAUSTED",
+  451: "UNAVAILABLE_FOR_LEGAL_REASONS",
   500: "INTERNAL",
   503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
 };
+
+/** What the daemon (axum's `DefaultBodyLimit`) answers, as text/plain, for a body above the publisher's limit. */
+const BODY_LIMIT_MESSAGE = "Failed to buffer the request body: length limit exceeded";
+
+/** The aggregator's cache policy for blobs (a Blob ID names immutable content; the ETag lets caches revalidate). */
+const BLOB_CACHE_CONTROL = "public, max-age=86400, stale-while-revalidate=3600";
+
+/** The query parameters each route takes (the daemon's query structs are `deny_unknown_fields`). */
+const PUT_PARAMETERS = new Set([
+  "encoding_type",
+  "epochs",
+  "deletable",
+  "permanent",
+  "force",
+  "quilt_version",
+  "send_object_to",
+  "share",
+]);
+const READ_PARAMETERS = new Set(["strict_consistency_check", "skip_consistency_check"]);
+
+/** The methods of each route, for a 405's `Allow` (GET routes also answer HEAD, as axum's do). */
+const ROUTE_METHODS: [RegExp, string][] = [
+  [/^\/v1\/blobs\/?$/, "PUT"],
+  [/^\/v1\/blobs\/by-object-id\/[^/]+$/, "GET,HEAD"],
+  [/^\/v1\/blobs\/[^/]+$/, "GET,HEAD"],
+  [/^\/status$/, "GET,HEAD"],
+  [/^\/local\/status$/, "GET,HEAD"],
+];
 
 /** An error answered with the Walrus error body. */
 class HttpProblem extends Error {
@@ -132,6 +176,25 @@ function errorBody(status: number, reason: string, message: string): WalrusError
       details: [{ "@type": "ErrorInfo", reason, domain: ERROR_DOMAIN, metadata: {} }],
     },
   };
+}
+
+/** Fails with 400 on a query parameter the route does not take, or one given twice, as the daemon does. */
+function checkQuery(query: unknown, allowed: ReadonlySet<string>): Record<string, string> {
+  const entries = Object.entries((query ?? {}) as Record<string, unknown>);
+  const unknown = entries.filter(([key]) => !allowed.has(key)).map(([key]) => key);
+  if (unknown.length > 0) {
+    throw new HttpProblem(
+      400,
+      "INVALID_QUERY_PARAMETERS",
+      `unknown query parameter${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: ` +
+        `this route takes ${[...allowed].join(", ")}`,
+    );
+  }
+  const repeated = entries.filter(([, value]) => typeof value !== "string").map(([key]) => key);
+  if (repeated.length > 0) {
+    throw new HttpProblem(400, "INVALID_QUERY_PARAMETERS", `query parameter ${repeated.join(", ")} is given twice`);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** An entity tag from If-None-Match without its weak prefix and quotes (the blob's ETag is its Blob ID). */
@@ -247,7 +310,59 @@ function parseBoolean(name: string, value: string | undefined): boolean {
   throw new HttpProblem(400, "INVALID_PARAMETER", `${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
-type StoreQuery = Partial<Record<"epochs" | "permanent" | "deletable" | "force" | "share" | "send_object_to", string>>;
+/** Why a blob's file cannot serve the bytes its record promises, or undefined when it can. */
+type Unavailability = string | undefined;
+
+/** The identity of a file's current contents as far as `stat` tells (a rewrite or truncation changes it). */
+function statKey(info: Stats): string {
+  return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+}
+
+/** sha256 of a file, streamed. */
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * Passes a blob file's bytes through and fails the stream (so the connection is reset, never left waiting for bytes
+ * that will not come) if the file ends before `expected` bytes, or, for a whole blob, if the bytes do not hash to the
+ * recorded sha256. The last chunk is held back until the check passes.
+ */
+class GuardedBlobStream extends Transform {
+  readonly #hash = createHash("sha256");
+  #held: Buffer | undefined;
+  #seen = 0;
+
+  constructor(
+    private readonly expected: number,
+    private readonly sha256: string | undefined,
+    private readonly blobId: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.byteLength;
+    if (this.sha256 !== undefined) this.#hash.update(chunk);
+    const previous = this.#held;
+    this.#held = chunk;
+    done(null, previous);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#seen !== this.expected) {
+      done(new Error(`blob ${this.blobId}: the file ended after ${this.#seen} of ${this.expected} bytes`));
+      return;
+    }
+    if (this.sha256 !== undefined && this.#hash.digest("hex") !== this.sha256) {
+      done(new Error(`blob ${this.blobId}: the file no longer matches its recorded sha256`));
+      return;
+    }
+    done(null, this.#held);
+  }
+}
 
 /** Starts the local store and resolves once it listens. */
 export async function startLocalWalrus(options: LocalWalrusOptions): Promise<LocalWalrus> {
@@ -262,6 +377,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   const maxEpochsAhead = options.maxEpochsAhead ?? MAX_EPOCHS_AHEAD;
   const pool = options.pool ?? defaultEncoderPool();
   const now = options.now ?? Date.now;
+  const verifyFiles = options.verifyFiles ?? true;
   const dir = path.resolve(options.dir);
   await mkdir(dir, { recursive: true });
 
@@ -290,15 +406,11 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     if (error instanceof HttpProblem) {
       return reply.code(error.status).send(errorBody(error.status, error.reason, error.message));
     }
-    if (error instanceof BlobTooLargeError) {
-      return reply.code(413).send(errorBody(413, "BLOB_TOO_LARGE", error.message));
-    }
     const code = (error as { code?: string }).code;
     const statusCode = (error as { statusCode?: number }).statusCode;
-    if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply
-        .code(413)
-        .send(errorBody(413, "BLOB_TOO_LARGE", `The blob is larger than this store's limit of ${limit} bytes`));
+    if (error instanceof BlobTooLargeError || code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      // As the daemon: its body limit answers in plain text (there is no Walrus status for 413).
+      return reply.code(413).type("text/plain; charset=utf-8").send(BODY_LIMIT_MESSAGE);
     }
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       const message = error instanceof Error ? error.message : String(error);
@@ -308,12 +420,46 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     return reply.code(500).send(errorBody(500, "INTERNAL_ERROR", "internal error of the local Walrus store"));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody(404, "NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}`)),
-  );
+  // CORS as the daemon's `CorsLayer` (any origin, method and header; preflights cached for a day). It runs before
+  // routing, so every answer carries it and an OPTIONS preflight is answered for any path.
+  app.addHook("onRequest", async (request, reply) => {
+    reply
+      .header("access-control-allow-origin", "*")
+      .header("vary", "origin, access-control-request-method, access-control-request-headers");
+    if (request.method === "OPTIONS") {
+      reply
+        .header("access-control-allow-methods", "*")
+        .header("access-control-allow-headers", "*")
+        .header("access-control-max-age", "86400");
+      return reply.code(200).send();
+    }
+    return undefined;
+  });
 
-  app.put<{ Querystring: StoreQuery; Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
-    const query = request.query;
+  app.setNotFoundHandler((request, reply) => {
+    const route = request.url.split("?")[0];
+    const allow = ROUTE_METHODS.find(([pattern]) => pattern.test(route))?.[1];
+    // A known route with another method: 405 with Allow and an empty body, as axum answers.
+    if (allow !== undefined) return reply.code(405).header("allow", allow).send();
+    return reply.code(404).send(errorBody(404, "NOT_FOUND", `No route ${request.method} ${route}`));
+  });
+
+  app.put<{ Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
+    const query = checkQuery(request.query, PUT_PARAMETERS);
+    if (query.encoding_type !== undefined && query.encoding_type !== "RS2") {
+      throw new HttpProblem(
+        400,
+        "INVALID_QUERY_PARAMETERS",
+        `unknown encoding_type ${JSON.stringify(query.encoding_type)}: Walrus encodes blobs with RS2`,
+      );
+    }
+    if (query.quilt_version !== undefined && !["v1", "V1", "1"].includes(query.quilt_version)) {
+      throw new HttpProblem(
+        400,
+        "INVALID_QUERY_PARAMETERS",
+        `unknown quilt_version ${JSON.stringify(query.quilt_version)}: use v1`,
+      );
+    }
     const epochsText = query.epochs ?? "1";
     if (!/^[1-9][0-9]{0,8}$/.test(epochsText) || Number(epochsText) > maxEpochsAhead) {
       throw new HttpProblem(
@@ -348,6 +494,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       const epoch = currentEpoch();
       const wantedEnd = epoch + epochs;
       const record = store.get(metadata.blobId);
+      // A registered blob whose file was lost or damaged is repaired with the bytes just received.
+      if (record !== undefined && (await unavailability(record)) !== undefined) await store.save(record, bytes);
       if (!force && record !== undefined) {
         // A live certified blob that lasts long enough answers the store, as on Walrus: a permanent one serves any
         // request, a deletable one only a request for a deletable blob.
@@ -389,9 +537,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         shards,
         registrations: [...(record?.registrations ?? []), registration],
       };
-      const fileThere =
-        record !== undefined && (await stat(store.blobPath(metadata.blobId)).catch(() => null)) !== null;
-      await store.save(next, fileThere ? undefined : bytes);
+      await store.save(next, record !== undefined ? undefined : bytes);
       const units = Math.ceil(storageSize / STORAGE_UNIT);
       const answer: NewlyCreatedResponse = {
         newlyCreated: {
@@ -425,12 +571,73 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     return record;
   }
 
-  function sendBlob(request: FastifyRequest, reply: FastifyReply, record: BlobRecord): FastifyReply {
+  /** Verifications of blob files by sha256, by the file's stat identity: a file is hashed once per version. */
+  const verified = new Map<string, { key: string; check: Promise<Unavailability> }>();
+
+  /** Why a blob's file cannot serve its recorded bytes (missing, short, or altered), or undefined when it can. */
+  async function unavailability(record: BlobRecord): Promise<Unavailability> {
     const file = store.blobPath(record.blobId);
+    let info: Stats;
+    try {
+      info = await stat(file);
+    } catch {
+      return "its stored file is missing";
+    }
+    if (info.size !== record.size) return `the stored file has ${info.size} of ${record.size} bytes`;
+    if (!verifyFiles) return undefined;
+    const key = statKey(info);
+    let entry = verified.get(record.blobId);
+    if (entry === undefined || entry.key !== key) {
+      const check = sha256OfFile(file).then(
+        (actual): Unavailability =>
+          actual === record.sha256 ? undefined : `the stored file's sha256 is ${actual}, recorded ${record.sha256}`,
+        (error: unknown): Unavailability => `its stored file cannot be read (${(error as Error).message})`,
+      );
+      entry = { key, check };
+      verified.set(record.blobId, entry);
+    }
+    return entry.check;
+  }
+
+  /** Throws the aggregator's answer for a blob it cannot reconstruct (500 INTERNAL) when the file is not intact. */
+  async function assertAvailable(record: BlobRecord): Promise<void> {
+    const problem = await unavailability(record);
+    if (problem !== undefined) {
+      throw new HttpProblem(
+        500,
+        "BLOB_UNAVAILABLE",
+        `blob ${record.blobId} is registered here but its data is unavailable: ${problem}. ` +
+          `Store the blob again (PUT /v1/blobs) to repair it, or read it from another aggregator.`,
+      );
+    }
+  }
+
+  /** The aggregator's read options; the strict and the skip consistency check exclude each other. */
+  function checkReadQuery(query: unknown): void {
+    const read = checkQuery(query, READ_PARAMETERS);
+    const strict = parseBoolean("strict_consistency_check", read.strict_consistency_check);
+    const skip = parseBoolean("skip_consistency_check", read.skip_consistency_check);
+    if (strict && skip) {
+      throw new HttpProblem(
+        400,
+        "INVALID_CONSISTENCY_CHECK",
+        "cannot set both strict and skip consistency check options",
+      );
+    }
+  }
+
+  async function sendBlob(request: FastifyRequest, reply: FastifyReply, record: BlobRecord): Promise<FastifyReply> {
+    checkReadQuery(request.query);
+    await assertAvailable(record);
+    const file = store.blobPath(record.blobId);
+    // The aggregator mirrors an Accept without wildcards as the content type.
+    const accept = request.headers.accept;
     reply
       .header("etag", record.blobId)
       .header("accept-ranges", "bytes")
-      .header("content-type", "application/octet-stream");
+      .header("content-type", accept !== undefined && !accept.includes("*") ? accept : "application/octet-stream")
+      .header("x-content-type-options", "nosniff")
+      .header("cache-control", BLOB_CACHE_CONTROL);
     const ifNoneMatch = request.headers["if-none-match"];
     if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((tag) => unquoteEtag(tag) === record.blobId)) {
       return reply.code(304).send();
@@ -442,8 +649,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         reply.header("content-range", `bytes */${record.size}`);
         throw new HttpProblem(
           416,
-          "RANGE_NOT_SATISFIABLE",
-          `range ${rangeHeader} is outside the blob's ${record.size} bytes`,
+          "INVALID_BYTE_RANGE",
+          `invalid byte range parameters: range ${rangeHeader} is outside the blob's ${record.size} bytes`,
         );
       }
       // A malformed range (-2) or several ranges are ignored, and the whole blob is sent (RFC 9110 allows both).
@@ -453,11 +660,18 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
           .code(206)
           .header("content-range", `bytes ${start}-${end}/${record.size}`)
           .header("content-length", end - start + 1);
-        return reply.send(createReadStream(file, { start, end, highWaterMark: READ_CHUNK }));
+        const part = createReadStream(file, { start, end, highWaterMark: READ_CHUNK });
+        const guard = new GuardedBlobStream(end - start + 1, undefined, record.blobId);
+        part.on("error", (error) => guard.destroy(error));
+        return reply.send(part.pipe(guard));
       }
     }
     reply.code(200).header("content-length", record.size);
-    return reply.send(record.size === 0 ? Buffer.alloc(0) : createReadStream(file, { highWaterMark: READ_CHUNK }));
+    if (record.size === 0) return reply.send(Buffer.alloc(0));
+    const source = createReadStream(file, { highWaterMark: READ_CHUNK });
+    const guard = new GuardedBlobStream(record.size, verifyFiles ? record.sha256 : undefined, record.blobId);
+    source.on("error", (error) => guard.destroy(error));
+    return reply.send(source.pipe(guard));
   }
 
   app.get<{ Params: { blobId: string } }>("/v1/blobs/:blobId", async (request, reply) => {
@@ -488,7 +702,11 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     return sendBlob(request, reply, record);
   });
 
-  app.get("/status", async () => ({
+  // As the daemon: 200 and a plain "OK" whenever it is up.
+  app.get("/status", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
+
+  // This store's own figures (not a Walrus route).
+  app.get("/local/status", async () => ({
     service: "strata-local-walrus",
     epoch: currentEpoch(),
     epochMs: clock.epochMs,
