@@ -1,4 +1,11 @@
-import type { ActiveInterval, Bytes32, InferenceProof, ModelVersion, ProofDomain } from "@strata/core";
+import {
+  activeAtPosition,
+  type ActiveInterval,
+  type Bytes32,
+  type InferenceProof,
+  type ModelVersion,
+  type ProofDomain,
+} from "@strata/core";
 import { blobIdFromBytes32Hex, type BlobIdString } from "@strata/walrus";
 import { isoTime, short, type StepStatus, type StepValue } from "./report";
 import { checksummed, recoverSignerFast, recoveryNote } from "./signature";
@@ -26,10 +33,14 @@ export interface Anchor {
   blobId: BlobIdString;
   blobIdHex: Bytes32;
   blockNumber: number;
+  /** The log index of the anchoring event in its block: with the block, its place in the chain's order. */
+  logIndex: number;
   txHash: string;
   /** The batch root and the proof count the chain records (batches only). */
   root?: Bytes32;
   count?: number;
+  /** A batch only announced (BatchAnnounced): no stored record, no on-chain inclusion check. */
+  announced?: boolean;
 }
 
 export function pass(detail: string, values: Record<string, StepValue>): CheckResult {
@@ -117,8 +128,9 @@ export function describeIntervals(intervals: readonly ActiveInterval[]): string 
 }
 
 /**
- * "Active at the time": the anchoring node held an admission (NodeRegistry `NodeAdmitted` .. `NodeRemoved`, by block
- * timestamps, removal exclusive) that covers the anchoring block's timestamp exactly, and one that covers the proof's
+ * "Active at the time": the anchoring node held an admission (NodeRegistry `NodeAdmitted` .. `NodeRemoved`) that
+ * covers the anchoring event in the chain's (block, log index) order (timestamps cannot order blocks that share one,
+ * as many do on L2s), and one that covers the proof's
  * timestamp within `skew` seconds (the proof is dated by the node's clock, the intervals by the chain's); and the proof
  * is not dated after its anchoring (again within `skew`).
  */
@@ -139,7 +151,7 @@ export function checkActivity(
   if (intervals.length === 0) {
     return fail(`the anchoring node ${anchor.node} was never admitted to the NodeRegistry`, values);
   }
-  if (!covers(intervals, anchor.anchoredAt, 0)) {
+  if (!activeAtPosition(intervals, { blockNumber: anchor.blockNumber, logIndex: anchor.logIndex })) {
     return fail(
       `the anchoring node ${anchor.node} was not active when it anchored, at ${isoTime(anchor.anchoredAt)} ${when}`,
       values,

@@ -5,6 +5,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { ethers } from "hardhat";
 import {
+  buildBatch,
   ContractRevertError,
   makeTensorSet,
   proofCommitment,
@@ -162,6 +163,61 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
     });
   });
 
+  describe("another admitted node cannot grief a node's proofs", function () {
+    it("verifies A's single proof although B anchored a copy of it first, and picks A's anchor", async function () {
+      const doc = await sign(variant(base), env.nodeA);
+      const commitment = proofCommitment(doc);
+      await anchorSingle(env, commitment, doc, env.nodeB);
+      await anchorSingle(env, commitment, doc, env.nodeA);
+      const report = await verifier(env).verifyProof(commitment);
+      expect(report, renderReport(report)).to.include({ ok: true, foundBy: "single-anchor" });
+      expect(stepOf(report, "chain-record").values).to.include({ kind: "single", node: env.nodeA.address });
+    });
+
+    it("picks A's batch when B re-packages A's proof in a newer batch", async function () {
+      const [batch] = env.batches;
+      const repackaged = await anchorBatch(env, [batch.proofs[0]], env.nodeB);
+      expect(repackaged.root).to.not.equal(batch.root);
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(report, renderReport(report)).to.include({ ok: true, foundBy: "event-scan", root: batch.root });
+      expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address });
+      // Given B's root, the proof's signer never anchored it: that is what fails.
+      const byRoot = await verifier(env).verifyProof(batch.commitments[0], { root: repackaged.root });
+      expect(byRoot.ok).to.equal(false);
+      expect(stepOf(byRoot, "chain-record").detail).to.match(
+        new RegExp(`not anchored or announced by the proof's signer ${env.nodeA.address}`),
+      );
+    });
+
+    it("verifies A's batch although B anchored its root first with another Blob ID", async function () {
+      const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
+      const batch = buildBatch(docs);
+      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdToBytes32Hex(env.batches[1].blobId), 2)).wait();
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))).wait();
+      for (const options of [{}, { root: batch.root }]) {
+        const report = await verifier(env).verifyProof(batch.commitments[1], options);
+        expect(report, renderReport(report)).to.include({ ok: true, root: batch.root });
+        expect(stepOf(report, "blob").values).to.include({ blobId: stored.blobId });
+        expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address });
+      }
+      const whole = await verifier(env).verifyBatch(batch.root, env.nodeA.address);
+      expect(whole.ok, renderBatchReport(whole)).to.equal(true);
+    });
+
+    it("verifies a proof of an announced batch, checking its inclusion off-chain (no on-chain check exists for it)", async function () {
+      const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
+      const batch = buildBatch(docs);
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, blobIdToBytes32Hex(stored.blobId), 2)).wait();
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, foundBy: "event-scan" });
+      expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
+      expect(stepOf(report, "inclusion").values).to.include({ offChain: true, onChain: null });
+      expect(stepOf(report, "inclusion").detail).to.match(/announced.*no on-chain inclusion check/);
+    });
+  });
+
   describe("tampering, each caught at its step", function () {
     it("catches an altered output: under the anchored commitment at the commitment step, re-committed at the signature", async function () {
       const honest = await sign(variant(base), env.nodeA);
@@ -264,12 +320,11 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const forgedDoc: InferenceProof = { ...forged, signature: await stranger.signTypedData(domain, types, message) };
       const batch = await anchorBatch(env, [ownKey, forgedDoc], env.nodeA);
       const v = verifier(env);
+      // Its signer (the key it names) never anchored it: only the signer's anchors count.
       expectCaughtAt(
         await v.verifyProof(batch.commitments[0], { root: batch.root }),
-        "signature",
-        new RegExp(
-          `signed by ${stranger.address} but anchored by ${env.nodeA.address}.*${stranger.address} was never admitted`,
-        ),
+        "chain-record",
+        new RegExp(`not anchored or announced by the proof's signer ${stranger.address} \\(only by ${env.nodeA.address}`),
       );
       expectCaughtAt(
         await v.verifyProof(batch.commitments[1], { root: batch.root }),
@@ -278,7 +333,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       );
     });
 
-    it("a removed node cannot anchor; its proof anchored by another node fails at the signature", async function () {
+    it("a removed node cannot anchor; its proof anchored only by another node is not anchored by its signer", async function () {
       const byD = await sign(
         variant(base, (u) => ({ ...u, node: env.nodeD.address })),
         env.nodeD,
@@ -291,14 +346,16 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
 
       const batch = await anchorBatch(env, [byD], env.nodeB);
       const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expectCaughtAt(report, "locate", new RegExp(`not anchored by its signer ${env.nodeD.address}`));
+      const byRoot = await verifier(env).verifyProof(batch.commitments[0], { root: batch.root });
       expectCaughtAt(
-        report,
-        "signature",
+        byRoot,
+        "chain-record",
         new RegExp(
-          `signed by ${env.nodeD.address} but anchored by ${env.nodeB.address}: a node anchors only the proofs it signed`,
+          `not anchored or announced by the proof's signer ${env.nodeD.address} \\(only by ${env.nodeB.address}: ` +
+            "a node anchors only the proofs it signed",
         ),
       );
-      expect(stepOf(report, "signature").values).to.include({ recoveredIsNode: true });
     });
 
     it("active at the time: the node's admission must cover the proof's timestamp (within the clock skew) and its anchoring", async function () {

@@ -88,6 +88,11 @@ export interface ReadOptions {
   sha256?: string;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Read at most this many bytes: a blob announced (Content-Length) or streamed beyond it fails with
+   * {@link BlobTooLargeError} whose `limit` is this cap, before more is read. Default: the largest blob Walrus stores.
+   */
+  maxBytes?: number;
 }
 
 export interface TransferProgress {
@@ -116,13 +121,17 @@ interface Sink {
   reset(): Promise<void>;
 }
 
+/** The most a memory read allocates up front from a server's Content-Length; larger bodies grow as they arrive. */
+const MAX_PREALLOCATION = 16 * 1024 * 1024;
+
 class MemorySink implements Sink {
   #chunks: Uint8Array[] = [];
   #buffer: Uint8Array | undefined;
   #length = 0;
 
   async start(total: number | undefined): Promise<void> {
-    this.#buffer = total !== undefined ? new Uint8Array(total) : undefined;
+    // A Content-Length is the server's claim: never allocate more than a bounded amount on its word.
+    this.#buffer = total !== undefined && total <= MAX_PREALLOCATION ? new Uint8Array(total) : undefined;
     this.#chunks = [];
     this.#length = 0;
   }
@@ -442,7 +451,8 @@ export class WalrusClient {
     finish: (url: string, sha256: string, size: number) => Promise<T>,
   ): Promise<T> {
     if (this.aggregatorUrls.length === 0) throw new TypeError("WalrusClient.read needs at least one aggregator URL");
-    const limit = maxBlobSize(this.shards);
+    const protocolLimit = maxBlobSize(this.shards);
+    const limit = options.maxBytes === undefined ? protocolLimit : Math.min(protocolLimit, options.maxBytes);
     return this.#retrying(options.signal, blobId, async () => {
       const failures: unknown[] = [];
       const start = this.#preferred;
@@ -495,7 +505,10 @@ export class WalrusClient {
         throw new BlobTooLargeError(total, limit, {
           url,
           blobId,
-          why: `no blob can exceed ${limit} bytes at ${this.shards} shards`,
+          why:
+            options.maxBytes !== undefined && options.maxBytes < maxBlobSize(this.shards)
+              ? `the reader's cap (maxBytes) is ${limit} bytes`
+              : `no blob can exceed ${limit} bytes at ${this.shards} shards`,
         });
       }
       await local(() => sink.start(total));
