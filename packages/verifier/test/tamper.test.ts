@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import {
   buildBatch,
   ContractRevertError,
@@ -215,6 +215,44 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
       expect(stepOf(report, "inclusion").values).to.include({ offChain: true, onChain: null });
       expect(stepOf(report, "inclusion").detail).to.match(/announced.*no on-chain inclusion check/);
+    });
+  });
+
+  describe("bounded reads and chain order", function () {
+    it("reports a blob over the verifier's read cap as a failed blob check naming the cap", async function () {
+      const [batch] = env.batches;
+      const report = await verifier(env, { maxBlobBytes: 100 }).verifyProof(batch.commitments[0], { root: batch.root });
+      expectCaughtAt(report, "blob", /over the verifier's cap of 100 bytes \(maxBlobBytes, --max-blob-bytes\)/);
+      expect(stepOf(report, "blob").values).to.include({ maxBlobBytes: 100 });
+    });
+
+    it("stops the event scan at its cap and says which cap it hit", async function () {
+      const [batch] = env.batches;
+      const report = await verifier(env, { maxScanBatches: 1 }).verifyProof(batch.commitments[1], { nodeUrl: false });
+      expectCaughtAt(report, "locate", /the scan stopped at its cap: 1 batches \(maxScanBatches, --scan-batches\)/);
+      const events = await verifier(env, { maxScanEvents: 1 }).verifyProof(batch.commitments[1], { nodeUrl: false });
+      expectCaughtAt(events, "locate", /the scan stopped at its cap: 1 events \(maxScanEvents, --scan-events\)/);
+    });
+
+    it("orders anchoring and removal by block, not timestamp: a node that anchored just before its removal, at the same timestamp, was active", async function () {
+      const signers = await ethers.getSigners();
+      const nodeE = signers[signers.length - 1];
+      const admin = StrataClient.connect(env.deployment, env.admin);
+      await (await admin.nodes.admitNode(nodeE.address, "http://127.0.0.1:31505")).wait();
+      const doc = await sign(
+        variant(base, (u) => ({ ...u, node: nodeE.address, timestamp: Math.max(u.timestamp, 0) })),
+        nodeE,
+      );
+      const t = (await time.latest()) + 1;
+      await network.provider.send("evm_setNextBlockTimestamp", [t]);
+      const batch = await anchorBatch(env, [doc], nodeE);
+      await network.provider.send("evm_setNextBlockTimestamp", [t]);
+      await (await admin.nodes.removeNode(nodeE.address)).wait();
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(stepOf(report, "node-active").status, renderReport(report)).to.equal("pass");
+      expect(report.ok, renderReport(report)).to.equal(true);
+      const whole = await verifier(env).verifyBatch(batch.root);
+      expect(whole.steps.find((st) => st.step === "node-history")?.status).to.equal("pass");
     });
   });
 
