@@ -162,11 +162,11 @@ describe("core NodeRegistryClient activity order", function () {
     expect(await client.nodes.wasActiveAt(node.address, t)).to.equal(false);
     const anchor = { blockNumber: anchored.blockNumber, logIndex: 0 };
     expect(await client.nodes.wasActiveAtLog(node.address, anchor)).to.equal(true);
-    expect(await client.nodes.wasActiveAtLog(node.address, { blockNumber: removed.blockNumber + 1, logIndex: 0 })).to.equal(
-      false,
-    );
-    expect(await client.nodes.wasActiveAtLog(node.address, { blockNumber: admitted.blockNumber - 1, logIndex: 0 })).to.equal(
-      false,
-    );
+    expect(
+      await client.nodes.wasActiveAtLog(node.address, { blockNumber: removed.blockNumber + 1, logIndex: 0 }),
+    ).to.equal(false);
+    expect(
+      await client.nodes.wasActiveAtLog(node.address, { blockNumber: admitted.blockNumber - 1, logIndex: 0 }),
+    ).to.equal(false);
   });
 });

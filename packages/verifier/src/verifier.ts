@@ -470,9 +470,7 @@ export class Verifier {
       const hint = await this.askNode(nodeUrl, commitment);
       if (hint.root !== undefined) {
         const hinted =
-          signer ??
-          (await this.signerUnderRoot(hint.root, commitment, notes)) ??
-          (await this.anchoringNode(hint.root));
+          signer ?? (await this.signerUnderRoot(hint.root, commitment, notes)) ?? (await this.anchoringNode(hint.root));
         const own = hinted === undefined ? null : await this.client.proofs.batchReference(hint.root, hinted);
         if (hinted !== undefined && own !== null) {
           return {
@@ -565,7 +563,11 @@ export class Verifier {
   }
 
   /** The signer of `commitment` read from the proof blob `blobIdHex`, or undefined (unreadable, not committing). */
-  private async signerInProofBlob(blobIdHex: string, commitment: Bytes32, notes: string[]): Promise<string | undefined> {
+  private async signerInProofBlob(
+    blobIdHex: string,
+    commitment: Bytes32,
+    notes: string[],
+  ): Promise<string | undefined> {
     const blobId = blobIdFromBytes32Hex(blobIdHex);
     let fetched: FetchedBlob;
     try {
@@ -688,7 +690,7 @@ export class Verifier {
     let lowest = latest;
     const read = new Set<string>();
     let uncommitted: { root: Bytes32; node: string } | undefined;
-    for (let to = latest; to >= floor && capped === undefined; ) {
+    for (let to = latest; to >= floor && capped === undefined;) {
       const from = Math.max(floor, to - this.scanBlockRange + 1);
       const [anchored, announced] = await Promise.all([
         contract.queryFilter(contract.filters.BatchAnchored(undefined, signer), from, to),
@@ -725,7 +727,15 @@ export class Verifier {
           foreign++;
           if (signer === undefined) {
             // The signer is known now: the caller rescans its batches alone.
-            return { signer: learned, scanned, events, foreign, unreadable, fromBlock: log.blockNumber, toBlock: latest };
+            return {
+              signer: learned,
+              scanned,
+              events,
+              foreign,
+              unreadable,
+              fromBlock: log.blockNumber,
+              toBlock: latest,
+            };
           }
           continue;
         }
@@ -809,7 +819,9 @@ export class Verifier {
       const others = [...new Set((await proofs.batchReferences(root)).map((r) => r.node))];
       return fail(
         `the batch ${short(root)} was not anchored or announced by the proof's signer ${node}` +
-          (others.length ? ` (only by ${others.join(", ")}: a node anchors only the proofs it signed)` : ": wrong root?"),
+          (others.length
+            ? ` (only by ${others.join(", ")}: a node anchors only the proofs it signed)`
+            : ": wrong root?"),
         { root, node },
       );
     }
@@ -1219,7 +1231,8 @@ export class Verifier {
       if (anchor.announced) {
         return {
           status: "skip",
-          detail: "the batch was announced, not stored: no on-chain inclusion check exists for it (each proof's " +
+          detail:
+            "the batch was announced, not stored: no on-chain inclusion check exists for it (each proof's " +
             "inclusion is checked off-chain below)",
           values: {},
         };

@@ -192,9 +192,13 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
     it("verifies A's batch although B anchored its root first with another Blob ID", async function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
-      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdToBytes32Hex(env.batches[1].blobId), 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdToBytes32Hex(env.batches[1].blobId), 2)
+      ).wait();
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))).wait();
+      await (
+        await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))
+      ).wait();
       for (const options of [{}, { root: batch.root }]) {
         const report = await verifier(env).verifyProof(batch.commitments[1], options);
         expect(report, renderReport(report)).to.include({ ok: true, root: batch.root });
@@ -209,7 +213,9 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, blobIdToBytes32Hex(stored.blobId), 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, blobIdToBytes32Hex(stored.blobId), 2)
+      ).wait();
       const report = await verifier(env).verifyProof(batch.commitments[0]);
       expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, foundBy: "event-scan" });
       expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
@@ -362,7 +368,9 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       expectCaughtAt(
         await v.verifyProof(batch.commitments[0], { root: batch.root }),
         "chain-record",
-        new RegExp(`not anchored or announced by the proof's signer ${stranger.address} \\(only by ${env.nodeA.address}`),
+        new RegExp(
+          `not anchored or announced by the proof's signer ${stranger.address} \\(only by ${env.nodeA.address}`,
+        ),
       );
       expectCaughtAt(
         await v.verifyProof(batch.commitments[1], { root: batch.root }),
