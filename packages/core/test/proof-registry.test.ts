@@ -28,6 +28,7 @@ describe("core ProofRegistryClient", function () {
         blobId: b32("blob c1"),
         node: node.address,
         blockNumber: anchored.blockNumber,
+        logIndex: 0,
         txHash: anchored.txHash,
       });
     });
