@@ -52,10 +52,9 @@ export function fail(detail: string, values: Record<string, StepValue>): CheckRe
 }
 
 /**
- * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed. A high-s twin of a valid signature is
- * rejected, as core's `recoverProofSigner` does, and every other rule of ethers' recovery holds (see `signature.ts`:
- * libsecp256k1 natively, ethers when the native module does not load); unlike core, the commitment is not recomputed
- * (the caller already did).
+ * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed. Only the canonical encoding is accepted
+ * (low s, v 27 or 28), as core's `recoverProofSigner` does (see `signature.ts`: libsecp256k1 natively, ethers when the
+ * native module does not load); unlike core, the commitment is not recomputed (the caller already did).
  */
 export function recoverSigner(commitment: Bytes32, signature: string): string {
   return recoverSignerFast(commitment, signature);

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet } from "ethers";
@@ -230,6 +232,30 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const report = await verifier(env, { maxBlobBytes: 100 }).verifyProof(batch.commitments[0], { root: batch.root });
       expectCaughtAt(report, "blob", /over the verifier's cap of 100 bytes \(maxBlobBytes, --max-blob-bytes\)/);
       expect(stepOf(report, "blob").values).to.include({ maxBlobBytes: 100 });
+    });
+
+    it("never allocates on an aggregator's word: a claimed 1 GB Content-Length is refused at the cap, unread", async function () {
+      const liar = createServer((req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(1_000_000_000) });
+        res.write(Buffer.alloc(16));
+        setTimeout(() => res.destroy(), 50);
+      });
+      await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+      const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+      try {
+        const [batch] = env.batches;
+        const walrus = new WalrusClient({ aggregatorUrls: [url], shards: SHARDS, retries: 0 });
+        const report = await verifier(env, { walrus }).verifyProof(batch.commitments[0], { root: batch.root });
+        expectCaughtAt(
+          report,
+          "blob",
+          new RegExp(`over the verifier's cap of ${64 * 1024 * 1024} bytes \\(maxBlobBytes, --max-blob-bytes\\)`),
+        );
+        expect(stepOf(report, "blob").values).to.include({ size: 1_000_000_000 });
+      } finally {
+        liar.closeAllConnections();
+        await new Promise<void>((resolve) => liar.close(() => resolve()));
+      }
     });
 
     it("stops the event scan at its cap and says which cap it hit", async function () {

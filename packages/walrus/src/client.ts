@@ -502,6 +502,9 @@ export class WalrusClient {
       const length = res.headers["content-length"];
       total = typeof length === "string" && /^[0-9]+$/.test(length) ? Number(length) : undefined;
       if (total !== undefined && total > limit) {
+        // Not a byte more: drop the connection rather than leave its body unread (its abort is expected).
+        res.body.on("error", () => undefined);
+        res.body.destroy();
         throw new BlobTooLargeError(total, limit, {
           url,
           blobId,
