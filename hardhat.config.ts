@@ -49,7 +49,7 @@ const config: HardhatUserConfig = {
   },
   typechain: { outDir: "packages/contracts/typechain", target: "ethers-v6" },
   networks: {
-    hardhat: { chainId: 31337 },
+    hardhat: { chainId: 31337, allowBlocksWithSameTimestamp: true },
     localhost: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
   },
   mocha: { timeout: 120_000 },

@@ -81,15 +81,14 @@ contract ModelRegistry is IModelRegistry {
         if (version.publishedAt != 0) revert ModelRegistryDuplicateBlobId(modelId, blobId, version.index);
 
         index = model.versionCount;
-        uint32 count = index + 1;
-        model.versionCount = count;
+        model.versionCount = index + 1;
         _versionBlobIds[modelId][index] = blobId;
         version.sha256 = sha256Digest;
         version.size = size;
         version.endEpoch = endEpoch;
         version.index = index;
         version.publishedAt = uint64(block.timestamp);
-        version.below = count;
+        version.below = index + 1;
         emit VersionPublished(modelId, index, blobId, sha256Digest, size, endEpoch);
     }
 

@@ -81,7 +81,10 @@ describe("NodeRegistry", function () {
 
     it("hands the default admin over in two steps, accepted by the new admin only after the delay", async function () {
       const { nodeRegistry, admin, stranger, nodeAdmin } = await loadFixture(fixture);
-      await expect(nodeRegistry.beginDefaultAdminTransfer(stranger)).to.emit(nodeRegistry, "DefaultAdminTransferScheduled");
+      await expect(nodeRegistry.beginDefaultAdminTransfer(stranger)).to.emit(
+        nodeRegistry,
+        "DefaultAdminTransferScheduled",
+      );
       const [pending, schedule] = await nodeRegistry.pendingDefaultAdmin();
       expect(pending).to.equal(stranger.address);
       expect(schedule).to.equal(BigInt(await time.latest()) + ADMIN_DELAY);

@@ -375,6 +375,14 @@ export const REVERT_HINTS: Readonly<Record<string, Hint>> = {
   AccessControlUnauthorizedAccount: (a) =>
     `${fmt(a.account)} lacks the role ${fmt(a.neededRole)}; send from an admin account or have an admin grant it`,
   AccessControlBadConfirmation: () => "renounceRole must be called by the account itself, naming itself",
+  AccessControlEnforcedDefaultAdminRules: () =>
+    "the default admin role changes hands only in two steps: beginDefaultAdminTransfer, then acceptDefaultAdminTransfer",
+  AccessControlEnforcedDefaultAdminDelay: (a) =>
+    `the transfer (or renouncing) is scheduled: wait until ${fmt(a.schedule)} (unix seconds), then send it again`,
+  AccessControlInvalidDefaultAdmin: (a) =>
+    `${fmt(a.defaultAdmin)} is not the pending default admin: only the account named by beginDefaultAdminTransfer ` +
+    "accepts, and the admin is never zero",
+  SafeCastOverflowedUintDowncast: (a) => `a value does not fit in ${fmt(a.bits)} bits: choose a shorter admin delay`,
   // ProofRegistry
   ProofRegistryUnauthorizedAccount: (a) =>
     `${fmt(a.account)} is not the node registry; admit or remove nodes through the node registry`,

@@ -26,14 +26,45 @@ export interface NodeEvent {
   txHash: string;
 }
 
-/** A span of time in which a node was active: from its admission to its removal (`null`: still active). */
+/**
+ * A span in which a node was active: from its admission to its removal (`null`: still active). The chain orders it by
+ * (block, log index): many blocks share a timestamp on L2s, so the timestamps are for people and for the proof's own
+ * (node-clock) time, and {@link NodeRegistryClient.wasActiveAtLog} decides what happened first.
+ */
 export interface ActiveInterval {
   /** Unix seconds of the admission block (inclusive). */
   from: number;
   /** Unix seconds of the removal block (exclusive), or `null` while active. */
   to: number | null;
   admittedBlock: number;
+  /** The log index of the `NodeAdmitted` event in its block. */
+  admittedLogIndex: number;
   removedBlock: number | null;
+  /** The log index of the `NodeRemoved` event in its block, or `null` while active. */
+  removedLogIndex: number | null;
+}
+
+/** A position on the chain: a block and a log index in it (an event's place in the chain's order). */
+export interface ChainPosition {
+  blockNumber: number;
+  logIndex: number;
+}
+
+/** Whether `a` comes before `b` in the chain's order. */
+export function isBefore(a: ChainPosition, b: ChainPosition): boolean {
+  return a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex < b.logIndex);
+}
+
+/**
+ * Whether an event at `at` falls in one of `intervals`: after an admission and before the removal that closes it,
+ * by (block, log index).
+ */
+export function activeAtPosition(intervals: readonly ActiveInterval[], at: ChainPosition): boolean {
+  return intervals.some(
+    (i) =>
+      isBefore({ blockNumber: i.admittedBlock, logIndex: i.admittedLogIndex }, at) &&
+      (i.removedBlock === null || isBefore(at, { blockNumber: i.removedBlock, logIndex: i.removedLogIndex ?? 0 })),
+  );
 }
 
 /** The typed client of the NodeRegistry. */
@@ -171,19 +202,37 @@ export class NodeRegistryClient extends Base<NodeRegistry> {
     for (const event of await this.history(node)) {
       const open = intervals.length > 0 && intervals[intervals.length - 1].to === null;
       if (event.kind === "admitted" && !open) {
-        intervals.push({ from: event.timestamp, to: null, admittedBlock: event.blockNumber, removedBlock: null });
+        intervals.push({
+          from: event.timestamp,
+          to: null,
+          admittedBlock: event.blockNumber,
+          admittedLogIndex: event.logIndex,
+          removedBlock: null,
+          removedLogIndex: null,
+        });
       } else if (event.kind === "removed" && open) {
         const last = intervals[intervals.length - 1];
         last.to = event.timestamp;
         last.removedBlock = event.blockNumber;
+        last.removedLogIndex = event.logIndex;
       }
     }
     return intervals;
   }
 
   /**
+   * Whether `node` was active at the chain position `at` (an event's block and log index, e.g. its anchoring): admitted
+   * before it and not removed before it, in the chain's (block, log index) order. Use this for anything that happened
+   * on the chain; timestamps cannot order blocks that share one.
+   */
+  async wasActiveAtLog(node: string, at: ChainPosition): Promise<boolean> {
+    return activeAtPosition(await this.activeIntervals(node), at);
+  }
+
+  /**
    * Whether `node` was active at `timestamp` (unix seconds): admitted at or before it and not removed at or before it.
-   * A node is active from its admission block's timestamp up to, not including, its removal block's timestamp.
+   * A node is active from its admission block's timestamp up to, not including, its removal block's timestamp. For an
+   * off-chain time (a proof's own timestamp); for an on-chain event use {@link wasActiveAtLog}.
    */
   async wasActiveAt(node: string, timestamp: number): Promise<boolean> {
     return (await this.activeIntervals(node)).some(

@@ -44,6 +44,8 @@ export interface ProofReference {
   blobId: BlobIdHex;
   node: string;
   blockNumber: number;
+  /** The event's log index in its block. */
+  logIndex: number;
   txHash: string;
 }
 
@@ -56,6 +58,8 @@ export interface BatchReference {
   /** `true` for `anchorBatch` (stored; inclusion checkable on-chain), `false` for `announceBatch` (event only). */
   anchored: boolean;
   blockNumber: number;
+  /** The event's log index in its block. */
+  logIndex: number;
   txHash: string;
 }
 
@@ -190,6 +194,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
         blobId: log.args.blobId,
         node: log.args.node,
         blockNumber: log.blockNumber,
+        logIndex: log.index,
         txHash: log.transactionHash,
       }));
   }
@@ -229,6 +234,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
         count: Number(log.args.count),
         anchored: isAnchored,
         blockNumber: log.blockNumber,
+        logIndex: log.index,
         txHash: log.transactionHash,
       }));
   }

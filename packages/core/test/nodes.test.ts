@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractRevertError, InvalidArgumentError } from "../src";
-import { deployFixture, rejection } from "./fixtures";
+import { b32, deployFixture, rejection } from "./fixtures";
 
 describe("core NodeRegistryClient", function () {
   it("admits a node: it is active, may anchor, and its endpoint is known", async function () {
@@ -132,5 +133,40 @@ describe("core NodeRegistryClient", function () {
       expect(await at(t + 200)).to.equal(true);
       expect(await at(t + 10_000)).to.equal(true);
     });
+  });
+});
+
+describe("core NodeRegistryClient activity order", function () {
+  /** Mines the next block at `timestamp`, the same as the previous block's (L2s do this routinely). */
+  async function sameTimestamp(timestamp: number): Promise<void> {
+    await network.provider.send("evm_setNextBlockTimestamp", [timestamp]);
+  }
+
+  it("orders admission, anchoring and removal by block and log index when their blocks share a timestamp", async function () {
+    const { client, node } = await loadFixture(deployFixture);
+    await time.increase(10);
+    const t = (await time.latest()) + 1;
+    await sameTimestamp(t);
+    const admitted = await (await client.nodes.admitNode(node.address, "http://a")).wait();
+    await sameTimestamp(t);
+    const anchored = await (await client.proofs.connect(node).anchorProof(b32("c"), b32("blob"))).wait();
+    await sameTimestamp(t);
+    const removed = await (await client.nodes.removeNode(node.address)).wait();
+    const blocks = [admitted.blockNumber, anchored.blockNumber, removed.blockNumber];
+    expect(new Set(blocks).size).to.equal(3);
+    for (const n of blocks) expect((await client.nodes.runner!.provider!.getBlock(n))!.timestamp).to.equal(t);
+
+    const [interval] = await client.nodes.activeIntervals(node.address);
+    expect(interval).to.deep.include({ admittedBlock: admitted.blockNumber, removedBlock: removed.blockNumber });
+    // By timestamp the node is removed at t, so "active at t" is false although it anchored before its removal.
+    expect(await client.nodes.wasActiveAt(node.address, t)).to.equal(false);
+    const anchor = { blockNumber: anchored.blockNumber, logIndex: 0 };
+    expect(await client.nodes.wasActiveAtLog(node.address, anchor)).to.equal(true);
+    expect(
+      await client.nodes.wasActiveAtLog(node.address, { blockNumber: removed.blockNumber + 1, logIndex: 0 }),
+    ).to.equal(false);
+    expect(
+      await client.nodes.wasActiveAtLog(node.address, { blockNumber: admitted.blockNumber - 1, logIndex: 0 }),
+    ).to.equal(false);
   });
 });

@@ -28,6 +28,7 @@ describe("core ProofRegistryClient", function () {
         blobId: b32("blob c1"),
         node: node.address,
         blockNumber: anchored.blockNumber,
+        logIndex: 0,
         txHash: anchored.txHash,
       });
     });
@@ -50,10 +51,7 @@ describe("core ProofRegistryClient", function () {
         blockNumber: anchored.blockNumber,
       });
       expect(await proofs.proofReference(b32("c1"), node2.address)).to.include({ blobId: b32("copy by node2") });
-      expect((await proofs.proofReferences(b32("c1"))).map((r) => r.node)).to.deep.equal([
-        node2.address,
-        node.address,
-      ]);
+      expect((await proofs.proofReferences(b32("c1"))).map((r) => r.node)).to.deep.equal([node2.address, node.address]);
     });
 
     it("decodes a second anchoring by the same node with when it anchored first", async function () {

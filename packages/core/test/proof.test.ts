@@ -181,7 +181,9 @@ describe("core inference proofs", function () {
         expect(caught, `v ${v}`).to.be.instanceOf(NonCanonicalSignatureError);
         expect((caught as NonCanonicalSignatureError).part).to.equal("v");
         expect((caught as NonCanonicalSignatureError).value).to.equal(String(v));
-        expect((caught as Error).message).to.contain(`v ${v}`).and.contain("27 or 28");
+        expect((caught as Error).message)
+          .to.contain(`v ${v}`)
+          .and.contain("27 or 28");
         expect(() => verifyProofSignature({ ...signed, signature })).to.throw(NonCanonicalSignatureError);
       }
     });

@@ -18,9 +18,12 @@ export async function verifyProof(options: VerifyOptions): Promise<VerificationR
   }
 }
 
-/** Verifies every proof of the batch `root` with one fetch (see {@link Verifier.verifyBatch}). */
-export async function verifyBatch(root: string, options: VerifierOptions): Promise<BatchReport> {
-  return new Verifier(options).verifyBatch(root);
+/**
+ * Verifies every proof of the batch `root` as `node` anchored or announced it (default: the node whose proofs the
+ * batch holds), with one fetch (see {@link Verifier.verifyBatch}).
+ */
+export async function verifyBatch(root: string, options: VerifierOptions & { node?: string }): Promise<BatchReport> {
+  return new Verifier(options).verifyBatch(root, options.node);
 }
 
 /** The document of an anchored proof and where it lives (see {@link Verifier.showProof}). */

@@ -1,4 +1,11 @@
-import type { ActiveInterval, Bytes32, InferenceProof, ModelVersion, ProofDomain } from "@strata/core";
+import {
+  activeAtPosition,
+  type ActiveInterval,
+  type Bytes32,
+  type InferenceProof,
+  type ModelVersion,
+  type ProofDomain,
+} from "@strata/core";
 import { blobIdFromBytes32Hex, type BlobIdString } from "@strata/walrus";
 import { isoTime, short, type StepStatus, type StepValue } from "./report";
 import { checksummed, recoverSignerFast, recoveryNote } from "./signature";
@@ -26,10 +33,14 @@ export interface Anchor {
   blobId: BlobIdString;
   blobIdHex: Bytes32;
   blockNumber: number;
+  /** The log index of the anchoring event in its block: with the block, its place in the chain's order. */
+  logIndex: number;
   txHash: string;
   /** The batch root and the proof count the chain records (batches only). */
   root?: Bytes32;
   count?: number;
+  /** A batch only announced (BatchAnnounced): no stored record, no on-chain inclusion check. */
+  announced?: boolean;
 }
 
 export function pass(detail: string, values: Record<string, StepValue>): CheckResult {
@@ -41,10 +52,9 @@ export function fail(detail: string, values: Record<string, StepValue>): CheckRe
 }
 
 /**
- * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed. A high-s twin of a valid signature is
- * rejected, as core's `recoverProofSigner` does, and every other rule of ethers' recovery holds (see `signature.ts`:
- * libsecp256k1 natively, ethers when the native module does not load); unlike core, the commitment is not recomputed
- * (the caller already did).
+ * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed. Only the canonical encoding is accepted
+ * (low s, v 27 or 28), as core's `recoverProofSigner` does (see `signature.ts`: libsecp256k1 natively, ethers when the
+ * native module does not load); unlike core, the commitment is not recomputed (the caller already did).
  */
 export function recoverSigner(commitment: Bytes32, signature: string): string {
   return recoverSignerFast(commitment, signature);
@@ -117,8 +127,9 @@ export function describeIntervals(intervals: readonly ActiveInterval[]): string 
 }
 
 /**
- * "Active at the time": the anchoring node held an admission (NodeRegistry `NodeAdmitted` .. `NodeRemoved`, by block
- * timestamps, removal exclusive) that covers the anchoring block's timestamp exactly, and one that covers the proof's
+ * "Active at the time": the anchoring node held an admission (NodeRegistry `NodeAdmitted` .. `NodeRemoved`) that
+ * covers the anchoring event in the chain's (block, log index) order (timestamps cannot order blocks that share one,
+ * as many do on L2s), and one that covers the proof's
  * timestamp within `skew` seconds (the proof is dated by the node's clock, the intervals by the chain's); and the proof
  * is not dated after its anchoring (again within `skew`).
  */
@@ -139,7 +150,7 @@ export function checkActivity(
   if (intervals.length === 0) {
     return fail(`the anchoring node ${anchor.node} was never admitted to the NodeRegistry`, values);
   }
-  if (!covers(intervals, anchor.anchoredAt, 0)) {
+  if (!activeAtPosition(intervals, { blockNumber: anchor.blockNumber, logIndex: anchor.logIndex })) {
     return fail(
       `the anchoring node ${anchor.node} was not active when it anchored, at ${isoTime(anchor.anchoredAt)} ${when}`,
       values,

@@ -115,7 +115,7 @@ const FOUND_BY: Record<FoundBy, string> = {
   "single-anchor": "anchored singly",
   "caller-root": "batch root given by the caller",
   "node-hint": "batch root from the node (a hint, verified here)",
-  "event-scan": "found by scanning BatchAnchored events",
+  "event-scan": "found by scanning the signer's BatchAnchored and BatchAnnounced events",
 };
 
 /** The human form of a proof report: a verdict line, one line per step (status, name, what was compared), timing. */

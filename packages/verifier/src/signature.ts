@@ -1,13 +1,14 @@
 import { createRequire } from "node:module";
-import { getAddress, keccak256, recoverAddress, Signature } from "ethers";
-import type { Bytes32 } from "@strata/core";
+import { getAddress, keccak256, recoverAddress } from "ethers";
+import { assertCanonicalSignature, type Bytes32 } from "@strata/core";
 
 /**
  * Signer recovery for proof signatures: libsecp256k1 through the native binding of the `secp256k1` package (tens of
- * times faster than the JS curve ethers ships) with exactly the acceptance rules of ethers' `Signature.from` and
- * `recoverAddress`, which core's `recoverProofSigner` uses. Anything the native path does not accept as is goes to
- * ethers, so a rejected signature fails with ethers' own error; if the binding does not load on this platform, every
- * signature goes to ethers ({@link signatureRecovery} says which).
+ * times faster than the JS curve ethers ships) with exactly the acceptance rules of core's `recoverProofSigner`: core's
+ * `assertCanonicalSignature` first (low s, v 27 or 28, r and s in range: any other encoding of a signature is refused
+ * with its typed error naming the value), then recovery. Anything the native path cannot recover goes to ethers, so a
+ * rejected signature fails with ethers' own error; if the binding does not load on this platform, every signature goes
+ * to ethers ({@link signatureRecovery} says which).
  */
 
 type Secp256k1 = typeof import("secp256k1");
@@ -41,23 +42,17 @@ export function recoveryNote(): string | undefined {
   return backend === "native" ? undefined : `signatures recovered with ethers' JS secp256k1: ${reason}`;
 }
 
-const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/;
-
 /**
- * The signer of `commitment` by `signature` (65 bytes, r s v), as ethers' `recoverAddress` (after `Signature.from`)
- * returns it: checksummed. Throws for what ethers rejects (not 65 bytes of hex, an s with its top bit set, a v other
- * than 0, 1, 27, 28 or an EIP-155 one, r or s out of range, no point for r), with ethers' error.
+ * The signer of `commitment` by `signature` (65 bytes, r s v), checksummed, as core's `recoverProofSigner` recovers
+ * it. Throws core's `NonCanonicalSignatureError` (naming the part and its value) for a signature not in canonical form
+ * (not 65 bytes of hex, r or s out of range, s above n/2, v other than 27 or 28), and ethers' error for one with no
+ * point for r or a digest that is not 32 bytes.
  */
 export function recoverSignerFast(commitment: Bytes32, signature: string, native = loaded.native): string {
-  if (native === null || typeof signature !== "string" || !SIGNATURE_HEX.test(signature)) {
-    return recoverSignerEthers(commitment, signature);
-  }
+  assertCanonicalSignature(signature);
+  if (native === null) return recoverSignerEthers(commitment, signature);
   const bytes = Buffer.from(signature.slice(2), "hex");
-  const v = bytes[64];
-  // Signature.from rejects an s with the top bit set ("non-canonical s") and a v in 2..26 or 29..34 ("invalid v").
-  if (bytes[32] >= 0x80 || (v > 1 && v < 27) || (v > 28 && v < 35)) return recoverSignerEthers(commitment, signature);
-  // Signature.getNormalizedV: 0 and 27 are y parity 0, 1 and 28 are 1; an EIP-155 v is 0 when odd, 1 when even.
-  const yParity = v === 0 || v === 27 ? 0 : v === 1 || v === 28 ? 1 : (v & 1) === 1 ? 0 : 1;
+  const yParity = bytes[64] - 27;
   const digest = typeof commitment === "string" && /^0x[0-9a-fA-F]{64}$/.test(commitment) ? commitment : null;
   if (digest === null) return recoverSignerEthers(commitment, signature);
   let publicKey: Uint8Array;
@@ -72,9 +67,8 @@ export function recoverSignerFast(commitment: Bytes32, signature: string, native
 
 /** The same recovery through ethers alone: what core does, and the fallback. */
 export function recoverSignerEthers(commitment: Bytes32, signature: string): string {
-  const parsed = Signature.from(signature);
-  // Reading `.s` throws for a non-canonical (high) s.
-  return recoverAddress(commitment, { r: parsed.r, s: parsed.s, v: parsed.v });
+  assertCanonicalSignature(signature);
+  return recoverAddress(commitment, signature);
 }
 
 /** Addresses of recovered public keys (a batch is signed by a handful of nodes): a pure function's memo, bounded. */

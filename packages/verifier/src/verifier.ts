@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
 import { join } from "node:path";
-import { JsonRpcProvider, ZeroHash, type Provider } from "ethers";
+import { getAddress, JsonRpcProvider, ZeroHash, type Provider } from "ethers";
 import {
+  activeAtPosition,
   decodeBatch,
   decodeProof,
   decodeTensor,
@@ -23,6 +24,7 @@ import { ModelCache, ModelSession, StrataRuntimeError } from "@strata/runtime";
 import {
   BlobIntegrityError,
   BlobNotFoundError,
+  BlobTooLargeError,
   blobIdFromBytes32Hex,
   type BlobIdString,
   type WalrusClient,
@@ -81,8 +83,15 @@ export interface VerifierOptions {
   modelCacheDir?: string;
   /** A model cache to share (overrides `modelCacheDir`). */
   modelCache?: ModelCache;
-  /** How many of the newest anchored batches an event scan reads, at most (default 256). */
+  /** How many of the newest anchored or announced batches an event scan reads, at most (default 256). */
   maxScanBatches?: number;
+  /** How many events (single anchors, batch anchors and announcements) a locate step considers, at most (default 10,000). */
+  maxScanEvents?: number;
+  /**
+   * The largest proof or batch blob the verifier reads, in bytes (default 64 MiB): a larger one (by its Content-Length
+   * or as it streams) is not read, and the step says so, naming this cap.
+   */
+  maxBlobBytes?: number;
   /** Blocks per `eth_getLogs` query of an event scan (default: the client's `maxBlockRange`, else 10,000). */
   scanBlockRange?: number;
   /**
@@ -126,8 +135,13 @@ export interface ProofRecord {
 /** A step's outcome plus the value it produced for later steps (`undefined` unless it passed). */
 type Outcome<T> = CheckResult & { value?: T };
 
-/** Where the anchor of a commitment is. */
-type Located = { kind: "single"; foundBy: FoundBy } | { kind: "batch"; foundBy: FoundBy; root: Bytes32 };
+/**
+ * Where the anchor of a commitment is, and by whom: the proof's signer (the `node` its document commits to), or
+ * `undefined` when no readable copy of the proof named one (a caller's root whose blobs are all unreadable).
+ */
+type Located =
+  | { kind: "single"; foundBy: FoundBy; node: string }
+  | { kind: "batch"; foundBy: FoundBy; root: Bytes32; node: string | undefined };
 
 /** A fetched blob: its bytes (already verified against the Blob ID) and, for batches, the parsed container. */
 interface FetchedBlob {
@@ -142,6 +156,8 @@ interface Document {
 }
 
 const DEFAULT_SCAN_BATCHES = 256;
+const DEFAULT_SCAN_EVENTS = 10_000;
+const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024;
 const DEFAULT_BLOCK_RANGE = 10_000;
 const DEFAULT_SKEW = 300;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -159,6 +175,8 @@ export class Verifier {
   readonly walrus: WalrusClient;
   readonly nodeUrl: string | undefined;
   readonly maxScanBatches: number;
+  readonly maxScanEvents: number;
+  readonly maxBlobBytes: number;
   readonly scanBlockRange: number;
   readonly clockSkewSeconds: number;
   readonly timeoutMs: number;
@@ -180,6 +198,8 @@ export class Verifier {
     this.walrus = options.walrus;
     this.nodeUrl = options.nodeUrl?.replace(/\/+$/, "");
     this.maxScanBatches = positive("maxScanBatches", options.maxScanBatches ?? DEFAULT_SCAN_BATCHES);
+    this.maxScanEvents = positive("maxScanEvents", options.maxScanEvents ?? DEFAULT_SCAN_EVENTS);
+    this.maxBlobBytes = positive("maxBlobBytes", options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES);
     this.scanBlockRange = positive(
       "scanBlockRange",
       options.scanBlockRange ?? options.client.proofs.options.maxBlockRange ?? DEFAULT_BLOCK_RANGE,
@@ -322,7 +342,9 @@ export class Verifier {
     if (!located) return skipRest("no anchor was found");
 
     const anchor = await step("chain-record", () =>
-      located.kind === "single" ? this.singleRecord(commitment) : this.batchRecord(located.root),
+      located.kind === "single"
+        ? this.singleRecord(commitment, located.node)
+        : this.batchRecord(located.root, located.node),
     );
     if (!anchor) return skipRest("there is no anchor to check");
 
@@ -398,67 +420,213 @@ export class Verifier {
 
   // Steps -------------------------------------------------------------------------------------------------------------
 
+  /**
+   * Finds the anchor of `commitment` made by its signer: the `node` of the proof document, read from any copy that
+   * commits to it. Anchors are keyed by node, and any admitted node may anchor a copy of a public proof or re-package
+   * it in a batch of its own, so only the signer's anchors count: single anchors (`ProofAnchored` filtered on the
+   * signer's topic), the caller's root or the node's hint (as the signer referenced it), else a scan of the newest
+   * `BatchAnchored` and `BatchAnnounced` events (filtered on the signer once it is known).
+   */
   private async locate(
     commitment: Bytes32,
     root: Bytes32 | undefined,
     options: VerifyProofOptions,
   ): Promise<Outcome<Located>> {
-    if (root !== undefined) {
-      return {
-        ...pass(`batch root ${short(root)} given by the caller`, { foundBy: "caller-root", root }),
-        value: { kind: "batch", foundBy: "caller-root", root },
-      };
-    }
-    if ((await this.client.proofs.getProof(commitment)) !== null) {
-      return {
-        ...pass("anchored singly (ProofRegistry.getProof)", { foundBy: "single-anchor", root: null }),
-        value: { kind: "single", foundBy: "single-anchor" },
-      };
-    }
     const notes: string[] = [];
+    if (root !== undefined) {
+      // No copy that commits to it names no signer: the root's anchoring node then, and later steps say what is wrong.
+      const signer = (await this.signerUnderRoot(root, commitment, notes)) ?? (await this.anchoringNode(root));
+      return {
+        ...pass(`batch root ${short(root)} given by the caller`, {
+          foundBy: "caller-root",
+          root,
+          signer: signer ?? null,
+        }),
+        value: { kind: "batch", foundBy: "caller-root", root, node: signer },
+      };
+    }
+    const singles = (await this.client.proofs.proofReferences(commitment)).slice(0, this.maxScanEvents);
+    let signer: string | undefined;
+    for (const reference of singles) {
+      signer = await this.signerInProofBlob(reference.blobId, commitment, notes);
+      if (signer !== undefined) break;
+    }
+    if (signer !== undefined && singles.some((r) => r.node === signer)) {
+      return {
+        ...pass(`anchored singly by its signer ${short(signer)} (ProofAnchored, filtered on the node)`, {
+          foundBy: "single-anchor",
+          root: null,
+          signer,
+        }),
+        value: { kind: "single", foundBy: "single-anchor", node: signer },
+      };
+    }
+    if (signer !== undefined) {
+      const others = [...new Set(singles.map((r) => r.node))].join(", ");
+      notes.push(`anchored singly only by other nodes (${others}), not by its signer ${signer}`);
+    }
     const nodeUrl = options.nodeUrl === false ? undefined : (options.nodeUrl?.replace(/\/+$/, "") ?? this.nodeUrl);
     if (nodeUrl !== undefined) {
       const hint = await this.askNode(nodeUrl, commitment);
       if (hint.root !== undefined) {
-        return {
-          ...pass(`${hint.note} (a hint: everything below is checked independently)`, {
-            foundBy: "node-hint",
-            root: hint.root,
-            nodeUrl,
-          }),
-          value: { kind: "batch", foundBy: "node-hint", root: hint.root },
-        };
+        const hinted =
+          signer ?? (await this.signerUnderRoot(hint.root, commitment, notes)) ?? (await this.anchoringNode(hint.root));
+        const own = hinted === undefined ? null : await this.client.proofs.batchReference(hint.root, hinted);
+        if (hinted !== undefined && own !== null) {
+          return {
+            ...pass(`${hint.note} (a hint: everything below is checked independently)`, {
+              foundBy: "node-hint",
+              root: hint.root,
+              nodeUrl,
+              signer: hinted,
+            }),
+            value: { kind: "batch", foundBy: "node-hint", root: hint.root, node: hinted },
+          };
+        }
+        notes.push(`${hint.note}, but the proof's signer did not anchor or announce it`);
+      } else {
+        notes.push(hint.note);
       }
-      notes.push(hint.note);
     }
-    const scan = await this.scanBatches(commitment);
+    let scan = await this.scanBatches(commitment, signer);
+    if (scan.root === undefined && scan.signer !== undefined && signer === undefined) {
+      // Only other nodes' batches held it, but now the signer is known: search the signer's batches alone.
+      signer = scan.signer;
+      const first = scan;
+      scan = await this.scanBatches(commitment, signer);
+      scan.unreadable.unshift(...first.unreadable);
+      scan.foreign += first.foreign;
+    }
     const values: Record<string, StepValue> = {
       foundBy: "event-scan",
       scannedBatches: scan.scanned,
+      scannedEvents: scan.events,
       fromBlock: scan.fromBlock,
       toBlock: scan.toBlock,
       unreadableBatches: scan.unreadable.length,
+      otherNodesBatches: scan.foreign,
+      signer: scan.signer ?? signer ?? null,
       nodeUrl: nodeUrl ?? null,
     };
+    if (scan.root === undefined && signer === undefined && scan.signer === undefined) {
+      // No copy anywhere commits to it: take the oldest single anchor, else the newest batch holding the leaf, so
+      // that the later steps say what is wrong with its document.
+      const single = singles[0];
+      if (single !== undefined) {
+        return {
+          ...pass(`anchored singly by ${short(single.node)} (ProofRegistry.getProof)`, {
+            foundBy: "single-anchor",
+            root: null,
+            signer: null,
+          }),
+          value: { kind: "single", foundBy: "single-anchor", node: getAddress(single.node) },
+        };
+      }
+      if (scan.uncommitted !== undefined) {
+        scan.root = scan.uncommitted.root;
+        scan.signer = scan.uncommitted.node;
+      }
+    }
     if (scan.root !== undefined) {
+      const foreign = scan.foreign
+        ? `; ${plural(scan.foreign, "batch")} of other nodes also held it and were passed over`
+        : "";
       return {
         ...pass(
-          `found in batch ${short(scan.root)} by scanning the newest BatchAnchored events ` +
-            `(${scan.scanned} batch${scan.scanned === 1 ? "" : "es"} read)${notes.length ? `; ${notes.join("; ")}` : ""}`,
+          `found in batch ${short(scan.root)} of ${short(scan.signer!)} by scanning the newest ` +
+            `BatchAnchored and BatchAnnounced events (${scan.scanned} batch${scan.scanned === 1 ? "" : "es"} read)` +
+            `${foreign}${notes.length ? `; ${notes.join("; ")}` : ""}`,
           { ...values, root: scan.root },
         ),
-        value: { kind: "batch", foundBy: "event-scan", root: scan.root },
+        value: { kind: "batch", foundBy: "event-scan", root: scan.root, node: scan.signer },
       };
     }
     const unreadable = scan.unreadable.length
       ? `; ${scan.unreadable.length} could not be read (${scan.unreadable.slice(0, 3).join("; ")})`
       : "";
+    const cap = scan.capped ? `; the scan stopped at its cap: ${scan.capped}` : "";
+    const whose = scan.signer ?? signer;
     return fail(
-      `not anchored: no single anchor, and none of the ${scan.scanned} newest anchored batches ` +
-        `(blocks ${scan.fromBlock}–${scan.toBlock}, at most ${this.maxScanBatches}) holds it${unreadable}` +
+      `not anchored${whose ? ` by its signer ${whose}` : ""}: no single anchor, and none of the ${scan.scanned} newest ` +
+        `${whose ? "of its signer's " : ""}anchored batches (blocks ${scan.fromBlock}–${scan.toBlock}, at most ` +
+        `${this.maxScanBatches}) holds it${unreadable}${cap}` +
         `${notes.length ? `; ${notes.join("; ")}` : ""}. Pass --root if you know its batch`,
-      values,
+      { ...values, capped: scan.capped ?? null },
     );
+  }
+
+  /** The node that anchored `root` first (announcing it, failing that), or undefined when no node referenced it. */
+  private async anchoringNode(root: Bytes32): Promise<string | undefined> {
+    const references = await this.client.proofs.batchReferences(root);
+    const reference = references.find((r) => r.anchored) ?? references[0];
+    return reference === undefined ? undefined : getAddress(reference.node);
+  }
+
+  /** The signer of `commitment` read from the proof blob `blobIdHex`, or undefined (unreadable, not committing). */
+  private async signerInProofBlob(
+    blobIdHex: string,
+    commitment: Bytes32,
+    notes: string[],
+  ): Promise<string | undefined> {
+    const blobId = blobIdFromBytes32Hex(blobIdHex);
+    let fetched: FetchedBlob;
+    try {
+      fetched = await this.fetchBlob(blobId, false);
+    } catch (error) {
+      const why = blobProblem(error);
+      if (why === undefined) throw error;
+      notes.push(`proof blob ${blobId}: ${why}`);
+      return undefined;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fetched.bytes));
+    } catch {
+      return undefined;
+    }
+    return signerOf(raw, commitment);
+  }
+
+  /** The signer of `commitment` read from any batch blob referenced under `root` (by any node), or undefined. */
+  private async signerUnderRoot(root: Bytes32, commitment: Bytes32, notes: string[]): Promise<string | undefined> {
+    const references = (await this.client.proofs.batchReferences(root)).slice(0, this.maxScanBatches);
+    const seen = new Set<string>();
+    for (const reference of references) {
+      if (seen.has(reference.blobId)) continue;
+      seen.add(reference.blobId);
+      const found = await this.findInBatchBlob(reference.blobId, commitment);
+      if (typeof found === "string") {
+        notes.push(`batch ${short(root)}: ${found}`);
+        continue;
+      }
+      if (found?.signer !== undefined) return found.signer;
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads the batch blob `blobIdHex` and looks for `commitment`: `null` when it is not there, its signer when a proof
+   * there commits to it (`signer` undefined when the entry does not), or a string saying why the blob is unreadable.
+   */
+  private async findInBatchBlob(
+    blobIdHex: string,
+    commitment: Bytes32,
+  ): Promise<{ signer: string | undefined } | null | string> {
+    const blobId = blobIdFromBytes32Hex(blobIdHex);
+    let fetched: FetchedBlob;
+    try {
+      fetched = await this.fetchBlob(blobId, true);
+    } catch (error) {
+      const why = blobProblem(error);
+      if (why === undefined) throw error;
+      return why;
+    }
+    if (fetched.container instanceof BatchContainerError || fetched.container === undefined) {
+      return "not a batch document";
+    }
+    const index = fetched.container.leaves.findIndex((leaf) => leaf.commitment === commitment);
+    if (index < 0) return null;
+    return { signer: signerOf(fetched.container.proofs[index], commitment) };
   }
 
   /** Asks a node where `commitment` is. Never throws: a node is only a hint, and its failures are notes. */
@@ -488,11 +656,25 @@ export class Verifier {
     return { root, note: `the node at ${nodeUrl} names batch ${short(root)}` };
   }
 
-  /** Reads the newest `BatchAnchored` events (newest first) and their blobs until one holds `commitment`. */
-  private async scanBatches(commitment: Bytes32): Promise<{
+  /**
+   * Reads the newest `BatchAnchored` and `BatchAnnounced` events (newest first; only `signer`'s when given) and their
+   * blobs until one of the signer's holds `commitment`. Without a signer, the first copy found names it (`signer`),
+   * and a batch of another node that holds the proof is passed over (`foreign`). Stops at `maxScanBatches` blobs read
+   * or `maxScanEvents` events seen, and says which cap it hit (`capped`).
+   */
+  private async scanBatches(
+    commitment: Bytes32,
+    signer: string | undefined,
+  ): Promise<{
     root?: Bytes32;
+    signer?: string;
+    /** The newest batch whose tree holds the leaf but whose document does not commit to it. */
+    uncommitted?: { root: Bytes32; node: string };
     scanned: number;
+    events: number;
+    foreign: number;
     unreadable: string[];
+    capped?: string;
     fromBlock: number;
     toBlock: number;
   }> {
@@ -501,52 +683,99 @@ export class Verifier {
     const latest = await this.provider.getBlockNumber();
     const unreadable: string[] = [];
     let scanned = 0;
+    let events = 0;
+    let foreign = 0;
+    let learned = signer;
+    let capped: string | undefined;
     let lowest = latest;
-    for (let to = latest; to >= floor && scanned < this.maxScanBatches;) {
+    const read = new Set<string>();
+    let uncommitted: { root: Bytes32; node: string } | undefined;
+    for (let to = latest; to >= floor && capped === undefined;) {
       const from = Math.max(floor, to - this.scanBlockRange + 1);
-      const logs = await contract.queryFilter(contract.filters.BatchAnchored(), from, to);
+      const [anchored, announced] = await Promise.all([
+        contract.queryFilter(contract.filters.BatchAnchored(undefined, signer), from, to),
+        contract.queryFilter(contract.filters.BatchAnnounced(undefined, signer), from, to),
+      ]);
       lowest = from;
-      logs.sort((a, b) => b.blockNumber - a.blockNumber || b.index - a.index);
+      const logs = [...anchored, ...announced].sort((a, b) => b.blockNumber - a.blockNumber || b.index - a.index);
       for (const log of logs) {
-        if (scanned >= this.maxScanBatches) break;
-        scanned++;
-        const blobId = blobIdFromBytes32Hex(log.args.blobId);
-        let fetched: FetchedBlob;
-        try {
-          fetched = await this.fetchBlob(blobId, true);
-        } catch (error) {
-          if (error instanceof BlobNotFoundError || error instanceof BlobIntegrityError) {
-            unreadable.push(
-              `batch ${short(log.args.root)}: ${error.code === "BLOB_NOT_FOUND" ? "blob missing" : "blob corrupt"}`,
-            );
-            continue;
-          }
-          throw error;
+        if (events >= this.maxScanEvents) {
+          capped = `${this.maxScanEvents} events (maxScanEvents, --scan-events)`;
+          break;
         }
-        if (fetched.container instanceof BatchContainerError || fetched.container === undefined) {
-          unreadable.push(`batch ${short(log.args.root)}: not a batch document`);
+        events++;
+        const key = `${log.args.node}:${log.args.blobId}`;
+        if (read.has(key)) continue;
+        if (scanned >= this.maxScanBatches) {
+          capped = `${this.maxScanBatches} batches (maxScanBatches, --scan-batches)`;
+          break;
+        }
+        read.add(key);
+        scanned++;
+        const found = await this.findInBatchBlob(log.args.blobId, commitment);
+        if (typeof found === "string") {
+          unreadable.push(`batch ${short(log.args.root)}: ${found}`);
           continue;
         }
-        if (fetched.container.leaves.some((leaf) => leaf.commitment === commitment)) {
-          return {
-            root: log.args.root.toLowerCase(),
-            scanned,
-            unreadable,
-            fromBlock: log.blockNumber,
-            toBlock: latest,
-          };
+        if (found === null) continue;
+        if (found.signer === undefined) {
+          uncommitted ??= { root: log.args.root.toLowerCase(), node: getAddress(log.args.node) };
+          continue;
         }
+        learned ??= found.signer;
+        if (found.signer !== getAddress(log.args.node) || found.signer !== learned) {
+          foreign++;
+          if (signer === undefined) {
+            // The signer is known now: the caller rescans its batches alone.
+            return {
+              signer: learned,
+              scanned,
+              events,
+              foreign,
+              unreadable,
+              fromBlock: log.blockNumber,
+              toBlock: latest,
+            };
+          }
+          continue;
+        }
+        return {
+          root: log.args.root.toLowerCase(),
+          signer: learned,
+          scanned,
+          events,
+          foreign,
+          unreadable,
+          fromBlock: log.blockNumber,
+          toBlock: latest,
+        };
       }
       to = from - 1;
     }
-    return { scanned, unreadable, fromBlock: lowest, toBlock: latest };
+    if (capped === undefined && scanned >= this.maxScanBatches && lowest > floor) {
+      capped = `${this.maxScanBatches} batches (maxScanBatches, --scan-batches)`;
+    }
+    return {
+      ...(learned === undefined ? {} : { signer: learned }),
+      ...(uncommitted === undefined ? {} : { uncommitted }),
+      scanned,
+      events,
+      foreign,
+      unreadable,
+      ...(capped === undefined ? {} : { capped }),
+      fromBlock: lowest,
+      toBlock: latest,
+    };
   }
 
-  private async singleRecord(commitment: Bytes32): Promise<Outcome<Anchor>> {
+  private async singleRecord(commitment: Bytes32, node: string): Promise<Outcome<Anchor>> {
     const proofs = this.client.proofs;
-    const [stored, reference] = await Promise.all([proofs.getProof(commitment), proofs.proofReference(commitment)]);
+    const [stored, reference] = await Promise.all([
+      proofs.getProof(node, commitment),
+      proofs.proofReference(commitment, node),
+    ]);
     if (stored === null || reference === null) {
-      return fail(`the ProofRegistry holds no single anchor of ${short(commitment)}`, { commitment });
+      return fail(`the ProofRegistry holds no single anchor of ${short(commitment)} by ${node}`, { commitment, node });
     }
     const anchor: Anchor = {
       kind: "single",
@@ -555,6 +784,7 @@ export class Verifier {
       blobId: blobIdFromBytes32Hex(reference.blobId),
       blobIdHex: reference.blobId.toLowerCase(),
       blockNumber: reference.blockNumber,
+      logIndex: reference.logIndex,
       txHash: reference.txHash,
     };
     return {
@@ -567,38 +797,67 @@ export class Verifier {
     };
   }
 
-  private async batchRecord(root: Bytes32): Promise<Outcome<Anchor>> {
+  /**
+   * The record of the batch `root` as `node` (the proof's signer) anchored or, failing that, announced it. Another
+   * node's anchoring or announcement of the same root is never taken. An announced batch has no stored record: its
+   * time is its block's, and its inclusion can only be checked off-chain.
+   */
+  private async batchRecord(root: Bytes32, node: string | undefined): Promise<Outcome<Anchor>> {
     const proofs = this.client.proofs;
-    const [stored, reference] = await Promise.all([proofs.getBatch(root), proofs.batchReference(root)]);
-    if (stored === null) {
-      const why =
-        reference !== null
-          ? "it was only announced (BatchAnnounced), which leaves no on-chain record to check inclusion against"
-          : "no such root was anchored: wrong root?";
-      return fail(`no batch is anchored under root ${short(root)}: ${why}`, { root });
+    if (node === undefined) {
+      const others = [...new Set((await proofs.batchReferences(root)).map((r) => r.node))];
+      return fail(
+        others.length === 0
+          ? `no batch is anchored under root ${short(root)}: no such root was anchored: wrong root?`
+          : `no readable blob under root ${short(root)} (referenced by ${others.join(", ")}) holds a proof that ` +
+              "commits to this commitment, so its signer is unknown",
+        { root },
+      );
     }
-    if (reference === null || !reference.anchored) {
-      return fail(`the batch ${short(root)} is stored but its BatchAnchored event is missing`, { root });
+    const [stored, reference] = await Promise.all([proofs.getBatch(node, root), proofs.batchReference(root, node)]);
+    if (reference === null) {
+      const others = [...new Set((await proofs.batchReferences(root)).map((r) => r.node))];
+      return fail(
+        `the batch ${short(root)} was not anchored or announced by the proof's signer ${node}` +
+          (others.length
+            ? ` (only by ${others.join(", ")}: a node anchors only the proofs it signed)`
+            : ": wrong root?"),
+        { root, node },
+      );
     }
+    if (stored !== null && !reference.anchored) {
+      return fail(`the batch ${short(root)} is stored for ${node} but its BatchAnchored event is missing`, { root });
+    }
+    const announced = stored === null;
+    const anchoredAt = stored?.anchoredAt ?? (await this.blockTime(reference.blockNumber));
     const anchor: Anchor = {
       kind: "batch",
-      node: stored.node,
-      anchoredAt: stored.anchoredAt,
+      node,
+      anchoredAt,
       blobId: blobIdFromBytes32Hex(reference.blobId),
       blobIdHex: reference.blobId.toLowerCase(),
       blockNumber: reference.blockNumber,
+      logIndex: reference.logIndex,
       txHash: reference.txHash,
       root,
-      count: stored.count,
+      count: stored?.count ?? reference.count,
+      announced,
     };
     return {
       ...pass(
-        `batch ${short(root)} of ${plural(stored.count, "proof")} anchored by ${anchor.node} at ${isoTime(anchor.anchoredAt)} ` +
-          `(block ${anchor.blockNumber}, tx ${short(anchor.txHash)}), blob ${anchor.blobId}`,
+        `batch ${short(root)} of ${plural(anchor.count!, "proof")} ${announced ? "announced (BatchAnnounced: no stored record)" : "anchored"} ` +
+          `by ${anchor.node} at ${isoTime(anchor.anchoredAt)} (block ${anchor.blockNumber}, tx ${short(anchor.txHash)}), ` +
+          `blob ${anchor.blobId}`,
         anchorValues(anchor),
       ),
       value: anchor,
     };
+  }
+
+  private async blockTime(blockNumber: number): Promise<number> {
+    const block = await this.provider.getBlock(blockNumber);
+    if (block === null) throw new ServiceUnreachableError("chain", this.chainUrl, `block ${blockNumber} is unknown`);
+    return block.timestamp;
   }
 
   /** Fetches the anchored blob; `container`: also read a batch blob's container (not needed by `verifyBatch`). */
@@ -617,6 +876,13 @@ export class Verifier {
           `the ${anchor.kind === "batch" ? "batch" : "proof"} blob ${anchor.blobId} is not on Walrus (never stored, ` +
             `expired or deleted): ${error.message}`,
           values,
+        );
+      }
+      if (error instanceof BlobTooLargeError) {
+        return fail(
+          `the ${anchor.kind === "batch" ? "batch" : "proof"} blob ${anchor.blobId} was not read: it is over the ` +
+            `verifier's cap of ${this.maxBlobBytes} bytes (maxBlobBytes, --max-blob-bytes): ${error.message}`,
+          { ...values, maxBlobBytes: this.maxBlobBytes, size: error.size },
         );
       }
       if (error instanceof BlobIntegrityError) {
@@ -706,17 +972,39 @@ export class Verifier {
       const there = container.leaves[wantedIndex]?.commitment;
       const proof =
         there === undefined ? null : merkleProofAt(container.nodes, container.leaves[wantedIndex].treeIndex);
-      const onChain = proof === null ? false : await this.client.proofs.isIncluded(root, commitment, proof);
+      const onChain =
+        proof === null || anchor.announced
+          ? false
+          : await this.client.proofs.isIncluded(anchor.node, root, commitment, proof);
       return fail(
         `index ${wantedIndex} of batch ${short(root)} ${there === undefined ? "does not exist" : `holds ${short(there)}`}` +
           `, not ${short(commitment)} (which is at index ${index}); the Merkle proof for index ${wantedIndex} ` +
-          `${onChain ? "unexpectedly verifies" : "fails ProofRegistry.isIncluded"}: wrong index`,
+          `${onChain ? "unexpectedly verifies" : anchor.announced ? "is for another leaf" : "fails ProofRegistry.isIncluded"}: wrong index`,
         { ...values, leafAtRequestedIndex: there ?? null, onChain },
       );
     }
     const proof = merkleProofAt(container.nodes, container.leaves[index].treeIndex);
     const offChain = provesInclusion(root, commitment, proof);
-    const onChain = proof === null ? false : await this.client.proofs.isIncluded(root, commitment, proof);
+    if (anchor.announced) {
+      // BatchAnnounced stores nothing: no on-chain inclusion check exists for it; the announced root is the reference.
+      Object.assign(values, { offChain, onChain: null, proofLength: proof?.length ?? null });
+      if (!offChain) {
+        return fail(
+          `the Merkle proof of index ${index} from the stored tree does not prove ${short(commitment)} under the ` +
+            `announced root ${short(root)} (checked off-chain; an announced batch has no on-chain inclusion check)`,
+          values,
+        );
+      }
+      return {
+        ...pass(
+          `leaf ${index} of ${container.leaves.length}; its ${proof!.length}-hash Merkle proof verifies off-chain under ` +
+            "the announced root (the batch was announced, not stored: no on-chain inclusion check exists for it)",
+          values,
+        ),
+        value: index,
+      };
+    }
+    const onChain = proof === null ? false : await this.client.proofs.isIncluded(anchor.node, root, commitment, proof);
     Object.assign(values, { offChain, onChain, proofLength: proof?.length ?? null });
     if (!offChain || !onChain) {
       return fail(
@@ -856,9 +1144,19 @@ export class Verifier {
    * the Merkle inclusion off-chain, the signature by the anchoring node, the node's activity, the domain and the model
    * reference (model versions and the node's history are read once).
    */
-  async verifyBatch(rootArg: string): Promise<BatchReport> {
+  async verifyBatch(rootArg: string, nodeArg?: string): Promise<BatchReport> {
     const root = usage("root", () => toBytes32(rootArg, "batch root"));
     if (root === ZeroHash) throw new VerifierUsageError("root", "The batch root must not be zero");
+    const nodeGiven =
+      nodeArg === undefined
+        ? undefined
+        : usage("node", () => {
+            try {
+              return getAddress(nodeArg);
+            } catch {
+              throw new VerifierUsageError("node", `The node must be an address, got ${JSON.stringify(nodeArg)}`);
+            }
+          });
     await this.preflight();
     const started = performance.now();
     const steps: BatchReport["steps"] = [];
@@ -898,7 +1196,9 @@ export class Verifier {
       return outcome.status === "pass" ? outcome.value : undefined;
     };
 
-    const anchor = await step("chain-record", "chainMs", () => this.batchRecord(root));
+    const anchor = await step("chain-record", "chainMs", async () =>
+      this.batchRecord(root, nodeGiven ?? (await this.batchSigner(root))),
+    );
     if (!anchor) return finish();
     // decodeBatch reads the whole document: no lenient container parse first.
     const fetched = await step("blob", "fetchMs", () => this.blobStep(anchor, "caller-root", false));
@@ -927,9 +1227,23 @@ export class Verifier {
       };
     });
     if (!batch) return finish();
-    await step("spot-check", "chainMs", async () => {
+    await step("spot-check", "chainMs", async (): Promise<CheckResult> => {
+      if (anchor.announced) {
+        return {
+          status: "skip",
+          detail:
+            "the batch was announced, not stored: no on-chain inclusion check exists for it (each proof's " +
+            "inclusion is checked off-chain below)",
+          values: {},
+        };
+      }
       const k = randomInt(batch.count);
-      const included = await this.client.proofs.isIncluded(root, batch.commitments[k], batch.inclusions[k].proof);
+      const included = await this.client.proofs.isIncluded(
+        anchor.node,
+        root,
+        batch.commitments[k],
+        batch.inclusions[k].proof,
+      );
       const values = { index: k, commitment: batch.commitments[k], onChain: included };
       return included
         ? pass(`ProofRegistry.isIncluded accepts proof #${k} (a random one) under the anchored root`, values)
@@ -938,7 +1252,7 @@ export class Verifier {
     const intervals = await step("node-history", "chainMs", async (): Promise<Outcome<ActiveInterval[]>> => {
       const found = await this.nodeIntervals(anchor.node);
       const values = { node: anchor.node, anchoredAt: anchor.anchoredAt, intervals: describeIntervals(found) };
-      const active = found.some((i) => i.from <= anchor.anchoredAt && (i.to === null || anchor.anchoredAt < i.to));
+      const active = activeAtPosition(found, { blockNumber: anchor.blockNumber, logIndex: anchor.logIndex });
       if (!active) {
         return fail(
           `the anchoring node ${anchor.node} was not active when it anchored, at ${isoTime(anchor.anchoredAt)} ` +
@@ -1002,13 +1316,39 @@ export class Verifier {
     return finish();
   }
 
+  /**
+   * The node whose batch `root` is to be verified when the caller names none: among the nodes that anchored or
+   * announced it (anchored first), the first whose blob's proofs it signed; else the first anchoring node.
+   */
+  private async batchSigner(root: Bytes32): Promise<string | undefined> {
+    const references = (await this.client.proofs.batchReferences(root))
+      .sort((a, b) => Number(b.anchored) - Number(a.anchored))
+      .slice(0, this.maxScanBatches);
+    for (const reference of references) {
+      let fetched: FetchedBlob;
+      try {
+        fetched = await this.fetchBlob(blobIdFromBytes32Hex(reference.blobId), true);
+      } catch (error) {
+        if (blobProblem(error) === undefined) throw error;
+        continue;
+      }
+      const container = fetched.container;
+      if (container === undefined || container instanceof BatchContainerError) continue;
+      const first = container.proofs[0] as { node?: unknown } | undefined;
+      if (typeof first?.node === "string" && first.node.toLowerCase() === reference.node.toLowerCase()) {
+        return getAddress(reference.node);
+      }
+    }
+    return references[0] === undefined ? undefined : getAddress(references[0].node);
+  }
+
   // Cached reads ------------------------------------------------------------------------------------------------------
 
   /** A blob's bytes, verified by recomputing its Blob ID (and its batch container, for batch blobs). */
   private fetchBlob(blobId: BlobIdString, batch: boolean): Promise<FetchedBlob> {
     let pending = this.blobs.get(blobId);
     if (pending === undefined) {
-      pending = this.walrus.read(blobId).then((bytes): FetchedBlob => ({ bytes }));
+      pending = this.walrus.read(blobId, { maxBytes: this.maxBlobBytes }).then((bytes): FetchedBlob => ({ bytes }));
       this.blobs.set(blobId, pending);
       pending.catch(() => this.blobs.delete(blobId));
       while (this.blobs.size > BLOB_CACHE_ENTRIES) this.blobs.delete(this.blobs.keys().next().value!);
@@ -1106,9 +1446,31 @@ export class Verifier {
 
 // ---------------------------------------------------------------------------------------------------------------------
 
+/** Why a blob could not be read, for a note, or undefined when the error is not about the blob. */
+function blobProblem(error: unknown): string | undefined {
+  if (error instanceof BlobNotFoundError) return "blob missing";
+  if (error instanceof BlobIntegrityError) return "blob corrupt";
+  if (error instanceof BlobTooLargeError) {
+    return `blob over the verifier's cap of ${error.limit ?? "?"} bytes (maxBlobBytes, --max-blob-bytes)`;
+  }
+  return undefined;
+}
+
+/** The checksummed signer (the proof's `node`) of a document that commits to `commitment`, else undefined. */
+function signerOf(raw: unknown, commitment: Bytes32): string | undefined {
+  try {
+    const checked = validateProofForCommitment(raw);
+    return checked.commitment() === commitment ? getAddress(checked.proof.node) : undefined;
+  } catch (error) {
+    if (error instanceof StrataError) return undefined;
+    throw error;
+  }
+}
+
 function anchorValues(anchor: Anchor): Record<string, StepValue> {
   return {
     kind: anchor.kind,
+    announced: anchor.announced ?? false,
     node: anchor.node,
     anchoredAt: anchor.anchoredAt,
     anchoredAtIso: isoTime(anchor.anchoredAt),

@@ -1,10 +1,13 @@
 import { expect } from "chai";
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import {
+  buildBatch,
   ContractRevertError,
   makeTensorSet,
   proofCommitment,
@@ -162,6 +165,129 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
     });
   });
 
+  describe("another admitted node cannot grief a node's proofs", function () {
+    it("verifies A's single proof although B anchored a copy of it first, and picks A's anchor", async function () {
+      const doc = await sign(variant(base), env.nodeA);
+      const commitment = proofCommitment(doc);
+      await anchorSingle(env, commitment, doc, env.nodeB);
+      await anchorSingle(env, commitment, doc, env.nodeA);
+      const report = await verifier(env).verifyProof(commitment);
+      expect(report, renderReport(report)).to.include({ ok: true, foundBy: "single-anchor" });
+      expect(stepOf(report, "chain-record").values).to.include({ kind: "single", node: env.nodeA.address });
+    });
+
+    it("picks A's batch when B re-packages A's proof in a newer batch", async function () {
+      const [batch] = env.batches;
+      const repackaged = await anchorBatch(env, [batch.proofs[0]], env.nodeB);
+      expect(repackaged.root).to.not.equal(batch.root);
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(report, renderReport(report)).to.include({ ok: true, foundBy: "event-scan", root: batch.root });
+      expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address });
+      // Given B's root, the proof's signer never anchored it: that is what fails.
+      const byRoot = await verifier(env).verifyProof(batch.commitments[0], { root: repackaged.root });
+      expect(byRoot.ok).to.equal(false);
+      expect(stepOf(byRoot, "chain-record").detail).to.match(
+        new RegExp(`not anchored or announced by the proof's signer ${env.nodeA.address}`),
+      );
+    });
+
+    it("verifies A's batch although B anchored its root first with another Blob ID", async function () {
+      const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
+      const batch = buildBatch(docs);
+      await (
+        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdToBytes32Hex(env.batches[1].blobId), 2)
+      ).wait();
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (
+        await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))
+      ).wait();
+      for (const options of [{}, { root: batch.root }]) {
+        const report = await verifier(env).verifyProof(batch.commitments[1], options);
+        expect(report, renderReport(report)).to.include({ ok: true, root: batch.root });
+        expect(stepOf(report, "blob").values).to.include({ blobId: stored.blobId });
+        expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address });
+      }
+      const whole = await verifier(env).verifyBatch(batch.root, env.nodeA.address);
+      expect(whole.ok, renderBatchReport(whole)).to.equal(true);
+    });
+
+    it("verifies a proof of an announced batch, checking its inclusion off-chain (no on-chain check exists for it)", async function () {
+      const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
+      const batch = buildBatch(docs);
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (
+        await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, blobIdToBytes32Hex(stored.blobId), 2)
+      ).wait();
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, foundBy: "event-scan" });
+      expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
+      expect(stepOf(report, "inclusion").values).to.include({ offChain: true, onChain: null });
+      expect(stepOf(report, "inclusion").detail).to.match(/announced.*no on-chain inclusion check/);
+    });
+  });
+
+  describe("bounded reads and chain order", function () {
+    it("reports a blob over the verifier's read cap as a failed blob check naming the cap", async function () {
+      const [batch] = env.batches;
+      const report = await verifier(env, { maxBlobBytes: 100 }).verifyProof(batch.commitments[0], { root: batch.root });
+      expectCaughtAt(report, "blob", /over the verifier's cap of 100 bytes \(maxBlobBytes, --max-blob-bytes\)/);
+      expect(stepOf(report, "blob").values).to.include({ maxBlobBytes: 100 });
+    });
+
+    it("never allocates on an aggregator's word: a claimed 1 GB Content-Length is refused at the cap, unread", async function () {
+      const liar = createServer((req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(1_000_000_000) });
+        res.write(Buffer.alloc(16));
+        setTimeout(() => res.destroy(), 50);
+      });
+      await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+      const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+      try {
+        const [batch] = env.batches;
+        const walrus = new WalrusClient({ aggregatorUrls: [url], shards: SHARDS, retries: 0 });
+        const report = await verifier(env, { walrus }).verifyProof(batch.commitments[0], { root: batch.root });
+        expectCaughtAt(
+          report,
+          "blob",
+          new RegExp(`over the verifier's cap of ${64 * 1024 * 1024} bytes \\(maxBlobBytes, --max-blob-bytes\\)`),
+        );
+        expect(stepOf(report, "blob").values).to.include({ size: 1_000_000_000 });
+      } finally {
+        liar.closeAllConnections();
+        await new Promise<void>((resolve) => liar.close(() => resolve()));
+      }
+    });
+
+    it("stops the event scan at its cap and says which cap it hit", async function () {
+      const [batch] = env.batches;
+      const report = await verifier(env, { maxScanBatches: 1 }).verifyProof(batch.commitments[1], { nodeUrl: false });
+      expectCaughtAt(report, "locate", /the scan stopped at its cap: 1 batches \(maxScanBatches, --scan-batches\)/);
+      const events = await verifier(env, { maxScanEvents: 1 }).verifyProof(batch.commitments[1], { nodeUrl: false });
+      expectCaughtAt(events, "locate", /the scan stopped at its cap: 1 events \(maxScanEvents, --scan-events\)/);
+    });
+
+    it("orders anchoring and removal by block, not timestamp: a node that anchored just before its removal, at the same timestamp, was active", async function () {
+      const signers = await ethers.getSigners();
+      const nodeE = signers[signers.length - 1];
+      const admin = StrataClient.connect(env.deployment, env.admin);
+      await (await admin.nodes.admitNode(nodeE.address, "http://127.0.0.1:31505")).wait();
+      const doc = await sign(
+        variant(base, (u) => ({ ...u, node: nodeE.address, timestamp: Math.max(u.timestamp, 0) })),
+        nodeE,
+      );
+      const t = (await time.latest()) + 1;
+      await network.provider.send("evm_setNextBlockTimestamp", [t]);
+      const batch = await anchorBatch(env, [doc], nodeE);
+      await network.provider.send("evm_setNextBlockTimestamp", [t]);
+      await (await admin.nodes.removeNode(nodeE.address)).wait();
+      const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expect(stepOf(report, "node-active").status, renderReport(report)).to.equal("pass");
+      expect(report.ok, renderReport(report)).to.equal(true);
+      const whole = await verifier(env).verifyBatch(batch.root);
+      expect(whole.steps.find((st) => st.step === "node-history")?.status).to.equal("pass");
+    });
+  });
+
   describe("tampering, each caught at its step", function () {
     it("catches an altered output: under the anchored commitment at the commitment step, re-committed at the signature", async function () {
       const honest = await sign(variant(base), env.nodeA);
@@ -264,11 +390,12 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const forgedDoc: InferenceProof = { ...forged, signature: await stranger.signTypedData(domain, types, message) };
       const batch = await anchorBatch(env, [ownKey, forgedDoc], env.nodeA);
       const v = verifier(env);
+      // Its signer (the key it names) never anchored it: only the signer's anchors count.
       expectCaughtAt(
         await v.verifyProof(batch.commitments[0], { root: batch.root }),
-        "signature",
+        "chain-record",
         new RegExp(
-          `signed by ${stranger.address} but anchored by ${env.nodeA.address}.*${stranger.address} was never admitted`,
+          `not anchored or announced by the proof's signer ${stranger.address} \\(only by ${env.nodeA.address}`,
         ),
       );
       expectCaughtAt(
@@ -278,7 +405,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       );
     });
 
-    it("a removed node cannot anchor; its proof anchored by another node fails at the signature", async function () {
+    it("a removed node cannot anchor; its proof anchored only by another node is not anchored by its signer", async function () {
       const byD = await sign(
         variant(base, (u) => ({ ...u, node: env.nodeD.address })),
         env.nodeD,
@@ -291,14 +418,16 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
 
       const batch = await anchorBatch(env, [byD], env.nodeB);
       const report = await verifier(env).verifyProof(batch.commitments[0]);
+      expectCaughtAt(report, "locate", new RegExp(`not anchored by its signer ${env.nodeD.address}`));
+      const byRoot = await verifier(env).verifyProof(batch.commitments[0], { root: batch.root });
       expectCaughtAt(
-        report,
-        "signature",
+        byRoot,
+        "chain-record",
         new RegExp(
-          `signed by ${env.nodeD.address} but anchored by ${env.nodeB.address}: a node anchors only the proofs it signed`,
+          `not anchored or announced by the proof's signer ${env.nodeD.address} \\(only by ${env.nodeB.address}: ` +
+            "a node anchors only the proofs it signed",
         ),
       );
-      expect(stepOf(report, "signature").values).to.include({ recoveredIsNode: true });
     });
 
     it("active at the time: the node's admission must cover the proof's timestamp (within the clock skew) and its anchoring", async function () {

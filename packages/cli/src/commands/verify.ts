@@ -26,6 +26,8 @@ interface LocateFlags extends ChainCommandFlags {
   root?: string;
   index?: string;
   scanBatches: string;
+  scanEvents: string;
+  maxBlobBytes: string;
   timeout?: string;
   clockSkew: string;
   nodeHint: boolean;
@@ -43,7 +45,9 @@ function locateOptions(command: Command): Command {
   return chainOptions(command)
     .option("--root <root>", "the batch root the proof is anchored under (skips finding its batch)")
     .option("--index <n>", "the proof's index in its batch (checked against the batch's tree)")
-    .option("--scan-batches <n>", "how many of the newest anchored batches to search for the proof", "256")
+    .option("--scan-batches <n>", "how many of the newest anchored or announced batches to search for the proof", "256")
+    .option("--scan-events <n>", "how many anchoring events to consider when searching for the proof", "10000")
+    .option("--max-blob-bytes <n>", "the largest proof or batch blob to read, in bytes", String(64 * 1024 * 1024))
     .option("--no-node-hint", "do not ask the node (--node-url) where the proof's batch is")
     .option("--timeout <ms>", "how long the chain, a node or an aggregator may take to answer (default 10000)")
     .option("--clock-skew <s>", "how far a proof's timestamp (the node's clock) may be from the chain's clock", "300");
@@ -118,6 +122,8 @@ async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: V
       walrus: settings.walrus,
       ...(flags.nodeHint ? { nodeUrl: settings.nodeUrl } : {}),
       maxScanBatches: positiveInteger("--scan-batches", flags.scanBatches),
+      maxScanEvents: positiveInteger("--scan-events", flags.scanEvents),
+      maxBlobBytes: positiveInteger("--max-blob-bytes", flags.maxBlobBytes),
       clockSkewSeconds: nonNegativeInteger("--clock-skew", flags.clockSkew),
       ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
