@@ -4,3 +4,4 @@ export * from "./chain";
 export * from "./outbox";
 export * from "./server";
 export * from "./node";
+export * from "./proof-index";

@@ -37,6 +37,8 @@ export interface InferenceNodeOptions {
   walrus: WalrusClient;
   /** Model cache bound in bytes (default 8 GiB). */
   cacheMaxBytes?: number;
+  /** Largest model file the node downloads, checked against the registry before any byte is fetched (default: the cache bound). */
+  maxModelBytes?: number;
   /** Owner of bare model names in requests (default: none; requests then name `owner/name` or an id). */
   defaultModelOwner?: string;
   batch?: OutboxOptions;
@@ -100,7 +102,9 @@ export class InferenceNode implements NodeService {
     readonly address: string,
     readonly outbox: Outbox,
   ) {
-    this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, options.cacheMaxBytes);
+    this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, options.cacheMaxBytes, {
+      ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
+    });
   }
 
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {

@@ -14,6 +14,7 @@ export interface NodeStartFlags extends ChainCommandFlags {
   host: string;
   dataDir: string;
   cacheMaxBytes: string;
+  maxModelBytes?: string;
   batchSize: string;
   batchMaxBytes: string;
   batchAgeMs: string;
@@ -36,6 +37,7 @@ export async function startNode(
     client: settings.reader(),
     walrus: settings.walrus,
     cacheMaxBytes: byteSize("--cache-max-bytes", flags.cacheMaxBytes),
+    ...(flags.maxModelBytes !== undefined ? { maxModelBytes: byteSize("--max-model-bytes", flags.maxModelBytes) } : {}),
     defaultModelOwner: flags.modelOwner,
     batch: {
       maxBatch: positiveInteger("--batch-size", flags.batchSize),
@@ -73,6 +75,7 @@ export function nodeStartOptions(command: Command): Command {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
     .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
+    .option("--max-model-bytes <size>", "largest model file to download, checked before fetching (default: the cache bound)")
     .option("--batch-size <n>", "anchor a batch when this many proofs wait", "4096")
     .option("--batch-max-bytes <size>", "seal a batch before its blob exceeds this (the publisher's body cap)", "10MiB")
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
