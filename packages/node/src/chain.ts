@@ -79,14 +79,23 @@ export async function sendAndMine<T extends Mined>(options: SendAndMine<T>): Pro
   return tx.wait();
 }
 
+/**
+ * Waits until `hash` has a receipt, polling (any provider can answer `eth_getTransactionReceipt`; not every ethers
+ * provider implements `waitForTransaction`), at most `timeoutMs`: then {@link TransactionPendingError}.
+ */
 async function waitMined(provider: Provider, hash: string, timeoutMs: number): Promise<void> {
-  try {
-    const receipt = await withTimeout(provider.waitForTransaction(hash, 1, timeoutMs), timeoutMs + 1_000, "mining");
-    if (!receipt) throw new TransactionPendingError(hash, timeoutMs);
-  } catch (error) {
-    if (isError(error, "TIMEOUT") || error instanceof ChainUnavailableError) {
-      throw new TransactionPendingError(hash, timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  const every = Math.max(20, Math.min(500, Math.floor(timeoutMs / 20)));
+  for (;;) {
+    const left = deadline - Date.now();
+    let receipt: unknown;
+    try {
+      receipt = await withTimeout(provider.getTransactionReceipt(hash), Math.max(left, every), "eth_getTransactionReceipt");
+    } catch (error) {
+      if (!(error instanceof ChainUnavailableError) && !isChainUnavailable(error)) throw error;
     }
-    throw error;
+    if (receipt) return;
+    if (Date.now() >= deadline) throw new TransactionPendingError(hash, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(every, Math.max(0, deadline - Date.now()))));
   }
 }

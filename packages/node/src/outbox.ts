@@ -343,12 +343,9 @@ export class Outbox {
     const tick = Math.max(50, Math.min(this.options.maxAgeMs / 4, 500));
     this.timer = setInterval(() => {
       const now = Date.now();
-      const oldest = this.waiting[0];
-      const due = this.waiting.length >= this.options.maxBatch || this.waitingBytes >= this.sealBytes();
-      const old = oldest !== undefined && now - oldest.at >= this.options.maxAgeMs;
       let retry = false;
       for (const b of this.sealed.values()) if (b.nextAt <= now) retry = true;
-      if (due || old || retry) this.kick();
+      if (retry || this.batchDue()) this.kick();
     }, tick);
     this.timer.unref?.();
     this.kick();
@@ -381,14 +378,11 @@ export class Outbox {
   }
 
   private async runOnce(all: boolean): Promise<void> {
-    const now = Date.now();
-    const oldest = this.waiting[0];
-    const sealNow =
-      all ||
-      this.waiting.length >= this.options.maxBatch ||
-      this.waitingBytes >= this.sealBytes() ||
-      (oldest !== undefined && now - oldest.at >= this.options.maxAgeMs);
-    if (sealNow) await this.sealWaiting();
+    try {
+      await this.sealWaiting(all);
+    } catch (error) {
+      this.failed(error as Error); // the proofs stay waiting (nothing left the machine); sealing is tried again
+    }
     // Every due batch once per run, including batches that this run re-sealed or split.
     const tried = new Set<Bytes32>();
     for (;;) {
@@ -401,9 +395,22 @@ export class Outbox {
     }
   }
 
-  /** Seals every waiting proof into batches of at most `maxBatch` proofs and `maxBatchBytes` bytes. */
-  private async sealWaiting(): Promise<void> {
-    while (this.waiting.length > 0 && !this.stopped) {
+  /** Whether the waiting proofs make a batch now: a full one (count or bytes), or the oldest is old enough. */
+  private batchDue(): boolean {
+    const oldest = this.waiting[0];
+    return (
+      this.waiting.length >= this.options.maxBatch ||
+      this.waitingBytes >= this.sealBytes() ||
+      (oldest !== undefined && Date.now() - oldest.at >= this.options.maxAgeMs)
+    );
+  }
+
+  /**
+   * Seals waiting proofs into batches of at most `maxBatch` proofs and `maxBatchBytes` bytes while a batch is due
+   * (`all`: every waiting proof now).
+   */
+  private async sealWaiting(all = true): Promise<void> {
+    while (this.waiting.length > 0 && (all || this.batchDue()) && !(this.stopped && !all)) {
       const take: Bytes32[] = [];
       let bytes = 0;
       for (const w of this.waiting) {
@@ -576,7 +583,7 @@ export class Outbox {
     const reason = `its blob of ${bytes} bytes is over the cap of ${this.options.maxBatchBytes}; split in two`;
     const first = await this.sealBatch(batch.commitments.slice(0, half), undefined, { root: batch.root, reason });
     const rest = batch.commitments.slice(half).filter((c) => !this.pending.get(c)?.root);
-    if (rest.length > 0) await this.sealWaiting();
+    if (rest.length > 0) await this.sealWaiting(true);
     this.options.onEvent?.(`batch ${batch.root} ${reason} (first part ${first})`);
   }
 

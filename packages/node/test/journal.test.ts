@@ -86,6 +86,7 @@ describe("Journal", function () {
     const failed = journal.append([{ t: "a", n: 2, pad: "x".repeat(100) }], () => applied.push(2));
     await rejects(failed, JournalWriteError);
     expect(applied).to.deep.equal([1]);
+    await journal.close();
   });
 
   it("truncates a partial write (ENOSPC) back to the last good record and rejects it with 507", async function () {

@@ -136,6 +136,7 @@ describe("Outbox under faults", function () {
       maxAgeMs: 60_000,
       retryBaseMs: 20,
       retryMaxMs: 200,
+      onError: (e) => process.env.STRATA_DEBUG && console.log(`    [outbox] ${e.message}`),
       ...options,
     });
     return { outbox, dir };
