@@ -3,3 +3,4 @@ export * from "./journal";
 export * from "./outbox";
 export * from "./server";
 export * from "./node";
+export * from "./proof-index";

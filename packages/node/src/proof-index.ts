@@ -1,0 +1,660 @@
+import { mkdir } from "node:fs/promises";
+import { ClassicLevel } from "classic-level";
+import createKeccakHash from "keccak";
+import { blobIdToBytes32Hex } from "@strata/walrus";
+import { NodeError } from "./errors";
+
+/**
+ * # The proof index
+ *
+ * An on-disk index of the batches this node anchored, so `GET /v1/proofs/:commitment` answers for old proofs without
+ * the node keeping every commitment it ever accepted in memory. Opening reads one record whatever the history. A put
+ * builds the batch's Merkle tree from its values (commitments, then the salt), checks it against the root and keeps its
+ * nodes; a lookup reads the batch and its tree nodes (a small LRU keeps the latest, so repeated lookups in a batch are
+ * cheap) and checks the proof against the root. Nothing is hashed in bulk on a lookup: rebuilding a 4,096-leaf tree
+ * costs about 70 ms of CPU, a lookup from stored nodes about 3 ms.
+ *
+ * The store is LevelDB (`classic-level`: prebuilt binaries inside the npm package; an exclusive lock per directory).
+ * Keys, all UTF-8:
+ * - `meta` -> `{ format: 1, batches, proofs }`: the counts, kept in every write, so {@link ProofIndex.counts} is O(1);
+ * - `b:<seq>` -> the batch (JSON), `seq` its 1-based anchoring position, zero-padded so keys sort in anchoring order;
+ * - `t:<seq>` -> its tree: each value's tree index (uint32 LE), then the nodes, 32 bytes each, in the layout of
+ *   `StandardMerkleTree`'s `tree` array;
+ * - `r:<root>` -> `seq`;
+ * - `c:<commitment>` -> `<seq>:<index>`: the latest batch holding the commitment, and its position there.
+ *
+ * A put is one LevelDB write batch, written with `sync` (fsync of the write-ahead log): after a crash the index holds
+ * the whole put or none of it (a torn last log record is dropped whole on recovery), never part of one.
+ */
+
+/** A batch as the index keeps it: what the chain anchored, and where the batch blob is. */
+export interface IndexedBatch {
+  /** The Merkle root (`0x` + 64 lowercase hex digits). */
+  root: string;
+  /** The commitments, in batch order (index i = position i). */
+  commitments: string[];
+  /** An optional extra tree value (lowercase bytes32) after the commitments: part of the Merkle tree, not a proof. */
+  salt?: string;
+  /** The Walrus Blob ID (base64url) of the batch blob. */
+  blobId: string;
+  txHash: string;
+  block: number;
+  gasUsed?: string;
+  /** When the node saw the batch anchored (ms since the epoch). */
+  anchoredAt: number;
+}
+
+/** Where a commitment is: its latest batch, its position there, and the Merkle proof `ProofRegistry.isIncluded` accepts. */
+export interface IndexedProof {
+  commitment: string;
+  root: string;
+  index: number;
+  batch: IndexedBatch;
+  merkleProof: string[];
+}
+
+export interface ProofIndexOptions {
+  /**
+   * How many batches (with their trees) to keep in memory (default 8). One of 4,096 proofs takes about 0.6 MiB.
+   */
+  treeCacheSize?: number;
+}
+
+/** The proof index could not be opened, read or written; the message says why and what to do. */
+export class ProofIndexError extends NodeError {
+  constructor(message: string, code = "PROOF_INDEX", status = 503, options?: { cause?: unknown }) {
+    super(code, message, status);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** A batch given to {@link ProofIndex.putBatch} is malformed, or its root is not the root of its values. */
+export class InvalidIndexedBatchError extends ProofIndexError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`cannot index the batch: ${field} ${reason}`, "INVALID_INDEXED_BATCH", 500);
+  }
+}
+
+/** A lookup key (a commitment or a root) is not bytes32 hex. */
+export class InvalidIndexKeyError extends ProofIndexError {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
+    super(`${field} must be 0x followed by 64 hex digits, got ${describe(value)}`, "BAD_REQUEST", 400);
+  }
+}
+
+/** A batch with the same root is indexed already, with another anchor: the index keeps the first. */
+export class ProofIndexConflictError extends ProofIndexError {
+  constructor(
+    readonly root: string,
+    readonly field: string,
+    readonly stored: unknown,
+    readonly given: unknown,
+  ) {
+    super(
+      `batch ${root} is indexed already with ${field} ${describe(stored)}, not ${describe(given)}: a root is ` +
+        `anchored once per node, so one of the two anchors is wrong; check the chain (ProofRegistry) for the real one`,
+      "PROOF_INDEX_CONFLICT",
+      500,
+    );
+  }
+}
+
+/** A record of the index is not what this code wrote. */
+export class ProofIndexCorruptError extends ProofIndexError {
+  constructor(
+    readonly dir: string,
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the proof index at ${dir} is corrupt: record ${key} ${reason}; move the directory away and let the node ` +
+        `rebuild it (anchored batches can be re-read from the chain and Walrus)`,
+      "PROOF_INDEX_CORRUPT",
+    );
+  }
+}
+
+/** The format version of the records; a directory written by another version is refused. */
+const FORMAT = 1;
+const META = "meta";
+const SEQ_DIGITS = 12;
+const BYTES32 = /^0x[0-9a-f]{64}$/;
+const ANY_CASE_BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const BATCH_FIELDS = new Set(["root", "commitments", "salt", "blobId", "txHash", "block", "gasUsed", "anchoredAt"]);
+
+const batchKey = (seq: number) => `b:${String(seq).padStart(SEQ_DIGITS, "0")}`;
+const treeKey = (seq: number) => `t:${String(seq).padStart(SEQ_DIGITS, "0")}`;
+const rootKey = (root: string) => `r:${root}`;
+const commitmentKey = (commitment: string) => `c:${commitment}`;
+
+interface Meta {
+  format: number;
+  batches: number;
+  proofs: number;
+}
+
+interface Cached {
+  batch: IndexedBatch;
+  tree: BatchTree;
+}
+
+/** The on-disk index of anchored batches (see the module comment). One process opens a directory at a time. */
+export class ProofIndex {
+  private readonly trees: Lru<number, Cached>;
+  private writing: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: ClassicLevel<string, Buffer>,
+    private readonly dir: string,
+    private meta: Meta,
+    options: Required<ProofIndexOptions>,
+  ) {
+    this.trees = new Lru(options.treeCacheSize);
+  }
+
+  /** Opens (or creates) the index in `dir`. Reads only the counts record, whatever the index holds. */
+  static async open(dir: string, options: ProofIndexOptions = {}): Promise<ProofIndex> {
+    const treeCacheSize = options.treeCacheSize ?? 8;
+    if (!Number.isSafeInteger(treeCacheSize) || treeCacheSize < 1) {
+      throw new ProofIndexError(`treeCacheSize must be a positive integer, got ${describe(treeCacheSize)}`);
+    }
+    const db = new ClassicLevel<string, Buffer>(dir, {
+      keyEncoding: "utf8",
+      valueEncoding: "buffer",
+      // Memory stays bounded whatever the index holds: LevelDB's block cache and its write buffer (4 MiB; two while
+      // one is being compacted) are all it keeps.
+      cacheSize: 8 * 2 ** 20,
+      writeBufferSize: 4 * 2 ** 20,
+    });
+    try {
+      await mkdir(dir, { recursive: true });
+      await db.open();
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      if (cause?.code === "LEVEL_LOCKED") {
+        throw new ProofIndexError(
+          `the proof index at ${dir} is open in another process (or another ProofIndex in this one): stop the other ` +
+            `node or give this one its own data directory`,
+          "PROOF_INDEX",
+          503,
+          { cause: error },
+        );
+      }
+      throw new ProofIndexError(
+        `cannot open the proof index at ${dir}: ${messageOf(error)}; check that the directory is writable and the ` +
+          `disk is not full`,
+        "PROOF_INDEX",
+        503,
+        { cause: error },
+      );
+    }
+    try {
+      const meta = await ProofIndex.loadMeta(db, dir);
+      return new ProofIndex(db, dir, meta, { treeCacheSize });
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  private static async loadMeta(db: ClassicLevel<string, Buffer>, dir: string): Promise<Meta> {
+    const raw = await db.get(META);
+    if (raw === undefined) {
+      const any = await db.keys({ limit: 1 }).all();
+      if (any.length > 0) throw new ProofIndexCorruptError(dir, META, "is missing while other records exist");
+      const meta: Meta = { format: FORMAT, batches: 0, proofs: 0 };
+      await db.put(META, json(meta), { sync: true });
+      return meta;
+    }
+    const meta = parseJson(raw, dir, META) as Partial<Meta>;
+    if (meta.format !== FORMAT) {
+      throw new ProofIndexError(
+        `the proof index at ${dir} has format ${describe(meta.format)}, this node reads format ${FORMAT}: run the ` +
+          `node version that wrote it, or move the directory away to rebuild it`,
+      );
+    }
+    if (!isCount(meta.batches) || !isCount(meta.proofs)) {
+      throw new ProofIndexCorruptError(dir, META, `holds invalid counts ${describe(raw.toString())}`);
+    }
+    return { format: FORMAT, batches: meta.batches, proofs: meta.proofs };
+  }
+
+  /**
+   * Indexes an anchored batch: one atomic, durable (fsync) write. The batch is checked first (its fields, and that its
+   * root is the Merkle root of its commitments and salt). Putting a root that is indexed already with the same anchor
+   * (blobId, txHash, block) changes nothing; with another anchor it throws {@link ProofIndexConflictError}. A
+   * commitment that an earlier batch holds resolves to this one from now on.
+   */
+  putBatch(batch: IndexedBatch): Promise<void> {
+    const run = this.writing.then(() => this.put(batch));
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async put(input: IndexedBatch): Promise<void> {
+    this.checkOpen();
+    const batch = validateBatch(input);
+    const existing = await this.getBatch(batch.root);
+    if (existing) {
+      for (const field of ["blobId", "txHash", "block"] as const) {
+        if (existing[field] !== batch[field]) {
+          throw new ProofIndexConflictError(batch.root, field, existing[field], batch[field]);
+        }
+      }
+      return;
+    }
+    const tree = buildTree(treeValues(batch));
+    if (tree.root !== batch.root) {
+      throw new InvalidIndexedBatchError(
+        "root",
+        `is ${batch.root} but the Merkle root of its ${batch.commitments.length} commitments` +
+          `${batch.salt === undefined ? "" : " and its salt"} is ${tree.root}: pass the root of ` +
+          `StandardMerkleTree.of(values, ["bytes32"]) over the commitments (then the salt, if any)`,
+      );
+    }
+
+    const seq = this.meta.batches + 1;
+    const first = new Map<string, number>();
+    batch.commitments.forEach((c, i) => {
+      if (!first.has(c)) first.set(c, i);
+    });
+    const unique = [...first.keys()];
+    const known = await this.run("read", () => this.db.getMany(unique.map(commitmentKey)));
+    const added = known.filter((v) => v === undefined).length;
+    const meta: Meta = { format: FORMAT, batches: seq, proofs: this.meta.proofs + added };
+    const ops: { type: "put"; key: string; value: Buffer }[] = [
+      { type: "put", key: batchKey(seq), value: json(batch) },
+      { type: "put", key: treeKey(seq), value: tree.bytes() },
+      { type: "put", key: rootKey(batch.root), value: Buffer.from(String(seq)) },
+      ...unique.map((c) => ({
+        type: "put" as const,
+        key: commitmentKey(c),
+        value: Buffer.from(`${seq}:${first.get(c)}`),
+      })),
+      { type: "put", key: META, value: json(meta) },
+    ];
+    await this.run(`write batch ${batch.root}`, () => this.db.batch(ops, { sync: true }));
+    // State follows the durable write.
+    this.meta = meta;
+    this.trees.set(seq, { batch, tree });
+  }
+
+  /** The latest indexed batch holding `commitment` (either hex case), its position and Merkle proof; or `undefined`. */
+  async get(commitment: string): Promise<IndexedProof | undefined> {
+    this.checkOpen();
+    const c = lookupKey(commitment, "commitment");
+    const raw = await this.run("read", () => this.db.get(commitmentKey(c)));
+    if (raw === undefined) return undefined;
+    const location = raw.toString();
+    const match = /^([0-9]+):([0-9]+)$/.exec(location);
+    if (!match) throw new ProofIndexCorruptError(this.dir, commitmentKey(c), `holds ${describe(location)}`);
+    const seq = Number(match[1]);
+    const index = Number(match[2]);
+    const { batch, tree } = await this.cached(seq);
+    if (batch.commitments[index] !== c) {
+      throw new ProofIndexCorruptError(this.dir, commitmentKey(c), `points at position ${index} of ${batchKey(seq)}`);
+    }
+    const merkleProof = tree.proof(index);
+    if (!verifyProof(batch.root, c, merkleProof)) {
+      throw new ProofIndexCorruptError(
+        this.dir,
+        treeKey(seq),
+        `gives a proof for position ${index} that does not fold to ${batch.root}`,
+      );
+    }
+    return { commitment: c, root: batch.root, index, batch: copyBatch(batch), merkleProof };
+  }
+
+  /** The batch with Merkle root `root` (either hex case), or `undefined`. */
+  async getBatch(root: string): Promise<IndexedBatch | undefined> {
+    this.checkOpen();
+    const seq = await this.seqOf(lookupKey(root, "root"));
+    if (seq === undefined) return undefined;
+    const hit = this.trees.get(seq);
+    return hit ? copyBatch(hit.batch) : this.readBatch(seq);
+  }
+
+  /** Whether a batch with Merkle root `root` (either hex case) is indexed. */
+  async hasBatch(root: string): Promise<boolean> {
+    this.checkOpen();
+    const r = lookupKey(root, "root");
+    return (await this.seqOf(r)) !== undefined;
+  }
+
+  /** The indexed batches in anchoring order (newest first with `reverse`), at most `limit` of them. */
+  async *batches(options: { reverse?: boolean; limit?: number } = {}): AsyncIterable<IndexedBatch> {
+    this.checkOpen();
+    const { reverse = false, limit } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new ProofIndexError(`limit must be a non-negative integer, got ${describe(limit)}`, "BAD_REQUEST", 400);
+    }
+    if (limit === 0) return;
+    const iterator = this.db.iterator({ gt: "b:", lt: "b;", reverse, limit: limit ?? -1 });
+    try {
+      for (;;) {
+        const entry = await this.run("read", () => iterator.next());
+        if (entry === undefined) return;
+        const [key, value] = entry;
+        yield parseBatch(value, this.dir, key);
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /** How many batches are indexed, and how many distinct commitments they hold. O(1): kept in the store. */
+  counts(): { batches: number; proofs: number } {
+    return { batches: this.meta.batches, proofs: this.meta.proofs };
+  }
+
+  /** Closes the store after the put in progress. Later calls throw {@link ProofIndexError}. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writing;
+    this.trees.clear();
+    await this.db.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
+    }
+  }
+
+  private async seqOf(root: string): Promise<number | undefined> {
+    const raw = await this.run("read", () => this.db.get(rootKey(root)));
+    if (raw === undefined) return undefined;
+    const seq = raw.toString();
+    if (!DECIMAL.test(seq)) throw new ProofIndexCorruptError(this.dir, rootKey(root), `holds ${describe(seq)}`);
+    return Number(seq);
+  }
+
+  private async readBatch(seq: number): Promise<IndexedBatch> {
+    const key = batchKey(seq);
+    const raw = await this.run("read", () => this.db.get(key));
+    if (raw === undefined)
+      throw new ProofIndexCorruptError(this.dir, key, "is missing but indexed records point at it");
+    return parseBatch(raw, this.dir, key);
+  }
+
+  /** The batch at `seq` and its tree, from the LRU or the store. */
+  private async cached(seq: number): Promise<Cached> {
+    const hit = this.trees.get(seq);
+    if (hit) return hit;
+    const [batch, bytes] = await Promise.all([this.readBatch(seq), this.run("read", () => this.db.get(treeKey(seq)))]);
+    if (bytes === undefined)
+      throw new ProofIndexCorruptError(this.dir, treeKey(seq), "is missing but its batch is there");
+    const tree = BatchTree.from(bytes, treeValues(batch).length);
+    if (tree === undefined || tree.root !== batch.root) {
+      throw new ProofIndexCorruptError(this.dir, treeKey(seq), `is not the tree of batch ${batch.root}`);
+    }
+    const entry = { batch, tree };
+    this.trees.set(seq, entry);
+    return entry;
+  }
+
+  /** Runs a store operation, turning its failure into a {@link ProofIndexError} that says what failed. */
+  private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof ProofIndexError) throw error;
+      if (this.closed) {
+        throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
+      }
+      throw new ProofIndexError(
+        `cannot ${what} in the proof index at ${this.dir}: ${messageOf(error)}; check the disk (free space, ` +
+          `permissions) and retry`,
+        "PROOF_INDEX",
+        503,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/**
+ * The Merkle root of a batch's tree: OpenZeppelin `StandardMerkleTree.of(values.map((v) => [v]), ["bytes32"]).root`
+ * where the values are the commitments, then the salt when there is one.
+ */
+export function indexedBatchRoot(commitments: readonly string[], salt?: string): string {
+  const values = [...commitments, ...(salt === undefined ? [] : [salt])];
+  values.forEach((v, i) => {
+    if (typeof v !== "string" || !BYTES32.test(v)) {
+      throw new InvalidIndexedBatchError(
+        i < commitments.length ? `commitments[${i}]` : "salt",
+        `must be 0x and 64 lowercase hex digits, got ${describe(v)}`,
+      );
+    }
+  });
+  if (commitments.length === 0) throw new InvalidIndexedBatchError("commitments", "must hold at least one commitment");
+  return buildTree(values).root;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A StandardMerkleTree (leaf encoding `["bytes32"]`, the library's defaults) as flat bytes: the same layout as the
+ * library's `tree` array (node i's children at 2i+1 and 2i+2, leaves sorted by hash and placed from the end), 32 bytes
+ * a node, and each value's tree index. Built with a native keccak256: about 6x faster than `StandardMerkleTree.of`.
+ */
+class BatchTree {
+  constructor(
+    private readonly nodes: Buffer,
+    private readonly treeIndex: Uint32Array,
+  ) {}
+
+  /** The tree of `values` values stored by {@link bytes}, or `undefined` if the bytes cannot be one. */
+  static from(bytes: Buffer, values: number): BatchTree | undefined {
+    const size = 2 * values - 1;
+    if (values < 1 || bytes.length !== 4 * values + 32 * size) return undefined;
+    const treeIndex = new Uint32Array(values);
+    for (let i = 0; i < values; i++) {
+      treeIndex[i] = bytes.readUInt32LE(4 * i);
+      if (treeIndex[i] < values - 1 || treeIndex[i] >= size) return undefined;
+    }
+    return new BatchTree(Buffer.from(bytes.subarray(4 * values)), treeIndex);
+  }
+
+  /** Each value's tree index (uint32 LE), then the nodes. */
+  bytes(): Buffer {
+    const out = Buffer.allocUnsafe(4 * this.treeIndex.length + this.nodes.length);
+    this.treeIndex.forEach((at, i) => out.writeUInt32LE(at, 4 * i));
+    this.nodes.copy(out, 4 * this.treeIndex.length);
+    return out;
+  }
+
+  get root(): string {
+    return this.node(0);
+  }
+
+  /** `StandardMerkleTree.getProof(valueIndex)`: the sibling hashes from the value's leaf up to the root. */
+  proof(valueIndex: number): string[] {
+    const proof: string[] = [];
+    for (let i = this.treeIndex[valueIndex]; i > 0; i = (i - 1) >> 1)
+      proof.push(this.node(i % 2 === 1 ? i + 1 : i - 1));
+    return proof;
+  }
+
+  private node(i: number): string {
+    return "0x" + this.nodes.toString("hex", 32 * i, 32 * i + 32);
+  }
+}
+
+function keccak256(data: Buffer): Buffer {
+  return createKeccakHash("keccak256").update(data).digest();
+}
+
+/** keccak256(keccak256(abi.encode(bytes32))): abi.encode(bytes32) is the 32 bytes themselves. */
+function leafHash(value: string): Buffer {
+  return keccak256(keccak256(Buffer.from(value.slice(2), "hex")));
+}
+
+/** keccak256 of the two nodes, sorted (`standardNodeHash`). */
+function nodeHash(left: Buffer, right: Buffer, pair = Buffer.allocUnsafe(64)): Buffer {
+  const [a, b] = Buffer.compare(left, right) <= 0 ? [left, right] : [right, left];
+  a.copy(pair, 0);
+  b.copy(pair, 32);
+  return keccak256(pair);
+}
+
+/** Whether `proof` folds the leaf of `value` up to `root` (`StandardMerkleTree.verify`, `ProofRegistry.isIncluded`). */
+function verifyProof(root: string, value: string, proof: readonly string[]): boolean {
+  let node = leafHash(value);
+  for (const sibling of proof) node = nodeHash(node, Buffer.from(sibling.slice(2), "hex"));
+  return "0x" + node.toString("hex") === root;
+}
+
+/** The tree over lowercase bytes32 values (checked by the caller): `StandardMerkleTree.of` with its default options. */
+function buildTree(values: readonly string[]): BatchTree {
+  const n = values.length;
+  const size = 2 * n - 1;
+  const nodes = Buffer.allocUnsafe(32 * size);
+  const leaves = values.map(leafHash);
+  // Sorted by hash; Array.prototype.sort is stable, as the library's sort of equal leaves is.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Buffer.compare(leaves[a], leaves[b]));
+  const treeIndex = new Uint32Array(n);
+  order.forEach((valueIndex, k) => {
+    const at = size - 1 - k;
+    treeIndex[valueIndex] = at;
+    leaves[valueIndex].copy(nodes, 32 * at);
+  });
+  const pair = Buffer.allocUnsafe(64);
+  for (let i = size - 1 - n; i >= 0; i--) {
+    const left = nodes.subarray(32 * (2 * i + 1), 32 * (2 * i + 2));
+    const right = nodes.subarray(32 * (2 * i + 2), 32 * (2 * i + 3));
+    nodeHash(left, right, pair).copy(nodes, 32 * i);
+  }
+  return new BatchTree(nodes, treeIndex);
+}
+
+function treeValues(batch: IndexedBatch): string[] {
+  return batch.salt === undefined ? batch.commitments : [...batch.commitments, batch.salt];
+}
+
+/** A small least-recently-used map (a Map keeps insertion order: re-insert on use, evict the first). */
+class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+/** Checks a batch's fields (no root check) and returns a copy holding only them. */
+function validateBatch(input: unknown): IndexedBatch {
+  const fail = (field: string, reason: string) => new InvalidIndexedBatchError(field, reason);
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw fail("batch", `must be an object, got ${describe(input)}`);
+  }
+  const b = input as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!BATCH_FIELDS.has(key)) throw fail(key, `is not a field of an indexed batch (${[...BATCH_FIELDS].join(", ")})`);
+  }
+  const bytes32 = (value: unknown, field: string): string => {
+    if (typeof value !== "string" || !BYTES32.test(value)) {
+      throw fail(field, `must be 0x and 64 lowercase hex digits, got ${describe(value)}`);
+    }
+    return value;
+  };
+  const root = bytes32(b.root, "root");
+  if (!Array.isArray(b.commitments) || b.commitments.length === 0) {
+    throw fail("commitments", `must be a non-empty array, got ${describe(b.commitments)}`);
+  }
+  const commitments = (b.commitments as unknown[]).map((c, i) => bytes32(c, `commitments[${i}]`));
+  const salt = b.salt === undefined ? undefined : bytes32(b.salt, "salt");
+  if (typeof b.blobId !== "string") throw fail("blobId", `must be a base64url Blob ID, got ${describe(b.blobId)}`);
+  try {
+    blobIdToBytes32Hex(b.blobId);
+  } catch (error) {
+    throw fail("blobId", `is not a Walrus Blob ID: ${messageOf(error)}`);
+  }
+  const txHash = bytes32(b.txHash, "txHash");
+  if (!isCount(b.block)) throw fail("block", `must be a non-negative integer, got ${describe(b.block)}`);
+  if (b.gasUsed !== undefined && (typeof b.gasUsed !== "string" || !DECIMAL.test(b.gasUsed))) {
+    throw fail("gasUsed", `must be a decimal integer string, got ${describe(b.gasUsed)}`);
+  }
+  if (!isCount(b.anchoredAt)) {
+    throw fail("anchoredAt", `must be a non-negative integer (ms since the epoch), got ${describe(b.anchoredAt)}`);
+  }
+  return {
+    root,
+    commitments,
+    ...(salt === undefined ? {} : { salt }),
+    blobId: b.blobId,
+    txHash,
+    block: b.block,
+    ...(b.gasUsed === undefined ? {} : { gasUsed: b.gasUsed as string }),
+    anchoredAt: b.anchoredAt,
+  };
+}
+
+function parseBatch(raw: Buffer, dir: string, key: string): IndexedBatch {
+  try {
+    return validateBatch(parseJson(raw, dir, key));
+  } catch (error) {
+    if (error instanceof InvalidIndexedBatchError) throw new ProofIndexCorruptError(dir, key, error.message);
+    throw error;
+  }
+}
+
+function json(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+function parseJson(raw: Buffer, dir: string, key: string): unknown {
+  try {
+    return JSON.parse(raw.toString()) as unknown;
+  } catch (error) {
+    throw new ProofIndexCorruptError(dir, key, `is not JSON (${messageOf(error)})`);
+  }
+}
+
+function copyBatch(batch: IndexedBatch): IndexedBatch {
+  return { ...batch, commitments: [...batch.commitments] };
+}
+
+function lookupKey(value: unknown, field: string): string {
+  if (typeof value !== "string" || !ANY_CASE_BYTES32.test(value)) throw new InvalidIndexKeyError(field, value);
+  return value.toLowerCase();
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value === null || typeof value !== "object") return String(value);
+  return "an object";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
