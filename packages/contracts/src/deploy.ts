@@ -18,7 +18,9 @@ export interface Registries {
 
 /**
  * Deploys the three registries with `deployer` and wires them: the node registry controls who may anchor proofs.
- * The deployer holds the node registry's admin roles (hand them over with grantRole/renounceRole).
+ * The deployer holds the node registry's admin roles: hand the node admin role over with grantRole/renounceRole, and
+ * the default admin in two steps (`beginDefaultAdminTransfer`, then `acceptDefaultAdminTransfer` by the new admin after
+ * `NodeRegistry.INITIAL_ADMIN_DELAY`, 3 days): `grantRole(DEFAULT_ADMIN_ROLE, ...)` reverts.
  */
 export async function deployRegistries(deployer: Signer): Promise<Registries & { block: number }> {
   const deployerAddress = await deployer.getAddress();

@@ -33,6 +33,8 @@ export interface BatchContainer {
   nodes: string[];
   /** The proof documents, unchecked. */
   proofs: unknown[];
+  /** The salt of a salted batch: the tree's last value, which is not a proof (and not in `leaves`). */
+  salt?: Bytes32;
 }
 
 /** A batch blob that is not a batch document (not JSON, wrong kind or version, malformed tree or proof list). */
@@ -83,10 +85,20 @@ export function readBatchContainer(bytes: Uint8Array): BatchContainer {
     return { commitment: leaf[0].toLowerCase(), treeIndex: value.treeIndex };
   });
   if (!Array.isArray(doc.proofs)) throw new BatchContainerError("proofs", "must be an array");
+  let salt: Bytes32 | undefined;
+  if (doc.salt !== undefined) {
+    // A salted batch (core's buildBatch with a salt): one extra tree value after the proofs', never a proof.
+    if (!isBytes32Hex(doc.salt)) throw new BatchContainerError("salt", "must be a bytes32 hex string");
+    salt = doc.salt.toLowerCase();
+    const last = leaves.pop();
+    if (last?.commitment !== salt) {
+      throw new BatchContainerError("salt", `must be the tree's last value, which is ${last?.commitment ?? "missing"}`);
+    }
+  }
   if (doc.proofs.length !== leaves.length) {
     throw new BatchContainerError(
       "proofs",
-      `holds ${doc.proofs.length} proofs but the tree has ${leaves.length} leaves`,
+      `holds ${doc.proofs.length} proofs but the tree has ${leaves.length} leaves${salt === undefined ? "" : " besides its salt"}`,
     );
   }
   return {
@@ -95,6 +107,7 @@ export function readBatchContainer(bytes: Uint8Array): BatchContainer {
     leaves,
     nodes: tree.tree as string[],
     proofs: doc.proofs,
+    ...(salt === undefined ? {} : { salt }),
   };
 }
 

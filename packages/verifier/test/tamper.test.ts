@@ -211,6 +211,25 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       expect(whole.ok, renderBatchReport(whole)).to.equal(true);
     });
 
+    it("verifies the proofs of a salted batch (re-sealed by its node), and never takes the salt for a proof", async function () {
+      const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
+      const salt = ethers.hexlify(ethers.randomBytes(32));
+      const batch = buildBatch(docs, { salt });
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (
+        await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))
+      ).wait();
+      for (const options of [{}, { root: batch.root }]) {
+        const report = await verifier(env).verifyProof(batch.commitments[1], options);
+        expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, index: 1 });
+      }
+      const whole = await verifier(env).verifyBatch(batch.root);
+      expect(whole.ok, renderBatchReport(whole)).to.equal(true);
+      expect(whole.proofs).to.have.length(2);
+      const asProof = await verifier(env).verifyProof(salt, { root: batch.root });
+      expect(asProof.ok).to.equal(false);
+    });
+
     it("verifies a proof of an announced batch, checking its inclusion off-chain (no on-chain check exists for it)", async function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
@@ -223,6 +242,9 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
       expect(stepOf(report, "inclusion").values).to.include({ offChain: true, onChain: null });
       expect(stepOf(report, "inclusion").detail).to.match(/announced.*no on-chain inclusion check/);
+      const whole = await verifier(env).verifyBatch(batch.root);
+      expect(whole.ok, renderBatchReport(whole)).to.equal(true);
+      expect(whole.steps.find((st) => st.step === "spot-check")).to.include({ status: "skip" });
     });
   });
 

@@ -150,26 +150,24 @@ describe("Fork of a seeded hardhat node", function () {
   it("reads the anchored proof and the anchored batch", async function () {
     const { proofRegistry } = await loadFixture(forkFixture);
     const { proof, batch, node: seeded } = source.seed;
-    const proofAnchor = await proofRegistry.getProof(proof.commitment);
-    expect(proofAnchor.node).to.equal(seeded.address);
+    const proofAnchor = await proofRegistry.getProof(seeded.address, proof.commitment);
     expect(proofAnchor.anchoredAt).to.be.greaterThan(0n);
-    const batchAnchor = await proofRegistry.getBatch(batch.root);
-    expect(batchAnchor.node).to.equal(seeded.address);
+    const batchAnchor = await proofRegistry.getBatch(seeded.address, batch.root);
     expect(batchAnchor.count).to.equal(BigInt(batch.commitments.length));
     expect(batchAnchor.anchoredAt).to.be.greaterThan(0n);
   });
 
   it("proves inclusion in the seeded batch with the tree re-created from the seed", async function () {
     const { proofRegistry } = await loadFixture(forkFixture);
-    const { batch } = source.seed;
+    const { batch, node: seeded } = source.seed;
     const tree = batchTree(batch.commitments);
     expect(tree.root).to.equal(batch.root);
     for (const [i, [commitment]] of tree.entries()) {
       expect(await proofRegistry.leafOf(commitment)).to.equal(tree.leafHash([commitment]));
-      expect(await proofRegistry.isIncluded(batch.root, commitment, tree.getProof(i))).to.equal(true);
+      expect(await proofRegistry.isIncluded(seeded.address, batch.root, commitment, tree.getProof(i))).to.equal(true);
     }
     const forged = commitmentOf("fork:not-in-the-batch");
-    expect(await proofRegistry.isIncluded(batch.root, forged, tree.getProof(0))).to.equal(false);
+    expect(await proofRegistry.isIncluded(seeded.address, batch.root, forged, tree.getProof(0))).to.equal(false);
   });
 
   it("publishes a new version on the fork", async function () {
@@ -197,9 +195,9 @@ describe("Fork of a seeded hardhat node", function () {
       await expect(proofRegistry.connect(seededNode).anchorBatch(tree.root, blobId, 2))
         .to.emit(proofRegistry, "BatchAnchored")
         .withArgs(tree.root, address, blobId, 2);
-      expect((await proofRegistry.getBatch(tree.root)).node).to.equal(address);
+      expect((await proofRegistry.getBatch(address, tree.root)).count).to.equal(2n);
       const [i, [commitment]] = [...tree.entries()][1];
-      expect(await proofRegistry.isIncluded(tree.root, commitment, tree.getProof(i))).to.equal(true);
+      expect(await proofRegistry.isIncluded(address, tree.root, commitment, tree.getProof(i))).to.equal(true);
     } finally {
       await stopImpersonatingAccount(address);
     }
@@ -240,7 +238,7 @@ describe("Fork of a seeded hardhat node", function () {
 
     // The fork has all four writes ...
     expect(await modelRegistry.versionCount(model.modelId)).to.equal(2n);
-    expect((await proofRegistry.getBatch(tree.root)).count).to.equal(1n);
+    expect((await proofRegistry.getBatch(outsider, tree.root)).count).to.equal(1n);
     expect(await nodeRegistry.isActive(outsider)).to.equal(true);
     expect(await nodeRegistry.isActive(seeded.address)).to.equal(false);
 
@@ -248,7 +246,7 @@ describe("Fork of a seeded hardhat node", function () {
     const onNode = connectRegistries(source.deployment, node);
     expect(await node.getBlockNumber()).to.equal(source.block);
     expect(await onNode.modelRegistry.versionCount(model.modelId)).to.equal(1n);
-    expect((await onNode.proofRegistry.getBatch(tree.root)).anchoredAt).to.equal(0n);
+    expect((await onNode.proofRegistry.getBatch(outsider, tree.root)).anchoredAt).to.equal(0n);
     expect(await onNode.nodeRegistry.isActive(outsider)).to.equal(false);
     expect(await onNode.nodeRegistry.isActive(seeded.address)).to.equal(true);
     expect(await onNode.proofRegistry.isAnchorer(seeded.address)).to.equal(true);
