@@ -117,7 +117,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       log: (text) => log(`node: ${text}`),
     });
     stops.push(started.stop);
-    if (!admitted) await admit(started.url);
+    if (!admitted) {
+      await admit(started.url);
+      await started.node.check(); // the node refuses work until it sees itself admitted
+    }
     log(`node          ${started.url} (${nodeAddress}, admitted)`);
     return {
       chain,
