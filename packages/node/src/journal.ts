@@ -109,8 +109,16 @@ export class Journal<R> {
    * the promise resolves; it never runs for a write that failed.
    */
   append(records: R[], apply?: () => void): Promise<void> {
+    return this.appendJson(
+      records.map((r) => JSON.stringify(r)),
+      apply,
+    );
+  }
+
+  /** {@link append} for records the caller has already serialized (`JSON.stringify` of each, no newline). */
+  appendJson(records: string[], apply?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new OutboxError("the journal is closed: the node is stopping"));
-    const bytes = Buffer.from(records.map((r) => JSON.stringify(r) + "\n").join(""));
+    const bytes = Buffer.from(records.map((r) => r + "\n").join(""));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, apply, resolve, reject });
       if (!this.flushing && !this.compacting) this.flushing = this.flush();

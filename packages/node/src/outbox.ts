@@ -84,6 +84,7 @@ interface PendingProof {
 /** Bytes of a batch blob besides its proofs, and per proof besides its document (tree nodes and values). */
 const BATCH_OVERHEAD = 1_024;
 const PER_PROOF_OVERHEAD = 320;
+const RECORD_ENVELOPE = JSON.stringify({ t: "proof", doc: null }).length - "null".length;
 
 export interface OutboxOptions {
   /** Seal a batch when this many proofs wait (default 4,096). */
@@ -320,9 +321,12 @@ export class Outbox {
     const refused = this.refusal();
     if (refused) throw refused;
     if (this.pending.has(commitment)) return commitment;
-    const size = proofSize(doc);
+    const record: OutboxRecord = { t: "proof", doc };
+    const json = JSON.stringify(record);
+    // The document's JSON is the record's less its envelope (`{"t":"proof","doc":` and `}`).
+    const size = Buffer.byteLength(json) - RECORD_ENVELOPE + PER_PROOF_OVERHEAD;
     this.checkFits(size - PER_PROOF_OVERHEAD);
-    await this.journal.append([{ t: "proof", doc }], () => {
+    await this.journal.appendJson([json], () => {
       if (this.pending.has(commitment)) return;
       this.addWaiting(commitment, doc, size, Date.now());
       this.stats.accepted++;
