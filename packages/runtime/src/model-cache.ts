@@ -181,6 +181,7 @@ export class ModelCache {
         if (error instanceof WalrusHttpError) {
           throw new ModelUnavailableError(ref.blobId, "HTTP", error.message, { cause: error });
         }
+        if (isDiskFull(error)) throw new CacheDiskFullError(this.dir, ref.blobId, ref.size, error as Error);
         if (error instanceof BlobNotFoundError) {
           throw new StrataRuntimeError(
             "MODEL_BLOB_NOT_FOUND",
@@ -196,7 +197,13 @@ export class ModelCache {
       if (info.size !== ref.size) throw new ModelIntegrityError(ref.blobId, `${ref.size} bytes`, `${info.size} bytes`);
       await this.makeRoom(ref.blobId, info.size);
       const meta = { blobId: ref.blobId, sha256: sha, size: info.size };
-      await writeFile(`${this.metaPath(ref.blobId)}.tmp`, JSON.stringify(meta));
+      try {
+        await writeFile(`${this.metaPath(ref.blobId)}.tmp`, JSON.stringify(meta));
+      } catch (error) {
+        await rm(`${this.metaPath(ref.blobId)}.tmp`, { force: true });
+        if (isDiskFull(error)) throw new CacheDiskFullError(this.dir, ref.blobId, ref.size, error as Error);
+        throw error;
+      }
       await rename(`${this.metaPath(ref.blobId)}.tmp`, this.metaPath(ref.blobId));
       await rename(tmp, this.blobPath(ref.blobId));
       this.downloads.count++;
@@ -267,5 +274,28 @@ export class ModelCache {
   private async remove(blobId: string): Promise<void> {
     await rm(this.blobPath(blobId), { force: true });
     await rm(this.metaPath(blobId), { force: true });
+  }
+}
+
+/** Whether `error` is a full disk (or quota) as the file system reports it. */
+function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
+}
+
+/** The cache directory's disk is full: the model was not cached (and nothing partial was kept). */
+export class CacheDiskFullError extends StrataRuntimeError {
+  constructor(
+    readonly dir: string,
+    readonly blobId: string,
+    readonly size: number,
+    cause: Error,
+  ) {
+    super(
+      "DISK_FULL",
+      `no space left to cache model blob ${blobId} (${size} bytes) in ${dir} (${cause.message}); free disk space ` +
+        "there or lower --cache-max-bytes so the cache evicts sooner, then retry",
+      507,
+    );
   }
 }
