@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, type Stats } from "node:fs";
-import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import bs58 from "bs58";
@@ -285,13 +285,28 @@ class BlobStore {
 
   /** Writes the blob file (if it is not there yet) and then its record, each atomically (temp file, fsync, rename). */
   async save(record: BlobRecord, bytes: Uint8Array | undefined): Promise<void> {
-    if (bytes !== undefined) {
-      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      await writeFileAtomic(this.blobPath(record.blobId), view, { fsync: true });
+    try {
+      if (bytes !== undefined) {
+        const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        await writeFileAtomic(this.blobPath(record.blobId), view, { fsync: true });
+      }
+      await writeFileAtomic(`${this.blobPath(record.blobId)}.json`, `${JSON.stringify(record, null, 1)}\n`, {
+        fsync: true,
+      });
+    } catch (error) {
+      // Nothing half-written stays: a blob file without its record (or a short one) would only fill the disk.
+      if (bytes !== undefined && !this.#blobs.has(record.blobId)) await rm(this.blobPath(record.blobId), { force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") {
+        throw new HttpProblem(
+          500,
+          "STORAGE_FULL",
+          `the local Walrus store's disk is full (${this.dir}): ${(error as Error).message}; free disk space there ` +
+            "and store the blob again (nothing of it was kept)",
+        );
+      }
+      throw error;
     }
-    await writeFileAtomic(`${this.blobPath(record.blobId)}.json`, `${JSON.stringify(record, null, 1)}\n`, {
-      fsync: true,
-    });
     this.#index(record);
   }
 
