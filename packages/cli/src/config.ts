@@ -114,7 +114,9 @@ export const DEFAULT_RPC_TIMEOUT_MS = 15_000;
 export function connectRpc(rpcUrl: string, timeoutMs?: string | number): JsonRpcProvider {
   const request = new FetchRequest(rpcUrl);
   request.timeout =
-    timeoutMs === undefined || timeoutMs === "" ? DEFAULT_RPC_TIMEOUT_MS : positiveInteger("STRATA_RPC_TIMEOUT_MS", String(timeoutMs));
+    timeoutMs === undefined || timeoutMs === ""
+      ? DEFAULT_RPC_TIMEOUT_MS
+      : positiveInteger("STRATA_RPC_TIMEOUT_MS", String(timeoutMs));
   return new JsonRpcProvider(request, undefined, { batchMaxCount: 1, cacheTimeout: -1, staticNetwork: true });
 }
 

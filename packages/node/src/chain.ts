@@ -6,7 +6,12 @@ import { ChainUnavailableError, NodeError } from "./errors";
  * The delay before retry number `attempt` (1-based): exponential from `baseMs`, capped at `maxMs`, with "equal
  * jitter" (between half and all of it) so that many failing batches or nodes do not retry in lockstep.
  */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + (exp / 2) * random());
 }
@@ -90,7 +95,11 @@ async function waitMined(provider: Provider, hash: string, timeoutMs: number): P
     const left = deadline - Date.now();
     let receipt: unknown;
     try {
-      receipt = await withTimeout(provider.getTransactionReceipt(hash), Math.max(left, every), "eth_getTransactionReceipt");
+      receipt = await withTimeout(
+        provider.getTransactionReceipt(hash),
+        Math.max(left, every),
+        "eth_getTransactionReceipt",
+      );
     } catch (error) {
       if (!(error instanceof ChainUnavailableError) && !isChainUnavailable(error)) throw error;
     }

@@ -58,12 +58,7 @@ export class ProofTooLargeError extends NodeError {
 
 /** Why the node is not accepting work right now (it could never anchor it). */
 export type UnavailableReason =
-  | "NODE_NOT_ACTIVE"
-  | "CHAIN_UNAVAILABLE"
-  | "DISK_FULL"
-  | "BACKLOG_FULL"
-  | "SHUTTING_DOWN"
-  | "STORE_UNAVAILABLE";
+  "NODE_NOT_ACTIVE" | "CHAIN_UNAVAILABLE" | "DISK_FULL" | "BACKLOG_FULL" | "SHUTTING_DOWN" | "STORE_UNAVAILABLE";
 
 /** The node refuses new work (503) because it could not anchor it; the reason says what must change. */
 export class NodeUnavailableError extends NodeError {

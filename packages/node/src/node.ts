@@ -85,7 +85,12 @@ export class InferenceNode implements NodeService {
   private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
   /** Model ids never change once a model exists: resolved once per name (a bounded map). */
   private readonly modelIds = new Map<string, Promise<string>>();
-  private readonly probes: { chain: Probe; anchorer: Probe & { active?: boolean }; disk: Probe & { freeBytes?: number }; store: Probe } = {
+  private readonly probes: {
+    chain: Probe;
+    anchorer: Probe & { active?: boolean };
+    disk: Probe & { freeBytes?: number };
+    store: Probe;
+  } = {
     chain: { ok: true },
     anchorer: { ok: true },
     disk: { ok: true },
@@ -162,7 +167,12 @@ export class InferenceNode implements NodeService {
       this.probes.disk =
         freeBytes >= min
           ? { ok: true, freeBytes, checkedAt: now, lastOkAt: now }
-          : { ok: false, freeBytes, checkedAt: now, error: `${freeBytes} bytes free in ${this.options.dataDir}, below ${min}` };
+          : {
+              ok: false,
+              freeBytes,
+              checkedAt: now,
+              error: `${freeBytes} bytes free in ${this.options.dataDir}, below ${min}`,
+            };
     } catch (error) {
       this.probes.disk = { ...this.probes.disk, ok: false, checkedAt: now, error: (error as Error).message };
     }
@@ -170,7 +180,8 @@ export class InferenceNode implements NodeService {
 
   /** Why the node refuses new work right now (503), or `undefined` while it accepts it. */
   refusal(): NodeUnavailableError | undefined {
-    if (this.closing) return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
+    if (this.closing)
+      return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
     const outbox = this.outbox.refusal();
     if (outbox) return outbox;
     const { chain, anchorer, disk } = this.probes;
@@ -212,7 +223,8 @@ export class InferenceNode implements NodeService {
       ) {
         throw new ModelNotFoundError(model, error.message);
       }
-      if (isChainUnavailable(error)) throw new ChainUnavailableError((error as Error).message.split("\n")[0].slice(0, 300));
+      if (isChainUnavailable(error))
+        throw new ChainUnavailableError((error as Error).message.split("\n")[0].slice(0, 300));
       throw error;
     }
   }

@@ -283,7 +283,8 @@ export class Outbox {
 
   /** Why the outbox refuses new proofs right now, or `undefined` when it accepts them. */
   refusal(): NodeUnavailableError | undefined {
-    if (this.stopped) return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
+    if (this.stopped)
+      return new NodeUnavailableError("SHUTTING_DOWN", "the node is shutting down: retry on another node");
     if (this.refusedBy) {
       return new NodeUnavailableError(
         "NODE_NOT_ACTIVE",
@@ -609,7 +610,12 @@ export class Outbox {
     const records: OutboxRecord[] = [];
     for (const batch of this.sealed.values()) {
       for (const c of batch.commitments) records.push({ t: "proof", doc: this.pending.get(c)!.doc });
-      records.push({ t: "batch", root: batch.root, commitments: batch.commitments, ...(batch.salt ? { salt: batch.salt } : {}) });
+      records.push({
+        t: "batch",
+        root: batch.root,
+        commitments: batch.commitments,
+        ...(batch.salt ? { salt: batch.salt } : {}),
+      });
       if (batch.blobId) records.push({ t: "stored", root: batch.root, blobId: batch.blobId });
     }
     for (const w of this.waiting) records.push({ t: "proof", doc: this.pending.get(w.commitment)!.doc });

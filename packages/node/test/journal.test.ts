@@ -53,7 +53,11 @@ async function withFullDisk(dir: string, budget: number) {
 }
 
 /** Awaits `promise`, expecting it to reject with an instance of `type` whose message matches `pattern`. */
-async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, pattern?: RegExp): Promise<Error> {
+async function rejects(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => Error,
+  pattern?: RegExp,
+): Promise<Error> {
   const error = await promise.then(
     () => undefined,
     (e: Error) => e,
@@ -72,7 +76,13 @@ describe("Journal", function () {
   it("replays every acknowledged record after a reopen", async function () {
     const { journal } = await Journal.open<Rec>(dir);
     await journal.append([{ t: "a", n: 1 }]);
-    await Promise.all([journal.append([{ t: "a", n: 2 }]), journal.append([{ t: "a", n: 3 }, { t: "a", n: 4 }])]);
+    await Promise.all([
+      journal.append([{ t: "a", n: 2 }]),
+      journal.append([
+        { t: "a", n: 3 },
+        { t: "a", n: 4 },
+      ]),
+    ]);
     await journal.close();
     const { records } = await Journal.open<Rec>(dir);
     expect(records.map((r) => r.n)).to.deep.equal([1, 2, 3, 4]);
@@ -98,7 +108,9 @@ describe("Journal", function () {
     );
     expect(error).to.be.instanceOf(JournalWriteError);
     expect(error!.status).to.equal(507);
-    expect(error!.message).to.match(/no space left/i).and.match(/free disk space/i);
+    expect(error!.message)
+      .to.match(/no space left/i)
+      .and.match(/free disk space/i);
     expect(await readFile(join(dir, "journal.jsonl"), "utf8")).to.equal(line({ t: "a", n: 1 }));
     // Space comes back: the next record follows the last good one, and a restart reads both.
     disk.budget = 10_000;
@@ -180,7 +192,10 @@ describe("Journal", function () {
       openFile: async (path) => new FullDisk(await openJournalFile(path), path.endsWith(".compact") ? 3 : 10_000),
     });
     expect(reopened.records.map((r) => r.n)).to.deep.equal([5, 6]);
-    await rejects(reopened.journal.compact(() => [{ t: "a", n: 6, pad: "long" }]), JournalWriteError);
+    await rejects(
+      reopened.journal.compact(() => [{ t: "a", n: 6, pad: "long" }]),
+      JournalWriteError,
+    );
     await reopened.journal.append([{ t: "a", n: 7 }]);
     await reopened.journal.close();
     const { records } = await Journal.open<Rec>(dir);

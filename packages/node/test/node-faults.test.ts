@@ -38,7 +38,10 @@ async function hungServer(): Promise<{ url: string; close: () => Promise<void> }
 function provider(url: string, timeoutMs: number, chainId?: number): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = timeoutMs;
-  return new JsonRpcProvider(request, chainId, { staticNetwork: chainId === undefined ? true : undefined, batchMaxCount: 1 });
+  return new JsonRpcProvider(request, chainId, {
+    staticNetwork: chainId === undefined ? true : undefined,
+    batchMaxCount: 1,
+  });
 }
 
 const payload = { model: "fault-mlp", inputs: { x: { dtype: "float32", dims: [1, 4], data: [1, 2, 3, 4] } } };
@@ -57,7 +60,11 @@ describe("Inference node under faults", function () {
     nodeSigner = nodeKey;
     ({ registries, deployment } = await deployAndDescribe(admin));
     await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:1")).wait();
-    walrus = await startLocalWalrus({ dir: await mkdtemp(join(tmpdir(), "strata-faults-walrus-")), port: 0, shards: SHARDS });
+    walrus = await startLocalWalrus({
+      dir: await mkdtemp(join(tmpdir(), "strata-faults-walrus-")),
+      port: 0,
+      shards: SHARDS,
+    });
     await publishModel({
       client: StrataClient.connect(deployment, owner),
       walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),

@@ -69,7 +69,11 @@ describe("Inference node through chain outages and a hung RPC", function () {
     const registries = await deployRegistries(deployer);
     await (await registries.nodeRegistry.admitNode(new Wallet(DEVNET_KEYS[1]).address, "http://127.0.0.1")).wait();
     deployment = await describeDeployment("outage", registries, deployer, registries.block);
-    walrus = await startLocalWalrus({ dir: await mkdtemp(join(tmpdir(), "strata-outage-walrus-")), port: 0, shards: SHARDS });
+    walrus = await startLocalWalrus({
+      dir: await mkdtemp(join(tmpdir(), "strata-outage-walrus-")),
+      port: 0,
+      shards: SHARDS,
+    });
     await publishModel({
       client: StrataClient.connect(deployment, deployer),
       walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
@@ -95,7 +99,14 @@ describe("Inference node through chain outages and a hung RPC", function () {
       defaultModelOwner: owner,
       healthIntervalMs: 200,
       chainDownMs: 60_000,
-      batch: { maxBatch: 2, maxAgeMs: 100, retryBaseMs: 50, retryMaxMs: 400, txTimeoutMs: 2_000, chainTimeoutMs: 1_000 },
+      batch: {
+        maxBatch: 2,
+        maxAgeMs: 100,
+        retryBaseMs: 50,
+        retryMaxMs: 400,
+        txTimeoutMs: 2_000,
+        chainTimeoutMs: 1_000,
+      },
     });
     const app = buildServer(node);
     const accepted: string[] = [];
@@ -124,7 +135,8 @@ describe("Inference node through chain outages and a hung RPC", function () {
       }
       const deadline = Date.now() + 60_000;
       while (node.outbox.stats.anchoredProofs < accepted.length) {
-        if (Date.now() > deadline) throw new Error(`only ${node.outbox.stats.anchoredProofs} of ${accepted.length} anchored`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${node.outbox.stats.anchoredProofs} of ${accepted.length} anchored`);
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(accepted.length).to.be.at.least(12);
@@ -135,7 +147,9 @@ describe("Inference node through chain outages and a hung RPC", function () {
     // On the chain: every accepted proof in exactly one batch anchored by the node, no root twice.
     const direct = new JsonRpcProvider(chain.url, deployment.chainId, { staticNetwork: true });
     const contract = ProofRegistry__factory.connect(deployment.contracts.ProofRegistry, direct);
-    const events = await contract.queryFilter(contract.filters.BatchAnchored(undefined, new Wallet(DEVNET_KEYS[1]).address));
+    const events = await contract.queryFilter(
+      contract.filters.BatchAnchored(undefined, new Wallet(DEVNET_KEYS[1]).address),
+    );
     const roots = events.map((e) => e.args.root);
     expect(new Set(roots).size, "a root anchored twice").to.equal(roots.length);
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });

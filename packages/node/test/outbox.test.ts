@@ -126,7 +126,15 @@ describe("Outbox under faults", function () {
       shards: SHARDS,
     });
     walrusClient = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
-    env = { deployment, client: StrataClient.connect(deployment, ethers.provider), admin, nodeA, nodeB, walrus, registries };
+    env = {
+      deployment,
+      client: StrataClient.connect(deployment, ethers.provider),
+      admin,
+      nodeA,
+      nodeB,
+      walrus,
+      registries,
+    };
   });
   after(async () => env?.walrus.close());
 
@@ -235,7 +243,11 @@ describe("Outbox under faults", function () {
 
   it("backs off a failing store, quarantines the batch that keeps failing, and anchors later batches meanwhile", async function () {
     const store = new FlakyStore(walrusClient);
-    const { outbox } = await open({ maxBatch: 1, quarantineAfter: 3, retryBaseMs: 40, retryMaxMs: 400 }, undefined, store);
+    const { outbox } = await open(
+      { maxBatch: 1, quarantineAfter: 3, retryBaseMs: 40, retryMaxMs: 400 },
+      undefined,
+      store,
+    );
     const bad = await proof(env, env.nodeA);
     const marker = new TextEncoder().encode(bad.commitment);
     const holds = (bytes: Uint8Array) => Buffer.from(bytes).includes(Buffer.from(marker));
@@ -303,9 +315,7 @@ describe("Outbox under faults", function () {
       await outbox.flush(); // sealed, not stored
       const [batch] = await outbox.listBatches();
       // Node B grabs the root with a Blob ID of its choosing.
-      await (
-        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, ethers.id("junk"), 2)
-      ).wait();
+      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, ethers.id("junk"), 2)).wait();
       store.fail = () => false;
       await outbox.flush();
       await expectAnchoredAndIncluded(

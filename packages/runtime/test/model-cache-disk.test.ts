@@ -18,7 +18,11 @@ describe("Model cache on a full disk", function () {
     if (process.getuid?.() !== 0) this.skip(); // mounting a tmpfs needs root (CI and these machines run as root)
     mountpoint = await mkdtemp(join(tmpdir(), "strata-cache-tmpfs-"));
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountpoint]);
-    walrus = await startLocalWalrus({ dir: await mkdtemp(join(tmpdir(), "strata-cache-walrus-")), port: 0, shards: SHARDS });
+    walrus = await startLocalWalrus({
+      dir: await mkdtemp(join(tmpdir(), "strata-cache-walrus-")),
+      port: 0,
+      shards: SHARDS,
+    });
   });
   after(async function () {
     await walrus?.close();
@@ -43,7 +47,9 @@ describe("Model cache on a full disk", function () {
     expect(error).to.be.instanceOf(StrataRuntimeError);
     expect(error!.code).to.equal("DISK_FULL");
     expect(error!.status).to.equal(507);
-    expect(error!.message).to.contain(dir).and.match(/free disk space/);
+    expect(error!.message)
+      .to.contain(dir)
+      .and.match(/free disk space/);
     expect(await readdir(join(dir, "tmp"))).to.deep.equal([]);
     expect(await cache.list()).to.deep.equal([]);
   });

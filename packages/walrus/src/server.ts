@@ -295,7 +295,8 @@ class BlobStore {
       });
     } catch (error) {
       // Nothing half-written stays: a blob file without its record (or a short one) would only fill the disk.
-      if (bytes !== undefined && !this.#blobs.has(record.blobId)) await rm(this.blobPath(record.blobId), { force: true });
+      if (bytes !== undefined && !this.#blobs.has(record.blobId))
+        await rm(this.blobPath(record.blobId), { force: true });
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") {
         throw new HttpProblem(

@@ -32,7 +32,9 @@ describe("Local Walrus store on a full disk", function () {
     expect(response.status).to.equal(500);
     const body = (await response.json()) as { error: { message: string; details: { reason: string }[] } };
     expect(body.error.details[0].reason).to.equal("STORAGE_FULL");
-    expect(body.error.message).to.match(/disk is full/).and.match(/free disk space/);
+    expect(body.error.message)
+      .to.match(/disk is full/)
+      .and.match(/free disk space/);
     expect(await readdir(join(mountpoint, "store", "blobs"))).to.deep.equal([]);
     const client = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
     const small = new Uint8Array(1024).fill(9);

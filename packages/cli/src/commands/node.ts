@@ -75,7 +75,10 @@ export function nodeStartOptions(command: Command): Command {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
     .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
-    .option("--max-model-bytes <size>", "largest model file to download, checked before fetching (default: the cache bound)")
+    .option(
+      "--max-model-bytes <size>",
+      "largest model file to download, checked before fetching (default: the cache bound)",
+    )
     .option("--batch-size <n>", "anchor a batch when this many proofs wait", "4096")
     .option("--batch-max-bytes <size>", "seal a batch before its blob exceeds this (the publisher's body cap)", "10MiB")
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
@@ -97,7 +100,9 @@ export function nodeCommand(): Command {
         process.stderr.write(`${signal}: finishing the current batch and stopping\n`);
         // Whatever happens (a hung RPC, a stuck store), the process exits in bounded time; accepted work is journalled.
         setTimeout(() => {
-          process.stderr.write(`${signal}: stop took longer than 12 s; exiting (the journal holds all accepted work)\n`);
+          process.stderr.write(
+            `${signal}: stop took longer than 12 s; exiting (the journal holds all accepted work)\n`,
+          );
           process.exit(1);
         }, 12_000).unref();
         process.once(signal, () => process.exit(1)); // a second signal: exit now
