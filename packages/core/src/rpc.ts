@@ -190,7 +190,8 @@ export async function scanBlockRanges<L>(
       if (toBlock === "latest") toBlock = await scan.latest();
       const attempted = toBlock - fromBlock + 1;
       if (attempted <= 1) throw new LogRangeError(fromBlock, Math.max(fromBlock, toBlock), refusal, { cause: error });
-      scan.onNarrow?.(refusal, attempted, blockRange.narrow(attempted, refusal.limit));
+      const next = blockRange.narrow(attempted, refusal.limit);
+      scan.onNarrow?.(refusal, attempted, next);
     }
   }
   if (toBlock === "latest") toBlock = await scan.latest();
@@ -205,7 +206,8 @@ export async function scanBlockRanges<L>(
       if (!refusal) throw error;
       const attempted = end - start + 1;
       if (attempted <= 1) throw new LogRangeError(start, end, refusal, { cause: error });
-      scan.onNarrow?.(refusal, attempted, blockRange.narrow(attempted, refusal.limit));
+      const next = blockRange.narrow(attempted, refusal.limit);
+      scan.onNarrow?.(refusal, attempted, next);
     }
   }
   return found;
