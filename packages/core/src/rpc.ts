@@ -288,12 +288,15 @@ function messagesOf(error: unknown): string[] {
   return texts;
 }
 
-/** "have 0 want 21000" (geth, anvil) and "max upfront cost is: X and the sender's account only has: Y" (Hardhat). */
+/**
+ * "have 0 want 21000" (geth, anvil) and "The max upfront cost is: X and the sender's balance is: Y" (Hardhat; older
+ * versions say "the sender's account only has: Y").
+ */
 function amountsIn(texts: string[]): { balance?: bigint; needed?: bigint } {
   const text = texts.join(" ");
   const geth = /have (\d+) want (\d+)/i.exec(text);
   if (geth) return { balance: BigInt(geth[1]), needed: BigInt(geth[2]) };
-  const hardhat = /upfront cost is:?\s*(\d+).*?only has:?\s*(\d+)/is.exec(text);
+  const hardhat = /upfront cost is:?\s*(\d+).*?(?:only has|balance is):?\s*(\d+)/is.exec(text);
   if (hardhat) return { balance: BigInt(hardhat[2]), needed: BigInt(hardhat[1]) };
   return {};
 }
