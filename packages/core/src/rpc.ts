@@ -130,8 +130,7 @@ function parseNumber(text: string, thousands?: string): number {
 function statedLimit(message: string): number | undefined {
   // A suggested range: "[0x1, 0x2710]", "retry with the range 123-456".
   const suggested =
-    /\[\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\]/i.exec(message) ??
-    /range\s+(\d+)\s*-\s*(\d+)/i.exec(message);
+    /\[\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\]/i.exec(message) ?? /range\s+(\d+)\s*-\s*(\d+)/i.exec(message);
   if (suggested) {
     const size = parseNumber(suggested[2]) - parseNumber(suggested[1]) + 1;
     if (Number.isSafeInteger(size) && size >= 1) return size;
@@ -196,7 +195,7 @@ export async function scanBlockRanges<L>(
   }
   if (toBlock === "latest") toBlock = await scan.latest();
   const found: L[] = [];
-  for (let start = fromBlock; start <= toBlock; ) {
+  for (let start = fromBlock; start <= toBlock;) {
     const end = Math.min(toBlock, start + (blockRange.size ?? toBlock - start + 1) - 1);
     try {
       found.push(...(await query(start, end)));
@@ -305,7 +304,9 @@ function amountsIn(texts: string[]): { balance?: bigint; needed?: bigint } {
 function rpcWords(texts: string[]): string | null {
   const own = [...texts].reverse().find((text) => NO_FUNDS.test(text));
   if (!own) return null;
-  const cleaned = own.replace(/0x[0-9a-f]{41,}/gi, (hex) => `${hex.slice(0, 10)}…`).replace(/\s*\(transaction=.*$/s, "");
+  const cleaned = own
+    .replace(/0x[0-9a-f]{41,}/gi, (hex) => `${hex.slice(0, 10)}…`)
+    .replace(/\s*\(transaction=.*$/s, "");
   return cleaned.length > 200 ? `${cleaned.slice(0, 199)}…` : cleaned;
 }
 
@@ -342,9 +343,9 @@ export async function toInsufficientFundsError(
   if (error instanceof InsufficientFundsError) return error;
   if (!isInsufficientFunds(error)) return undefined;
   const record = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
-  const reported = (typeof record.transaction === "object" && record.transaction !== null
-    ? record.transaction
-    : {}) as SentShape;
+  const reported = (
+    typeof record.transaction === "object" && record.transaction !== null ? record.transaction : {}
+  ) as SentShape;
   const tx: SentShape = { ...reported, ...context.transaction };
   const from = context.from ?? (typeof tx.from === "string" ? tx.from : null);
   const texts = messagesOf(error);

@@ -79,7 +79,9 @@ describe("core event scans on RPCs that cap eth_getLogs", function () {
     const { client } = await throughProxy(REFUSAL_STYLES[7], 0);
     const error = await rejection(client.models.listModels());
     expect(error).to.be.instanceOf(LogRangeError);
-    expect(error.message).to.match(/refuses eth_getLogs even for blocks (\d+)–\1 \(1 block\): "block range is too wide"/);
+    expect(error.message).to.match(
+      /refuses eth_getLogs even for blocks (\d+)–\1 \(1 block\): "block range is too wide"/,
+    );
   });
 
   it("rethrows errors that are not a range refusal, and does not narrow on a rate limit", async function () {
