@@ -1,5 +1,6 @@
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
+import { existsSync, readFileSync } from "node:fs";
 import { globSync } from "glob";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
@@ -35,6 +36,22 @@ subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, hre, run
   return [...own, ...packages];
 });
 
+/**
+ * The `strata` network is defined by the environment, so `npm run deploy -- --network strata` works against any RPC:
+ * STRATA_RPC_URL (default the devnet, http://127.0.0.1:8545), and the deployer's key from STRATA_PRIVATE_KEY or the
+ * file STRATA_KEY_FILE names (one hex line). The chain id is not written here: Hardhat asks the RPC for it.
+ */
+function strataAccounts(): string[] {
+  const key = process.env.STRATA_PRIVATE_KEY?.trim();
+  if (key) return [key.startsWith("0x") ? key : `0x${key}`];
+  const file = process.env.STRATA_KEY_FILE;
+  if (!file) return [];
+  // An unreadable file leaves the network without an account: scripts/deploy.ts then says which file and why.
+  const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return [];
+  return [text.startsWith("0x") ? text : `0x${text}`];
+}
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -49,8 +66,10 @@ const config: HardhatUserConfig = {
   },
   typechain: { outDir: "packages/contracts/typechain", target: "ethers-v6" },
   networks: {
-    hardhat: { chainId: 31337 },
+    // STRATA_HARDHAT_CHAIN_ID runs `hardhat node` on another chain id (tests of the strata network use it).
+    hardhat: { chainId: Number(process.env.STRATA_HARDHAT_CHAIN_ID ?? 31337) },
     localhost: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    strata: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", accounts: strataAccounts() },
   },
   mocha: { timeout: 120_000 },
   gasReporter: { enabled: false },
