@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { buildProgram } from "../../../packages/cli/src/program";
 
 export const ROOT = join(__dirname, "..", "..", "..");
 
@@ -23,9 +24,6 @@ export function deployToStrataNetwork(env: Record<string, string>): Promise<{ co
 
 /** Runs `strata <args>` in this process; resolves with what it wrote to stdout and the exit status it set. */
 export async function strata(args: string[]): Promise<{ out: string; exitCode: number }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildProgram } =
-    require("../../../packages/cli/src/program") as typeof import("../../../packages/cli/src/program");
   let out = "";
   const write = process.stdout.write.bind(process.stdout);
   const before = process.exitCode;
