@@ -42,14 +42,13 @@ subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, hre, run
  * file STRATA_KEY_FILE names (one hex line). The chain id is not written here: Hardhat asks the RPC for it.
  */
 function strataAccounts(): string[] {
+  // A malformed key or an unreadable file leaves the network without an account (rather than failing every hardhat
+  // command at config load): scripts/deploy.ts then says which variable is wrong.
+  const hexKey = (text: string) => (/^(0x)?[0-9a-fA-F]{64}$/.test(text) ? [text.replace(/^(0x)?/, "0x")] : []);
   const key = process.env.STRATA_PRIVATE_KEY?.trim();
-  if (key) return [key.startsWith("0x") ? key : `0x${key}`];
+  if (key) return hexKey(key);
   const file = process.env.STRATA_KEY_FILE;
-  if (!file) return [];
-  // An unreadable file leaves the network without an account: scripts/deploy.ts then says which file and why.
-  const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
-  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return [];
-  return [text.startsWith("0x") ? text : `0x${text}`];
+  return file && existsSync(file) ? hexKey(readFileSync(file, "utf8").trim()) : [];
 }
 
 const config: HardhatUserConfig = {

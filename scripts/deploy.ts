@@ -24,6 +24,9 @@ async function deployerSigner() {
   const [deployer] = await ethers.getSigners();
   if (deployer) return deployer;
   const file = process.env.STRATA_KEY_FILE;
+  if (process.env.STRATA_PRIVATE_KEY?.trim()) {
+    throw new Error("STRATA_PRIVATE_KEY is not a 32-byte hex private key (64 hex digits, 0x optional)");
+  }
   throw new Error(
     file
       ? `STRATA_KEY_FILE ${resolve(file)} does not hold a 32-byte hex private key (or cannot be read)`
