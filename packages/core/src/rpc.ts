@@ -212,6 +212,44 @@ export async function scanBlockRanges<L>(
   return found;
 }
 
+/**
+ * Runs `query` over [fromBlock, toBlock] newest range first (for searches that want the latest events, like the
+ * verifier's search for a proof's batch), in ranges of `blockRange.size` blocks (default 10,000 until the RPC refuses
+ * one), and hands each range's logs to `visit`, which returns `true` to stop. Refusals narrow as in
+ * {@link scanBlockRanges}. Resolves with the lowest block searched.
+ */
+export async function scanBlockRangesNewestFirst<L>(
+  query: (fromBlock: number, toBlock: number) => Promise<L[]>,
+  scan: BlockRangeScan,
+  visit: (logs: L[], fromBlock: number, toBlock: number) => boolean | Promise<boolean>,
+): Promise<number> {
+  const { fromBlock, blockRange } = scan;
+  const toBlock = scan.toBlock === undefined || scan.toBlock === "latest" ? await scan.latest() : scan.toBlock;
+  let lowest = toBlock + 1;
+  for (let end = toBlock; end >= fromBlock;) {
+    const start = Math.max(fromBlock, end - (blockRange.size ?? DEFAULT_NEWEST_FIRST_RANGE) + 1);
+    let logs: L[];
+    try {
+      logs = await query(start, end);
+    } catch (error) {
+      const refusal = logRangeRefusal(error);
+      if (!refusal) throw error;
+      const attempted = end - start + 1;
+      if (attempted <= 1) throw new LogRangeError(start, end, refusal, { cause: error });
+      const next = blockRange.narrow(attempted, refusal.limit);
+      scan.onNarrow?.(refusal, attempted, next);
+      continue;
+    }
+    lowest = start;
+    if (await visit(logs, start, end)) break;
+    end = start - 1;
+  }
+  return lowest;
+}
+
+/** Blocks per query of a newest-first search while no limit is configured or known. */
+const DEFAULT_NEWEST_FIRST_RANGE = 10_000;
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Sending from an account that cannot pay
 

@@ -2,7 +2,14 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider } from "ethers";
-import { BlockRange, connect, LogRangeError, logRangeRefusal, scanBlockRanges } from "../src";
+import {
+  BlockRange,
+  connect,
+  LogRangeError,
+  logRangeRefusal,
+  scanBlockRanges,
+  scanBlockRangesNewestFirst,
+} from "../src";
 import { b32, deployFixture, rejection } from "./fixtures";
 import { REFUSAL_STYLES, startRpcProxy, type RpcProxy } from "./rpc-proxy";
 
@@ -94,6 +101,38 @@ describe("core event scans on RPCs that cap eth_getLogs", function () {
     );
     expect(error).to.equal(rateLimited);
     expect(range.size).to.equal(undefined);
+  });
+
+  it("searches newest first in the limit the RPC states, and stops when the visitor has found what it wants", async function () {
+    const range = new BlockRange();
+    const asked: [number, number][] = [];
+    const query = async (from: number, to: number) => {
+      asked.push([from, to]);
+      if (to - from + 1 > 1000) {
+        throw Object.assign(new Error("could not coalesce error"), {
+          error: { code: -32614, message: "eth_getLogs is limited to a 1000 blocks range" },
+        });
+      }
+      return to >= 2500 && from <= 2500 ? ["found at 2500"] : [];
+    };
+    const visited: string[] = [];
+    const lowest = await scanBlockRangesNewestFirst(
+      query,
+      { fromBlock: 10, blockRange: range, latest: async () => 5_000 },
+      (logs) => {
+        visited.push(...logs);
+        return logs.length > 0;
+      },
+    );
+    expect(asked).to.deep.equal([
+      [10, 5000],
+      [4001, 5000],
+      [3001, 4000],
+      [2001, 3000],
+    ]);
+    expect(visited).to.deep.equal(["found at 2500"]);
+    expect(lowest).to.equal(2001);
+    expect(range.size).to.equal(1000);
   });
 
   it("reads the limit from each RPC's words, and none from result counts", function () {

@@ -109,7 +109,6 @@ export async function startRpcProxy(upstream: Upstream, cap: number, style: Refu
         return { jsonrpc: "2.0", id: request.id, result: await upstream.request(request) };
       } catch (error) {
         const e = error as { code?: number; message?: string; data?: unknown };
-        if (process.env.DEBUG_PROXY) console.log(request, e.message);
         return { jsonrpc: "2.0", id: request.id, error: { code: e.code ?? -32603, message: e.message, data: e.data } };
       }
     }
