@@ -1,5 +1,6 @@
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
+import { existsSync, readFileSync } from "node:fs";
 import { globSync } from "glob";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
@@ -35,6 +36,21 @@ subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, hre, run
   return [...own, ...packages];
 });
 
+/**
+ * The `strata` network is defined by the environment, so `npm run deploy -- --network strata` works against any RPC:
+ * STRATA_RPC_URL (default the devnet, http://127.0.0.1:8545), and the deployer's key from STRATA_PRIVATE_KEY or the
+ * file STRATA_KEY_FILE names (one hex line). The chain id is not written here: Hardhat asks the RPC for it.
+ */
+function strataAccounts(): string[] {
+  // A malformed key or an unreadable file leaves the network without an account (rather than failing every hardhat
+  // command at config load): scripts/deploy.ts then says which variable is wrong.
+  const hexKey = (text: string) => (/^(0x)?[0-9a-fA-F]{64}$/.test(text) ? [text.replace(/^(0x)?/, "0x")] : []);
+  const key = process.env.STRATA_PRIVATE_KEY?.trim();
+  if (key) return hexKey(key);
+  const file = process.env.STRATA_KEY_FILE;
+  return file && existsSync(file) ? hexKey(readFileSync(file, "utf8").trim()) : [];
+}
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -49,8 +65,11 @@ const config: HardhatUserConfig = {
   },
   typechain: { outDir: "packages/contracts/typechain", target: "ethers-v6" },
   networks: {
-    hardhat: { chainId: 31337, allowBlocksWithSameTimestamp: true },
+    // STRATA_HARDHAT_CHAIN_ID runs `hardhat node` on another chain id (tests of the strata network use it). Blocks
+    // may share a timestamp, as on L2s (node activity is ordered by block and log index, and tests check it).
+    hardhat: { chainId: Number(process.env.STRATA_HARDHAT_CHAIN_ID ?? 31337), allowBlocksWithSameTimestamp: true },
     localhost: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    strata: { url: process.env.STRATA_RPC_URL ?? "http://127.0.0.1:8545", accounts: strataAccounts() },
   },
   mocha: { timeout: 120_000 },
   gasReporter: { enabled: false },

@@ -5,14 +5,39 @@
  *   npx hardhat node                       # in one terminal
  *   npm run deploy -- --network localhost  # in another
  *
+ * Any other chain, with no edit of hardhat.config.ts (the chain id is asked of the RPC):
+ *
+ *   STRATA_RPC_URL=https://rpc.example STRATA_KEY_FILE=deployer.key npm run deploy -- --network strata
+ *
+ * STRATA_DEPLOYMENT (optional) is where the deployment file goes, instead of packages/contracts/deployments/.
+ *
  * STRATA_ADMIN (optional) receives the node registry's admin roles; STRATA_NODES (optional, comma-separated
  * address=endpoint pairs) are admitted right away.
  */
+import { resolve } from "node:path";
 import { ethers, network } from "hardhat";
 import { deployRegistries, deploymentPath, describeDeployment, writeDeployment } from "@strata/contracts";
+import { toInsufficientFundsError } from "@strata/core";
+
+/** The deployer: the network's first account. The `strata` network has one only when a key is given. */
+async function deployerSigner() {
+  const [deployer] = await ethers.getSigners();
+  if (deployer) return deployer;
+  const file = process.env.STRATA_KEY_FILE;
+  if (process.env.STRATA_PRIVATE_KEY?.trim()) {
+    throw new Error("STRATA_PRIVATE_KEY is not a 32-byte hex private key (64 hex digits, 0x optional)");
+  }
+  throw new Error(
+    file
+      ? `STRATA_KEY_FILE ${resolve(file)} does not hold a 32-byte hex private key (or cannot be read)`
+      : `network ${network.name} has no account: set STRATA_KEY_FILE to a file holding the deployer's hex key, or STRATA_PRIVATE_KEY`,
+  );
+}
 
 async function main(): Promise<void> {
-  const [deployer] = await ethers.getSigners();
+  const deployer = await deployerSigner();
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  console.log(`deploying to ${network.name} (chain ${chainId}) from ${deployer.address}`);
   const registries = await deployRegistries(deployer);
   let block = registries.block;
   for (const pair of (process.env.STRATA_NODES ?? "").split(",").filter(Boolean)) {
@@ -38,13 +63,21 @@ async function main(): Promise<void> {
     console.log(`node registry admin is now ${admin}`);
   }
   const deployment = await describeDeployment(network.name, registries, deployer, block);
-  const path = deploymentPath(network.name);
+  const path = process.env.STRATA_DEPLOYMENT ? resolve(process.env.STRATA_DEPLOYMENT) : deploymentPath(network.name);
   writeDeployment(path, deployment);
   for (const [name, address] of Object.entries(deployment.contracts)) console.log(`${name.padEnd(14)} ${address}`);
   console.log(`chain ${deployment.chainId}, block ${deployment.block}: wrote ${path}`);
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
+main().catch(async (error: unknown) => {
+  // An unfunded deployer gets one line naming the account, never ethers' dump of the signed transaction.
+  const [deployer] = await ethers.getSigners().catch(() => []);
+  const funds = await toInsufficientFundsError(error, {
+    action: `deploying to ${network.name}`,
+    from: deployer?.address ?? null,
+    provider: ethers.provider,
+  });
+  const message = funds?.message ?? (error instanceof Error ? error.message : String(error));
+  console.error(message.replace(/0x[0-9a-fA-F]{65,}/g, (hex) => `${hex.slice(0, 10)}…(${(hex.length - 2) / 2} bytes)`));
   process.exitCode = 1;
 });

@@ -7,7 +7,9 @@
  * | variable                    | config file key        | meaning                                           |
  * | --------------------------- | ---------------------- | ------------------------------------------------- |
  * | `STRATA_RPC_URL`            | `rpcUrl`               | EVM JSON-RPC URL                                  |
+ * | `STRATA_KEY_FILE`           | `keyFile`              | file holding the key that signs (hex, one line)    |
  * | `STRATA_PRIVATE_KEY`        | `privateKey`           | key that signs transactions (and proofs, for a node) |
+ * | `STRATA_BLOCK_RANGE`        | `blockRange`           | blocks per eth_getLogs query (narrows on refusal)  |
  * | `STRATA_DEPLOYMENT`         | `deployment`           | deployment file (addresses, chain id, block)      |
  * | `STRATA_NODE_URL`           | `nodeUrl`              | inference node base URL                           |
  * | `STRATA_WALRUS_NETWORK`     | `walrus.network`       | `local` or `testnet`                              |
@@ -17,14 +19,18 @@
  *
  * The devnet key is Hardhat's well-known test account #0: it is used only when no key is given AND the chain is the
  * local devnet (chain id 31337); anywhere else a missing key is an error.
+ *
+ * A key never needs to be on the command line (where `ps` shows it): `--key-file <path>` or `STRATA_KEY_FILE` name a
+ * file holding it, and `STRATA_PRIVATE_KEY` holds it. `--key <hex>` still works but prints a warning.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { FetchRequest, JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
+import { FetchRequest, Wallet, type Provider, type Signer } from "ethers";
 import { deploymentPath, readDeployment, type Deployment } from "@strata/contracts";
-import { StrataClient } from "@strata/core";
+import { BlockRange, StrataClient } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
 import { positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "./config-walrus";
+import { RangeAdaptiveProvider } from "./provider";
 
 export const DEVNET_RPC_URL = "http://127.0.0.1:8545";
 export const DEVNET_CHAIN_ID = 31337;
@@ -40,7 +46,14 @@ export const DEVNET_KEYS = [
 export interface ChainFlags extends WalrusCliFlags {
   config?: string;
   rpc?: string;
+  /** `--key <hex>`: works, with a warning (a flag shows in `ps`). */
   key?: string;
+  /** `--key-file <path>`: a file holding the hex key. */
+  keyFile?: string;
+  /** The key, given by code (the devnet's own node): never a command-line flag, so no warning. */
+  signingKey?: string;
+  /** `--block-range <n>`: blocks per eth_getLogs query. */
+  blockRange?: string;
   deployment?: string;
   nodeUrl?: string;
 }
@@ -48,6 +61,8 @@ export interface ChainFlags extends WalrusCliFlags {
 const FILE_KEYS: Record<string, string> = {
   rpcUrl: "STRATA_RPC_URL",
   privateKey: "STRATA_PRIVATE_KEY",
+  keyFile: "STRATA_KEY_FILE",
+  blockRange: "STRATA_BLOCK_RANGE",
   deployment: "STRATA_DEPLOYMENT",
   nodeUrl: "STRATA_NODE_URL",
   "walrus.network": "STRATA_WALRUS_NETWORK",
@@ -92,6 +107,8 @@ export interface Settings {
   deploymentFile: string;
   nodeUrl: string;
   provider: Provider;
+  /** Blocks per eth_getLogs query (`undefined`: whole scans until the RPC refuses one), narrowed as the RPC says. */
+  blockRange: BlockRange;
   walrus: WalrusClient;
   walrusConfig: ReturnType<typeof resolveWalrusConfig>;
   /** The deployment (read on first use: commands that need no chain never touch it). */
@@ -108,51 +125,80 @@ export interface Settings {
 export const DEFAULT_RPC_TIMEOUT_MS = 15_000;
 
 /**
- * A provider for `rpcUrl` that cannot hang: every request times out (`timeoutMs`, default
- * {@link DEFAULT_RPC_TIMEOUT_MS}), and the network is detected once and then static (no chain-id poll per call).
+ * The request of every JSON-RPC call to `rpcUrl`: it times out after `timeoutMs` (default
+ * {@link DEFAULT_RPC_TIMEOUT_MS}, env `STRATA_RPC_TIMEOUT_MS`), so a hung RPC fails a call instead of freezing it.
  */
-export function connectRpc(rpcUrl: string, timeoutMs?: string | number): JsonRpcProvider {
+export function rpcRequest(rpcUrl: string, timeoutMs?: string | number): FetchRequest {
   const request = new FetchRequest(rpcUrl);
   request.timeout =
     timeoutMs === undefined || timeoutMs === ""
       ? DEFAULT_RPC_TIMEOUT_MS
       : positiveInteger("STRATA_RPC_TIMEOUT_MS", String(timeoutMs));
-  return new JsonRpcProvider(request, undefined, { batchMaxCount: 1, cacheTimeout: -1, staticNetwork: true });
+  return request;
 }
 
-export function resolveSettings(flags: ChainFlags, baseEnv: NodeJS.ProcessEnv = process.env): Settings {
+/** Where warnings go (stderr); replaceable for tests. */
+export type Warn = (line: string) => void;
+
+export function resolveSettings(
+  flags: ChainFlags,
+  baseEnv: NodeJS.ProcessEnv = process.env,
+  warn: Warn = (line) => process.stderr.write(`${line}\n`),
+): Settings {
   const env = { ...configFileEnv(flags.config, baseEnv), ...baseEnv };
   const rpcUrl = flags.rpc ?? env.STRATA_RPC_URL ?? DEVNET_RPC_URL;
   const deploymentFile = resolve(flags.deployment ?? env.STRATA_DEPLOYMENT ?? deploymentPath("localhost"));
   const nodeUrl = (flags.nodeUrl ?? env.STRATA_NODE_URL ?? DEVNET_NODE_URL).replace(/\/+$/, "");
-  const provider = connectRpc(rpcUrl, env.STRATA_RPC_TIMEOUT_MS);
+  const rangeText = flags.blockRange ?? env.STRATA_BLOCK_RANGE;
+  const rangeSource = flags.blockRange !== undefined ? "--block-range" : "STRATA_BLOCK_RANGE (or blockRange)";
+  const blockRange = new BlockRange(
+    rangeText === undefined || rangeText === "" ? undefined : positiveInteger(rangeSource, rangeText),
+  );
+  // Every request times out, and the network is detected once and then static (no chain-id poll per call).
+  const provider = new RangeAdaptiveProvider(
+    rpcRequest(rpcUrl, env.STRATA_RPC_TIMEOUT_MS),
+    blockRange,
+    undefined,
+    { batchMaxCount: 1, cacheTimeout: -1, staticNetwork: true },
+    (refusal, attempted, next) =>
+      warn(`strata: the RPC refused eth_getLogs over ${attempted} blocks ("${refusal.message}"): using ${next}`),
+  );
   const walrusConfig = resolveWalrusConfig(flags, env);
   const walrus = new WalrusClient(walrusConfig);
   let deployment: Deployment | undefined;
+  let warned = false;
   const settings: Settings = {
     env,
     rpcUrl,
     deploymentFile,
     nodeUrl,
     provider,
+    blockRange,
     walrus,
     walrusConfig,
     deployment: () => (deployment ??= readDeployment(deploymentFile)),
-    reader: () => StrataClient.connect(settings.deployment(), provider),
+    reader: () => StrataClient.connect(settings.deployment(), provider, { maxBlockRange: blockRange.size, blockRange }),
     async signer(keyIndex = 0) {
-      const key = flags.key ?? env.STRATA_PRIVATE_KEY;
-      if (key) {
+      if (flags.key !== undefined && !warned) {
+        warned = true;
+        warn(
+          "strata: warning: --key puts the private key on the command line, where `ps` and the shell history show " +
+            "it; use --key-file <path> or STRATA_KEY_FILE / STRATA_PRIVATE_KEY instead",
+        );
+      }
+      const found = keyOf(flags, env);
+      if (found) {
         try {
-          return new Wallet(key, provider);
+          return new Wallet(found.key, provider);
         } catch {
-          throw new Error("the private key (--key or STRATA_PRIVATE_KEY) is not a 32-byte hex key");
+          throw new Error(`the private key (${found.source}) is not a 32-byte hex key`);
         }
       }
       const chainId = Number((await provider.getNetwork()).chainId);
       if (chainId !== DEVNET_CHAIN_ID) {
         throw new Error(
-          `no key given for chain ${chainId} at ${rpcUrl}: pass --key or set STRATA_PRIVATE_KEY ` +
-            "(the built-in test key is used only on the local devnet, chain 31337)",
+          `no key given for chain ${chainId} at ${rpcUrl}: pass --key-file <path>, or set STRATA_KEY_FILE or ` +
+            "STRATA_PRIVATE_KEY (the built-in test key is used only on the local devnet, chain 31337)",
         );
       }
       return new Wallet(DEVNET_KEYS[keyIndex], provider);
@@ -165,4 +211,45 @@ export function resolveSettings(flags: ChainFlags, baseEnv: NodeJS.ProcessEnv = 
     },
   };
   return settings;
+}
+
+/**
+ * The signing key and where it came from. Precedence: the key given by code, `--key`, `--key-file`, then
+ * `STRATA_PRIVATE_KEY`, `STRATA_KEY_FILE` (each also from the config file, under the environment).
+ */
+export function keyOf(flags: ChainFlags, env: NodeJS.ProcessEnv): { key: string; source: string } | undefined {
+  if (flags.signingKey) return { key: flags.signingKey, source: "the given key" };
+  if (flags.key !== undefined && flags.keyFile !== undefined) {
+    throw new Error("pass either --key or --key-file, not both");
+  }
+  if (flags.key !== undefined) return { key: flags.key, source: "--key" };
+  if (flags.keyFile !== undefined) return { key: readKeyFile(flags.keyFile, "--key-file"), source: "--key-file" };
+  if (env.STRATA_PRIVATE_KEY) return { key: env.STRATA_PRIVATE_KEY, source: "STRATA_PRIVATE_KEY" };
+  if (env.STRATA_KEY_FILE) {
+    return {
+      key: readKeyFile(env.STRATA_KEY_FILE, "STRATA_KEY_FILE"),
+      source: `STRATA_KEY_FILE ${env.STRATA_KEY_FILE}`,
+    };
+  }
+  return undefined;
+}
+
+/** The hex key in `path`: the whole file, trimmed (a trailing newline is fine). */
+export function readKeyFile(path: string, source: string): string {
+  let text: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error("not a regular file");
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`the key file ${resolve(path)} (${source}) cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const key = text.trim();
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) {
+    throw new Error(
+      `the key file ${resolve(path)} (${source}) must hold one 32-byte hex private key (64 hex digits, 0x optional)`,
+    );
+  }
+  return key.startsWith("0x") ? key : `0x${key}`;
 }

@@ -105,7 +105,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       publisher: walrus.url,
       aggregator: [walrus.url],
       shards: String(walrus.shards),
-      key: DEVNET_KEYS[1],
+      signingKey: DEVNET_KEYS[1],
       port: String(nodePort),
       host: "127.0.0.1",
       dataDir: join(dir, "node"),

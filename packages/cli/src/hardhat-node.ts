@@ -33,6 +33,17 @@ export interface StartHardhatNodeOptions {
   startTimeoutMs?: number;
   /** Called with every chunk the node writes to stdout or stderr (the node logs each JSON-RPC call). */
   onOutput?: (chunk: string) => void;
+  /** The chain id of the node's network. Default 31337 (set through STRATA_HARDHAT_CHAIN_ID, see hardhat.config.ts). */
+  chainId?: number;
+}
+
+/** The program a chain node runs as: `npx hardhat node ...`, or anvil (see anvil.ts). */
+export interface ChainProgram {
+  /** For messages: "hardhat node", "anvil". */
+  name: string;
+  command: string;
+  args(port: number): string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running `hardhat node`. */
@@ -132,10 +143,26 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
  * `startTimeoutMs`; the child is killed in that case.
  */
 export async function startHardhatNode(options: StartHardhatNodeOptions = {}): Promise<HardhatNode> {
+  return startChainNode(
+    {
+      name: "hardhat node",
+      command: "npx",
+      args: (port) => ["hardhat", "node", "--hostname", HARDHAT_NODE_HOSTNAME, "--port", String(port)],
+      env: options.chainId === undefined ? {} : { STRATA_HARDHAT_CHAIN_ID: String(options.chainId) },
+    },
+    options,
+  );
+}
+
+/** Starts `program` on a free (or the given) loopback port; resolves once it answers `eth_chainId`. */
+export async function startChainNode(
+  program: ChainProgram,
+  options: StartHardhatNodeOptions = {},
+): Promise<HardhatNode> {
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await findFreePort());
     try {
-      return await startOnce(port, options);
+      return await startOnce(program, port, options);
     } catch (error) {
       // A picked port can be taken between the check and the node's bind: try another one.
       const portTaken = error instanceof HardhatNodeError && /EADDRINUSE|port \d+ is in use/.test(error.message);
@@ -144,16 +171,17 @@ export async function startHardhatNode(options: StartHardhatNodeOptions = {}): P
   }
 }
 
-async function startOnce(port: number, options: StartHardhatNodeOptions): Promise<HardhatNode> {
+async function startOnce(program: ChainProgram, port: number, options: StartHardhatNodeOptions): Promise<HardhatNode> {
   const url = `http://${HARDHAT_NODE_HOSTNAME}:${port}`;
+  const { name } = program;
   if (!(await isPortFree(port))) {
-    throw new HardhatNodeError(`Cannot start hardhat node: port ${port} is in use on ${HARDHAT_NODE_HOSTNAME}`, "");
+    throw new HardhatNodeError(`Cannot start ${name}: port ${port} is in use on ${HARDHAT_NODE_HOSTNAME}`, "");
   }
-  const child = spawn("npx", ["hardhat", "node", "--hostname", HARDHAT_NODE_HOSTNAME, "--port", String(port)], {
+  const child = spawn(program.command, program.args(port), {
     cwd: options.cwd ?? REPOSITORY_ROOT,
     detached: true, // its own process group, so that stop() reaches npx's children too
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...withoutForcedColor(process.env), NO_COLOR: "1" }, // plain text in output() and errors
+    env: { ...withoutForcedColor(process.env), NO_COLOR: "1", ...program.env }, // plain text in output() and errors
   });
   let output = "";
   const record = (chunk: Buffer) => {
@@ -199,10 +227,7 @@ async function startOnce(port: number, options: StartHardhatNodeOptions): Promis
   for (;;) {
     if (exited !== undefined) {
       await stop();
-      throw new HardhatNodeError(
-        `hardhat node on port ${port} exited (${exited}) before it answered eth_chainId`,
-        output,
-      );
+      throw new HardhatNodeError(`${name} on port ${port} exited (${exited}) before it answered eth_chainId`, output);
     }
     const chainId = await chainIdAt(url);
     // Answered by our child (the port was free before it started, and it is still running).
@@ -211,7 +236,7 @@ async function startOnce(port: number, options: StartHardhatNodeOptions): Promis
     }
     if (Date.now() >= deadline) {
       await stop();
-      throw new HardhatNodeError(`hardhat node at ${url} did not answer eth_chainId within ${timeoutMs} ms`, output);
+      throw new HardhatNodeError(`${name} at ${url} did not answer eth_chainId within ${timeoutMs} ms`, output);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }

@@ -9,3 +9,6 @@ export {
   type Settings,
 } from "./config";
 export { startNode } from "./commands/node";
+export { startAnvil, anvilBinary, ANVIL_PACKAGE, type StartAnvilOptions } from "./anvil";
+export { keyOf, readKeyFile } from "./config";
+export { errorMessage } from "./error-message";

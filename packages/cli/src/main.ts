@@ -1,8 +1,9 @@
+import { errorMessage } from "./error-message";
 import { buildProgram } from "./program";
 
 buildProgram()
   .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    console.error(`strata: ${error instanceof Error ? error.message : String(error)}`);
+  .catch(async (error: unknown) => {
+    console.error(`strata: ${await errorMessage(error)}`);
     process.exit(2);
   });

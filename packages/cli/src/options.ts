@@ -6,7 +6,15 @@ export function chainOptions(command: Command): Command {
   return command
     .option("--config <file>", "config file (default ./strata.config.json when present; env STRATA_CONFIG)")
     .option("--rpc <url>", "EVM JSON-RPC URL (env STRATA_RPC_URL; default the devnet, http://127.0.0.1:8545)")
-    .option("--key <hex>", "private key that signs (env STRATA_PRIVATE_KEY; the devnet's test key by default)")
+    .option(
+      "--key-file <path>",
+      "file holding the private key that signs (env STRATA_KEY_FILE or STRATA_PRIVATE_KEY; the devnet's test key by default)",
+    )
+    .option("--key <hex>", "private key that signs: shows in `ps`, prefer --key-file (prints a warning)")
+    .option(
+      "--block-range <n>",
+      "blocks per eth_getLogs query, for RPCs that cap them (env STRATA_BLOCK_RANGE; default: narrow when refused)",
+    )
     .option("--deployment <file>", "deployment file (env STRATA_DEPLOYMENT; default the devnet's localhost.json)")
     .option("--node-url <url>", "inference node URL (env STRATA_NODE_URL; default http://127.0.0.1:31416)")
     .addOption(new Option("--network <name>", "Walrus network: local (the devnet store) or testnet"))

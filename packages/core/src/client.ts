@@ -4,6 +4,7 @@ import { ModelRegistryClient } from "./models";
 import { NodeRegistryClient } from "./nodes";
 import type { ProofDomain } from "./proof";
 import { ProofRegistryClient } from "./proofs";
+import { BlockRange } from "./rpc";
 import type { ClientOptions } from "./transaction";
 
 /** The three registry clients of one deployment. */
@@ -21,7 +22,12 @@ export class StrataClient {
    */
   static connect(deployment: Deployment, runner: ContractRunner, options: ClientOptions = {}): StrataClient {
     const registries = connectRegistries(deployment, runner);
-    const scan: ClientOptions = { fromBlock: deployment.block, ...options };
+    // One block range for the three clients: a limit one scan learns from the RPC serves the others.
+    const scan: ClientOptions = {
+      fromBlock: deployment.block,
+      ...options,
+      blockRange: options.blockRange ?? new BlockRange(options.maxBlockRange),
+    };
     return new StrataClient(
       deployment,
       new ModelRegistryClient(registries.modelRegistry, scan),

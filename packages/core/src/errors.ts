@@ -14,7 +14,9 @@ export type StrataErrorCode =
   | "TENSOR"
   | "SIGNATURE"
   | "BATCH_FORMAT"
-  | "NOT_IN_BATCH";
+  | "NOT_IN_BATCH"
+  | "LOG_RANGE"
+  | "INSUFFICIENT_FUNDS";
 
 /** The base of every error `@strata/core` throws: catch it, then switch on {@link StrataError.code}. */
 export class StrataError extends Error {

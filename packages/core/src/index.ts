@@ -13,3 +13,4 @@ export * from "./models";
 export * from "./nodes";
 export * from "./proofs";
 export * from "./client";
+export * from "./rpc";

@@ -6,6 +6,7 @@ import {
   type ContractTransactionResponse,
   type Log,
   type Provider,
+  type Signer,
   type TransactionRequest,
 } from "ethers";
 import {
@@ -17,6 +18,7 @@ import {
   TransactionError,
   type RevertContext,
 } from "./errors";
+import { BlockRange, scanBlockRanges, toInsufficientFundsError, type LogRangeRefusal } from "./rpc";
 
 /** Where and at what cost a transaction was mined. */
 export interface Mined {
@@ -32,8 +34,18 @@ export type TxOverrides = Omit<TransactionRequest, "to" | "data" | "value" | "bl
 export interface ClientOptions {
   /** The first block of event scans: the deployment block (`Deployment.block`). Default 0. */
   fromBlock?: number;
-  /** Split event scans into ranges of at most this many blocks, for RPCs that cap `eth_getLogs`. Default: one scan. */
+  /**
+   * Split event scans into ranges of at most this many blocks, for RPCs that cap `eth_getLogs`. Default: one query per
+   * scan until the RPC refuses one; scans then narrow to the limit the RPC states (or halve) on their own.
+   */
   maxBlockRange?: number;
+  /**
+   * The learned block range, shared by clients of the same RPC (`StrataClient.connect` shares one between its three
+   * clients). Default: a new one of `maxBlockRange` blocks.
+   */
+  blockRange?: BlockRange;
+  /** Called when an RPC refuses a range and the scans narrow (to log it). */
+  onBlockRangeNarrowed?: (refusal: LogRangeRefusal, attempted: number, next: number) => void;
 }
 
 /**
@@ -109,7 +121,12 @@ export abstract class Base<C extends BaseContract> {
     /** The contract name, for error messages and decoding. */
     readonly contractName: string,
     readonly options: ClientOptions = {},
-  ) {}
+  ) {
+    this.blockRange = options.blockRange ?? new BlockRange(options.maxBlockRange);
+  }
+
+  /** The block range of this client's event scans (narrowed when the RPC refuses a range). */
+  readonly blockRange: BlockRange;
 
   /** The contract address. */
   getAddress(): Promise<string> {
@@ -157,6 +174,13 @@ export abstract class Base<C extends BaseContract> {
     try {
       response = await run();
     } catch (error) {
+      const runner = this.contract.runner as Partial<Signer> | null;
+      const funds = await toInsufficientFundsError(error, {
+        action: `${this.contractName}.${method}`,
+        from: runner?.getAddress ? await runner.getAddress().catch(() => null) : null,
+        provider: runner?.provider ?? null,
+      });
+      if (funds) throw funds;
       rethrowDecoded(error, context);
     }
     return new Transaction(response, finish, context);
@@ -195,17 +219,18 @@ export abstract class Base<C extends BaseContract> {
     return { args, mined: minedOf(receipt) };
   }
 
-  /** Runs an event query over [fromBlock, latest], in ranges of `maxBlockRange` blocks when set. */
+  /**
+   * Runs an event query over [fromBlock, latest] (in ranges of {@link blockRange} blocks when it has a size). A range
+   * the RPC refuses ("block range too wide", "more than 10000 results", ...) is asked again in smaller ranges: the
+   * limit the RPC states, else half (see `scanBlockRanges`).
+   */
   protected async scan<L>(query: (fromBlock: number, toBlock: number | "latest") => Promise<L[]>): Promise<L[]> {
-    const from = this.options.fromBlock ?? 0;
-    const range = this.options.maxBlockRange;
-    if (!range) return query(from, "latest");
-    const latest = await this.provider().getBlockNumber();
-    const found: L[] = [];
-    for (let start = from; start <= latest; start += range) {
-      found.push(...(await query(start, Math.min(start + range - 1, latest))));
-    }
-    return found;
+    return scanBlockRanges(query, {
+      fromBlock: this.options.fromBlock ?? 0,
+      blockRange: this.blockRange,
+      latest: () => this.provider().getBlockNumber(),
+      onNarrow: this.options.onBlockRangeNarrowed,
+    });
   }
 
   /** The timestamp of block `blockNumber`, cached per client. */

@@ -29,7 +29,7 @@ export async function startNode(
 ): Promise<{ url: string; node: InferenceNode; stop: () => Promise<void> }> {
   const settings = resolveSettings(flags);
   const log = flags.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // The node signs with its own key: --key/STRATA_PRIVATE_KEY, or on the devnet Hardhat's account #1.
+  // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
   const signer = await settings.signer(1);
   const node = await InferenceNode.start({
     dataDir: resolve(flags.dataDir),
