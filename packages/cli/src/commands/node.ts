@@ -16,7 +16,8 @@ export interface NodeStartFlags extends ChainCommandFlags {
   cacheMaxBytes: string;
   maxModelBytes?: string;
   batchSize: string;
-  batchMaxBytes: string;
+  /** Default 10 MiB (the public publishers' body cap). */
+  batchMaxBytes?: string;
   batchAgeMs: string;
   modelOwner?: string;
   /** Where the node's anchoring log lines go (default stderr). */
@@ -41,7 +42,7 @@ export async function startNode(
     defaultModelOwner: flags.modelOwner,
     batch: {
       maxBatch: positiveInteger("--batch-size", flags.batchSize),
-      maxBatchBytes: byteSize("--batch-max-bytes", flags.batchMaxBytes),
+      maxBatchBytes: byteSize("--batch-max-bytes", flags.batchMaxBytes ?? "10MiB"),
       maxAgeMs: positiveInteger("--batch-age-ms", flags.batchAgeMs),
       onError: (error) => log(`anchoring failed (will retry): ${error.message}`),
       onEvent: (message) => log(message),
