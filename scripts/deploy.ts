@@ -11,7 +11,8 @@
  *
  * STRATA_DEPLOYMENT (optional) is where the deployment file goes, instead of packages/contracts/deployments/.
  *
- * STRATA_ADMIN (optional) receives the node registry's admin roles; STRATA_NODES (optional, comma-separated
+ * STRATA_ADMIN (optional) receives the node registry's node admin role now, and its default admin role once it accepts
+ * the transfer (two steps, after the registry's 3-day delay); STRATA_NODES (optional, comma-separated
  * address=endpoint pairs) are admitted right away.
  */
 import { resolve } from "node:path";
@@ -55,12 +56,17 @@ async function main(): Promise<void> {
   if (admin) {
     if (!ethers.isAddress(admin)) throw new Error(`STRATA_ADMIN "${admin}" is not an address`);
     const { nodeRegistry } = registries;
-    for (const role of [await nodeRegistry.NODE_ADMIN_ROLE(), await nodeRegistry.DEFAULT_ADMIN_ROLE()]) {
-      await (await nodeRegistry.grantRole(role, admin)).wait();
-      const receipt = await (await nodeRegistry.renounceRole(role, deployer.address)).wait();
-      block = receipt?.blockNumber ?? block;
-    }
-    console.log(`node registry admin is now ${admin}`);
+    // The node admin role moves at once; the default admin (AccessControlDefaultAdminRules) in two delayed steps.
+    const role = await nodeRegistry.NODE_ADMIN_ROLE();
+    await (await nodeRegistry.grantRole(role, admin)).wait();
+    await (await nodeRegistry.renounceRole(role, deployer.address)).wait();
+    const receipt = await (await nodeRegistry.beginDefaultAdminTransfer(admin)).wait();
+    block = receipt?.blockNumber ?? block;
+    const [, schedule] = await nodeRegistry.pendingDefaultAdmin();
+    console.log(
+      `node admin role is now ${admin}; the default admin role goes to ${admin} once it calls ` +
+        `acceptDefaultAdminTransfer() on the NodeRegistry after ${new Date(Number(schedule) * 1000).toISOString()}`,
+    );
   }
   const deployment = await describeDeployment(network.name, registries, deployer, block);
   const path = process.env.STRATA_DEPLOYMENT ? resolve(process.env.STRATA_DEPLOYMENT) : deploymentPath(network.name);
