@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FetchRequest, JsonRpcProvider, Wallet } from "ethers";
+import { FetchRequest, JsonRpcProvider, Network, Wallet } from "ethers";
 import { ethers } from "hardhat";
 import { deployAndDescribe, writeDeployment, type Deployment } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
@@ -39,7 +39,8 @@ function provider(url: string, timeoutMs: number, chainId?: number): JsonRpcProv
   const request = new FetchRequest(url);
   request.timeout = timeoutMs;
   return new JsonRpcProvider(request, chainId, {
-    staticNetwork: chainId === undefined ? true : undefined,
+    // A static network never asks eth_chainId (a dead RPC would otherwise be polled, and logged, every second).
+    staticNetwork: chainId === undefined ? true : Network.from(chainId),
     batchMaxCount: 1,
   });
 }
@@ -100,6 +101,7 @@ describe("Inference node under faults", function () {
       expect(r.json().error.message).to.match(/retry later/);
     } finally {
       await node.close();
+      dead.destroy();
     }
   });
 
@@ -125,6 +127,7 @@ describe("Inference node under faults", function () {
       expect(r.json().error.code).to.equal("CHAIN_UNAVAILABLE");
     } finally {
       await node.close(1_000);
+      slow.destroy();
       await hung.close();
     }
   });
