@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { HARDHAT_NODE_HOSTNAME, startChainNode, type HardhatNode, type StartHardhatNodeOptions } from "./hardhat-node";
+import { CliError } from "./errors";
 
 export const ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64";
 
@@ -14,13 +15,18 @@ export function anvilBinary(): string {
   try {
     dir = dirname(require.resolve(`${ANVIL_PACKAGE}/package.json`));
   } catch {
-    throw new Error(
+    throw new CliError(
+      "ANVIL_NOT_INSTALLED",
       `anvil is not installed: ${ANVIL_PACKAGE} is an optional dependency for Linux x64; run npm ci on Linux x64 ` +
         `(or npm install --no-save ${ANVIL_PACKAGE})`,
     );
   }
   const binary = join(dir, "bin", "anvil");
-  if (!existsSync(binary)) throw new Error(`${ANVIL_PACKAGE} is installed but has no bin/anvil (${binary})`);
+  if (!existsSync(binary))
+    throw new CliError(
+      "ANVIL_NOT_INSTALLED",
+      `${ANVIL_PACKAGE} is installed but has no bin/anvil (${binary}): reinstall it (npm install --no-save ${ANVIL_PACKAGE})`,
+    );
   return binary;
 }
 

@@ -16,6 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import { WALRUS_NETWORKS, type WalrusClientOptions, type WalrusNetworkConfig } from "@strata/walrus";
+import { CliError } from "./errors";
 
 export interface WalrusCliFlags {
   network?: string;
@@ -36,14 +37,16 @@ export interface ResolvedWalrusConfig extends WalrusClientOptions {
 
 /** Parses a positive integer flag, or fails with a message that names it. */
 export function positiveInteger(name: string, value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^[1-9][0-9]*$/.test(value))
+    throw new CliError("USAGE", `${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 /** Parses a byte size such as `1048576`, `512MiB` or `1GiB`. */
 export function byteSize(name: string, value: string): number {
   const match = /^([0-9]+)(B|KiB|MiB|GiB)?$/.exec(value.trim());
-  if (match === null) throw new Error(`${name} must be a size such as 1048576, 64MiB or 1GiB, got ${value}`);
+  if (match === null)
+    throw new CliError("USAGE", `${name} must be a size such as 1048576, 64MiB or 1GiB, got ${value}`);
   const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[match[2] ?? "B"] ?? 1;
   return Number(match[1]) * unit;
 }
@@ -57,12 +60,17 @@ function readTokenFile(source: string, file: string): string {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new Error(`${source} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`, {
-      cause: error,
-    });
+    throw new CliError(
+      "CONFIG",
+      `${source} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      {
+        cause: error,
+      },
+    );
   }
   const token = text.trim();
-  if (token === "") throw new Error(`${source} ${file} is empty: put the publisher's bearer token (a JWT) in it`);
+  if (token === "")
+    throw new CliError("CONFIG", `${source} ${file} is empty: put the publisher's bearer token (a JWT) in it`);
   return token;
 }
 
@@ -77,7 +85,7 @@ export function resolvePublisherToken(flags: WalrusCliFlags, env: NodeJS.Process
     source = "--publisher-token-file";
     token = readTokenFile(source, flags.publisherTokenFile);
   } else if (env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE !== undefined && env.STRATA_WALRUS_PUBLISHER_TOKEN !== undefined) {
-    throw new Error("set STRATA_WALRUS_PUBLISHER_TOKEN or STRATA_WALRUS_PUBLISHER_TOKEN_FILE, not both");
+    throw new CliError("CONFIG", "set STRATA_WALRUS_PUBLISHER_TOKEN or STRATA_WALRUS_PUBLISHER_TOKEN_FILE, not both");
   } else if (env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE !== undefined) {
     source = "STRATA_WALRUS_PUBLISHER_TOKEN_FILE";
     token = readTokenFile(source, env.STRATA_WALRUS_PUBLISHER_TOKEN_FILE);
@@ -88,7 +96,8 @@ export function resolvePublisherToken(flags: WalrusCliFlags, env: NodeJS.Process
     return undefined;
   }
   if (!BEARER_TOKEN.test(token)) {
-    throw new Error(
+    throw new CliError(
+      "CONFIG",
       `${source} is not a bearer token (${token.length} characters): give the JWT alone, without "Bearer ", spaces ` +
         `or line breaks`,
     );
@@ -107,7 +116,10 @@ export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEn
   const name = flags.network ?? env.STRATA_WALRUS_NETWORK ?? "local";
   const network = WALRUS_NETWORKS[name];
   if (network === undefined) {
-    throw new Error(`Unknown Walrus network ${JSON.stringify(name)}: use ${Object.keys(WALRUS_NETWORKS).join(" or ")}`);
+    throw new CliError(
+      "USAGE",
+      `Unknown Walrus network ${JSON.stringify(name)}: use ${Object.keys(WALRUS_NETWORKS).join(" or ")}`,
+    );
   }
   const publisherUrl = flags.publisher ?? env.STRATA_WALRUS_PUBLISHER ?? network.publisherUrl;
   const aggregatorFlags = urls(flags.aggregator);

@@ -31,6 +31,7 @@ import { BlockRange, StrataClient } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
 import { positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "./config-walrus";
 import { RangeAdaptiveProvider } from "./provider";
+import { CliError } from "./errors";
 
 export const DEVNET_RPC_URL = "http://127.0.0.1:8545";
 export const DEVNET_CHAIN_ID = 31337;
@@ -79,9 +80,13 @@ export function configFileEnv(path: string | undefined, env: NodeJS.ProcessEnv =
   try {
     parsed = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`config file ${resolve(file)} could not be read as JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new CliError(
+      "CONFIG",
+      `config file ${resolve(file)} could not be read as JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const out: NodeJS.ProcessEnv = {};
   const flat: Record<string, unknown> = { ...parsed };
@@ -93,7 +98,10 @@ export function configFileEnv(path: string | undefined, env: NodeJS.ProcessEnv =
   for (const [key, value] of Object.entries(flat)) {
     const name = FILE_KEYS[key];
     if (!name) {
-      throw new Error(`config file ${file}: unknown key "${key}" (known: ${Object.keys(FILE_KEYS).join(", ")})`);
+      throw new CliError(
+        "CONFIG",
+        `config file ${file}: unknown key "${key}" (known: ${Object.keys(FILE_KEYS).join(", ")})`,
+      );
     }
     out[name] = Array.isArray(value) ? value.join(",") : String(value);
   }
@@ -191,12 +199,13 @@ export function resolveSettings(
         try {
           return new Wallet(found.key, provider);
         } catch {
-          throw new Error(`the private key (${found.source}) is not a 32-byte hex key`);
+          throw new CliError("KEY", `the private key (${found.source}) is not a 32-byte hex key`);
         }
       }
       const chainId = Number((await provider.getNetwork()).chainId);
       if (chainId !== DEVNET_CHAIN_ID) {
-        throw new Error(
+        throw new CliError(
+          "KEY",
           `no key given for chain ${chainId} at ${rpcUrl}: pass --key-file <path>, or set STRATA_KEY_FILE or ` +
             "STRATA_PRIVATE_KEY (the built-in test key is used only on the local devnet, chain 31337)",
         );
@@ -220,7 +229,7 @@ export function resolveSettings(
 export function keyOf(flags: ChainFlags, env: NodeJS.ProcessEnv): { key: string; source: string } | undefined {
   if (flags.signingKey) return { key: flags.signingKey, source: "the given key" };
   if (flags.key !== undefined && flags.keyFile !== undefined) {
-    throw new Error("pass either --key or --key-file, not both");
+    throw new CliError("KEY", "pass either --key or --key-file, not both");
   }
   if (flags.key !== undefined) return { key: flags.key, source: "--key" };
   if (flags.keyFile !== undefined) return { key: readKeyFile(flags.keyFile, "--key-file"), source: "--key-file" };
@@ -238,16 +247,17 @@ export function keyOf(flags: ChainFlags, env: NodeJS.ProcessEnv): { key: string;
 export function readKeyFile(path: string, source: string): string {
   let text: string;
   try {
-    if (!statSync(path).isFile()) throw new Error("not a regular file");
+    if (!statSync(path).isFile()) throw new CliError("KEY", "not a regular file");
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`the key file ${resolve(path)} (${source}) cannot be read: ${(error as Error).message}`, {
+    throw new CliError("KEY", `the key file ${resolve(path)} (${source}) cannot be read: ${(error as Error).message}`, {
       cause: error,
     });
   }
   const key = text.trim();
   if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) {
-    throw new Error(
+    throw new CliError(
+      "KEY",
       `the key file ${resolve(path)} (${source}) must hold one 32-byte hex private key (64 hex digits, 0x optional)`,
     );
   }

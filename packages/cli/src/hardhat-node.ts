@@ -19,6 +19,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { StrataError } from "@strata/errors";
 
 /** The only address the node binds to. */
 export const HARDHAT_NODE_HOSTNAME = "127.0.0.1";
@@ -62,14 +63,13 @@ export interface HardhatNode {
 }
 
 /** The node did not start: it exited, its port was taken, or its JSON-RPC did not answer in time. */
-export class HardhatNodeError extends Error {
+export class HardhatNodeError extends StrataError {
   constructor(
     message: string,
     /** The last output of the node, for the diagnosis. */
     readonly output: string,
   ) {
-    super(output ? `${message}\n--- hardhat node output ---\n${output.trimEnd()}\n---` : message);
-    this.name = "HardhatNodeError";
+    super("HARDHAT_NODE", output ? `${message}\n--- hardhat node output ---\n${output.trimEnd()}\n---` : message);
   }
 }
 
@@ -88,7 +88,11 @@ export async function findFreePort(): Promise<number> {
     server.listen(0, HARDHAT_NODE_HOSTNAME, () => {
       const address = server.address();
       const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("the OS gave no port"))));
+      server.close(() =>
+        port > 0
+          ? resolve(port)
+          : reject(new HardhatNodeError("the OS gave no free port on 127.0.0.1: pass a port", "")),
+      );
     });
   });
 }

@@ -12,3 +12,4 @@ export { startNode } from "./commands/node";
 export { startAnvil, anvilBinary, ANVIL_PACKAGE, type StartAnvilOptions } from "./anvil";
 export { keyOf, readKeyFile } from "./config";
 export { errorMessage } from "./error-message";
+export { CliError, type CliErrorCode } from "./errors";

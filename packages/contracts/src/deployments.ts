@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { StrataError } from "@strata/errors";
 
 /** Where a network's registries live: written by scripts/deploy.ts, read by every client. */
 export interface Deployment {
@@ -16,14 +17,13 @@ export interface Deployment {
   };
 }
 
-/** A deployment file is missing or does not hold a deployment. */
-export class DeploymentError extends Error {
+/** A deployment file is missing or does not hold a deployment (code `DEPLOYMENT`). */
+export class DeploymentError extends StrataError {
   constructor(
     message: string,
     readonly path: string,
   ) {
-    super(message);
-    this.name = "DeploymentError";
+    super("DEPLOYMENT", message);
   }
 }
 

@@ -1,7 +1,8 @@
 import { ErrorDescription, Interface, isCallException, isHexString } from "ethers";
+import { StrataError } from "@strata/errors";
 import { ModelRegistry__factory, NodeRegistry__factory, ProofRegistry__factory } from "@strata/contracts";
 
-/** The stable machine-readable code of every {@link StrataError}. */
+/** The stable machine-readable code of every error `@strata/core` throws. */
 export type StrataErrorCode =
   | "INVALID_ARGUMENT"
   | "CONTRACT_REVERT"
@@ -18,17 +19,11 @@ export type StrataErrorCode =
   | "LOG_RANGE"
   | "INSUFFICIENT_FUNDS";
 
-/** The base of every error `@strata/core` throws: catch it, then switch on {@link StrataError.code}. */
-export class StrataError extends Error {
-  constructor(
-    readonly code: StrataErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+/**
+ * The root of every error of every Strata package (defined once, in `@strata/errors`); every error `@strata/core`
+ * throws is one, with a {@link StrataErrorCode}. Catch it, then switch on `code`.
+ */
+export { StrataError, isStrataError, type StrataErrorOptions } from "@strata/errors";
 
 /** An argument is malformed (not a bytes32 hex, not an address, not a model reference, ...). */
 export class InvalidArgumentError extends StrataError {

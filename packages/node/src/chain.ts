@@ -34,7 +34,6 @@ export class TransactionPendingError extends NodeError {
     super(
       "TRANSACTION_PENDING",
       `transaction ${hash} was not mined within ${waitedMs} ms; it is checked again (and sent again if it was dropped)`,
-      503,
     );
   }
 }

@@ -1,19 +1,21 @@
 import { StrataRuntimeError } from "@strata/runtime";
 
 /**
- * Base of every error the inference node itself raises. It is a {@link StrataRuntimeError}: a stable `code` for the HTTP
- * API and the CLI, a message that says what was wrong and what to do, and the HTTP `status` the API answers with.
+ * Base of every error the inference node itself raises. It is a {@link StrataRuntimeError} (so a `StrataError`): a
+ * stable `code` for the HTTP API and the CLI, and a message that says what was wrong and what to do. The HTTP status
+ * the API answers with is not a field of the error: the server's one table (`HTTP_STATUS` in
+ * server.ts) gives it by code.
  */
 export class NodeError extends StrataRuntimeError {}
 
 /** The proof store (outbox) could not persist accepted work: the request is refused rather than lost. */
 export class OutboxError extends NodeError {
-  constructor(message: string, code = "OUTBOX", status = 503) {
-    super(code, message, status);
+  constructor(message: string, code: "OUTBOX" | "DISK_FULL" = "OUTBOX") {
+    super(code, message);
   }
 }
 
-/** Error codes of a full disk (the journal answers 507 Insufficient Storage for them). */
+/** Error codes of a full disk (the journal's error then has the code `DISK_FULL`: 507 Insufficient Storage). */
 const DISK_FULL = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
 
 /**
@@ -34,7 +36,6 @@ export class JournalWriteError extends OutboxError {
           ? "the disk is full: free disk space on the node's data directory; the request was refused and nothing of it was kept"
           : "check the node's data directory (permissions, disk health); the request was refused and nothing of it was kept"),
       full ? "DISK_FULL" : "OUTBOX",
-      full ? 507 : 503,
     );
     this.errno = cause.code;
   }
@@ -51,7 +52,6 @@ export class ProofTooLargeError extends NodeError {
       "PROOF_TOO_LARGE",
       `${what} would take ${bytes} bytes, but a proof batch may take at most ${maxBytes} bytes (the publisher's ` +
         "body cap, --batch-max-bytes): send smaller inputs, or run the node against a publisher that accepts larger blobs",
-      413,
     );
   }
 }
@@ -60,13 +60,19 @@ export class ProofTooLargeError extends NodeError {
 export type UnavailableReason =
   "NODE_NOT_ACTIVE" | "CHAIN_UNAVAILABLE" | "DISK_FULL" | "BACKLOG_FULL" | "SHUTTING_DOWN" | "STORE_UNAVAILABLE";
 
-/** The node refuses new work (503) because it could not anchor it; the reason says what must change. */
+/**
+ * The node refuses new work because it could not anchor it; the reason (its code) says what must change. The server
+ * answers every refusal 503, whatever its reason (a refusal for a nearly full disk included: `DISK_FULL` of a
+ * journal write that failed is 507).
+ */
 export class NodeUnavailableError extends NodeError {
+  declare readonly code: UnavailableReason;
+
   constructor(
     readonly reason: UnavailableReason,
     message: string,
   ) {
-    super(reason, message, 503);
+    super(reason, message);
   }
 }
 
@@ -76,7 +82,6 @@ export class ChainUnavailableError extends NodeError {
     super(
       "CHAIN_UNAVAILABLE",
       `the chain RPC did not answer (${detail}); the request was not run: retry later, or check the node's --rpc`,
-      503,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { JournalWriteError, OutboxError } from "./errors";
+import { JournalWriteError, NodeError, OutboxError } from "./errors";
 
 /** The part of a file handle the journal uses; injectable so tests can fail writes the way a full disk does. */
 export interface JournalFile {
@@ -162,7 +162,7 @@ export class Journal<R> {
       let written = 0;
       while (written < bytes.length) {
         const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, this._size + written);
-        if (bytesWritten <= 0) throw Object.assign(new Error("the write stored no bytes"), { code: "EIO" });
+        if (bytesWritten <= 0) throw new NodeError("EIO", "the write stored no bytes");
         written += bytesWritten;
       }
       step = "fdatasync";

@@ -148,7 +148,9 @@ export class InferenceNode implements NodeService {
     const chain = this.probes.chain;
     try {
       const provider = this.options.client.proofs.runner?.provider;
-      if (!provider) throw new Error("no provider");
+      if (!provider) {
+        throw new NodeError("NO_PROVIDER", "no provider: connect the node's StrataClient to a chain provider (--rpc)");
+      }
       await withTimeout(provider.getBlockNumber(), timeout, "eth_blockNumber");
       this.probes.chain = { ok: true, checkedAt: now, lastOkAt: now };
       const active = await withTimeout(this.options.client.proofs.isAnchorer(this.address), timeout, "isAnchorer");
@@ -215,7 +217,7 @@ export class InferenceNode implements NodeService {
       if (version !== undefined) return await this.options.client.models.getVersion(modelId, version);
       return await this.cached(this.latest, modelId, () => this.options.client.models.latestVersion(modelId));
     } catch (error) {
-      if (error instanceof InvalidArgumentError) throw new NodeError("INVALID_MODEL_REF", error.message, 400);
+      if (error instanceof InvalidArgumentError) throw new NodeError("INVALID_MODEL_REF", error.message);
       if (
         error instanceof UnknownModelError ||
         error instanceof UnknownVersionError ||
@@ -320,7 +322,7 @@ export class InferenceNode implements NodeService {
   async proofStatus(commitment: string): Promise<ProofStatus> {
     const status = await this.outbox.status(commitment);
     if (!status) {
-      throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`, 404);
+      throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`);
     }
     return status;
   }

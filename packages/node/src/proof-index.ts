@@ -62,9 +62,8 @@ export interface ProofIndexOptions {
 
 /** The proof index could not be opened, read or written; the message says why and what to do. */
 export class ProofIndexError extends NodeError {
-  constructor(message: string, code = "PROOF_INDEX", status = 503, options?: { cause?: unknown }) {
-    super(code, message, status);
-    if (options?.cause !== undefined) this.cause = options.cause;
+  constructor(message: string, code = "PROOF_INDEX", options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -74,7 +73,7 @@ export class InvalidIndexedBatchError extends ProofIndexError {
     readonly field: string,
     readonly reason: string,
   ) {
-    super(`cannot index the batch: ${field} ${reason}`, "INVALID_INDEXED_BATCH", 500);
+    super(`cannot index the batch: ${field} ${reason}`, "INVALID_INDEXED_BATCH");
   }
 }
 
@@ -84,7 +83,7 @@ export class InvalidIndexKeyError extends ProofIndexError {
     readonly field: string,
     readonly value: unknown,
   ) {
-    super(`${field} must be 0x followed by 64 hex digits, got ${describe(value)}`, "BAD_REQUEST", 400);
+    super(`${field} must be 0x followed by 64 hex digits, got ${describe(value)}`, "BAD_REQUEST");
   }
 }
 
@@ -100,7 +99,6 @@ export class ProofIndexConflictError extends ProofIndexError {
       `batch ${root} is indexed already with ${field} ${describe(stored)}, not ${describe(given)}: a root is ` +
         `anchored once per node, so one of the two anchors is wrong; check the chain (ProofRegistry) for the real one`,
       "PROOF_INDEX_CONFLICT",
-      500,
     );
   }
 }
@@ -184,7 +182,6 @@ export class ProofIndex {
           `the proof index at ${dir} is open in another process (or another ProofIndex in this one): stop the other ` +
             `node or give this one its own data directory`,
           "PROOF_INDEX",
-          503,
           { cause: error },
         );
       }
@@ -192,7 +189,6 @@ export class ProofIndex {
         `cannot open the proof index at ${dir}: ${messageOf(error)}; check that the directory is writable and the ` +
           `disk is not full`,
         "PROOF_INDEX",
-        503,
         { cause: error },
       );
     }
@@ -334,7 +330,7 @@ export class ProofIndex {
     this.checkOpen();
     const { reverse = false, limit } = options;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new ProofIndexError(`limit must be a non-negative integer, got ${describe(limit)}`, "BAD_REQUEST", 400);
+      throw new ProofIndexError(`limit must be a non-negative integer, got ${describe(limit)}`, "BAD_REQUEST");
     }
     if (limit === 0) return;
     const iterator = this.db.iterator({ gt: "b:", lt: "b;", reverse, limit: limit ?? -1 });
@@ -415,7 +411,6 @@ export class ProofIndex {
         `cannot ${what} in the proof index at ${this.dir}: ${messageOf(error)}; check the disk (free space, ` +
           `permissions) and retry`,
         "PROOF_INDEX",
-        503,
         { cause: error },
       );
     }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
-import { DTYPES, StrataError } from "@strata/core";
-import { StrataRuntimeError, type TensorJson } from "@strata/runtime";
+import { DTYPES, StrataError, type StrataErrorCode } from "@strata/core";
+import type { TensorJson } from "@strata/runtime";
+import { NodeUnavailableError } from "./errors";
 
 /** POST /v1/infer body. */
 export interface InferRequest {
@@ -33,8 +34,70 @@ export interface ServerOptions {
   maxInputs?: number;
 }
 
-/** Core error codes caused by the request (the rest come from the chain or Walrus: 502). */
-const CLIENT_ERRORS = new Set<string>(["INVALID_ARGUMENT", "TENSOR"]);
+/** Core's codes: those caused by the request are 400, the rest come from the chain or Walrus (502). */
+const CORE_STATUS: Readonly<Record<StrataErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  TENSOR: 400,
+  CONTRACT_REVERT: 502,
+  TRANSACTION_FAILED: 502,
+  UNKNOWN_MODEL: 502,
+  UNKNOWN_VERSION: 502,
+  NO_ACTIVE_VERSION: 502,
+  PROOF_FORMAT: 502,
+  UNSUPPORTED_VERSION: 502,
+  SIGNATURE: 502,
+  BATCH_FORMAT: 502,
+  NOT_IN_BATCH: 502,
+  LOG_RANGE: 502,
+  INSUFFICIENT_FUNDS: 502,
+};
+
+/**
+ * The one table from an error's `code` to the HTTP status the API answers with: core's codes, the runtime's (model
+ * cache, sessions, publishing) and the node's own. Library errors carry no status. A {@link NodeUnavailableError}
+ * (the node refuses work) is 503 whatever its reason; a `StrataError` whose code is not here, like any other error,
+ * is a 500 `INTERNAL`.
+ */
+export const HTTP_STATUS: Readonly<Record<string, number>> = {
+  ...CORE_STATUS,
+  // @strata/runtime
+  NOT_ONNX_MODEL: 400,
+  INVALID_INPUT: 400,
+  INVALID_BLOB_ID: 400,
+  NO_SIGNER: 400,
+  MODEL_NOT_FOUND: 404,
+  ALREADY_PUBLISHED: 409,
+  MODEL_INTEGRITY: 502,
+  INVALID_MODEL_SIZE: 502,
+  MODEL_BLOB_NOT_FOUND: 502,
+  MODEL_UNAVAILABLE: 503,
+  MODEL_TOO_LARGE: 507,
+  CACHE_TOO_SMALL: 507,
+  DISK_FULL: 507,
+  // @strata/node
+  BAD_REQUEST: 400,
+  INVALID_MODEL_REF: 400,
+  PROOF_NOT_FOUND: 404,
+  PROOF_TOO_LARGE: 413,
+  INVALID_INDEXED_BATCH: 500,
+  PROOF_INDEX_CONFLICT: 500,
+  NO_PROVIDER: 500,
+  OUTBOX: 503,
+  CHAIN_UNAVAILABLE: 503,
+  TRANSACTION_PENDING: 503,
+  PROOF_INDEX: 503,
+  PROOF_INDEX_CORRUPT: 503,
+  NODE_NOT_ACTIVE: 503,
+  BACKLOG_FULL: 503,
+  SHUTTING_DOWN: 503,
+  STORE_UNAVAILABLE: 503,
+};
+
+/** The HTTP status of `error` by {@link HTTP_STATUS}, or `undefined` when its code is not in the table. */
+export function httpStatusOf(error: StrataError): number | undefined {
+  if (error instanceof NodeUnavailableError) return 503;
+  return Object.hasOwn(HTTP_STATUS, error.code) ? HTTP_STATUS[error.code] : undefined;
+}
 
 const tensorSchema = {
   type: "object",
@@ -118,12 +181,9 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
     },
   });
 
-  app.setErrorHandler((error: FastifyError | StrataRuntimeError, _request, reply) => {
-    if (error instanceof StrataRuntimeError) {
-      return reply.status(error.status).send({ error: { code: error.code, message: error.message } });
-    }
-    if (error instanceof StrataError) {
-      const status = CLIENT_ERRORS.has(error.code) ? 400 : 502;
+  app.setErrorHandler((error: FastifyError | StrataError, _request, reply) => {
+    const status = error instanceof StrataError ? httpStatusOf(error) : undefined;
+    if (status !== undefined) {
       return reply.status(status).send({ error: { code: error.code, message: error.message } });
     }
     const fe = error as FastifyError;

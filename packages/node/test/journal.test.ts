@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile, stat, rm, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Journal, JournalWriteError, openJournalFile, type JournalFile } from "@strata/node";
+import { httpStatusOf, Journal, JournalWriteError, openJournalFile, type JournalFile } from "@strata/node";
 
 interface Rec {
   t: string;
@@ -107,7 +107,7 @@ describe("Journal", function () {
       (e: JournalWriteError) => e,
     );
     expect(error).to.be.instanceOf(JournalWriteError);
-    expect(error!.status).to.equal(507);
+    expect(httpStatusOf(error!)).to.equal(507);
     expect(error!.message)
       .to.match(/no space left/i)
       .and.match(/free disk space/i);

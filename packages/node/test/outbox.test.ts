@@ -16,6 +16,7 @@ import {
 import { startLocalWalrus, WalrusClient, WalrusNetworkError, type LocalWalrus } from "@strata/walrus";
 import {
   backoffDelay,
+  httpStatusOf,
   JournalWriteError,
   openJournalFile,
   Outbox,
@@ -203,7 +204,7 @@ describe("Outbox under faults", function () {
         (e: ProofTooLargeError) => e,
       );
       expect(error).to.be.instanceOf(ProofTooLargeError);
-      expect(error!.status).to.equal(413);
+      expect(httpStatusOf(error!)).to.equal(413);
       expect(error!.message).to.match(/at most 16384 bytes/);
       expect(outbox.stats.accepted).to.equal(0);
       expect(await outbox.status(big.commitment)).to.equal(undefined);
@@ -379,7 +380,7 @@ describe("Outbox under faults", function () {
       await outbox.flush();
       const refused = outbox.refusal();
       expect(refused?.code).to.equal("NODE_NOT_ACTIVE");
-      expect(refused?.status).to.equal(503);
+      expect(refused && httpStatusOf(refused)).to.equal(503);
       const next = await proof(env, env.nodeA);
       const error = await outbox.accept(next.doc, next.commitment).then(
         () => undefined,
@@ -431,7 +432,7 @@ describe("Outbox under faults", function () {
         (e: JournalWriteError) => e,
       );
       expect(error).to.be.instanceOf(JournalWriteError);
-      expect(error!.status).to.equal(507);
+      expect(httpStatusOf(error!)).to.equal(507);
       expect(await outbox.status(b.commitment)).to.equal(undefined);
       // The disk is still full when the batcher seals and anchors: the "batch" record cannot be written, so nothing
       // leaves the machine; nothing of b is in any batch.

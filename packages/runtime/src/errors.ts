@@ -1,13 +1,13 @@
-/** Base of every error of the model runtime (ONNX sessions, model cache): a stable `code` for the HTTP API and the CLI, and a message that
- * says what was wrong and what to do. `status` is the HTTP status the API answers with. */
-export class StrataRuntimeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number = 500,
-  ) {
-    super(message);
-    this.name = new.target.name;
+import { StrataError, type StrataErrorOptions } from "@strata/errors";
+
+/**
+ * Base of every error of the model runtime (ONNX sessions, model cache): a {@link StrataError} with a stable `code`
+ * for the HTTP API and the CLI, and a message that says what was wrong and what to do. It carries no HTTP status: the
+ * node's server maps each code to one (`HTTP_STATUS` in `@strata/node`).
+ */
+export class StrataRuntimeError extends StrataError {
+  constructor(code: string, message: string, options?: StrataErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -20,7 +20,6 @@ export class NotOnnxModelError extends StrataRuntimeError {
     super(
       "NOT_ONNX_MODEL",
       `${source} is not an ONNX model that ONNX Runtime can load (${reason}); export the model to ONNX (opset 7 or later) and try again`,
-      400,
     );
   }
 }
@@ -31,7 +30,7 @@ export class InvalidInputError extends StrataRuntimeError {
     readonly input: string,
     message: string,
   ) {
-    super("INVALID_INPUT", message, 400);
+    super("INVALID_INPUT", message);
   }
 }
 
@@ -41,7 +40,7 @@ export class ModelNotFoundError extends StrataRuntimeError {
     readonly model: string,
     message: string,
   ) {
-    super("MODEL_NOT_FOUND", message, 404);
+    super("MODEL_NOT_FOUND", message);
   }
 }
 
@@ -56,7 +55,6 @@ export class ModelIntegrityError extends StrataRuntimeError {
       "MODEL_INTEGRITY",
       `model blob ${blobId} does not match its registered commitment (expected ${expected}, got ${actual}); ` +
         "it was discarded: try another aggregator",
-      502,
     );
   }
 }
@@ -85,7 +83,6 @@ export class ModelTooLargeError extends StrataRuntimeError {
             `downloaded. Raise --max-model-bytes to serve it`
         : `a model of ${size} bytes (blob ${blobId}) does not fit in the cache bound of ${limit} bytes; nothing was ` +
             `downloaded. Raise --cache-max-bytes to serve it`,
-      507,
     );
   }
 }
@@ -96,7 +93,7 @@ export type ModelUnavailableCause = "TIMEOUT" | "NETWORK" | "HTTP";
 /**
  * A model's bytes could not be fetched from Walrus right now: the aggregators timed out (no progress for the idle
  * timeout), could not be reached, or answered an error such as the store's `BLOB_UNAVAILABLE` for a blob whose data is
- * lost. Nothing was cached. Code `MODEL_UNAVAILABLE`, status 503: the request can be retried later or elsewhere.
+ * lost. Nothing was cached. Code `MODEL_UNAVAILABLE` (the node answers 503): the request can be retried later or elsewhere.
  */
 export class ModelUnavailableError extends StrataRuntimeError {
   constructor(
@@ -110,8 +107,7 @@ export class ModelUnavailableError extends StrataRuntimeError {
       "MODEL_UNAVAILABLE",
       `model blob ${blobId} could not be fetched from Walrus: ${detail.replace(/\.+$/, "")}. Nothing was cached; ` +
         `retry later, or configure another aggregator`,
-      503,
+      options,
     );
-    if (options.cause !== undefined) Object.defineProperty(this, "cause", { value: options.cause });
   }
 }

@@ -95,7 +95,6 @@ export class ModelCache {
       throw new StrataRuntimeError(
         "INVALID_BLOB_ID",
         `"${ref.blobId}" is not a Walrus Blob ID (43 base64url characters)`,
-        400,
       );
     }
     const cached = await this.lookup(ref);
@@ -128,7 +127,6 @@ export class ModelCache {
       throw new StrataRuntimeError(
         "INVALID_MODEL_SIZE",
         `the registry gives model blob ${ref.blobId} a size of ${ref.size} bytes, which is not a byte count`,
-        502,
       );
     }
     // The tighter bound is the one to name (the cache's when they are equal, as by default).
@@ -162,7 +160,6 @@ export class ModelCache {
             "INVALID_MODEL_SIZE",
             `the registry gives model blob ${ref.blobId} a size of ${ref.size} bytes, more than a Walrus blob can ` +
               `hold (${error.limit ?? "the encoder's limit"} bytes); nothing was downloaded`,
-            502,
           );
         }
         if (error instanceof WalrusTimeoutError) {
@@ -186,7 +183,6 @@ export class ModelCache {
           throw new StrataRuntimeError(
             "MODEL_BLOB_NOT_FOUND",
             `model blob ${ref.blobId} is not on Walrus (expired or never stored): ${error.message}`,
-            502,
           );
         }
         throw error;
@@ -295,7 +291,6 @@ export class CacheDiskFullError extends StrataRuntimeError {
       "DISK_FULL",
       `no space left to cache model blob ${blobId} (${size} bytes) in ${dir} (${cause.message}); free disk space ` +
         "there or lower --cache-max-bytes so the cache evicts sooner, then retry",
-      507,
     );
   }
 }

@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { decodeTensor, encodeTensor, isDtype, DTYPES, type DecodedTensor, type Dtype, type Tensor } from "@strata/core";
-import { InvalidInputError, NotOnnxModelError } from "./errors";
+import { InvalidInputError, NotOnnxModelError, StrataRuntimeError } from "./errors";
 
 /** One element of a tensor's JSON `data` array. */
 export type TensorJsonValue = number | string | boolean;
@@ -179,8 +179,12 @@ const FLOAT_WIDTH = { float32: 4, float64: 8 } as const;
 const CANONICAL_NAN = { float32: 0x7fc00000n, float64: 0x7ff8000000000000n } as const;
 const SIGN_BIT = { float32: 0x80000000n, float64: 0x8000000000000000n } as const;
 
-/** A JSON element that is not a valid value of the dtype. */
-class ElementError extends Error {}
+/** A JSON element that is not a valid value of the dtype (turned into an {@link InvalidInputError} naming the tensor). */
+class ElementError extends StrataRuntimeError {
+  constructor(message: string) {
+    super("INVALID_INPUT", message);
+  }
+}
 
 /**
  * Turns an API tensor into a typed array, checking dtype, dims and every element without coercion: an integer out of

@@ -86,7 +86,6 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
     throw new StrataRuntimeError(
       "NO_SIGNER",
       "publishing needs a signer: pass a private key (--key or STRATA_PRIVATE_KEY)",
-      400,
     );
   }
   const owner = (await signer.getAddress()) as string;
@@ -105,7 +104,6 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
       throw new StrataRuntimeError(
         "ALREADY_PUBLISHED",
         `${source} (Blob ID ${meta.blobId}) is already version ${index} of ${options.name}; nothing was uploaded`,
-        409,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { StrataError } from "@strata/errors";
 import {
   BATCH_KIND,
   SUPPORTED_BATCH_VERSIONS,
@@ -38,13 +39,12 @@ export interface BatchContainer {
 }
 
 /** A batch blob that is not a batch document (not JSON, wrong kind or version, malformed tree or proof list). */
-export class BatchContainerError extends Error {
+export class BatchContainerError extends StrataError {
   constructor(
     readonly field: string,
     reason: string,
   ) {
-    super(`${field} ${reason}`);
-    this.name = "BatchContainerError";
+    super("BATCH_CONTAINER", `${field} ${reason}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { isError } from "ethers";
+import { StrataError } from "@strata/errors";
 import { InvalidArgumentError } from "@strata/core";
 import {
   BlobTooLargeError,
@@ -21,21 +22,20 @@ import type { BatchReport, BatchStepName, StepName, VerificationReport } from ".
 /** The stable machine-readable code of every {@link VerificationError}. */
 export type VerificationErrorCode = "USAGE" | "UNREACHABLE" | "CHECK_FAILED";
 
-/** The base of every error `@strata/verifier` throws. */
-export abstract class VerificationError extends Error {
-  abstract readonly code: VerificationErrorCode;
+/** The base of every error `@strata/verifier` throws: a {@link StrataError} with a {@link VerificationErrorCode}. */
+export abstract class VerificationError extends StrataError {
+  declare readonly code: VerificationErrorCode;
   /** The exit status of the `strata` CLI for this error. */
   abstract readonly exitCode: 1 | 2;
 
-  protected constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+  protected constructor(code: VerificationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** An argument or option is malformed, or the deployment does not match the chain: nothing was checked. */
 export class VerifierUsageError extends VerificationError {
-  readonly code = "USAGE";
+  declare readonly code: "USAGE";
   readonly exitCode = 2;
 
   constructor(
@@ -44,7 +44,7 @@ export class VerifierUsageError extends VerificationError {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super("USAGE", message, options);
   }
 }
 
@@ -53,7 +53,7 @@ export type VerifierService = "chain" | "walrus" | "node";
 
 /** The chain RPC, a Walrus aggregator or a node did not answer (or answered with a server error). */
 export class ServiceUnreachableError extends VerificationError {
-  readonly code = "UNREACHABLE";
+  declare readonly code: "UNREACHABLE";
   readonly exitCode = 2;
 
   constructor(
@@ -65,6 +65,7 @@ export class ServiceUnreachableError extends VerificationError {
     options?: { cause?: unknown },
   ) {
     super(
+      "UNREACHABLE",
       `The ${SERVICE_NAMES[service]}${url === undefined ? "" : ` at ${url}`} cannot be reached: ${reason}. ` +
         HINTS[service],
       options,
@@ -74,7 +75,7 @@ export class ServiceUnreachableError extends VerificationError {
 
 /** A verification ran and a check failed; carries the report. Thrown by {@link assertVerified}, never by a check. */
 export class VerificationFailedError extends VerificationError {
-  readonly code = "CHECK_FAILED";
+  declare readonly code: "CHECK_FAILED";
   readonly exitCode = 1;
   /** The first failed step. */
   readonly step: StepName | BatchStepName;
@@ -83,6 +84,7 @@ export class VerificationFailedError extends VerificationError {
     const failed = firstFailure(report);
     const subject = "commitment" in report ? `Proof ${report.commitment}` : `Batch ${report.root}`;
     super(
+      "CHECK_FAILED",
       failed === undefined
         ? `${subject} failed verification`
         : `${subject} failed verification at step ${failed.step}: ${failed.detail}`,

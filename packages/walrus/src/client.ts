@@ -23,11 +23,13 @@ import {
   PublisherMismatchError,
   WalrusError,
   WalrusHttpError,
+  WalrusInternalError,
   WalrusNetworkError,
   WalrusResponseError,
   WalrusStoreFailedError,
   WalrusTimeoutError,
 } from "./errors";
+import { StrataError } from "@strata/errors";
 
 export interface WalrusClientOptions extends Partial<WalrusNetworkConfig> {
   /** Publisher base URL (needed by `store`). */
@@ -192,7 +194,7 @@ class FileSink implements Sink {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.#handle === undefined) throw new Error("FileSink.write before start");
+    if (this.#handle === undefined) throw new WalrusInternalError("FileSink.write was called before FileSink.start");
     let offset = 0;
     while (offset < chunk.byteLength) {
       const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.byteLength - offset);
@@ -215,9 +217,12 @@ class FileSink implements Sink {
   }
 }
 
-/** An error of the local side of a download (the disk), kept apart from the network's. */
-class LocalFailure extends Error {
+/** An error of the local side of a download (the disk), kept apart from the network's; it is rethrown as its cause. */
+class LocalFailure extends StrataError {
   declare readonly cause: unknown;
+  constructor(cause: unknown) {
+    super("LOCAL_WRITE", "writing the download to the local disk failed", { cause });
+  }
 }
 
 /** Runs a local (disk) step of a download, marking its failure as local. */
@@ -225,7 +230,7 @@ async function local<T>(step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw new LocalFailure("local write failed", { cause: error });
+    throw new LocalFailure(error);
   }
 }
 

@@ -14,6 +14,7 @@ import { LRUCache } from "lru-cache";
 import { Piscina } from "piscina";
 import { blobIdFromBytes, type BlobIdString } from "./blob-id";
 import { assertEncodable, assertShards, DEFAULT_SHARDS } from "./encoding";
+import { WalrusInternalError } from "./errors";
 
 /** What the encoder computes for a blob, plus the sha256 it is memoized under. */
 export interface BlobMetadata {
@@ -230,7 +231,9 @@ export class EncoderPool {
         { transferList: [input.buffer as ArrayBuffer] },
       );
       if (giveBack && result.buffer !== null) returned = new Uint8Array(result.buffer);
-      if (result.encodingType !== "RS2") throw new Error(`Unexpected encoding type ${result.encodingType}`);
+      if (result.encodingType !== "RS2") {
+        throw new WalrusInternalError(`the encoder returned encoding type ${result.encodingType}, not RS2`);
+      }
       const metadata: BlobMetadata = {
         blobId: blobIdFromBytes(result.blobId),
         rootHash: `0x${Buffer.from(result.rootHash).toString("hex")}`,

@@ -1,3 +1,5 @@
+import { StrataError } from "@strata/errors";
+
 /**
  * Typed errors of the Walrus layer. Every error has a stable `code`, and carries the Blob ID and the URL it concerns
  * where there is one, so a caller can branch on the class (or the code) and report what failed where.
@@ -14,19 +16,24 @@ export type WalrusErrorCode =
   | "NETWORK"
   | "INVALID_RESPONSE"
   | "BLOB_MARKED_INVALID"
-  | "STORE_FAILED";
+  | "STORE_FAILED"
+  | "LOCAL_STORE"
+  | "INTERNAL";
 
-/** Base class of every error thrown by `@strata/walrus`. */
-export abstract class WalrusError extends Error {
-  abstract readonly code: WalrusErrorCode;
+/** Base class of every error thrown by `@strata/walrus`: a {@link StrataError} with a {@link WalrusErrorCode}. */
+export abstract class WalrusError extends StrataError {
+  declare readonly code: WalrusErrorCode;
   /** The Blob ID concerned, when there is one. */
   readonly blobId?: string;
   /** The URL of the request that failed, when there is one. */
   readonly url?: string;
 
-  protected constructor(message: string, details: { blobId?: string; url?: string; cause?: unknown } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = new.target.name;
+  protected constructor(
+    code: WalrusErrorCode,
+    message: string,
+    details: { blobId?: string; url?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, { cause: details.cause });
     if (details.blobId !== undefined) this.blobId = details.blobId;
     if (details.url !== undefined) this.url = details.url;
   }
@@ -40,7 +47,7 @@ function quote(input: string): string {
 
 /** A string (or hex, or decimal) that is not a well-formed Blob ID. */
 export class InvalidBlobIdError extends WalrusError {
-  readonly code = "INVALID_BLOB_ID";
+  declare readonly code: "INVALID_BLOB_ID";
   /** The rejected input, exactly as given. */
   readonly input: string;
   /** Which form the input was parsed as. */
@@ -49,7 +56,7 @@ export class InvalidBlobIdError extends WalrusError {
   readonly reason: string;
 
   constructor(input: string, form: InvalidBlobIdError["form"], reason: string) {
-    super(`Invalid Blob ID ${quote(input)} (${form}): ${reason}`);
+    super("INVALID_BLOB_ID", `Invalid Blob ID ${quote(input)} (${form}): ${reason}`);
     this.input = input;
     this.form = form;
     this.reason = reason;
@@ -58,11 +65,12 @@ export class InvalidBlobIdError extends WalrusError {
 
 /** No aggregator has the blob (or it has expired). */
 export class BlobNotFoundError extends WalrusError {
-  readonly code = "BLOB_NOT_FOUND";
+  declare readonly code: "BLOB_NOT_FOUND";
   declare readonly blobId: string;
 
   constructor(blobId: string, url: string, detail?: string) {
     super(
+      "BLOB_NOT_FOUND",
       `Blob ${blobId} was not found at ${url}${detail ? ` (${detail})` : ""}. ` +
         `Check the Blob ID and that the blob has not expired; a blob stored moments ago can take a while to appear.`,
       { blobId, url },
@@ -78,7 +86,7 @@ export type IntegrityFailure = "sha256" | "blob-id" | "truncated" | "size";
 
 /** The bytes an aggregator returned are not the blob that was asked for. */
 export class BlobIntegrityError extends WalrusError {
-  readonly code = "BLOB_INTEGRITY";
+  declare readonly code: "BLOB_INTEGRITY";
   declare readonly blobId: string;
   readonly failure: IntegrityFailure;
   readonly expected: string;
@@ -101,6 +109,7 @@ export class BlobIntegrityError extends WalrusError {
             ? `the blob has ${expected} bytes, but the body has ${actual}`
             : `the body ended after ${actual} of ${expected} bytes`;
     super(
+      "BLOB_INTEGRITY",
       `The bytes returned for blob ${blobId}${url ? ` by ${url}` : ""} failed verification: ${what}. ` +
         `They were discarded; try another aggregator.`,
       { blobId, url, cause },
@@ -113,13 +122,14 @@ export class BlobIntegrityError extends WalrusError {
 
 /** The publisher certified a different Blob ID than the one computed locally from the same bytes. */
 export class PublisherMismatchError extends WalrusError {
-  readonly code = "PUBLISHER_MISMATCH";
+  declare readonly code: "PUBLISHER_MISMATCH";
   declare readonly blobId: string;
   /** The Blob ID the publisher answered with. */
   readonly publisherBlobId: string;
 
   constructor(blobId: string, publisherBlobId: string, url: string) {
     super(
+      "PUBLISHER_MISMATCH",
       `The publisher at ${url} returned Blob ID ${publisherBlobId} for content whose Blob ID is ${blobId}. ` +
         `Check the shard count configured for this network, or use another publisher.`,
       { blobId, url },
@@ -135,7 +145,7 @@ export const PUBLISHER_SIZE_ADVICE =
 
 /** A blob above what can be encoded, what a publisher accepts, or what a blob can be at all. */
 export class BlobTooLargeError extends WalrusError {
-  readonly code = "BLOB_TOO_LARGE";
+  declare readonly code: "BLOB_TOO_LARGE";
   readonly size: number;
   /** The limit that was exceeded, when it is known. */
   readonly limit?: number;
@@ -147,6 +157,7 @@ export class BlobTooLargeError extends WalrusError {
   ) {
     const why = details.why ?? (limit === undefined ? "the service refused it (413)" : `the limit is ${limit} bytes`);
     super(
+      "BLOB_TOO_LARGE",
       `A blob of ${size} bytes is too large: ${why}${details.url ? ` (${details.url})` : ""}.` +
         `${details.advice ? ` ${details.advice}` : ""}`,
       { url: details.url, blobId: details.blobId },
@@ -158,12 +169,13 @@ export class BlobTooLargeError extends WalrusError {
 
 /** A request that did not answer (or stalled) for longer than the configured timeout. */
 export class WalrusTimeoutError extends WalrusError {
-  readonly code = "TIMEOUT";
+  declare readonly code: "TIMEOUT";
   declare readonly url: string;
   readonly timeoutMs: number;
 
   constructor(url: string, timeoutMs: number, blobId?: string) {
     super(
+      "TIMEOUT",
       `No progress from ${url} for ${timeoutMs} ms${blobId ? ` while reading blob ${blobId}` : ""}. ` +
         `The service may be overloaded; retry later, raise timeoutMs, or configure another URL.`,
       { blobId, url },
@@ -174,7 +186,7 @@ export class WalrusTimeoutError extends WalrusError {
 
 /** Walrus marked the blob invalid (its encoding is inconsistent): it can never be read, and storing it again fails. */
 export class BlobMarkedInvalidError extends WalrusError {
-  readonly code = "BLOB_MARKED_INVALID";
+  declare readonly code: "BLOB_MARKED_INVALID";
   declare readonly blobId: string;
   declare readonly url: string;
   /** The event that marked the blob invalid, when the publisher gave it (a 200 `markedInvalid` does; a 500 does not). */
@@ -183,6 +195,7 @@ export class BlobMarkedInvalidError extends WalrusError {
 
   constructor(blobId: string, url: string, event: { txDigest: string; eventSeq: string } | undefined) {
     super(
+      "BLOB_MARKED_INVALID",
       `The publisher at ${url} answered that blob ${blobId} is marked invalid on Walrus` +
         `${event !== undefined ? ` (event ${event.txDigest}/${event.eventSeq})` : ""}: its encoding was found ` +
         `inconsistent, so it can never be read. This points at a bug in the encoder that produced it or at faulty ` +
@@ -198,7 +211,7 @@ export class BlobMarkedInvalidError extends WalrusError {
 
 /** The publisher answered 200 with `error {failurePhase, errorMsg}`: it tried and failed to store the blob. */
 export class WalrusStoreFailedError extends WalrusError {
-  readonly code = "STORE_FAILED";
+  declare readonly code: "STORE_FAILED";
   declare readonly url: string;
   /** The phase the store failed in (`register`, `upload`, `certify`...), when the publisher says. */
   readonly failurePhase?: string;
@@ -207,6 +220,7 @@ export class WalrusStoreFailedError extends WalrusError {
 
   constructor(url: string, errorMsg: string, details: { failurePhase?: string; blobId?: string } = {}) {
     super(
+      "STORE_FAILED",
       `The publisher at ${url} could not store the blob` +
         `${details.failurePhase ? ` (it failed in phase "${details.failurePhase}")` : ""}: ${errorMsg}. ` +
         `Fix what the publisher names (often its wallet's SUI or WAL balance) or use another publisher.`,
@@ -219,7 +233,7 @@ export class WalrusStoreFailedError extends WalrusError {
 
 /** An HTTP status the client does not turn into a more specific error. */
 export class WalrusHttpError extends WalrusError {
-  readonly code = "HTTP";
+  declare readonly code: "HTTP";
   declare readonly url: string;
   readonly status: number;
   /** The `reason` of the Walrus error body (for example `BLOB_UNAVAILABLE`), when there was one. */
@@ -233,7 +247,7 @@ export class WalrusHttpError extends WalrusError {
     message: string,
     details: { blobId?: string; reason?: string; walrusStatus?: string } = {},
   ) {
-    super(`HTTP ${status} from ${url}${details.reason ? ` (${details.reason})` : ""}: ${message}`, {
+    super("HTTP", `HTTP ${status} from ${url}${details.reason ? ` (${details.reason})` : ""}: ${message}`, {
       url,
       blobId: details.blobId,
     });
@@ -245,11 +259,11 @@ export class WalrusHttpError extends WalrusError {
 
 /** The connection failed (refused, reset, DNS) before an answer came back. */
 export class WalrusNetworkError extends WalrusError {
-  readonly code = "NETWORK";
+  declare readonly code: "NETWORK";
   declare readonly url: string;
 
   constructor(url: string, cause: unknown, blobId?: string) {
-    super(`Could not reach ${url}: ${describe(cause)}. Check the URL and that the service is running.`, {
+    super("NETWORK", `Could not reach ${url}: ${describe(cause)}. Check the URL and that the service is running.`, {
       url,
       blobId,
       cause,
@@ -259,11 +273,11 @@ export class WalrusNetworkError extends WalrusError {
 
 /** A publisher answered 2xx with a body that is not a Walrus store response. */
 export class WalrusResponseError extends WalrusError {
-  readonly code = "INVALID_RESPONSE";
+  declare readonly code: "INVALID_RESPONSE";
   declare readonly url: string;
 
   constructor(url: string, problem: string, blobId?: string) {
-    super(`Unexpected response from ${url}: ${problem}.`, { url, blobId });
+    super("INVALID_RESPONSE", `Unexpected response from ${url}: ${problem}.`, { url, blobId });
   }
 }
 
@@ -272,4 +286,25 @@ export function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return `${error.message}${cause}`;
+}
+
+/** A local Walrus store (the test and devnet store of `startLocalWalrus`) cannot start or read its directory. */
+export class LocalStoreError extends WalrusError {
+  declare readonly code: "LOCAL_STORE";
+  /** The store directory concerned, when there is one. */
+  readonly dir?: string;
+
+  constructor(message: string, dir?: string) {
+    super("LOCAL_STORE", message);
+    if (dir !== undefined) this.dir = dir;
+  }
+}
+
+/** `@strata/walrus` broke one of its own invariants: a bug, not a fault of the caller or the network. */
+export class WalrusInternalError extends WalrusError {
+  declare readonly code: "INTERNAL";
+
+  constructor(what: string) {
+    super("INTERNAL", `${what}: this is a bug in @strata/walrus; report it with the steps that led here`);
+  }
 }

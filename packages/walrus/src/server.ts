@@ -17,7 +17,8 @@ import { parseBlobId, type BlobIdString } from "./blob-id";
 import { LOCAL_WALRUS_PORT } from "./config";
 import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
 import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./encoding";
-import { BlobTooLargeError, InvalidBlobIdError } from "./errors";
+import { StrataError } from "@strata/errors";
+import { BlobTooLargeError, InvalidBlobIdError, LocalStoreError } from "./errors";
 
 export interface LocalWalrusOptions {
   /** Directory the blobs and the epoch clock's genesis are kept in (created if missing). */
@@ -156,15 +157,46 @@ const ROUTE_METHODS: [RegExp, string][] = [
   [/^\/local\/status$/, "GET,HEAD"],
 ];
 
-/** An error answered with the Walrus error body. */
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * The one table of this server's error answers: each reason (the `code` of an {@link HttpProblem}, and the `reason`
+ * of the Walrus error body) and the HTTP status the daemon answers it with. A body too large is answered apart (413 in
+ * plain text, as the daemon's body limit does), and so is a framework error with a 4xx of its own (`BAD_REQUEST`).
+ */
+export const LOCAL_WALRUS_STATUS = {
+  BAD_REQUEST: 400,
+  INVALID_QUERY_PARAMETERS: 400,
+  INVALID_PARAMETER: 400,
+  INVALID_EPOCHS: 400,
+  INVALID_CONSISTENCY_CHECK: 400,
+  INVALID_BLOB_ID: 400,
+  INVALID_OBJECT_ID: 400,
+  NOT_FOUND: 404,
+  BLOB_NOT_FOUND: 404,
+  INVALID_BYTE_RANGE: 416,
+  BLOB_UNAVAILABLE: 500,
+  STORAGE_FULL: 500,
+  INTERNAL_ERROR: 500,
+} as const satisfies Record<string, number>;
+
+/** The reason of an error answer of the local store: a key of {@link LOCAL_WALRUS_STATUS}. */
+export type LocalWalrusReason = keyof typeof LOCAL_WALRUS_STATUS;
+
+/** An error answered with the Walrus error body; its `code` is the body's reason, its status from the table. */
+class HttpProblem extends StrataError {
+  declare readonly code: LocalWalrusReason;
+
+  constructor(reason: LocalWalrusReason, message: string) {
+    super(reason, message);
   }
+}
+
+/** The Walrus error body of `reason`, with the status of the table (or `status`, a framework error's own 4xx). */
+function problemBody(
+  reason: LocalWalrusReason,
+  message: string,
+  status: number = LOCAL_WALRUS_STATUS[reason],
+): WalrusErrorBody {
+  return errorBody(status, reason, message);
 }
 
 function errorBody(status: number, reason: string, message: string): WalrusErrorBody {
@@ -184,7 +216,6 @@ function checkQuery(query: unknown, allowed: ReadonlySet<string>): Record<string
   const unknown = entries.filter(([key]) => !allowed.has(key)).map(([key]) => key);
   if (unknown.length > 0) {
     throw new HttpProblem(
-      400,
       "INVALID_QUERY_PARAMETERS",
       `unknown query parameter${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: ` +
         `this route takes ${[...allowed].join(", ")}`,
@@ -192,7 +223,7 @@ function checkQuery(query: unknown, allowed: ReadonlySet<string>): Record<string
   }
   const repeated = entries.filter(([, value]) => typeof value !== "string").map(([key]) => key);
   if (repeated.length > 0) {
-    throw new HttpProblem(400, "INVALID_QUERY_PARAMETERS", `query parameter ${repeated.join(", ")} is given twice`);
+    throw new HttpProblem("INVALID_QUERY_PARAMETERS", `query parameter ${repeated.join(", ")} is given twice`);
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }
@@ -273,9 +304,11 @@ class BlobStore {
       const blobId = name.slice(0, -".json".length);
       try {
         const record = JSON.parse(await readFile(path.join(this.dir, name), "utf8")) as BlobRecord;
-        if (record.version !== 1 || record.blobId !== blobId) throw new Error("not a blob record of this store");
+        if (record.version !== 1 || record.blobId !== blobId)
+          throw new LocalStoreError("not a blob record of this store", this.dir);
         const { size } = await stat(this.blobPath(blobId));
-        if (size !== record.size) throw new Error(`the blob file has ${size} bytes, the record says ${record.size}`);
+        if (size !== record.size)
+          throw new LocalStoreError(`the blob file has ${size} bytes, the record says ${record.size}`, this.dir);
         this.#index(record);
       } catch (error) {
         warn(`local walrus: skipping blob ${blobId}: ${error instanceof Error ? error.message : String(error)}`);
@@ -300,7 +333,6 @@ class BlobStore {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") {
         throw new HttpProblem(
-          500,
           "STORAGE_FULL",
           `the local Walrus store's disk is full (${this.dir}): ${(error as Error).message}; free disk space there ` +
             "and store the blob again (nothing of it was kept)",
@@ -323,7 +355,7 @@ class BlobStore {
 function parseBoolean(name: string, value: string | undefined): boolean {
   if (value === undefined || value === "false") return false;
   if (value === "true" || value === "") return true;
-  throw new HttpProblem(400, "INVALID_PARAMETER", `${name} must be true or false, got ${JSON.stringify(value)}`);
+  throw new HttpProblem("INVALID_PARAMETER", `${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /** Why a blob's file cannot serve the bytes its record promises, or undefined when it can. */
@@ -369,11 +401,11 @@ class GuardedBlobStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#seen !== this.expected) {
-      done(new Error(`blob ${this.blobId}: the file ended after ${this.#seen} of ${this.expected} bytes`));
+      done(new LocalStoreError(`blob ${this.blobId}: the file ended after ${this.#seen} of ${this.expected} bytes`));
       return;
     }
     if (this.sha256 !== undefined && this.#hash.digest("hex") !== this.sha256) {
-      done(new Error(`blob ${this.blobId}: the file no longer matches its recorded sha256`));
+      done(new LocalStoreError(`blob ${this.blobId}: the file no longer matches its recorded sha256`));
       return;
     }
     done(null, this.#held);
@@ -410,7 +442,9 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     bodyLimit: Math.max(limit, 1),
     // Errors raised before routing (a malformed URL) get the Walrus error body too.
     frameworkErrors: (error, _request, reply) => {
-      void (reply as unknown as FastifyReply).code(400).send(errorBody(400, "BAD_REQUEST", error.message));
+      void (reply as unknown as FastifyReply)
+        .code(LOCAL_WALRUS_STATUS.BAD_REQUEST)
+        .send(problemBody("BAD_REQUEST", error.message));
     },
   });
   app.removeAllContentTypeParsers();
@@ -420,7 +454,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
 
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof HttpProblem) {
-      return reply.code(error.status).send(errorBody(error.status, error.reason, error.message));
+      return reply.code(LOCAL_WALRUS_STATUS[error.code]).send(problemBody(error.code, error.message));
     }
     const code = (error as { code?: string }).code;
     const statusCode = (error as { statusCode?: number }).statusCode;
@@ -430,10 +464,12 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     }
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       const message = error instanceof Error ? error.message : String(error);
-      return reply.code(statusCode).send(errorBody(statusCode, "BAD_REQUEST", message));
+      return reply.code(statusCode).send(problemBody("BAD_REQUEST", message, statusCode));
     }
     warn(`local walrus: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return reply.code(500).send(errorBody(500, "INTERNAL_ERROR", "internal error of the local Walrus store"));
+    return reply
+      .code(LOCAL_WALRUS_STATUS.INTERNAL_ERROR)
+      .send(problemBody("INTERNAL_ERROR", "internal error of the local Walrus store"));
   });
 
   // CORS as the daemon's `CorsLayer` (any origin, method and header; preflights cached for a day). It runs before
@@ -457,21 +493,21 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const allow = ROUTE_METHODS.find(([pattern]) => pattern.test(route))?.[1];
     // A known route with another method: 405 with Allow and an empty body, as axum answers.
     if (allow !== undefined) return reply.code(405).header("allow", allow).send();
-    return reply.code(404).send(errorBody(404, "NOT_FOUND", `No route ${request.method} ${route}`));
+    return reply
+      .code(LOCAL_WALRUS_STATUS.NOT_FOUND)
+      .send(problemBody("NOT_FOUND", `No route ${request.method} ${route}`));
   });
 
   app.put<{ Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
     const query = checkQuery(request.query, PUT_PARAMETERS);
     if (query.encoding_type !== undefined && query.encoding_type !== "RS2") {
       throw new HttpProblem(
-        400,
         "INVALID_QUERY_PARAMETERS",
         `unknown encoding_type ${JSON.stringify(query.encoding_type)}: Walrus encodes blobs with RS2`,
       );
     }
     if (query.quilt_version !== undefined && !["v1", "V1", "1"].includes(query.quilt_version)) {
       throw new HttpProblem(
-        400,
         "INVALID_QUERY_PARAMETERS",
         `unknown quilt_version ${JSON.stringify(query.quilt_version)}: use v1`,
       );
@@ -479,7 +515,6 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const epochsText = query.epochs ?? "1";
     if (!/^[1-9][0-9]{0,8}$/.test(epochsText) || Number(epochsText) > maxEpochsAhead) {
       throw new HttpProblem(
-        400,
         "INVALID_EPOCHS",
         `epochs must be an integer from 1 to ${maxEpochsAhead}, got ${JSON.stringify(epochsText)}`,
       );
@@ -490,13 +525,13 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const force = parseBoolean("force", query.force);
     const share = parseBoolean("share", query.share);
     if (permanent && deletableFlag) {
-      throw new HttpProblem(400, "INVALID_PARAMETER", "a blob cannot be both permanent and deletable");
+      throw new HttpProblem("INVALID_PARAMETER", "a blob cannot be both permanent and deletable");
     }
     if (query.send_object_to !== undefined && !SUI_ADDRESS.test(query.send_object_to)) {
-      throw new HttpProblem(400, "INVALID_PARAMETER", "send_object_to must be a Sui address (0x and hex digits)");
+      throw new HttpProblem("INVALID_PARAMETER", "send_object_to must be a Sui address (0x and hex digits)");
     }
     if (share && query.send_object_to !== undefined) {
-      throw new HttpProblem(400, "INVALID_PARAMETER", "share and send_object_to cannot be used together");
+      throw new HttpProblem("INVALID_PARAMETER", "share and send_object_to cannot be used together");
     }
     const deletable = !permanent;
     const body = request.body ?? Buffer.alloc(0);
@@ -582,7 +617,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const record = store.get(blobId);
     const epoch = currentEpoch();
     if (record === undefined || !record.registrations.some((r) => r.endEpoch > epoch)) {
-      throw new HttpProblem(404, "BLOB_NOT_FOUND", `blob ${blobId} was not found or has expired`);
+      throw new HttpProblem("BLOB_NOT_FOUND", `blob ${blobId} was not found or has expired`);
     }
     return record;
   }
@@ -620,7 +655,6 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const problem = await unavailability(record);
     if (problem !== undefined) {
       throw new HttpProblem(
-        500,
         "BLOB_UNAVAILABLE",
         `blob ${record.blobId} is registered here but its data is unavailable: ${problem}. ` +
           `Store the blob again (PUT /v1/blobs) to repair it, or read it from another aggregator.`,
@@ -634,11 +668,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const strict = parseBoolean("strict_consistency_check", read.strict_consistency_check);
     const skip = parseBoolean("skip_consistency_check", read.skip_consistency_check);
     if (strict && skip) {
-      throw new HttpProblem(
-        400,
-        "INVALID_CONSISTENCY_CHECK",
-        "cannot set both strict and skip consistency check options",
-      );
+      throw new HttpProblem("INVALID_CONSISTENCY_CHECK", "cannot set both strict and skip consistency check options");
     }
   }
 
@@ -664,7 +694,6 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       if (ranges === -1) {
         reply.header("content-range", `bytes */${record.size}`);
         throw new HttpProblem(
-          416,
           "INVALID_BYTE_RANGE",
           `invalid byte range parameters: range ${rangeHeader} is outside the blob's ${record.size} bytes`,
         );
@@ -695,7 +724,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     try {
       blobId = parseBlobId(request.params.blobId);
     } catch (error) {
-      throw new HttpProblem(400, "INVALID_BLOB_ID", (error as InvalidBlobIdError).message);
+      throw new HttpProblem("INVALID_BLOB_ID", (error as InvalidBlobIdError).message);
     }
     return sendBlob(request, reply, liveRecord(blobId));
   });
@@ -703,18 +732,14 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   app.get<{ Params: { objectId: string } }>("/v1/blobs/by-object-id/:objectId", async (request, reply) => {
     const objectId = request.params.objectId;
     if (!OBJECT_ID.test(objectId)) {
-      throw new HttpProblem(
-        400,
-        "INVALID_OBJECT_ID",
-        `object id ${JSON.stringify(objectId)} is not 0x + 64 hex digits`,
-      );
+      throw new HttpProblem("INVALID_OBJECT_ID", `object id ${JSON.stringify(objectId)} is not 0x + 64 hex digits`);
     }
     const found = store.byObjectId(objectId);
     if (found === undefined || found.registration.endEpoch <= currentEpoch()) {
-      throw new HttpProblem(404, "BLOB_NOT_FOUND", `no live blob object ${objectId}`);
+      throw new HttpProblem("BLOB_NOT_FOUND", `no live blob object ${objectId}`);
     }
     const record = store.get(found.blobId);
-    if (record === undefined) throw new HttpProblem(404, "BLOB_NOT_FOUND", `no live blob object ${objectId}`);
+    if (record === undefined) throw new HttpProblem("BLOB_NOT_FOUND", `no live blob object ${objectId}`);
     return sendBlob(request, reply, record);
   });
 
@@ -737,7 +762,11 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   const host = options.host ?? "127.0.0.1";
   await app.listen({ port: options.port ?? LOCAL_WALRUS_PORT, host });
   const address = app.server.address();
-  if (address === null || typeof address === "string") throw new Error("the local Walrus store has no TCP address");
+  if (address === null || typeof address === "string")
+    throw new LocalStoreError(
+      "the local Walrus store listens on no TCP address: start it with a TCP host and port",
+      dir,
+    );
   const shownHost = host.includes(":") ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${address.port}`,
@@ -774,14 +803,16 @@ async function loadClock(
   }
   if (existing !== undefined) {
     if (existing.shards !== wanted.shards) {
-      throw new Error(
+      throw new LocalStoreError(
         `${dir} holds blobs stored with ${existing.shards} shards; start it with shards ${existing.shards} ` +
           `or use another directory`,
+        dir,
       );
     }
     if (wanted.epochMs !== undefined && wanted.epochMs !== existing.epochMs) {
-      throw new Error(
+      throw new LocalStoreError(
         `${dir} runs epochs of ${existing.epochMs} ms; start it with that epoch length or use another directory`,
+        dir,
       );
     }
     return existing;

@@ -25,6 +25,7 @@ import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
 import { blobIdFromBytes32Hex, blobIdToBytes32Hex, WalrusClient } from "@strata/walrus";
 import { startDevnet } from "../devnet";
+import { CliError } from "../errors";
 
 const INFERENCES = 8;
 
@@ -112,7 +113,8 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
               },
             }),
           });
-          if (!response.ok) throw new Error(`the node refused inference ${i}: ${await response.text()}`);
+          if (!response.ok)
+            throw new CliError("NODE_REFUSED", `the node refused inference ${i}: ${await response.text()}`);
           return (await response.json()) as Answer;
         }),
       ),

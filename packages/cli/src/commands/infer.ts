@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { resolveSettings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { splitVersion } from "./model";
+import { CliError } from "../errors";
 
 interface InferFlags extends ChainCommandFlags {
   input: string;
@@ -23,7 +24,8 @@ async function call<T>(url: string, init?: RequestInit): Promise<T> {
   try {
     response = await fetch(url, init);
   } catch (error) {
-    throw new Error(
+    throw new CliError(
+      "NODE_UNREACHABLE",
       `no inference node answers at ${url} (${(error as Error).message}); start one with \`strata node start\` or \`strata devnet\``,
       { cause: error },
     );
@@ -31,7 +33,7 @@ async function call<T>(url: string, init?: RequestInit): Promise<T> {
   const body = (await response.json().catch(() => undefined)) as T | ApiError | undefined;
   if (!response.ok) {
     const e = (body as ApiError | undefined)?.error;
-    throw new Error(e ? `${e.code}: ${e.message}` : `the node answered HTTP ${response.status}`);
+    throw new CliError("NODE_REFUSED", e ? `${e.code}: ${e.message}` : `the node answered HTTP ${response.status}`);
   }
   return body as T;
 }
@@ -52,7 +54,7 @@ export function inferCommand(): Command {
     try {
       inputs = JSON.parse(text);
     } catch (error) {
-      throw new Error(`--input is not JSON: ${(error as Error).message}`, { cause: error });
+      throw new CliError("USAGE", `--input is not JSON: ${(error as Error).message}`, { cause: error });
     }
     const owner = model.includes("/") || model.startsWith("0x") ? undefined : await settings.defaultOwner();
     const body = { model: owner ? `${owner}/${model}` : model, ...(version !== undefined ? { version } : {}), inputs };
@@ -71,7 +73,10 @@ export function inferCommand(): Command {
       const deadline = Date.now() + Number(flags.timeout);
       while (proof.status !== "anchored") {
         if (Date.now() > deadline)
-          throw new Error(`the proof was not anchored within ${flags.timeout} ms (status ${String(proof.status)})`);
+          throw new CliError(
+            "NOT_ANCHORED",
+            `the proof was not anchored within ${flags.timeout} ms (status ${String(proof.status)})`,
+          );
         await new Promise((r) => setTimeout(r, 250));
         proof = await call(`${settings.nodeUrl}/v1/proofs/${answer.proof.commitment}`);
       }

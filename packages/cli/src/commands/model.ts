@@ -10,6 +10,7 @@ import { resolveSettings } from "../config";
 import { positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { progressBar } from "./walrus";
+import { CliError } from "../errors";
 
 interface PublishFlags extends ChainCommandFlags {
   name: string;
@@ -33,7 +34,7 @@ export function splitVersion(ref: string): { model: string; version?: number } {
   if (at <= 0) return { model: ref };
   const version = ref.slice(at + 1);
   if (!/^(0|[1-9][0-9]*)$/.test(version)) {
-    throw new Error(`"${ref}": the part after @ must be a version index (0, 1, ...), got "${version}"`);
+    throw new CliError("USAGE", `"${ref}": the part after @ must be a version index (0, 1, ...), got "${version}"`);
   }
   return { model: ref.slice(0, at), version: Number(version) };
 }

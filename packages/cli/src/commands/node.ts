@@ -8,6 +8,7 @@ import { ModelCache } from "@strata/runtime";
 import { DEVNET_NODE_PORT, resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
+import { CliError } from "../errors";
 
 export interface NodeStartFlags extends ChainCommandFlags {
   port: string;
@@ -54,7 +55,7 @@ export async function startNode(
   });
   const app = buildServer(node);
   if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
-    throw new Error(`--port must be a TCP port (0 picks a free one), got ${JSON.stringify(flags.port)}`);
+    throw new CliError("USAGE", `--port must be a TCP port (0 picks a free one), got ${JSON.stringify(flags.port)}`);
   }
   await app.listen({ port: Number(flags.port), host: flags.host });
   const address = app.server.address();
@@ -126,7 +127,8 @@ export function cacheCommand(): Command {
   const cache = new Command("cache").description("inspect, verify and prune a node's model cache");
   const open = (flags: { dataDir: string }) =>
     new ModelCache(join(resolve(flags.dataDir), "models"), {
-      readToFile: () => Promise.reject(new Error("the cache commands never download")),
+      readToFile: () =>
+        Promise.reject(new CliError("INTERNAL", "the cache commands never download: this is a bug in strata")),
     });
   const withDir = (command: Command) =>
     command.option("--data-dir <dir>", "the node's data directory", ".strata/node").option("--json", "print JSON");
