@@ -64,11 +64,11 @@ function importsOf(files: string[]): Map<string, string> {
   return used;
 }
 
-/** `@types/x` is used when `x` is (`@types/scope__name` for `@scope/name`), or when node's types are. */
+/** `@types/x` is used when `x` is (`@types/scope__name` for `@scope/name`); `@types/node` always is. */
 function typesPackageUsed(name: string, used: Map<string, string>): boolean {
   const target = name.slice("@types/".length);
   const module = target.includes("__") ? `@${target.replace("__", "/")}` : target;
-  return used.has(module) || (module === "node" && used.size >= 0);
+  return module === "node" || used.has(module);
 }
 
 const packages = readdirSync(PACKAGES)
