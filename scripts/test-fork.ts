@@ -1,7 +1,7 @@
 /**
  * `npm run test:fork`: forked-chain integration tests.
  *
- * 1. Starts `hardhat node` on a free loopback port (@strata/cli, packages/cli/src/hardhat-node.ts).
+ * 1. Starts `hardhat node` on a free loopback port (@strata/devkit, packages/devkit/src/chain.ts).
  * 2. Deploys the registries there and seeds them with the node's default accounts: a model with one version, an
  *    admitted node, an anchored proof and an anchored batch (test/integration/fork/seed.ts).
  * 3. Writes the deployment and the seed to a temporary folder.
@@ -16,9 +16,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { globSync } from "glob";
-import { JsonRpcProvider } from "ethers";
-import { deploymentPath, deployRegistries, describeDeployment, writeDeployment } from "@strata/contracts";
-import { startHardhatNode, type HardhatNode } from "@strata/cli";
+import { deploymentPath } from "@strata/contracts";
+import { chainProvider, deployAndAdmit, startHardhatNode, type HardhatNode } from "@strata/devkit";
 import { seedPath, seedRegistries, writeSeed } from "../test/integration/fork/seed";
 
 const ROOT = join(__dirname, "..");
@@ -82,22 +81,15 @@ async function main(): Promise<number> {
   if (interrupted) return SIGNAL_EXIT_CODES[interrupted] ?? 1;
   console.log(`test:fork: hardhat node at ${node.url} (chain ${node.chainId}, pid ${node.pid}) in ${seconds(started)}`);
 
-  const provider = new JsonRpcProvider(node.url, node.chainId, {
-    staticNetwork: true,
-    pollingInterval: 100,
-    cacheTimeout: -1,
-  });
+  const provider = chainProvider(node.url, { chainId: node.chainId, pollingInterval: 100 });
   let deploymentFile: string;
   let forkBlock: number;
   try {
     const [deployer, owner, nodeAccount] = await provider.listAccounts();
-    const registries = await deployRegistries(deployer);
-    const deployment = await describeDeployment("localhost", registries, deployer, registries.block);
-    const seed = await seedRegistries(registries, { deployer, owner, node: nodeAccount });
-
     workDir = mkdtempSync(join(tmpdir(), "strata-fork-"));
     deploymentFile = deploymentPath("localhost", workDir);
-    writeDeployment(deploymentFile, deployment);
+    const { registries } = await deployAndAdmit(deployer, { network: "localhost", deploymentFile });
+    const seed = await seedRegistries(registries, { deployer, owner, node: nodeAccount });
     writeSeed(seedPath(deploymentFile), seed);
     forkBlock = seed.block;
     console.log(`test:fork: deployed and seeded the registries up to block ${seed.block}: ${deploymentFile}`);

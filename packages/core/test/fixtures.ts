@@ -1,12 +1,11 @@
 import { ethers } from "hardhat";
-import { describeDeployment, deployRegistries } from "@strata/contracts";
+import { deployAndDescribe } from "@strata/contracts";
 import { connect, encodeTensor, buildProof, type ProofParams, type RuntimeV1, type StrataClient } from "../src";
 
 /** Shared fixtures of the core tests: the registries deployed and wired on the in-process Hardhat network. */
 export async function deployFixture() {
   const [admin, owner, other, node, node2] = await ethers.getSigners();
-  const registries = await deployRegistries(admin);
-  const deployment = await describeDeployment("hardhat", registries, admin, registries.block);
+  const { registries, deployment } = await deployAndDescribe(admin, "hardhat");
   const client: StrataClient = connect(deployment, admin);
   return { admin, owner, other, node, node2, registries, deployment, client };
 }

@@ -12,10 +12,10 @@ import { ethers } from "hardhat";
 import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
 import type { FastifyInstance } from "fastify";
-import { deployAndDescribe } from "@strata/contracts";
+import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import { decodeBatch, decodeTensor, encodeTensor, StrataClient, tensorBytes, type Dtype } from "@strata/core";
 import { buildMlp, publishModel, tensorFromJson, tensorToJson, type TensorJson } from "@strata/runtime";
-import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { WalrusClient } from "@strata/walrus";
 import { buildServer, DEFAULT_BODY_LIMIT, InferenceNode } from "@strata/node";
 
 // 30 shards hold a blob of ~16 MB: the large-tensor proofs here (up to ~9.4 MB) fit a batch (10 shards hold ~1.8 MB).
@@ -154,7 +154,7 @@ const MODELS = { sqrt: SQRT, identity: IDENTITY, strings: STRINGS, wide: WIDE, m
 // ---------------------------------------------------------------------------------------------------------------------
 
 interface Env {
-  walrus: LocalWalrus;
+  walrus: TestWalrus;
   dirs: string[];
   node: InferenceNode;
   app: FastifyInstance;
@@ -162,11 +162,12 @@ interface Env {
 
 async function setup(): Promise<Env> {
   const [deployer, owner, nodeSigner] = await ethers.getSigners();
-  const { registries, deployment } = await deployAndDescribe(deployer);
-  await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:31417")).wait();
-  const walrusDir = await mkdtemp(join(tmpdir(), "strata-inputs-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
-  const walrusClient = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
+  const { deployment } = await deployAndAdmit(deployer, {
+    network: "hardhat",
+    nodes: [{ address: nodeSigner.address, url: "http://127.0.0.1:31417" }],
+  });
+  const walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-inputs-walrus-" });
+  const walrusClient = walrus.client;
   const ownerClient = StrataClient.connect(deployment, owner);
   for (const [name, file] of Object.entries(MODELS)) {
     await publishModel({ client: ownerClient, walrus: walrusClient, file, name, epochs: 5 });
@@ -180,7 +181,7 @@ async function setup(): Promise<Env> {
     defaultModelOwner: owner.address,
     batch: { maxBatch: 1_000, maxAgeMs: 3_600_000 },
   });
-  return { walrus, dirs: [walrusDir, dataDir], node, app: buildServer(node) };
+  return { walrus, dirs: [dataDir], node, app: buildServer(node) };
 }
 
 type Inputs = Record<string, TensorJson | Record<string, unknown>>;

@@ -6,10 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, Network, Wallet } from "ethers";
 import { ethers } from "hardhat";
-import { deployAndDescribe, writeDeployment, type Deployment } from "@strata/contracts";
+import { writeDeployment, type Deployment, type Registries } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
-import { buildMlp, publishModel } from "@strata/runtime";
-import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { deployAndAdmit, publishTestModel, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import { buildServer, InferenceNode, type InferenceNodeOptions } from "@strata/node";
 
 const SHARDS = 10;
@@ -49,9 +48,9 @@ const payload = { model: "fault-mlp", inputs: { x: { dtype: "float32", dims: [1,
 
 describe("Inference node under faults", function () {
   this.timeout(120_000);
-  let walrus: LocalWalrus;
+  let walrus: TestWalrus;
   let deployment: Deployment;
-  let registries: Awaited<ReturnType<typeof deployAndDescribe>>["registries"];
+  let registries: Registries;
   let nodeSigner: Signer;
   let owner: Signer;
 
@@ -59,19 +58,12 @@ describe("Inference node under faults", function () {
     const [admin, ownerSigner, , , , , nodeKey] = await ethers.getSigners();
     owner = ownerSigner;
     nodeSigner = nodeKey;
-    ({ registries, deployment } = await deployAndDescribe(admin));
-    await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:1")).wait();
-    walrus = await startLocalWalrus({
-      dir: await mkdtemp(join(tmpdir(), "strata-faults-walrus-")),
-      port: 0,
-      shards: SHARDS,
-    });
-    await publishModel({
-      client: StrataClient.connect(deployment, owner),
-      walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
-      file: buildMlp({ inputSize: 4, hidden: [8], outputSize: 2, seed: 11 }),
-      name: "fault-mlp",
-    });
+    ({ registries, deployment } = await deployAndAdmit(admin, {
+      network: "hardhat",
+      nodes: [{ address: nodeSigner.address, url: "http://127.0.0.1:1" }],
+    }));
+    walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-faults-walrus-" });
+    await publishTestModel(StrataClient.connect(deployment, owner), walrus.client, { name: "fault-mlp", seed: 11 });
   });
   after(async () => walrus?.close());
 
@@ -80,7 +72,7 @@ describe("Inference node under faults", function () {
       dataDir: await mkdtemp(join(tmpdir(), "strata-faults-node-")),
       signer: nodeSigner,
       client: StrataClient.connect(deployment, ethers.provider),
-      walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
+      walrus: walrus.client,
       defaultModelOwner: owner.address,
       batch: { maxAgeMs: 60_000 },
       ...options,

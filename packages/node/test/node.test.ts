@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
 import * as ort from "onnxruntime-node";
-import { deployAndDescribe, type Deployment } from "@strata/contracts";
+import type { Deployment } from "@strata/contracts";
+import { publishTestModel, deployAndAdmit, startTestWalrus } from "@strata/devkit";
 import { decodeBatch, recoverProofSigner, StrataClient } from "@strata/core";
-import { buildMlp, publishModel } from "@strata/runtime";
+import { buildMlp } from "@strata/runtime";
 import { blobIdToBytes32Hex, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { buildServer, InferenceNode } from "@strata/node";
 import type { FastifyInstance } from "fastify";
@@ -28,23 +29,18 @@ interface Env {
 
 async function setup(): Promise<Env> {
   const [deployer, owner, nodeSigner] = await ethers.getSigners();
-  const { registries, deployment } = await deployAndDescribe(deployer);
-  await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:31416")).wait();
-  const walrusDir = await mkdtemp(join(tmpdir(), "strata-node-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
-  const walrusClient = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
-  const publisherClient = StrataClient.connect(deployment, owner);
-  const modelBytes = buildMlp({ inputSize: 4, hidden: [16], outputSize: 3, seed: 42 });
-  const published = await publishModel({
-    client: publisherClient,
-    walrus: walrusClient,
-    file: modelBytes,
-    name: "tiny-mlp",
-    epochs: 5,
+  const { deployment } = await deployAndAdmit(deployer, {
+    network: "hardhat",
+    nodes: [{ address: nodeSigner.address, url: "http://127.0.0.1:31416" }],
   });
+  const walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-node-walrus-" });
+  const publisherClient = StrataClient.connect(deployment, owner);
+  const model = { inputSize: 4, hidden: [16], outputSize: 3, seed: 42 };
+  const modelBytes = buildMlp(model);
+  const published = await publishTestModel(publisherClient, walrus.client, { ...model, name: "tiny-mlp", epochs: 5 });
   return {
-    walrus,
-    walrusDir,
+    walrus: walrus.store,
+    walrusDir: walrus.store.dir,
     deployment,
     publisherClient,
     readClient: StrataClient.connect(deployment, ethers.provider),

@@ -3,7 +3,8 @@ import { mkdtemp, writeFile, mkdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
-import { deployAndDescribe, ProofRegistry__factory, type Deployment } from "@strata/contracts";
+import { ProofRegistry__factory, type Deployment, type Registries } from "@strata/contracts";
+import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import {
   buildBatch,
   buildProof,
@@ -13,7 +14,7 @@ import {
   type InferenceProof,
   type RuntimeV1,
 } from "@strata/core";
-import { startLocalWalrus, WalrusClient, WalrusNetworkError, type LocalWalrus } from "@strata/walrus";
+import { WalrusClient, WalrusNetworkError } from "@strata/walrus";
 import {
   backoffDelay,
   httpStatusOf,
@@ -44,8 +45,8 @@ interface Env {
   admin: Signer;
   nodeA: Signer;
   nodeB: Signer;
-  walrus: LocalWalrus;
-  registries: Awaited<ReturnType<typeof deployAndDescribe>>["registries"];
+  walrus: TestWalrus;
+  registries: Registries;
 }
 
 let counter = 0;
@@ -118,15 +119,15 @@ describe("Outbox under faults", function () {
 
   before(async function () {
     const [admin, nodeA, nodeB] = await ethers.getSigners();
-    const { registries, deployment } = await deployAndDescribe(admin);
-    await (await registries.nodeRegistry.admitNode(nodeA.address, "http://127.0.0.1:1")).wait();
-    await (await registries.nodeRegistry.admitNode(nodeB.address, "http://127.0.0.1:2")).wait();
-    const walrus = await startLocalWalrus({
-      dir: await mkdtemp(join(tmpdir(), "strata-outbox-walrus-")),
-      port: 0,
-      shards: SHARDS,
+    const { registries, deployment } = await deployAndAdmit(admin, {
+      network: "hardhat",
+      nodes: [
+        { address: nodeA.address, url: "http://127.0.0.1:1" },
+        { address: nodeB.address, url: "http://127.0.0.1:2" },
+      ],
     });
-    walrusClient = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
+    const walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-outbox-walrus-" });
+    walrusClient = walrus.client;
     env = {
       deployment,
       client: StrataClient.connect(deployment, ethers.provider),

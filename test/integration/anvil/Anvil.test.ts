@@ -11,8 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { InsufficientFundsError } from "@strata/core";
-import { startLocalWalrus, type LocalWalrus } from "@strata/walrus";
-import { DEVNET_KEYS, errorMessage, findFreePort, startAnvil, startNode, type HardhatNode } from "@strata/cli";
+import {
+  DEVNET_KEYS,
+  findFreePort,
+  startAnvil,
+  startTestWalrus,
+  type HardhatNode,
+  type TestWalrus,
+} from "@strata/devkit";
+import { startNode } from "../../../packages/cli/src/commands/node";
+import { errorMessage } from "../../../packages/cli/src/error-message";
 import { REFUSAL_STYLES, startRpcProxy, type RpcProxy } from "../../../packages/core/test/rpc-proxy";
 import { ANVIL_TESTS, deployToStrataNetwork, strata } from "./chains";
 
@@ -20,7 +28,7 @@ import { ANVIL_TESTS, deployToStrataNetwork, strata } from "./chains";
   this.timeout(300_000);
   let dir: string;
   let anvil: HardhatNode | undefined;
-  let walrus: LocalWalrus | undefined;
+  let walrus: TestWalrus | undefined;
   let node: { url: string; stop: () => Promise<void> } | undefined;
   let proxy: RpcProxy | undefined;
   let common: string[];
@@ -43,7 +51,7 @@ import { ANVIL_TESTS, deployToStrataNetwork, strata } from "./chains";
     });
     expect(deployed.code, deployed.output).to.equal(0);
     expect(deployed.output).to.include("admitted node");
-    walrus = await startLocalWalrus({ dir: join(dir, "walrus"), port: 0 });
+    walrus = await startTestWalrus({ dir: join(dir, "walrus") });
     const walrusFlags = { publisher: walrus.url, aggregator: [walrus.url], shards: String(walrus.shards) };
     node = await startNode({
       rpc: anvil.url,
