@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { StrataError } from "../src";
+import { StrataError } from "@strata/errors";
 
-const PACKAGES = join(__dirname, "..", "..");
+const PACKAGES = join(__dirname, "..", "packages");
 const ROOT_FILE = join("errors", "src", "index.ts");
 
 /** Every TypeScript source file under packages/<name>/src, relative to packages/. */
@@ -42,11 +42,16 @@ function where(pattern: RegExp, files = sources()): string[] {
   return hits;
 }
 
-/** The workspace packages (those with a src/index.ts), by package name. */
+/** The workspace packages that are libraries (a `main` entry; the CLI is a program, not imported), by package name. */
 function packageNames(): string[] {
   return readdirSync(PACKAGES)
     .filter((name) => exists(join(PACKAGES, name, "src")))
-    .map((name) => (JSON.parse(readFileSync(join(PACKAGES, name, "package.json"), "utf8")) as { name: string }).name);
+    .map(
+      (name) =>
+        JSON.parse(readFileSync(join(PACKAGES, name, "package.json"), "utf8")) as { name: string; main?: string },
+    )
+    .filter((manifest) => manifest.main !== undefined)
+    .map((manifest) => manifest.name);
 }
 
 describe("one error root", function () {
