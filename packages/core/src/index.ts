@@ -14,3 +14,4 @@ export * from "./nodes";
 export * from "./proofs";
 export * from "./client";
 export * from "./rpc";
+export { Memo, type MemoOptions } from "./memo";
