@@ -1,7 +1,8 @@
-import type { ContractRunner } from "ethers";
+import { JsonRpcProvider, type ContractRunner } from "ethers";
 import { ProofRegistry__factory, type ProofRegistry } from "@strata/contracts";
 import type { ProofBatch } from "./batch";
 import { leafOf, toAddress, toBytes32, type BlobIdHex, type Bytes32 } from "./ids";
+import { BlockRange, scanBlockRangesNewestFirst } from "./rpc";
 import { Base, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A proof anchored singly. */
@@ -61,6 +62,27 @@ export interface BatchReference {
   /** The event's log index in its block. */
   logIndex: number;
   txHash: string;
+}
+
+/** Which batch events {@link ProofRegistryClient.scanBatchReferencesNewestFirst} hands over. */
+export interface BatchReferenceScan {
+  /** Only this node's anchorings and announcements (filtered on the indexed node). */
+  node?: string;
+  /** The most events handed over (default: no cap). */
+  maxEvents?: number;
+  /** The block range of the queries (default: the client's, shared with its other scans). */
+  blockRange?: BlockRange;
+}
+
+/** What a newest-first batch search covered. */
+export interface BatchReferenceScanResult {
+  /** Events handed over. */
+  events: number;
+  /** Whether it stopped at `maxEvents` (not by the visitor, not at the first block). */
+  capped: boolean;
+  /** The lowest block searched, and the latest block (where it started). */
+  fromBlock: number;
+  toBlock: number;
 }
 
 /** The typed client of the ProofRegistry. */
@@ -251,6 +273,84 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   /** The Walrus Blob ID of the batch `root` as `node` referenced it (see {@link batchReference}), or `null`. */
   async batchBlobId(root: Bytes32, node: string): Promise<BlobIdHex | null> {
     return (await this.batchReference(root, node))?.blobId ?? null;
+  }
+
+  // Newest-first searches (audits) ------------------------------------------------------------------------------------
+
+  /**
+   * Hands every `BatchAnchored` and `BatchAnnounced` event (only `node`'s, when given) to `visit`, newest first (by
+   * block, then log index), until `visit` returns `true` or `maxEvents` events were handed over. Queries run newest
+   * block range first from the latest block down to the client's `fromBlock`, in ranges of `blockRange` (default the
+   * client's; 10,000 blocks while it has no size), narrowing when the RPC refuses one (see
+   * `scanBlockRangesNewestFirst`). Says how many events it handed over, whether `maxEvents` stopped it, and which
+   * blocks it searched.
+   */
+  async scanBatchReferencesNewestFirst(
+    visit: (reference: BatchReference) => boolean | Promise<boolean>,
+    options: BatchReferenceScan = {},
+  ): Promise<BatchReferenceScanResult> {
+    const n = options.node === undefined ? undefined : toAddress(options.node, "node");
+    const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    const { filters } = this.contract;
+    const latest = await this.provider().getBlockNumber();
+    let events = 0;
+    let capped = false;
+    const fromBlock = await scanBlockRangesNewestFirst(
+      async (from, to) => {
+        const [anchored, announced] = await Promise.all([
+          this.contract.queryFilter(filters.BatchAnchored(undefined, n), from, to),
+          this.contract.queryFilter(filters.BatchAnnounced(undefined, n), from, to),
+        ]);
+        return [
+          ...anchored.map((log) => ({ log, anchored: true })),
+          ...announced.map((log) => ({ log, anchored: false })),
+        ];
+      },
+      {
+        fromBlock: this.options.fromBlock ?? 0,
+        toBlock: latest,
+        blockRange: options.blockRange ?? this.blockRange,
+        latest: async () => latest,
+        onNarrow: this.options.onBlockRangeNarrowed,
+      },
+      async (logs) => {
+        logs.sort((a, b) => b.log.blockNumber - a.log.blockNumber || b.log.index - a.log.index);
+        for (const { log, anchored } of logs) {
+          if (events >= maxEvents) {
+            capped = true;
+            return true;
+          }
+          events++;
+          const reference: BatchReference = {
+            root: log.args.root,
+            blobId: log.args.blobId,
+            node: log.args.node,
+            count: Number(log.args.count),
+            anchored,
+            blockNumber: log.blockNumber,
+            logIndex: log.index,
+            txHash: log.transactionHash,
+          };
+          if (await visit(reference)) return true;
+        }
+        return false;
+      },
+    );
+    return { events, capped, fromBlock: Math.min(fromBlock, latest), toBlock: latest };
+  }
+
+  /** The timestamp (Unix seconds) of block `blockNumber`, e.g. of an announced batch, which stores no time. */
+  async blockTime(blockNumber: number): Promise<number> {
+    return this.blockTimestamp(blockNumber);
+  }
+
+  /**
+   * The URL of the JSON-RPC endpoint the client reads through, for messages; `undefined` for another provider. (ethers
+   * exposes it only through `JsonRpcProvider._getConnection()`, read here alone.)
+   */
+  rpcUrl(): string | undefined {
+    const provider = this.runner?.provider;
+    return provider instanceof JsonRpcProvider ? provider._getConnection().url : undefined;
   }
 
   // Internals ---------------------------------------------------------------------------------------------------------
