@@ -5,8 +5,13 @@
  */
 import { StrataError } from "./errors";
 
-/** How long a {@link Memo} keeps its values, and how many. */
-export interface MemoOptions {
+/** How long a {@link Memo} keeps its values, how many, and under which key. */
+export interface MemoOptions<K = unknown> {
+  /**
+   * The key an input is kept under (default: the input itself), for inputs that are objects: e.g. a model version
+   * kept by its Blob ID. Two inputs with the same key share one value.
+   */
+  keyOf?: (input: K) => unknown;
   /**
    * How long (ms, from the start of its load) a value is reused; default: for the life of the memo. A function is
    * read at each lookup (for a setting that may change).
@@ -23,13 +28,13 @@ interface Entry<V> {
   value: Promise<V>;
 }
 
-/** A single-flight memo of `load(key)` results (see the module note). */
+/** A single-flight memo of `load(input)` results (see the module note). */
 export class Memo<K, V> {
-  private readonly entries = new Map<K, Entry<V>>();
+  private readonly entries = new Map<unknown, Entry<V>>();
 
   constructor(
-    private readonly load: (key: K) => Promise<V>,
-    private readonly options: MemoOptions = {},
+    private readonly load: (input: K) => Promise<V>,
+    private readonly options: MemoOptions<K> = {},
   ) {
     const { maxEntries } = options;
     if (maxEntries !== undefined && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
@@ -37,17 +42,18 @@ export class Memo<K, V> {
     }
   }
 
-  /** The value of `key`: the pending or kept one, else a new load (shared by every caller until it settles). */
-  get(key: K): Promise<V> {
+  /** The value of `input`: the pending or kept one, else a new load (shared by every caller until it settles). */
+  get(input: K): Promise<V> {
+    const key = this.keyOf(input);
     const now = (this.options.now ?? Date.now)();
     const hit = this.entries.get(key);
     if (hit !== undefined && !this.expired(hit, now)) return hit.value;
-    const entry: Entry<V> = { at: now, value: this.load(key) };
+    const entry: Entry<V> = { at: now, value: this.load(input) };
     this.entries.delete(key);
     this.entries.set(key, entry);
     const { maxEntries } = this.options;
     while (maxEntries !== undefined && this.entries.size > maxEntries) {
-      this.entries.delete(this.entries.keys().next().value as K);
+      this.entries.delete(this.entries.keys().next().value);
     }
     // A failure is not kept (unless a newer load replaced it already).
     entry.value.catch(() => {
@@ -56,15 +62,15 @@ export class Memo<K, V> {
     return entry.value;
   }
 
-  /** Whether `key` has a pending or kept value. */
-  has(key: K): boolean {
-    const hit = this.entries.get(key);
+  /** Whether `input` has a pending or kept value. */
+  has(input: K): boolean {
+    const hit = this.entries.get(this.keyOf(input));
     return hit !== undefined && !this.expired(hit, (this.options.now ?? Date.now)());
   }
 
-  /** Forgets `key`. */
-  delete(key: K): boolean {
-    return this.entries.delete(key);
+  /** Forgets `input`. */
+  delete(input: K): boolean {
+    return this.entries.delete(this.keyOf(input));
   }
 
   /** How many entries are kept (pending ones included). */
@@ -77,6 +83,10 @@ export class Memo<K, V> {
     const values = [...this.entries.values()].map((entry) => entry.value);
     this.entries.clear();
     return values;
+  }
+
+  private keyOf(input: K): unknown {
+    return this.options.keyOf === undefined ? input : this.options.keyOf(input);
   }
 
   private expired(entry: Entry<V>, now: number): boolean {

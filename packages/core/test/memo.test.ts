@@ -62,6 +62,22 @@ describe("Memo", function () {
     expect(await memo.get("a")).to.equal("a4");
   });
 
+  it("keeps an object input under its key: inputs with the same key share one value", async function () {
+    const loads: string[] = [];
+    const memo = new Memo(
+      async (v: { blobId: string; size: number }) => {
+        loads.push(`${v.blobId}/${v.size}`);
+        return v.size;
+      },
+      { keyOf: (v) => v.blobId },
+    );
+    expect(await memo.get({ blobId: "x", size: 1 })).to.equal(1);
+    expect(await memo.get({ blobId: "x", size: 2 })).to.equal(1);
+    expect(memo.has({ blobId: "x", size: 3 })).to.equal(true);
+    expect(await memo.get({ blobId: "y", size: 2 })).to.equal(2);
+    expect(loads).to.deep.equal(["x/1", "y/2"]);
+  });
+
   it("clears and hands back what it kept, to release it", async function () {
     const memo = new Memo(async (key: string) => key.toUpperCase());
     await memo.get("a");

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
   buildProof,
+  Memo,
   signProofWithCommitment,
   StrataClient,
   InvalidArgumentError,
@@ -81,10 +82,12 @@ export const NODE_RUNTIME: RuntimeV1 = {
  */
 export class InferenceNode implements NodeService {
   readonly cache: ModelCache;
-  private readonly sessions = new Map<string, Promise<ModelSession>>();
-  private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
-  /** Model ids never change once a model exists: resolved once per name (a bounded map). */
-  private readonly modelIds = new Map<string, Promise<string>>();
+  /** Loaded models, by model Blob ID: fetched and verified through the cache, loaded once. */
+  private readonly sessions: Memo<ModelVersion, ModelSession>;
+  /** The latest version of a model id, shared by concurrent callers and reused for `latestTtlMs` (default 5 s). */
+  private readonly latest: Memo<string, ModelVersion>;
+  /** Model ids never change once a model exists: resolved once per name (at most 10,000 names kept). */
+  private readonly modelIds: Memo<string, string>;
   private readonly probes: {
     chain: Probe;
     anchorer: Probe & { active?: boolean };
@@ -110,6 +113,20 @@ export class InferenceNode implements NodeService {
     this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, options.cacheMaxBytes, {
       ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
     });
+    const models = options.client.models;
+    this.latest = new Memo((modelId) => models.latestVersion(modelId), { ttlMs: options.latestTtlMs ?? 5_000 });
+    this.modelIds = new Memo((model) => models.resolve(model, options.defaultModelOwner).then((r) => r.model.id), {
+      maxEntries: 10_000,
+    });
+    this.sessions = new Memo(
+      (version) => {
+        const blobId = blobIdFromBytes32Hex(version.blobId);
+        return this.cache
+          .get({ blobId, sha256: version.sha256, size: Number(version.size) })
+          .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
+      },
+      { keyOf: (version) => version.blobId.toLowerCase() },
+    );
   }
 
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {
@@ -211,9 +228,9 @@ export class InferenceNode implements NodeService {
   /** Resolves `model` (and `version`, or the latest non-deprecated one) on-chain. */
   async resolve(model: string, version?: number): Promise<ModelVersion> {
     try {
-      const modelId = await this.modelId(model);
+      const modelId = await this.modelIds.get(model);
       if (version !== undefined) return await this.options.client.models.getVersion(modelId, version);
-      return await this.cached(this.latest, modelId, () => this.options.client.models.latestVersion(modelId));
+      return await this.latest.get(modelId);
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw new NodeError("INVALID_MODEL_REF", error.message, 400);
       if (
@@ -229,43 +246,9 @@ export class InferenceNode implements NodeService {
     }
   }
 
-  private modelId(model: string): Promise<string> {
-    let id = this.modelIds.get(model);
-    if (!id) {
-      if (this.modelIds.size >= 10_000) this.modelIds.delete(this.modelIds.keys().next().value!);
-      id = this.options.client.models.resolve(model, this.options.defaultModelOwner).then((r) => r.model.id);
-      this.modelIds.set(model, id);
-      id.catch(() => this.modelIds.delete(model));
-    }
-    return id;
-  }
-
-  /** `load(key)`, shared by concurrent callers and reused for `latestTtlMs` (default 5 s); a failure is not kept. */
-  private cached<T>(
-    map: Map<string, { at: number; value: Promise<T> }>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    const hit = map.get(key);
-    if (hit && Date.now() - hit.at < (this.options.latestTtlMs ?? 5_000)) return hit.value;
-    const value = load();
-    map.set(key, { at: Date.now(), value });
-    value.catch(() => map.delete(key));
-    return value;
-  }
-
-  /** The session of `version`'s model file: fetched and verified through the cache, loaded once. */
+  /** The session of `version`'s model file: fetched and verified through the cache, loaded once per model blob. */
   async session(version: ModelVersion): Promise<ModelSession> {
-    const blobId = blobIdFromBytes32Hex(version.blobId);
-    let session = this.sessions.get(blobId);
-    if (!session) {
-      session = this.cache
-        .get({ blobId, sha256: version.sha256, size: Number(version.size) })
-        .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
-      this.sessions.set(blobId, session);
-      session.catch(() => this.sessions.delete(blobId));
-    }
-    return session;
+    return this.sessions.get(version);
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
@@ -378,7 +361,7 @@ export class InferenceNode implements NodeService {
     this.closing = true;
     clearInterval(this.monitor);
     await this.outbox.close(graceMs);
-    for (const session of this.sessions.values()) await session.then((s) => s.release()).catch(() => undefined);
+    for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
   }
 }
 
