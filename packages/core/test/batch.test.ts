@@ -12,6 +12,8 @@ import {
   NotInBatchError,
   proofCommitment,
   signProof,
+  toBatchRoot,
+  toCommitment,
   UnsupportedVersionError,
   verifyBatchInclusion,
   type InferenceProof,
@@ -109,7 +111,7 @@ describe("core proof batches", function () {
         expect(await anchoring.isIncluded(node.address, batch.root, commitment, inclusion.proof)).to.equal(true);
         expect(verifyBatchInclusion(batch.root, commitment, inclusion.proof)).to.equal(true);
       }
-      expect(() => batchProofFor(decoded, b32("salt 2"))).to.throw(NotInBatchError);
+      expect(() => batchProofFor(decoded, toCommitment(b32("salt 2")))).to.throw(NotInBatchError);
     });
 
     it("refuses a salt that is a proof's commitment, or not bytes32", async function () {
@@ -204,7 +206,7 @@ describe("core proof batches", function () {
 
     it("a declared root that is not the tree's", async function () {
       const { batch } = await bytesFixture();
-      const error = batchError(() => decodeBatch(edit(batch.bytes, (doc) => (doc.root = b32("root")))));
+      const error = batchError(() => decodeBatch(edit(batch.bytes, (doc) => (doc.root = toBatchRoot(b32("root"))))));
       expect((error as BatchFormatError).field).to.equal("root");
     });
 

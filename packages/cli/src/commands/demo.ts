@@ -18,6 +18,7 @@ import {
   encodeTensor,
   signProof,
   StrataClient,
+  toCommitment,
   type InferenceProof,
   type Tensor,
 } from "@strata/core";
@@ -151,7 +152,7 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
 
     section("6. Tamper: change one output of a copy, re-sign it with the node's own key, store and anchor it");
     const batch = decodeBatch(await walrus.read(status.blobId));
-    const original = batch.proofs[batch.commitments.indexOf(commitment)];
+    const original = batch.proofs[batch.commitments.indexOf(toCommitment(commitment))];
     const tampered = await tamperOutput(original, nodeWallet);
     const copy = buildBatch([tampered]);
     const stored = await walrus.store(copy.bytes, { epochs: 5 });
