@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import {
   activeAtPosition,
   decodeBatch,
+  provesBatchInclusion,
   StrataError,
   type ActiveInterval,
   type Bytes32,
@@ -9,8 +10,7 @@ import {
   type ProofBatch,
 } from "@strata/core";
 import { checkActivity, checkDomain, checkModel, checkSignature, describeIntervals, fail, pass } from "./checks";
-import { BatchContainerError, provesInclusion } from "./container";
-import type { Outcome, VerifierContext } from "./context";
+import { inspected, type Outcome, type VerifierContext } from "./context";
 import { asServiceError } from "./errors";
 import { isoTime, short, type BatchProofOutcome, type BatchReport, type BatchStepName, type StepName } from "./report";
 import { recoveryNote } from "./signature";
@@ -136,7 +136,7 @@ export class BatchPipeline {
     batch.proofs.forEach((doc, index) => {
       const commitment = batch.commitments[index];
       const failures: BatchProofOutcome["failures"] = [];
-      if (!provesInclusion(root, commitment, batch.inclusions[index].proof)) {
+      if (!provesBatchInclusion(root, commitment, batch.inclusions[index].proof)) {
         failures.push({ step: "inclusion", detail: `its Merkle proof does not verify under ${short(root)}` });
       }
       const signature = checkSignature(doc, commitment, anchor.node);
@@ -177,8 +177,8 @@ export class BatchPipeline {
     for (const reference of references) {
       const fetched = await this.ctx.fetchReferenced(reference.blobId, true);
       if (typeof fetched === "string") continue;
-      const container = fetched.container;
-      if (container === undefined || container instanceof BatchContainerError) continue;
+      const container = inspected(fetched);
+      if (container === undefined) continue;
       const first = container.proofs[0] as { node?: unknown } | undefined;
       if (typeof first?.node === "string" && first.node.toLowerCase() === reference.node.toLowerCase()) {
         return getAddress(reference.node);

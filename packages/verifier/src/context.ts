@@ -1,12 +1,16 @@
 import { getAddress } from "ethers";
 import {
+  BatchFormatError,
+  inspectBatch,
   Memo,
+  UnsupportedVersionError,
   NoActiveVersionError,
   StrataError,
   UnknownModelError,
   UnknownVersionError,
   validateProofForCommitment,
   type ActiveInterval,
+  type BatchInspection,
   type Bytes32,
   type ModelVersion,
   type StrataClient,
@@ -21,7 +25,6 @@ import {
   type WalrusClient,
 } from "@strata/walrus";
 import type { CheckResult } from "./checks";
-import { BatchContainerError, readBatchContainer, type BatchContainer } from "./container";
 import { asServiceError } from "./errors";
 
 /**
@@ -32,10 +35,13 @@ import { asServiceError } from "./errors";
 /** A step's outcome plus the value it produced for later steps (`undefined` unless it passed). */
 export type Outcome<T> = CheckResult & { value?: T };
 
-/** A fetched blob: its bytes (already verified against the Blob ID) and, for batches, the parsed container. */
+/**
+ * A fetched blob: its bytes (already verified against the Blob ID) and, for batches, core's lenient reading of it
+ * (`inspectBatch`), or why it is not a batch document.
+ */
 export interface FetchedBlob {
   bytes: Uint8Array;
-  container?: BatchContainer | BatchContainerError;
+  container?: BatchInspection | BatchFormatError | UnsupportedVersionError;
 }
 
 /** The limits and clocks of a verification (see `VerifierOptions`). */
@@ -98,14 +104,14 @@ export class VerifierContext {
     );
   }
 
-  /** A blob's bytes, verified by recomputing its Blob ID (and its batch container, for batch blobs). */
+  /** A blob's bytes, verified by recomputing its Blob ID (and read as a batch by core's lenient reader, for batches). */
   async fetchBlob(blobId: BlobIdString, batch: boolean): Promise<FetchedBlob> {
     const fetched = await this.blobs.get(blobId);
     if (batch && fetched.container === undefined) {
       try {
-        fetched.container = readBatchContainer(fetched.bytes);
+        fetched.container = inspectBatch(fetched.bytes);
       } catch (error) {
-        if (!(error instanceof BatchContainerError)) throw error;
+        if (!(error instanceof BatchFormatError || error instanceof UnsupportedVersionError)) throw error;
         fetched.container = error;
       }
     }
@@ -178,6 +184,19 @@ export function signerOf(raw: unknown, commitment: Bytes32): string | undefined 
     if (error instanceof StrataError) return undefined;
     throw error;
   }
+}
+
+/** The batch document a fetched batch blob holds, else undefined (not read as a batch, or not a batch). */
+export function inspected(fetched: FetchedBlob): BatchInspection | undefined {
+  const { container } = fetched;
+  return container === undefined || container instanceof StrataError ? undefined : container;
+}
+
+/** Why a batch blob is not a batch document: core's reason, without its "Invalid proof batch: " preamble. */
+export function notABatch(fetched: FetchedBlob): string {
+  const { container } = fetched;
+  if (container instanceof BatchFormatError) return container.message.replace(/^Invalid proof batch: /, "");
+  return container instanceof StrataError ? container.message : "unreadable";
 }
 
 export function plural(count: number, noun: string): string {

@@ -2,8 +2,7 @@ import { getAddress } from "ethers";
 import { isBytes32Hex, type BlockRange, type Bytes32 } from "@strata/core";
 import { blobIdFromBytes32Hex } from "@strata/walrus";
 import { fail, pass } from "./checks";
-import { BatchContainerError } from "./container";
-import { plural, signerOf, type Outcome, type VerifierContext } from "./context";
+import { inspected, plural, signerOf, type Outcome, type VerifierContext } from "./context";
 import { short, type StepValue } from "./report";
 import type { Located } from "./sources";
 
@@ -213,12 +212,11 @@ export class LocateStep {
   ): Promise<{ signer: string | undefined } | null | string> {
     const fetched = await this.ctx.fetchReferenced(blobIdHex, true);
     if (typeof fetched === "string") return fetched;
-    if (fetched.container instanceof BatchContainerError || fetched.container === undefined) {
-      return "not a batch document";
-    }
-    const index = fetched.container.leaves.findIndex((leaf) => leaf.commitment === commitment);
+    const batch = inspected(fetched);
+    if (batch === undefined) return "not a batch document";
+    const index = batch.leaves.findIndex((leaf) => leaf.commitment === commitment);
     if (index < 0) return null;
-    return { signer: signerOf(fetched.container.proofs[index], commitment) };
+    return { signer: signerOf(batch.proofs[index], commitment) };
   }
 
   /** Asks a node where `commitment` is. Never throws: a node is only a hint, and its failures are notes. */

@@ -1,9 +1,15 @@
 import { randomInt } from "node:crypto";
-import { decodeProof, StrataError, type Bytes32, type ProofBatch } from "@strata/core";
+import {
+  decodeProof,
+  merkleProofAt,
+  provesBatchInclusion,
+  StrataError,
+  type Bytes32,
+  type ProofBatch,
+} from "@strata/core";
 import { blobIdFromBytes32Hex } from "@strata/walrus";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
-import { BatchContainerError, merkleProofAt, provesInclusion, type BatchContainer } from "./container";
-import { plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
+import { inspected, notABatch, plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
 import { ServiceUnreachableError } from "./errors";
 import { isoTime, short, type FoundBy, type StepValue } from "./report";
 
@@ -95,11 +101,8 @@ export abstract class BatchSource implements ProofSource {
   }
 
   document(fetched: FetchedBlob, commitment: Bytes32): Outcome<Document> {
-    const container = fetched.container;
-    if (container === undefined || container instanceof BatchContainerError) {
-      const reason = container?.message ?? "unreadable";
-      return fail(`the blob is not a proof batch document: ${reason}`, {});
-    }
+    const container = inspected(fetched);
+    if (container === undefined) return fail(`the blob is not a proof batch document: ${notABatch(fetched)}`, {});
     const index = container.leaves.findIndex((leaf) => leaf.commitment === commitment);
     const values = { version: container.version, proofs: container.proofs.length, declaredRoot: container.root };
     if (index < 0) {
@@ -125,7 +128,8 @@ export abstract class BatchSource implements ProofSource {
     wantedIndex: number | undefined,
   ): Promise<Outcome<number>> {
     const { anchor, root } = this;
-    const container = fetched.container as BatchContainer;
+    // The document step passed: the blob is a batch document.
+    const container = inspected(fetched)!;
     const index = container.leaves.findIndex((leaf) => leaf.commitment === commitment);
     const values: Record<string, StepValue> = {
       root,
@@ -161,7 +165,7 @@ export abstract class BatchSource implements ProofSource {
       );
     }
     const proof = merkleProofAt(container.nodes, container.leaves[index].treeIndex);
-    const offChain = provesInclusion(root, commitment, proof);
+    const offChain = provesBatchInclusion(root, commitment, proof);
     return this.proven(index, container.leaves.length, commitment, proof, offChain, values);
   }
 
