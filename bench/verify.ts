@@ -16,11 +16,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
-import { deployAndDescribe } from "@strata/contracts";
+import { deployAndAdmit, publishTestModel, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import { StrataClient } from "@strata/core";
 import { InferenceNode } from "@strata/node";
-import { buildMlp, publishModel } from "@strata/runtime";
-import { EncoderPool, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { EncoderPool, WalrusClient } from "@strata/walrus";
 import { signatureRecovery, Verifier, type VerificationReport } from "@strata/verifier";
 
 const PROOFS = Number(process.env.BENCH_VERIFY_PROOFS ?? 1000);
@@ -37,7 +36,7 @@ function median(values: readonly number[]): number {
 const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
 interface Env {
-  walrus: LocalWalrus;
+  walrus: TestWalrus;
   client: StrataClient;
   root: string;
   commitments: string[];
@@ -47,15 +46,17 @@ interface Env {
 
 async function setup(): Promise<Env> {
   const [admin, owner, nodeSigner] = await ethers.getSigners();
-  const { registries, deployment } = await deployAndDescribe(admin);
-  await (await registries.nodeRegistry.admitNode(nodeSigner.address, "http://127.0.0.1:31416")).wait();
-  const walrusDir = await mkdtemp(join(tmpdir(), "strata-bench-verify-walrus-"));
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards: SHARDS });
-  const walrusClient = new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS });
-  await publishModel({
-    client: StrataClient.connect(deployment, owner),
-    walrus: walrusClient,
-    file: buildMlp({ inputSize: 4, hidden: [16], outputSize: 3, seed: 42 }),
+  const { deployment } = await deployAndAdmit(admin, {
+    network: "hardhat",
+    nodes: [{ address: nodeSigner.address, url: "http://127.0.0.1:31416" }],
+  });
+  const walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-bench-verify-walrus-" });
+  const walrusClient = walrus.client;
+  await publishTestModel(StrataClient.connect(deployment, owner), walrusClient, {
+    inputSize: 4,
+    hidden: [16],
+    outputSize: 3,
+    seed: 42,
     name: "tiny-mlp",
   });
   const client = StrataClient.connect(deployment, ethers.provider);
@@ -79,7 +80,7 @@ async function setup(): Promise<Env> {
   console.log(
     `setup: ${PROOFS} proofs signed by the node and anchored as one batch in ${fmt((performance.now() - started) / 1000)} s`,
   );
-  return { walrus, client, root: batch.root, commitments, dirs: [walrusDir, dataDir], node };
+  return { walrus, client, root: batch.root, commitments, dirs: [dataDir], node };
 }
 
 /** A verifier with an encoder pool of its own (so its Blob IDs are computed, not remembered). */

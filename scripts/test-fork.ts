@@ -1,7 +1,7 @@
 /**
  * `npm run test:fork`: forked-chain integration tests.
  *
- * 1. Starts `hardhat node` on a free loopback port (@strata/cli, packages/cli/src/hardhat-node.ts).
+ * 1. Starts `hardhat node` on a free loopback port (@strata/devkit, packages/devkit/src/chain.ts).
  * 2. Deploys the registries there and seeds them with the node's default accounts: a model with one version, an
  *    admitted node, an anchored proof and an anchored batch (test/integration/fork/seed.ts).
  * 3. Writes the deployment and the seed to a temporary folder.
@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { globSync } from "glob";
 import { JsonRpcProvider } from "ethers";
 import { deploymentPath, deployRegistries, describeDeployment, writeDeployment } from "@strata/contracts";
-import { startHardhatNode, type HardhatNode } from "@strata/cli";
+import { startHardhatNode, type HardhatNode } from "@strata/devkit";
 import { seedPath, seedRegistries, writeSeed } from "../test/integration/fork/seed";
 
 const ROOT = join(__dirname, "..");

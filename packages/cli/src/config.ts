@@ -28,19 +28,12 @@ import { resolve } from "node:path";
 import { FetchRequest, Wallet, type Provider, type Signer } from "ethers";
 import { deploymentPath, readDeployment, type Deployment } from "@strata/contracts";
 import { BlockRange, StrataClient } from "@strata/core";
+import { DEVNET_CHAIN_ID, DEVNET_KEYS, DEVNET_NODE_URL, DEVNET_RPC_URL } from "@strata/devkit";
 import { WalrusClient } from "@strata/walrus";
 import { positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "./config-walrus";
 import { RangeAdaptiveProvider } from "./provider";
 
-export const DEVNET_RPC_URL = "http://127.0.0.1:8545";
-export const DEVNET_CHAIN_ID = 31337;
-export const DEVNET_NODE_PORT = 31416;
-export const DEVNET_NODE_URL = `http://127.0.0.1:${DEVNET_NODE_PORT}`;
-/** Hardhat's default accounts #0 (deployer, publisher) and #1 (the devnet's inference node): public test keys. */
-export const DEVNET_KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-] as const;
+export { DEVNET_CHAIN_ID, DEVNET_KEYS, DEVNET_NODE_PORT, DEVNET_NODE_URL, DEVNET_RPC_URL } from "@strata/devkit";
 
 /** Flags every chain-facing command accepts. */
 export interface ChainFlags extends WalrusCliFlags {

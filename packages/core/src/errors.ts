@@ -16,7 +16,10 @@ export type StrataErrorCode =
   | "BATCH_FORMAT"
   | "NOT_IN_BATCH"
   | "LOG_RANGE"
-  | "INSUFFICIENT_FUNDS";
+  | "INSUFFICIENT_FUNDS"
+  | "CHAIN_NODE"
+  | "NODE_API"
+  | "NODE_UNREACHABLE";
 
 /** The base of every error `@strata/core` throws: catch it, then switch on {@link StrataError.code}. */
 export class StrataError extends Error {

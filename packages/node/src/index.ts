@@ -5,3 +5,5 @@ export * from "./outbox";
 export * from "./server";
 export * from "./node";
 export * from "./proof-index";
+export * from "./defaults";
+export * from "./serve";

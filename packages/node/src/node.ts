@@ -24,6 +24,7 @@ import {
 } from "@strata/runtime";
 import { blobIdFromBytes32Hex, type WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
+import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
 import type { InferRequest, NodeService } from "./server";
@@ -110,7 +111,8 @@ export class InferenceNode implements NodeService {
     readonly address: string,
     readonly outbox: Outbox,
   ) {
-    this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, options.cacheMaxBytes, {
+    const cacheMaxBytes = options.cacheMaxBytes ?? NODE_DEFAULTS.cacheMaxBytes;
+    this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, cacheMaxBytes, {
       ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
     });
     const models = options.client.models;

@@ -13,6 +13,7 @@ import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors"
 import { Journal, type JournalOptions } from "./journal";
 import { ProofIndex, type IndexedBatch } from "./proof-index";
 import { backoffDelay, sendAndMine, TransactionPendingError, withTimeout } from "./chain";
+import { NODE_DEFAULTS } from "./defaults";
 
 /** A record of the outbox journal. */
 type OutboxRecord =
@@ -172,17 +173,17 @@ export class Outbox {
     const { journal, records, skipped } = await Journal.open<OutboxRecord>(dir, options.journal);
     const index = await ProofIndex.open(`${dir}/index`);
     const outbox = new Outbox(journal, index, walrus, proofs, node, {
-      maxBatch: 4096,
-      maxBatchBytes: 10 * 1024 * 1024,
-      maxAgeMs: 2_000,
-      epochs: 5,
-      maxBacklogBytes: 1024 * 1024 * 1024,
-      retryBaseMs: 500,
-      retryMaxMs: 60_000,
-      quarantineAfter: 5,
-      txTimeoutMs: 60_000,
-      chainTimeoutMs: 15_000,
-      compactBytes: 16 * 1024 * 1024,
+      maxBatch: NODE_DEFAULTS.batchSize,
+      maxBatchBytes: NODE_DEFAULTS.batchMaxBytes,
+      maxAgeMs: NODE_DEFAULTS.batchAgeMs,
+      epochs: NODE_DEFAULTS.batchEpochs,
+      maxBacklogBytes: NODE_DEFAULTS.maxBacklogBytes,
+      retryBaseMs: NODE_DEFAULTS.retryBaseMs,
+      retryMaxMs: NODE_DEFAULTS.retryMaxMs,
+      quarantineAfter: NODE_DEFAULTS.quarantineAfter,
+      txTimeoutMs: NODE_DEFAULTS.txTimeoutMs,
+      chainTimeoutMs: NODE_DEFAULTS.chainTimeoutMs,
+      compactBytes: NODE_DEFAULTS.compactBytes,
       ...options,
     });
     if (skipped.length > 0) {

@@ -3,12 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
-import { deployRegistries, describeDeployment, writeDeployment } from "@strata/contracts";
-import { decodeBatch, StrataClient } from "@strata/core";
-import { buildMlp, publishModel } from "@strata/runtime";
-import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
-import { DEVNET_KEYS, findFreePort, startHardhatNode, type HardhatNode } from "@strata/cli";
+import { decodeBatch, type StrataClient } from "@strata/core";
+import { WalrusClient } from "@strata/walrus";
+import { findFreePort, startLocalStack, type HardhatNode, type LocalStack, type TestWalrus } from "@strata/devkit";
 
 const SHARDS = 10;
 /** SIGKILL rounds under steady load (the issue asks for 20; STRATA_CRASH_ROUNDS overrides). */
@@ -22,40 +19,21 @@ const CLI = join(__dirname, "..", "..", "cli", "bin", "strata.js");
  */
 describe("Inference node under SIGKILL", function () {
   this.timeout(300_000);
+  let stack: LocalStack | undefined;
   let chain: HardhatNode;
-  let walrus: LocalWalrus;
+  let walrus: TestWalrus;
   let client: StrataClient;
   let deploymentFile: string;
   let owner: string;
 
   before(async function () {
-    chain = await startHardhatNode();
-    const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
-    const deployer = new Wallet(DEVNET_KEYS[0], provider);
-    owner = deployer.address;
-    const registries = await deployRegistries(deployer);
-    const nodeAddress = new Wallet(DEVNET_KEYS[1]).address;
-    await (await registries.nodeRegistry.admitNode(nodeAddress, "http://127.0.0.1")).wait();
-    const deployment = await describeDeployment("crash", registries, deployer, registries.block);
-    deploymentFile = join(await mkdtemp(join(tmpdir(), "strata-crash-")), "deployment.json");
-    writeDeployment(deploymentFile, deployment);
-    walrus = await startLocalWalrus({
-      dir: await mkdtemp(join(tmpdir(), "strata-crash-walrus-")),
-      port: 0,
-      shards: SHARDS,
-    });
-    client = StrataClient.connect(deployment, deployer);
-    await publishModel({
-      client,
-      walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
-      file: buildMlp({ inputSize: 4, hidden: [8], outputSize: 2, seed: 3 }),
-      name: "crash-mlp",
-    });
+    stack = await startLocalStack({ network: "crash", shards: SHARDS, model: { name: "crash-mlp", seed: 3 } });
+    ({ chain, walrus, client, deploymentFile } = stack);
+    owner = stack.deployer.address;
   });
 
   after(async function () {
-    await walrus?.close();
-    await chain?.stop();
+    await stack?.stop();
   });
 
   async function startNodeProcess(dataDir: string, port: number): Promise<ChildProcess> {

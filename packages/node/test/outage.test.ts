@@ -4,11 +4,10 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, Wallet } from "ethers";
-import { deployRegistries, describeDeployment, ProofRegistry__factory, type Deployment } from "@strata/contracts";
+import { ProofRegistry__factory, type Deployment } from "@strata/contracts";
 import { decodeBatch, StrataClient } from "@strata/core";
-import { buildMlp, publishModel } from "@strata/runtime";
-import { blobIdFromBytes32Hex, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
-import { DEVNET_KEYS, startHardhatNode, type HardhatNode } from "@strata/cli";
+import { blobIdFromBytes32Hex, WalrusClient } from "@strata/walrus";
+import { DEVNET_KEYS, startLocalStack, type HardhatNode, type LocalStack, type TestWalrus } from "@strata/devkit";
 import { buildServer, InferenceNode } from "@strata/node";
 
 const SHARDS = 10;
@@ -56,34 +55,19 @@ async function rpcProxy(target: number): Promise<{ url: string; mode: Mode; clos
  */
 describe("Inference node through chain outages and a hung RPC", function () {
   this.timeout(180_000);
+  let stack: LocalStack | undefined;
   let chain: HardhatNode;
-  let walrus: LocalWalrus;
+  let walrus: TestWalrus;
   let deployment: Deployment;
   let owner: string;
 
   before(async function () {
-    chain = await startHardhatNode();
-    const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
-    const deployer = new Wallet(DEVNET_KEYS[0], provider);
-    owner = deployer.address;
-    const registries = await deployRegistries(deployer);
-    await (await registries.nodeRegistry.admitNode(new Wallet(DEVNET_KEYS[1]).address, "http://127.0.0.1")).wait();
-    deployment = await describeDeployment("outage", registries, deployer, registries.block);
-    walrus = await startLocalWalrus({
-      dir: await mkdtemp(join(tmpdir(), "strata-outage-walrus-")),
-      port: 0,
-      shards: SHARDS,
-    });
-    await publishModel({
-      client: StrataClient.connect(deployment, deployer),
-      walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
-      file: buildMlp({ inputSize: 4, hidden: [8], outputSize: 2, seed: 5 }),
-      name: "outage-mlp",
-    });
+    stack = await startLocalStack({ network: "outage", shards: SHARDS, model: { name: "outage-mlp", seed: 5 } });
+    ({ chain, walrus, deployment } = stack);
+    owner = stack.deployer.address;
   });
   after(async function () {
-    await walrus?.close();
-    await chain?.stop();
+    await stack?.stop();
   });
 
   it("anchors every accepted proof exactly once after an outage and a hung RPC, and never wedges meanwhile", async function () {
@@ -95,7 +79,7 @@ describe("Inference node through chain outages and a hung RPC", function () {
       dataDir: await mkdtemp(join(tmpdir(), "strata-outage-node-")),
       signer: new Wallet(DEVNET_KEYS[1], provider),
       client: StrataClient.connect(deployment, provider),
-      walrus: new WalrusClient({ publisherUrl: walrus.url, aggregatorUrls: [walrus.url], shards: SHARDS }),
+      walrus: walrus.client,
       defaultModelOwner: owner,
       healthIntervalMs: 200,
       chainDownMs: 60_000,

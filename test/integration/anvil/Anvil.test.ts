@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 import { InsufficientFundsError } from "@strata/core";
 import { startLocalWalrus, type LocalWalrus } from "@strata/walrus";
-import { DEVNET_KEYS, errorMessage, findFreePort, startAnvil, startNode, type HardhatNode } from "@strata/cli";
+import { DEVNET_KEYS, findFreePort, startAnvil, type HardhatNode } from "@strata/devkit";
+import { startNode } from "../../../packages/cli/src/commands/node";
+import { errorMessage } from "../../../packages/cli/src/error-message";
 import { REFUSAL_STYLES, startRpcProxy, type RpcProxy } from "../../../packages/core/test/rpc-proxy";
 import { ANVIL_TESTS, deployToStrataNetwork, strata } from "./chains";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { readDeployment } from "@strata/contracts";
-import { DEVNET_KEYS, startAnvil, startHardhatNode, type HardhatNode } from "@strata/cli";
+import { DEVNET_KEYS, startAnvil, startHardhatNode, type HardhatNode } from "@strata/devkit";
 import { ANVIL_TESTS, deployToStrataNetwork } from "./chains";
 
 (ANVIL_TESTS ? describe : describe.skip)("npm run deploy -- --network strata", function () {

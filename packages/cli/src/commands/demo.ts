@@ -25,7 +25,7 @@ import {
 import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
 import { blobIdFromBytes32Hex, blobIdToBytes32Hex, WalrusClient } from "@strata/walrus";
-import { startDevnet } from "../devnet";
+import { startDevnet } from "@strata/devkit";
 
 const INFERENCES = 8;
 
@@ -95,46 +95,32 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     );
 
     section(`3. Run ${INFERENCES} inferences through the node (POST ${devnet.nodeUrl}/v1/infer)`);
-    type Answer = {
-      outputs: { y: { data: number[] } };
-      proof: { commitment: string; status: string };
-      timings: Record<string, number>;
-    };
     const [answers, inferTime] = await timed(() =>
       Promise.all(
         Array.from({ length: INFERENCES }, async (_, i) => {
-          const response = await fetch(`${devnet.nodeUrl}/v1/infer`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({
+          try {
+            return await devnet.nodeClient.infer({
               model: "demo-mlp",
               inputs: {
                 x: { dtype: "float32", dims: [1, 16], data: Array.from({ length: 16 }, (_, j) => Math.sin(i + j)) },
               },
-            }),
-          });
-          if (!response.ok) throw new Error(`the node refused inference ${i}: ${await response.text()}`);
-          return (await response.json()) as Answer;
+            });
+          } catch (error) {
+            throw new Error(`the node refused inference ${i}: ${(error as Error).message}`, { cause: error });
+          }
         }),
       ),
     );
     for (const [i, a] of answers.entries()) {
       line(
-        `#${i} y = [${a.outputs.y.data.map((v) => v.toFixed(4)).join(", ")}]  proof ${a.proof.commitment} (${a.proof.status})`,
+        `#${i} y = [${(a.outputs.y.data as number[]).map((v) => v.toFixed(4)).join(", ")}]  proof ${a.proof.commitment} (${a.proof.status})`,
       );
     }
     line(`${INFERENCES} inferences, each signed (EIP-712) and journalled before the answer: ${inferTime}`);
 
     section("4. The node batches the proofs: one Walrus blob, one anchorBatch transaction");
     const commitment = answers[0].proof.commitment;
-    type Status = { status: string; root: string; blobId: string; txHash: string; index: number };
-    const [status, anchorTime] = await timed(async () => {
-      for (;;) {
-        const s = (await (await fetch(`${devnet.nodeUrl}/v1/proofs/${commitment}`)).json()) as Status;
-        if (s.status === "anchored") return s;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    });
+    const [status, anchorTime] = await timed(() => devnet.nodeClient.waitForAnchor(commitment, { intervalMs: 200 }));
     const receipt = await provider.getTransactionReceipt(status.txHash);
     line(`batch root ${status.root}`);
     line(`batch blob ${status.blobId}`);

@@ -2,9 +2,9 @@
  * `strata devnet`: the whole local system with one command, and every other command's default target.
  */
 import { Command } from "commander";
-import { DEVNET_NODE_PORT } from "../config";
+import { DEVNET_CHAIN_PORT, DEVNET_DIR, DEVNET_NODE_PORT, DEVNET_WALRUS_PORT, startDevnet } from "@strata/devkit";
+import { NODE_DEFAULTS } from "@strata/node";
 import { positiveInteger } from "../config-walrus";
-import { DEVNET_CHAIN_PORT, DEVNET_WALRUS_PORT, startDevnet } from "../devnet";
 
 export function devnetCommand(): Command {
   return new Command("devnet")
@@ -12,9 +12,9 @@ export function devnetCommand(): Command {
     .option("--chain-port <port>", "hardhat node JSON-RPC port", String(DEVNET_CHAIN_PORT))
     .option("--walrus-port <port>", "local Walrus store port", String(DEVNET_WALRUS_PORT))
     .option("--node-port <port>", "inference node port", String(DEVNET_NODE_PORT))
-    .option("--dir <dir>", "state directory (the Walrus store is kept across starts)", ".strata/devnet")
-    .option("--batch-size <n>", "node: anchor when this many proofs wait", "256")
-    .option("--batch-age-ms <ms>", "node: anchor when the oldest proof is this old", "2000")
+    .option("--dir <dir>", "state directory (the Walrus store is kept across starts)", DEVNET_DIR)
+    .option("--batch-size <n>", "node: anchor when this many proofs wait", String(NODE_DEFAULTS.batchSize))
+    .option("--batch-age-ms <ms>", "node: anchor when the oldest proof is this old", String(NODE_DEFAULTS.batchAgeMs))
     .action(
       async (flags: {
         chainPort: string;

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
+import { NodeClient, type InferRequest } from "@strata/devkit";
 import { resolveSettings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { splitVersion } from "./model";
@@ -12,28 +13,6 @@ interface InferFlags extends ChainCommandFlags {
   input: string;
   wait?: boolean;
   timeout: string;
-}
-
-interface ApiError {
-  error: { code: string; message: string };
-}
-
-async function call<T>(url: string, init?: RequestInit): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, init);
-  } catch (error) {
-    throw new Error(
-      `no inference node answers at ${url} (${(error as Error).message}); start one with \`strata node start\` or \`strata devnet\``,
-      { cause: error },
-    );
-  }
-  const body = (await response.json().catch(() => undefined)) as T | ApiError | undefined;
-  if (!response.ok) {
-    const e = (body as ApiError | undefined)?.error;
-    throw new Error(e ? `${e.code}: ${e.message}` : `the node answered HTTP ${response.status}`);
-  }
-  return body as T;
 }
 
 export function inferCommand(): Command {
@@ -55,27 +34,16 @@ export function inferCommand(): Command {
       throw new Error(`--input is not JSON: ${(error as Error).message}`, { cause: error });
     }
     const owner = model.includes("/") || model.startsWith("0x") ? undefined : await settings.defaultOwner();
-    const body = { model: owner ? `${owner}/${model}` : model, ...(version !== undefined ? { version } : {}), inputs };
-    type Answer = {
-      model: { id: string; version: number; blobId: string };
-      outputs: Record<string, { dtype: string; dims: number[]; data: unknown[] }>;
-      proof: { commitment: string; status: string; root?: string; txHash?: string; blobId?: string };
+    const body = {
+      model: owner ? `${owner}/${model}` : model,
+      ...(version !== undefined ? { version } : {}),
+      inputs: inputs as InferRequest["inputs"],
     };
-    const answer = await call<Answer>(`${settings.nodeUrl}/v1/infer`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    let proof: Record<string, unknown> = answer.proof;
-    if (flags.wait) {
-      const deadline = Date.now() + Number(flags.timeout);
-      while (proof.status !== "anchored") {
-        if (Date.now() > deadline)
-          throw new Error(`the proof was not anchored within ${flags.timeout} ms (status ${String(proof.status)})`);
-        await new Promise((r) => setTimeout(r, 250));
-        proof = await call(`${settings.nodeUrl}/v1/proofs/${answer.proof.commitment}`);
-      }
-    }
+    const node = new NodeClient(settings.nodeUrl);
+    const answer = await node.infer(body);
+    const proof = flags.wait
+      ? await node.waitForAnchor(answer.proof.commitment, { timeoutMs: Number(flags.timeout), known: answer.proof })
+      : answer.proof;
     output(flags.json, { ...answer, proof }, [
       `model ${answer.model.id}@${answer.model.version} (blob ${answer.model.blobId})`,
       ...Object.entries(answer.outputs).map(

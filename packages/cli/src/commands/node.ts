@@ -3,9 +3,9 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { buildServer, InferenceNode } from "@strata/node";
+import { anchoringLog, NODE_DEFAULTS, NODE_START_DEFAULTS, startNodeServer, type NodeServer } from "@strata/node";
 import { ModelCache } from "@strata/runtime";
-import { DEVNET_NODE_PORT, resolveSettings } from "../config";
+import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 
@@ -24,65 +24,56 @@ export interface NodeStartFlags extends ChainCommandFlags {
   log?: (line: string) => void;
 }
 
-/** Starts a node in this process; resolves once it listens. Used by `node start` and `devnet`. */
-export async function startNode(
-  flags: NodeStartFlags,
-): Promise<{ url: string; node: InferenceNode; stop: () => Promise<void> }> {
+/** Parses `strata node start`'s flags and starts the node in this process; resolves once it listens. */
+export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
   const settings = resolveSettings(flags);
   const log = flags.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
+    throw new Error(`--port must be a TCP port (0 picks a free one), got ${JSON.stringify(flags.port)}`);
+  }
+  const cacheMaxBytes = byteSize("--cache-max-bytes", flags.cacheMaxBytes);
+  const maxModelBytes =
+    flags.maxModelBytes !== undefined ? byteSize("--max-model-bytes", flags.maxModelBytes) : undefined;
+  const maxBatch = positiveInteger("--batch-size", flags.batchSize);
+  const maxBatchBytes =
+    flags.batchMaxBytes !== undefined
+      ? byteSize("--batch-max-bytes", flags.batchMaxBytes)
+      : NODE_DEFAULTS.batchMaxBytes;
+  const maxAgeMs = positiveInteger("--batch-age-ms", flags.batchAgeMs);
   // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
   const signer = await settings.signer(1);
-  const node = await InferenceNode.start({
+  return startNodeServer({
+    port: Number(flags.port),
+    host: flags.host,
     dataDir: resolve(flags.dataDir),
     signer,
     client: settings.reader(),
     walrus: settings.walrus,
-    cacheMaxBytes: byteSize("--cache-max-bytes", flags.cacheMaxBytes),
-    ...(flags.maxModelBytes !== undefined ? { maxModelBytes: byteSize("--max-model-bytes", flags.maxModelBytes) } : {}),
+    cacheMaxBytes,
+    ...(maxModelBytes !== undefined ? { maxModelBytes } : {}),
     defaultModelOwner: flags.modelOwner,
-    batch: {
-      maxBatch: positiveInteger("--batch-size", flags.batchSize),
-      maxBatchBytes: byteSize("--batch-max-bytes", flags.batchMaxBytes ?? "10MiB"),
-      maxAgeMs: positiveInteger("--batch-age-ms", flags.batchAgeMs),
-      onError: (error) => log(`anchoring failed (will retry): ${error.message}`),
-      onEvent: (message) => log(message),
-      onAnchored: (batch) =>
-        log(
-          `anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}`,
-        ),
-    },
+    batch: { maxBatch, maxBatchBytes, maxAgeMs, ...anchoringLog(log) },
   });
-  const app = buildServer(node);
-  if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
-    throw new Error(`--port must be a TCP port (0 picks a free one), got ${JSON.stringify(flags.port)}`);
-  }
-  await app.listen({ port: Number(flags.port), host: flags.host });
-  const address = app.server.address();
-  const url = `http://${flags.host}:${typeof address === "object" && address ? address.port : flags.port}`;
-  let stopping: Promise<void> | undefined;
-  // Stopping is bounded: the batch in progress gets a grace period, then the journal (which holds everything accepted)
-  // is closed and the next start finishes the work.
-  const stop = () =>
-    (stopping ??= (async () => {
-      await Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
-      await node.close(5_000);
-    })());
-  return { url, node, stop };
 }
 
 export function nodeStartOptions(command: Command): Command {
+  const defaults = Object.fromEntries(NODE_START_DEFAULTS.map((d) => [d.option, d.flag]));
   return chainOptions(command)
-    .option("--port <port>", "HTTP port", String(DEVNET_NODE_PORT))
-    .option("--host <host>", "address to listen on", "127.0.0.1")
-    .option("--data-dir <dir>", "model cache and outbox directory", ".strata/node")
-    .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", "8GiB")
+    .option("--port <port>", "HTTP port", defaults["--port"])
+    .option("--host <host>", "address to listen on", defaults["--host"])
+    .option("--data-dir <dir>", "model cache and outbox directory", defaults["--data-dir"])
+    .option("--cache-max-bytes <size>", "model cache bound, e.g. 8GiB", defaults["--cache-max-bytes"])
     .option(
       "--max-model-bytes <size>",
       "largest model file to download, checked before fetching (default: the cache bound)",
     )
-    .option("--batch-size <n>", "anchor a batch when this many proofs wait", "4096")
-    .option("--batch-max-bytes <size>", "seal a batch before its blob exceeds this (the publisher's body cap)", "10MiB")
-    .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", "2000")
+    .option("--batch-size <n>", "anchor a batch when this many proofs wait", defaults["--batch-size"])
+    .option(
+      "--batch-max-bytes <size>",
+      "seal a batch before its blob exceeds this (the publisher's body cap)",
+      defaults["--batch-max-bytes"],
+    )
+    .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", defaults["--batch-age-ms"])
     .option("--model-owner <address>", "creator that bare model names in requests refer to");
 }
 

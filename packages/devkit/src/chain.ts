@@ -1,7 +1,7 @@
 /**
  * A `hardhat node` child process on a loopback port: started, awaited until its JSON-RPC answers, and stopped with
- * every process it spawned. Used by `npm run test:fork` (scripts/test-fork.ts); meant for any script that needs a
- * throwaway local chain (a devnet command, demos).
+ * every process it spawned. Used by the devnet (`strata devnet`, `strata demo`), `npm run test:fork`
+ * (scripts/test-fork.ts), the package tests and any script that needs a throwaway local chain.
  *
  *   const node = await startHardhatNode();
  *   try {
@@ -19,6 +19,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { HardhatNodeError } from "./errors";
+
+export { HardhatNodeError };
 
 /** The only address the node binds to. */
 export const HARDHAT_NODE_HOSTNAME = "127.0.0.1";
@@ -61,18 +64,6 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-/** The node did not start: it exited, its port was taken, or its JSON-RPC did not answer in time. */
-export class HardhatNodeError extends Error {
-  constructor(
-    message: string,
-    /** The last output of the node, for the diagnosis. */
-    readonly output: string,
-  ) {
-    super(output ? `${message}\n--- hardhat node output ---\n${output.trimEnd()}\n---` : message);
-    this.name = "HardhatNodeError";
-  }
-}
-
 const REPOSITORY_ROOT = join(__dirname, "..", "..", "..");
 const OUTPUT_LIMIT = 64 * 1024;
 const POLL_INTERVAL_MS = 200;
@@ -88,7 +79,16 @@ export async function findFreePort(): Promise<number> {
     server.listen(0, HARDHAT_NODE_HOSTNAME, () => {
       const address = server.address();
       const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("the OS gave no port"))));
+      server.close(() =>
+        port > 0
+          ? resolve(port)
+          : reject(
+              new HardhatNodeError(
+                `the OS gave no free TCP port on ${HARDHAT_NODE_HOSTNAME}: check the loopback interface`,
+                "",
+              ),
+            ),
+      );
     });
   });
 }

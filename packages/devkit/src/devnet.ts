@@ -1,26 +1,20 @@
 /**
  * The local devnet in one call: `hardhat node` on 127.0.0.1, the local Walrus-compatible store, the registries
  * deployed and wired, the devnet node key admitted, and an inference node — all on loopback. Used by `strata devnet`
- * (fixed ports) and `strata demo` (free ports, temporary directories).
+ * (fixed ports) and `strata demo` (free ports, temporary directories). Every option is a typed value (numbers, bytes);
+ * only the CLI parses strings.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
-import {
-  deployRegistries,
-  deploymentPath,
-  describeDeployment,
-  writeDeployment,
-  type Deployment,
-} from "@strata/contracts";
-import type { InferenceNode } from "@strata/node";
+import { Wallet } from "ethers";
+import { deploymentPath, type Deployment } from "@strata/contracts";
+import { StrataClient } from "@strata/core";
+import { anchoringLog, NODE_DEFAULTS, startNodeServer, type InferenceNode } from "@strata/node";
 import { startLocalWalrus, type LocalWalrus } from "@strata/walrus";
-import { DEVNET_KEYS } from "./config";
-import { startNode } from "./commands/node";
-import { startHardhatNode, type HardhatNode } from "./hardhat-node";
-
-export const DEVNET_CHAIN_PORT = 8545;
-export const DEVNET_WALRUS_PORT = 31415;
+import { startHardhatNode, type HardhatNode } from "./chain";
+import { DEVNET_CHAIN_PORT, DEVNET_DIR, DEVNET_KEYS, DEVNET_NODE_PORT, DEVNET_WALRUS_PORT } from "./constants";
+import { chainProvider, deployAndAdmit, localWalrusClient } from "./environment";
+import { NodeClient } from "./node-client";
 
 export interface DevnetOptions {
   /** Ports; 0 picks free ones. Defaults: 8545, 31415, 31416. */
@@ -33,8 +27,11 @@ export interface DevnetOptions {
   deploymentFile?: string;
   /** Walrus shard count (default 1000, as mainnet and testnet). */
   shards?: number;
+  /** The node's batching and cache; defaults: the node's ({@link NODE_DEFAULTS}). */
   batchSize?: number;
+  batchMaxBytes?: number;
   batchAgeMs?: number;
+  cacheMaxBytes?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -44,6 +41,8 @@ export interface Devnet {
   walrus: LocalWalrus;
   node: InferenceNode;
   nodeUrl: string;
+  /** A client of the node's HTTP API. */
+  nodeClient: NodeClient;
   deployment: Deployment;
   deploymentFile: string;
   /** Hardhat's account #0: deployer, node admin and model publisher on the devnet. */
@@ -56,7 +55,7 @@ export interface Devnet {
 
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const log = options.log ?? (() => undefined);
-  const dir = resolve(options.dir ?? ".strata/devnet");
+  const dir = resolve(options.dir ?? DEVNET_DIR);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -76,57 +75,54 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     stops.push(() => walrus.close());
     log(`walrus store  ${walrus.url} (dir ${walrus.dir}, ${walrus.shards} shards, epoch ${walrus.currentEpoch()})`);
 
-    const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
+    const provider = chainProvider(chain.url);
+    stops.push(async () => provider.destroy());
     const deployer = new Wallet(DEVNET_KEYS[0], provider);
-    const nodeAddress = new Wallet(DEVNET_KEYS[1]).address;
-    const registries = await deployRegistries(deployer);
-    const nodePort = options.nodePort ?? 31416;
+    const nodeSigner = new Wallet(DEVNET_KEYS[1], provider);
+    const nodePort = options.nodePort ?? DEVNET_NODE_PORT;
     // A fresh chain: proofs outboxed for an earlier devnet's chain must not be anchored on this one.
     await rm(join(dir, "node", "outbox"), { recursive: true, force: true });
     await mkdir(join(dir, "node"), { recursive: true });
     const deploymentFile = resolve(options.deploymentFile ?? deploymentPath("localhost"));
     // The endpoint is known once the node listens; admit it with the requested port (or fix it up below).
-    const admit = async (url: string) => (await registries.nodeRegistry.admitNode(nodeAddress, url)).wait();
-    let admitted = false;
-    if (nodePort !== 0) {
-      await admit(`http://127.0.0.1:${nodePort}`);
-      admitted = true;
-    }
-    const deployment = await describeDeployment("localhost", registries, deployer, registries.block);
-    writeDeployment(deploymentFile, deployment);
+    const { registries, deployment } = await deployAndAdmit(deployer, {
+      network: "localhost",
+      nodes: nodePort !== 0 ? [{ address: nodeSigner.address, url: `http://127.0.0.1:${nodePort}` }] : [],
+      deploymentFile,
+    });
     log(`registries    ModelRegistry ${deployment.contracts.ModelRegistry}`);
     log(`              NodeRegistry  ${deployment.contracts.NodeRegistry}`);
     log(`              ProofRegistry ${deployment.contracts.ProofRegistry}`);
     log(`deployment    ${deploymentFile}`);
 
-    const started = await startNode({
-      rpc: chain.url,
-      deployment: deploymentFile,
-      publisher: walrus.url,
-      aggregator: [walrus.url],
-      shards: String(walrus.shards),
-      signingKey: DEVNET_KEYS[1],
-      port: String(nodePort),
+    const started = await startNodeServer({
+      port: nodePort,
       host: "127.0.0.1",
       dataDir: join(dir, "node"),
-      cacheMaxBytes: "8GiB",
-      batchSize: String(options.batchSize ?? 256),
-      batchMaxBytes: "10MiB",
-      batchAgeMs: String(options.batchAgeMs ?? 2000),
-      modelOwner: deployer.address,
-      log: (text) => log(`node: ${text}`),
+      signer: nodeSigner,
+      client: StrataClient.connect(deployment, provider),
+      walrus: localWalrusClient(walrus),
+      cacheMaxBytes: options.cacheMaxBytes ?? NODE_DEFAULTS.cacheMaxBytes,
+      defaultModelOwner: deployer.address,
+      batch: {
+        maxBatch: options.batchSize ?? NODE_DEFAULTS.batchSize,
+        maxBatchBytes: options.batchMaxBytes ?? NODE_DEFAULTS.batchMaxBytes,
+        maxAgeMs: options.batchAgeMs ?? NODE_DEFAULTS.batchAgeMs,
+        ...anchoringLog((text) => log(`node: ${text}`)),
+      },
     });
     stops.push(started.stop);
-    if (!admitted) {
-      await admit(started.url);
+    if (nodePort === 0) {
+      await (await registries.nodeRegistry.admitNode(nodeSigner.address, started.url)).wait();
       await started.node.check(); // the node refuses work until it sees itself admitted
     }
-    log(`node          ${started.url} (${nodeAddress}, admitted)`);
+    log(`node          ${started.url} (${nodeSigner.address}, admitted)`);
     return {
       chain,
       walrus,
       node: started.node,
       nodeUrl: started.url,
+      nodeClient: new NodeClient(started.url),
       deployment,
       deploymentFile,
       publisherKey: DEVNET_KEYS[0],

@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { HARDHAT_NODE_HOSTNAME, startChainNode, type HardhatNode, type StartHardhatNodeOptions } from "./hardhat-node";
+import { HARDHAT_NODE_HOSTNAME, startChainNode, type HardhatNode, type StartHardhatNodeOptions } from "./chain";
+import { HardhatNodeError } from "./errors";
 
 export const ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64";
 
@@ -14,13 +15,19 @@ export function anvilBinary(): string {
   try {
     dir = dirname(require.resolve(`${ANVIL_PACKAGE}/package.json`));
   } catch {
-    throw new Error(
+    throw new HardhatNodeError(
       `anvil is not installed: ${ANVIL_PACKAGE} is an optional dependency for Linux x64; run npm ci on Linux x64 ` +
         `(or npm install --no-save ${ANVIL_PACKAGE})`,
+      "",
     );
   }
   const binary = join(dir, "bin", "anvil");
-  if (!existsSync(binary)) throw new Error(`${ANVIL_PACKAGE} is installed but has no bin/anvil (${binary})`);
+  if (!existsSync(binary)) {
+    throw new HardhatNodeError(
+      `${ANVIL_PACKAGE} is installed but has no bin/anvil (${binary}): reinstall it with npm ci`,
+      "",
+    );
+  }
   return binary;
 }
 
