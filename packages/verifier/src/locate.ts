@@ -1,5 +1,6 @@
 import { getAddress } from "ethers";
 import { isBytes32Hex, type BlockRange, type Bytes32 } from "@strata/core";
+import { NodeApiError, NodeClient, NodeResponseError, NodeUnreachableError, type ProofStatus } from "@strata/devkit";
 import { blobIdFromBytes32Hex } from "@strata/walrus";
 import { fail, pass } from "./checks";
 import { inspected, plural, signerOf, type Outcome, type VerifierContext } from "./context";
@@ -219,25 +220,27 @@ export class LocateStep {
     return { signer: signerOf(batch.proofs[index], commitment) };
   }
 
-  /** Asks a node where `commitment` is. Never throws: a node is only a hint, and its failures are notes. */
+  /**
+   * Asks a node where `commitment` is (devkit's {@link NodeClient}, `GET /v1/proofs/:commitment`). Never fails the
+   * step: a node is only a hint, and what goes wrong asking it is a note.
+   */
   private async askNode(nodeUrl: string, commitment: Bytes32): Promise<{ root?: Bytes32; note: string }> {
-    const url = `${nodeUrl}/v1/proofs/${commitment}`;
-    let response: Response;
+    const node = new NodeClient(nodeUrl, { timeoutMs: this.ctx.settings.timeoutMs });
+    let answer: ProofStatus;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(this.ctx.settings.timeoutMs) });
+      answer = await node.proofStatus(commitment);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      return { note: `the node at ${nodeUrl} did not answer (${cause ?? (error as Error).message})` };
+      if (error instanceof NodeUnreachableError)
+        return { note: `the node at ${nodeUrl} did not answer (${error.reason})` };
+      if (error instanceof NodeApiError) {
+        return error.status === 404
+          ? { note: `the node at ${nodeUrl} does not know this proof` }
+          : { note: `the node at ${nodeUrl} answered HTTP ${error.status}` };
+      }
+      if (error instanceof NodeResponseError)
+        return { note: `the node at ${nodeUrl} answered with a body that is not JSON` };
+      throw error;
     }
-    if (response.status === 404) return { note: `the node at ${nodeUrl} does not know this proof` };
-    if (!response.ok) return { note: `the node at ${nodeUrl} answered HTTP ${response.status}` };
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch {
-      return { note: `the node at ${nodeUrl} answered with a body that is not JSON` };
-    }
-    const answer = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
     if (answer.status !== "anchored") {
       return { note: `the node at ${nodeUrl} reports status ${JSON.stringify(answer.status)} (not anchored yet)` };
     }
