@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { JsonRpcProvider } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { BlockRange, type BatchReference } from "../src";
+import { BlockRange, StrataClient, type BatchReference } from "../src";
 import { b32, deployFixture } from "./fixtures";
 
 /** Two nodes anchoring and announcing batches, 300 empty blocks apart. */
@@ -83,5 +83,16 @@ describe("core ProofRegistryClient.scanBatchReferencesNewestFirst", function () 
     } finally {
       provider.destroy();
     }
+  });
+});
+
+describe("core StrataClient.missingRegistries", function () {
+  it("names none for the deployment, and the registries of a deployment file whose addresses hold no code", async function () {
+    const { client, deployment, admin } = await loadFixture(batchesFixture);
+    expect(await client.missingRegistries()).to.deep.equal([]);
+    const elsewhere = { ...deployment, contracts: { ...deployment.contracts, ProofRegistry: admin.address } };
+    expect(await StrataClient.connect(elsewhere, admin).missingRegistries()).to.deep.equal([
+      { name: "ProofRegistry", address: admin.address },
+    ]);
   });
 });
