@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { getAddress, ZeroHash, type Provider } from "ethers";
+import { getAddress, ZeroHash } from "ethers";
 import { BlockRange, toBytes32, type StrataClient } from "@strata/core";
 import { ModelCache } from "@strata/runtime";
 import type { WalrusClient } from "@strata/walrus";
@@ -94,7 +94,6 @@ export class Verifier {
   readonly timeoutMs: number;
   /** The chain RPC URL, when the provider is a JSON-RPC one (for messages). */
   readonly chainUrl: string | undefined;
-  private readonly provider: Provider;
   private readonly modelCacheOption: ModelCache | undefined;
   private readonly modelCacheDir: string;
   private modelCacheInstance: ModelCache | undefined;
@@ -120,7 +119,6 @@ export class Verifier {
     if (!provider) {
       throw new VerifierUsageError("client", "the registry clients have no provider: connect them to one");
     }
-    this.provider = provider;
     this.chainUrl = options.client.proofs.rpcUrl();
     this.modelCacheOption = options.modelCache;
     this.modelCacheDir = options.modelCacheDir ?? join(process.cwd(), ".strata", "verifier", "models");
@@ -152,23 +150,21 @@ export class Verifier {
       );
     });
     try {
-      const network = await Promise.race([this.provider.getNetwork(), timeout]);
-      if (Number(network.chainId) !== deployment.chainId) {
+      const chainId = await Promise.race([this.client.proofs.getChainId(), timeout]);
+      if (Number(chainId) !== deployment.chainId) {
         throw new VerifierUsageError(
           "deployment",
-          `The RPC${this.chainUrl ? ` at ${this.chainUrl}` : ""} serves chain ${network.chainId}, but the ` +
+          `The RPC${this.chainUrl ? ` at ${this.chainUrl}` : ""} serves chain ${chainId}, but the ` +
             `deployment "${deployment.network}" is on chain ${deployment.chainId}: pass the matching --rpc or --deployment`,
         );
       }
-      for (const [name, address] of Object.entries(deployment.contracts)) {
-        const code = await Promise.race([this.provider.getCode(address), timeout]);
-        if (code === "0x") {
-          throw new VerifierUsageError(
-            "deployment",
-            `No ${name} at ${address} on chain ${deployment.chainId}: the deployment file does not match this ` +
-              "chain (redeploy, or pass the right --deployment)",
-          );
-        }
+      const [missing] = await Promise.race([this.client.missingRegistries(), timeout]);
+      if (missing !== undefined) {
+        throw new VerifierUsageError(
+          "deployment",
+          `No ${missing.name} at ${missing.address} on chain ${deployment.chainId}: the deployment file does not ` +
+            "match this chain (redeploy, or pass the right --deployment)",
+        );
       }
     } catch (error) {
       if (error instanceof VerifierUsageError) throw error;
