@@ -16,7 +16,9 @@ export type StrataErrorCode =
   | "BATCH_FORMAT"
   | "NOT_IN_BATCH"
   | "LOG_RANGE"
-  | "INSUFFICIENT_FUNDS";
+  | "INSUFFICIENT_FUNDS"
+  | "INVALID_BLOB_ID"
+  | "METADATA_FORMAT";
 
 /** The base of every error `@strata/core` throws: catch it, then switch on {@link StrataError.code}. */
 export class StrataError extends Error {

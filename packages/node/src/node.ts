@@ -9,6 +9,10 @@ import {
   UnknownModelError,
   UnknownVersionError,
   NoActiveVersionError,
+  isBytes32Hex,
+  proofModelOf,
+  toCommitment,
+  type ModelId,
   type ModelVersion,
   type RuntimeV1,
 } from "@strata/core";
@@ -21,10 +25,11 @@ import {
   toProofTensor,
   ModelNotFoundError,
 } from "@strata/runtime";
-import { blobIdFromBytes32Hex, type WalrusClient } from "@strata/walrus";
+import type { WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
+import { InvalidIndexKeyError } from "./proof-index";
 import type { InferRequest, NodeService } from "./server";
 
 export interface InferenceNodeOptions {
@@ -84,7 +89,7 @@ export class InferenceNode implements NodeService {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
   /** Model ids never change once a model exists: resolved once per name (a bounded map). */
-  private readonly modelIds = new Map<string, Promise<string>>();
+  private readonly modelIds = new Map<string, Promise<ModelId>>();
   private readonly probes: {
     chain: Probe;
     anchorer: Probe & { active?: boolean };
@@ -229,7 +234,7 @@ export class InferenceNode implements NodeService {
     }
   }
 
-  private modelId(model: string): Promise<string> {
+  private modelId(model: string): Promise<ModelId> {
     let id = this.modelIds.get(model);
     if (!id) {
       if (this.modelIds.size >= 10_000) this.modelIds.delete(this.modelIds.keys().next().value!);
@@ -256,7 +261,7 @@ export class InferenceNode implements NodeService {
 
   /** The session of `version`'s model file: fetched and verified through the cache, loaded once. */
   async session(version: ModelVersion): Promise<ModelSession> {
-    const blobId = blobIdFromBytes32Hex(version.blobId);
+    const blobId = version.blobId;
     let session = this.sessions.get(blobId);
     if (!session) {
       session = this.cache
@@ -285,7 +290,7 @@ export class InferenceNode implements NodeService {
       const t3 = performance.now();
       const unsigned = buildProof({
         domain: this.options.client.proofDomain,
-        model: { id: version.modelId, version: version.index, blobId: version.blobId, sha256: version.sha256 },
+        model: proofModelOf(version),
         inputs: inputs.map(toProofTensor),
         outputs: outputs.map(toProofTensor),
         runtime: NODE_RUNTIME,
@@ -299,7 +304,7 @@ export class InferenceNode implements NodeService {
         model: {
           id: version.modelId,
           version: version.index,
-          blobId: blobIdFromBytes32Hex(version.blobId),
+          blobId: version.blobId,
           sha256: version.sha256,
         },
         outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
@@ -318,7 +323,9 @@ export class InferenceNode implements NodeService {
   }
 
   async proofStatus(commitment: string): Promise<ProofStatus> {
-    const status = await this.outbox.status(commitment);
+    // The HTTP route checks the form; a programmatic caller gets the index's 400 for a malformed commitment, as before.
+    if (!isBytes32Hex(commitment)) throw new InvalidIndexKeyError("commitment", commitment);
+    const status = await this.outbox.status(toCommitment(commitment));
     if (!status) {
       throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`, 404);
     }
