@@ -321,7 +321,7 @@ export class Outbox {
   }
 
   /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
-  async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Bytes32> {
+  async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Commitment> {
     const refused = this.refusal();
     if (refused) throw refused;
     if (this.pending.has(commitment)) return commitment;

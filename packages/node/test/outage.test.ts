@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, Wallet } from "ethers";
 import { deployRegistries, describeDeployment, ProofRegistry__factory, type Deployment } from "@strata/contracts";
-import { decodeBatch, StrataClient } from "@strata/core";
+import { blobIdFromBytes32, decodeBatch, StrataClient } from "@strata/core";
 import { buildMlp, publishModel } from "@strata/runtime";
-import { blobIdFromBytes32Hex, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { DEVNET_KEYS, startHardhatNode, type HardhatNode } from "@strata/cli";
 import { buildServer, InferenceNode } from "@strata/node";
 
@@ -155,7 +155,7 @@ describe("Inference node through chain outages and a hung RPC", function () {
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });
     const seen = new Map<string, number>();
     for (const event of events) {
-      const batch = decodeBatch(await reader.read(blobIdFromBytes32Hex(event.args.blobId)));
+      const batch = decodeBatch(await reader.read(blobIdFromBytes32(event.args.blobId)));
       for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
     }
     for (const c of accepted) expect(seen.get(c), c).to.equal(1);
