@@ -434,12 +434,7 @@ async function profileTiny(env: Env, node: InferenceNode, dir: string): Promise<
   return stages;
 }
 
-async function profileBig(
-  env: Env,
-  doc: SideBySide["doc"],
-  version: ModelVersion,
-  dir: string,
-): Promise<Stage[]> {
+async function profileBig(env: Env, doc: SideBySide["doc"], version: ModelVersion, dir: string): Promise<Stage[]> {
   const params = {
     domain: env.readClient.proofDomain,
     model: proofModelOf(version),

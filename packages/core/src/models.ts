@@ -101,11 +101,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   // Writes ------------------------------------------------------------------------------------------------------------
 
   /** Creates the model `name` owned by the sender; `wait()` gives its id. */
-  async createModel(
-    name: string,
-    metadataBlobId: BlobId,
-    overrides: TxOverrides = {},
-  ): Promise<Transaction<ModelId>> {
+  async createModel(name: string, metadataBlobId: BlobId, overrides: TxOverrides = {}): Promise<Transaction<ModelId>> {
     const blobId = blobIdArgument(metadataBlobId, "metadataBlobId");
     return this.send(
       "createModel",

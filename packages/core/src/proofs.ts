@@ -167,12 +167,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * Whether the batch `root` that `node` anchored includes `commitment`, by the Merkle `proof`; false for a root that
    * `node` did not anchor (an announced batch included: check it off-chain).
    */
-  async isIncluded(
-    node: string,
-    root: BatchRoot,
-    commitment: Commitment,
-    proof: readonly Bytes32[],
-  ): Promise<boolean> {
+  async isIncluded(node: string, root: BatchRoot, commitment: Commitment, proof: readonly Bytes32[]): Promise<boolean> {
     const n = toAddress(node, "node");
     const r = toBatchRoot(root, "root");
     const c = toCommitment(commitment, "commitment");

@@ -206,7 +206,9 @@ describe("core ModelRegistryClient", function () {
     it("gives a model's name from its creation event", async function () {
       const { models, modelId } = await loadFixture(modelFixture);
       expect(await models.getModelName(modelId)).to.equal("mnist");
-      await rejection(models.getModelName(modelIdFor("none"))).then((e) => expect(e).to.be.instanceOf(UnknownModelError));
+      await rejection(models.getModelName(modelIdFor("none"))).then((e) =>
+        expect(e).to.be.instanceOf(UnknownModelError),
+      );
     });
 
     it("lists models from their creation events, by creator if asked", async function () {

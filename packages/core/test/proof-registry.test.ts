@@ -50,8 +50,13 @@ describe("core ProofRegistryClient", function () {
         node: node.address,
         blockNumber: anchored.blockNumber,
       });
-      expect(await proofs.proofReference(commitment("c1"), node2.address)).to.include({ blobId: blob("copy by node2") });
-      expect((await proofs.proofReferences(commitment("c1"))).map((r) => r.node)).to.deep.equal([node2.address, node.address]);
+      expect(await proofs.proofReference(commitment("c1"), node2.address)).to.include({
+        blobId: blob("copy by node2"),
+      });
+      expect((await proofs.proofReferences(commitment("c1"))).map((r) => r.node)).to.deep.equal([
+        node2.address,
+        node.address,
+      ]);
     });
 
     it("decodes a second anchoring by the same node with when it anchored first", async function () {

@@ -58,7 +58,12 @@ async function proof(env: Env, signer: Signer, floats = 4): Promise<{ doc: Infer
   counter++;
   const unsigned = buildProof({
     domain: env.client.proofDomain,
-    model: { id: toModelId(ethers.id("model")), version: 0, blobId: toBlobIdHex(ethers.id("blob")), sha256: ethers.id("sha") },
+    model: {
+      id: toModelId(ethers.id("model")),
+      version: 0,
+      blobId: toBlobIdHex(ethers.id("blob")),
+      sha256: ethers.id("sha"),
+    },
     inputs: [encodeTensor("x", "float32", [1, floats], new Float32Array(floats).fill(counter))],
     outputs: [encodeTensor("y", "float32", [1, 1], new Float32Array([counter]))],
     runtime: RUNTIME,
@@ -319,7 +324,9 @@ describe("Outbox under faults", function () {
       await outbox.flush(); // sealed, not stored
       const [batch] = await outbox.listBatches();
       // Node B grabs the root with a Blob ID of its choosing.
-      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("junk")), 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("junk")), 2)
+      ).wait();
       store.fail = () => false;
       await outbox.flush();
       await expectAnchoredAndIncluded(
@@ -346,7 +353,11 @@ describe("Outbox under faults", function () {
       store.fail = () => true;
       await outbox.flush();
       const [batch] = await outbox.listBatches();
-      await (await env.client.proofs.connect(env.nodeA).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("other blob")), 2)).wait();
+      await (
+        await env.client.proofs
+          .connect(env.nodeA)
+          .anchorBatch(batch.root, blobIdFromBytes32(ethers.id("other blob")), 2)
+      ).wait();
       store.fail = () => false;
       await outbox.flush();
       await outbox.flush();

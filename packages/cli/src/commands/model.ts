@@ -192,15 +192,15 @@ export function modelCommand(): Command {
         name,
         ...record,
         metadataBlobId,
-        ...("metadata" in metadata ? { metadata: metadata.metadata } : { metadata: null, metadataError: metadata.error }),
+        ...("metadata" in metadata
+          ? { metadata: metadata.metadata }
+          : { metadata: null, metadataError: metadata.error }),
         versions: versions.map((v) => ({ ...v, blobId: blobIdToBytes32(v.blobId) })),
       };
       output(flags.json, json, [
         `${name} ${record.id}`,
         `  owner ${record.owner}, ${record.versionCount} version(s), metadata blob ${metadataBlobId}`,
-        ...("metadata" in metadata
-          ? metadataLines(metadata.metadata)
-          : [`  metadata unavailable: ${metadata.error}`]),
+        ...("metadata" in metadata ? metadataLines(metadata.metadata) : [`  metadata unavailable: ${metadata.error}`]),
         ...versions.map(versionLine),
       ]);
     }),
