@@ -19,7 +19,9 @@ export type StrataErrorCode =
   | "INSUFFICIENT_FUNDS"
   | "CHAIN_NODE"
   | "NODE_API"
-  | "NODE_UNREACHABLE";
+  | "NODE_UNREACHABLE"
+  | "INVALID_BLOB_ID"
+  | "METADATA_FORMAT";
 
 /** The base of every error `@strata/core` throws: catch it, then switch on {@link StrataError.code}. */
 export class StrataError extends Error {

@@ -19,7 +19,7 @@ export type Bytes32 = string;
 export type Brand<T, B extends string> = T & { readonly __brand: B };
 
 /** A model id: `keccak256(abi.encode(address creator, string name))` (Solidity `ModelId`), lowercase bytes32 hex. */
-export type ModelId = Bytes32;
+export type ModelId = Brand<Bytes32, "ModelId">;
 /** An inference proof commitment (the EIP-712 digest of a proof; Solidity `Commitment`), lowercase bytes32 hex. */
 export type Commitment = Brand<Bytes32, "Commitment">;
 /** The Merkle root of a proof batch (Solidity `BatchRoot`), lowercase bytes32 hex. */
@@ -28,7 +28,7 @@ export type BatchRoot = Brand<Bytes32, "BatchRoot">;
  * The raw 32 bytes of a Walrus Blob ID as bytes32 hex (Solidity `BlobId`), never the UTF-8 of its base64url text. Only
  * the codec (`blob-id.ts`) and the registry clients handle this form; everything else holds a {@link BlobId}.
  */
-export type BlobIdHex = Bytes32;
+export type BlobIdHex = Brand<Bytes32, "BlobIdHex">;
 
 const abi = AbiCoder.defaultAbiCoder();
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
@@ -66,6 +66,14 @@ export function toCommitment(value: unknown, argument = "commitment"): Commitmen
 /** `value` as a {@link BatchRoot} (lowercase bytes32 hex); throws {@link InvalidArgumentError} naming `argument`. */
 export function toBatchRoot(value: unknown, argument = "root"): BatchRoot {
   return toBytes32(value, argument) as BatchRoot;
+}
+
+/**
+ * `value` (bytes32 hex) as a {@link BlobIdHex}: a check of the form, not a conversion (the conversions from and to a
+ * Blob ID are the codec's, `blob-id.ts`). Throws {@link InvalidArgumentError} naming `argument`.
+ */
+export function toBlobIdHex(value: unknown, argument = "blobId"): BlobIdHex {
+  return toBytes32(value, argument) as BlobIdHex;
 }
 
 /** `value` as a checksummed address; throws {@link InvalidArgumentError} naming `argument` when it is not one. */

@@ -23,7 +23,9 @@ import {
   TensorError,
   UnsupportedVersionError,
 } from "./errors";
+import { blobIdFromBytes32, blobIdToBytes32, type BlobId } from "./blob-id";
 import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
+import type { ModelVersion } from "./models";
 import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 import { join, ShapeChecker } from "./shape";
@@ -382,6 +384,24 @@ export function makeTensorSet(tensors: readonly Tensor[]): TensorSet {
 /** A fresh random request id. */
 export function newRequestId(): Bytes32 {
   return hexlify(randomBytes(32));
+}
+
+/**
+ * The `model` of a proof for `version` as the ModelRegistry records it (the registry client's {@link ModelVersion}):
+ * the proof format holds the Blob ID as bytes32, the client a {@link BlobId}; this is the one conversion.
+ */
+export function proofModelOf(version: Pick<ModelVersion, "modelId" | "index" | "blobId" | "sha256">): ProofModel {
+  return {
+    id: version.modelId,
+    version: version.index,
+    blobId: blobIdToBytes32(version.blobId),
+    sha256: version.sha256,
+  };
+}
+
+/** The Walrus Blob ID of the model file a proof names (its `model.blobId`, bytes32 in the document). */
+export function proofModelBlobId(proof: { model: Pick<ProofModel, "blobId"> }): BlobId {
+  return blobIdFromBytes32(proof.model.blobId);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -768,9 +788,9 @@ function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): 
       modelRegistry: check.address(d.modelRegistry, join(domainPath, "modelRegistry")),
     },
     model: {
-      id: check.bytes32(m.id, join(modelPath, "id")),
+      id: check.bytes32(m.id, join(modelPath, "id")) as ModelId,
       version: check.integer(m.version, join(modelPath, "version"), 0, UINT32_MAX),
-      blobId: check.bytes32(m.blobId, join(modelPath, "blobId")),
+      blobId: check.bytes32(m.blobId, join(modelPath, "blobId")) as BlobIdHex,
       sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
     },
     input: validateTensorSet(r.input, join(path, "input"), bytes?.input),

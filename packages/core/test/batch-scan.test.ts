@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { JsonRpcProvider } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { BlockRange, StrataClient, type BatchReference } from "../src";
+import { blobIdFromBytes32, BlockRange, StrataClient, toBatchRoot, type BatchReference } from "../src";
 import { b32, deployFixture } from "./fixtures";
 
 /** Two nodes anchoring and announcing batches, 300 empty blocks apart. */
@@ -21,8 +21,8 @@ async function batchesFixture() {
   ] as const) {
     await network.provider.send("hardhat_mine", ["0x12c"]);
     const tx = announce
-      ? await client.announceBatch(b32(name), b32(`blob ${name}`), 2)
-      : await client.anchorBatch(b32(name), b32(`blob ${name}`), 2);
+      ? await client.announceBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2)
+      : await client.anchorBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2);
     mined.push(await tx.wait());
   }
   return { ...base, mined };
@@ -38,7 +38,11 @@ describe("core ProofRegistryClient.scanBatchReferencesNewestFirst", function () 
     });
     expect(seen.map((r) => r.root)).to.deep.equal(["d", "c", "b", "a"].map((x) => b32(x)));
     expect(seen.map((r) => r.anchored)).to.deep.equal([true, false, true, true]);
-    expect(seen[0]).to.include({ blobId: b32("blob d"), count: 2, blockNumber: mined[3].blockNumber });
+    expect(seen[0]).to.include({
+      blobId: blobIdFromBytes32(b32("blob d")),
+      count: 2,
+      blockNumber: mined[3].blockNumber,
+    });
     const latest = await client.proofs.runner!.provider!.getBlockNumber();
     expect(scan).to.deep.equal({ events: 4, capped: false, fromBlock: deployment.block, toBlock: latest });
   });

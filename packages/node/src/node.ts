@@ -10,6 +10,10 @@ import {
   UnknownModelError,
   UnknownVersionError,
   NoActiveVersionError,
+  isBytes32Hex,
+  proofModelOf,
+  toCommitment,
+  type ModelId,
   type ModelVersion,
   type RuntimeV1,
 } from "@strata/core";
@@ -22,11 +26,12 @@ import {
   toProofTensor,
   ModelNotFoundError,
 } from "@strata/runtime";
-import { blobIdFromBytes32Hex, type WalrusClient } from "@strata/walrus";
+import type { WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
+import { InvalidIndexKeyError } from "./proof-index";
 import type { InferRequest, NodeService } from "./server";
 
 export interface InferenceNodeOptions {
@@ -86,9 +91,9 @@ export class InferenceNode implements NodeService {
   /** Loaded models, by model Blob ID: fetched and verified through the cache, loaded once. */
   private readonly sessions: Memo<ModelVersion, ModelSession>;
   /** The latest version of a model id, shared by concurrent callers and reused for `latestTtlMs` (default 5 s). */
-  private readonly latest: Memo<string, ModelVersion>;
+  private readonly latest: Memo<ModelId, ModelVersion>;
   /** Model ids never change once a model exists: resolved once per name (at most 10,000 names kept). */
-  private readonly modelIds: Memo<string, string>;
+  private readonly modelIds: Memo<string, ModelId>;
   private readonly probes: {
     chain: Probe;
     anchorer: Probe & { active?: boolean };
@@ -122,12 +127,12 @@ export class InferenceNode implements NodeService {
     });
     this.sessions = new Memo(
       (version) => {
-        const blobId = blobIdFromBytes32Hex(version.blobId);
+        const blobId = version.blobId;
         return this.cache
           .get({ blobId, sha256: version.sha256, size: Number(version.size) })
           .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
       },
-      { keyOf: (version) => version.blobId.toLowerCase() },
+      { keyOf: (version) => version.blobId },
     );
   }
 
@@ -270,7 +275,7 @@ export class InferenceNode implements NodeService {
       const t3 = performance.now();
       const unsigned = buildProof({
         domain: this.options.client.proofDomain,
-        model: { id: version.modelId, version: version.index, blobId: version.blobId, sha256: version.sha256 },
+        model: proofModelOf(version),
         inputs: inputs.map(toProofTensor),
         outputs: outputs.map(toProofTensor),
         runtime: NODE_RUNTIME,
@@ -284,7 +289,7 @@ export class InferenceNode implements NodeService {
         model: {
           id: version.modelId,
           version: version.index,
-          blobId: blobIdFromBytes32Hex(version.blobId),
+          blobId: version.blobId,
           sha256: version.sha256,
         },
         outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
@@ -303,7 +308,9 @@ export class InferenceNode implements NodeService {
   }
 
   async proofStatus(commitment: string): Promise<ProofStatus> {
-    const status = await this.outbox.status(commitment);
+    // The HTTP route checks the form; a programmatic caller gets the index's 400 for a malformed commitment, as before.
+    if (!isBytes32Hex(commitment)) throw new InvalidIndexKeyError("commitment", commitment);
+    const status = await this.outbox.status(toCommitment(commitment));
     if (!status) {
       throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`, 404);
     }

@@ -5,7 +5,8 @@ import {
   provesBatchInclusion,
   StrataError,
   type ActiveInterval,
-  type Bytes32,
+  type BatchRoot,
+  type ModelId,
   type ModelVersion,
   type ProofBatch,
 } from "@strata/core";
@@ -27,7 +28,7 @@ import { readBlob } from "./steps";
 export class BatchPipeline {
   constructor(private readonly ctx: VerifierContext) {}
 
-  async run(root: Bytes32, nodeGiven: string | undefined): Promise<BatchReport> {
+  async run(root: BatchRoot, nodeGiven: string | undefined): Promise<BatchReport> {
     const started = performance.now();
     const steps: BatchReport["steps"] = [];
     const timings: Partial<Record<StepName | BatchStepName, number>> = {};
@@ -119,7 +120,7 @@ export class BatchPipeline {
       };
     });
     const t0 = performance.now();
-    const keys = new Map<string, { id: string; version: number }>();
+    const keys = new Map<string, { id: ModelId; version: number }>();
     for (const p of batch.proofs)
       keys.set(`${p.model.id}:${p.model.version}`, { id: p.model.id, version: p.model.version });
     const versions = new Map<string, ModelVersion | Error>();
@@ -170,7 +171,7 @@ export class BatchPipeline {
    * The node whose batch `root` is to be verified when the caller names none: among the nodes that anchored or
    * announced it (anchored first), the first whose blob's proofs it signed; else the first anchoring node.
    */
-  private async batchSigner(root: Bytes32): Promise<string | undefined> {
+  private async batchSigner(root: BatchRoot): Promise<string | undefined> {
     const references = (await this.ctx.client.proofs.batchReferences(root))
       .sort((a, b) => Number(b.anchored) - Number(a.anchored))
       .slice(0, this.ctx.settings.maxScanBatches);

@@ -11,19 +11,14 @@ import {
   validateProofForCommitment,
   type ActiveInterval,
   type BatchInspection,
-  type Bytes32,
+  type BlobId,
+  type Commitment,
+  type ModelId,
   type ModelVersion,
   type StrataClient,
 } from "@strata/core";
 import { ModelSession, type ModelCache } from "@strata/runtime";
-import {
-  BlobIntegrityError,
-  BlobNotFoundError,
-  BlobTooLargeError,
-  blobIdFromBytes32Hex,
-  type BlobIdString,
-  type WalrusClient,
-} from "@strata/walrus";
+import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError, type WalrusClient } from "@strata/walrus";
 import type { CheckResult } from "./checks";
 import { asServiceError } from "./errors";
 
@@ -61,11 +56,11 @@ const BLOB_CACHE_ENTRIES = 8;
 export class VerifierContext {
   /** The chain RPC URL, when the provider is a JSON-RPC one (for messages). */
   readonly chainUrl: string | undefined;
-  private readonly blobs: Memo<BlobIdString, FetchedBlob>;
-  private readonly versions: Memo<{ id: string; version: number }, ModelVersion | Error>;
+  private readonly blobs: Memo<BlobId, FetchedBlob>;
+  private readonly versions: Memo<{ id: ModelId; version: number }, ModelVersion | Error>;
   private readonly intervals: Memo<string, ActiveInterval[]>;
   private readonly admitted: Memo<string, boolean>;
-  private readonly sessions: Memo<{ blobId: BlobIdString; version: ModelVersion }, ModelSession>;
+  private readonly sessions: Memo<ModelVersion, ModelSession>;
 
   constructor(
     readonly client: StrataClient,
@@ -96,16 +91,16 @@ export class VerifierContext {
     this.intervals = new Memo((node) => client.nodes.activeIntervals(node));
     this.admitted = new Memo((address) => client.nodes.getNode(address).then((record) => record.admittedAt !== 0));
     this.sessions = new Memo(
-      ({ blobId, version }) =>
+      (version) =>
         this.modelCache()
-          .get({ blobId, sha256: version.sha256, size: Number(version.size) })
-          .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`)),
-      { keyOf: ({ blobId }) => blobId },
+          .get({ blobId: version.blobId, sha256: version.sha256, size: Number(version.size) })
+          .then((entry) => ModelSession.load(entry.path, `model blob ${version.blobId}`)),
+      { keyOf: (version) => version.blobId },
     );
   }
 
   /** A blob's bytes, verified by recomputing its Blob ID (and read as a batch by core's lenient reader, for batches). */
-  async fetchBlob(blobId: BlobIdString, batch: boolean): Promise<FetchedBlob> {
+  async fetchBlob(blobId: BlobId, batch: boolean): Promise<FetchedBlob> {
     const fetched = await this.blobs.get(blobId);
     if (batch && fetched.container === undefined) {
       try {
@@ -118,10 +113,10 @@ export class VerifierContext {
     return fetched;
   }
 
-  /** The blob `blobIdHex` (as events carry it), or why it cannot be read (a note), rethrowing other errors. */
-  async fetchReferenced(blobIdHex: string, batch: boolean): Promise<FetchedBlob | string> {
+  /** The blob `blobId` (an event's), or why it cannot be read (a note), rethrowing other errors. */
+  async fetchReferenced(blobId: BlobId, batch: boolean): Promise<FetchedBlob | string> {
     try {
-      return await this.fetchBlob(blobIdFromBytes32Hex(blobIdHex), batch);
+      return await this.fetchBlob(blobId, batch);
     } catch (error) {
       const why = blobProblem(error);
       if (why === undefined) throw error;
@@ -130,7 +125,7 @@ export class VerifierContext {
   }
 
   /** The version `version` of model `id`, or the registry's error when there is no such active version. */
-  modelVersion(id: string, version: number): Promise<ModelVersion | Error> {
+  modelVersion(id: ModelId, version: number): Promise<ModelVersion | Error> {
     return this.versions.get({ id, version });
   }
 
@@ -143,8 +138,8 @@ export class VerifierContext {
   }
 
   /** The loaded model of `version` (fetched and verified by the model cache, loaded once). */
-  session(blobId: BlobIdString, version: ModelVersion): Promise<ModelSession> {
-    return this.sessions.get({ blobId, version });
+  session(version: ModelVersion): Promise<ModelSession> {
+    return this.sessions.get(version);
   }
 
   /** Runs one check, timing it; a failure to reach a service becomes a `ServiceUnreachableError`. */
@@ -176,7 +171,7 @@ export function blobProblem(error: unknown): string | undefined {
 }
 
 /** The checksummed signer (the proof's `node`) of a document that commits to `commitment`, else undefined. */
-export function signerOf(raw: unknown, commitment: Bytes32): string | undefined {
+export function signerOf(raw: unknown, commitment: Commitment): string | undefined {
   try {
     const checked = validateProofForCommitment(raw);
     return checked.commitment() === commitment ? getAddress(checked.proof.node) : undefined;

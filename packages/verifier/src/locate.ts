@@ -1,7 +1,6 @@
 import { getAddress } from "ethers";
-import { isBytes32Hex, type BlockRange, type Bytes32 } from "@strata/core";
+import { isBytes32Hex, toBatchRoot, type BatchRoot, type BlobId, type BlockRange, type Commitment } from "@strata/core";
 import { NodeApiError, NodeClient, NodeResponseError, NodeUnreachableError, type ProofStatus } from "@strata/devkit";
-import { blobIdFromBytes32Hex } from "@strata/walrus";
 import { fail, pass } from "./checks";
 import { inspected, plural, signerOf, type Outcome, type VerifierContext } from "./context";
 import { short, type StepValue } from "./report";
@@ -31,7 +30,7 @@ export class LocateStep {
    * signer's topic), the caller's root or the node's hint (as the signer referenced it), else a scan of the newest
    * `BatchAnchored` and `BatchAnnounced` events (filtered on the signer once it is known).
    */
-  async locate(commitment: Bytes32, root: Bytes32 | undefined, options: LocateOptions): Promise<Outcome<Located>> {
+  async locate(commitment: Commitment, root: BatchRoot | undefined, options: LocateOptions): Promise<Outcome<Located>> {
     const notes: string[] = [];
     if (root !== undefined) {
       // No copy that commits to it names no signer: the root's anchoring node then, and later steps say what is wrong.
@@ -160,21 +159,21 @@ export class LocateStep {
   }
 
   /** The node that anchored `root` first (announcing it, failing that), or undefined when no node referenced it. */
-  async anchoringNode(root: Bytes32): Promise<string | undefined> {
+  async anchoringNode(root: BatchRoot): Promise<string | undefined> {
     const references = await this.ctx.client.proofs.batchReferences(root);
     const reference = references.find((r) => r.anchored) ?? references[0];
     return reference === undefined ? undefined : getAddress(reference.node);
   }
 
-  /** The signer of `commitment` read from the proof blob `blobIdHex`, or undefined (unreadable, not committing). */
+  /** The signer of `commitment` read from the proof blob `blobId`, or undefined (unreadable, not committing). */
   private async signerInProofBlob(
-    blobIdHex: string,
-    commitment: Bytes32,
+    blobId: BlobId,
+    commitment: Commitment,
     notes: string[],
   ): Promise<string | undefined> {
-    const fetched = await this.ctx.fetchReferenced(blobIdHex, false);
+    const fetched = await this.ctx.fetchReferenced(blobId, false);
     if (typeof fetched === "string") {
-      notes.push(`proof blob ${blobIdFromBytes32Hex(blobIdHex)}: ${fetched}`);
+      notes.push(`proof blob ${blobId}: ${fetched}`);
       return undefined;
     }
     let raw: unknown;
@@ -187,7 +186,7 @@ export class LocateStep {
   }
 
   /** The signer of `commitment` read from any batch blob referenced under `root` (by any node), or undefined. */
-  private async signerUnderRoot(root: Bytes32, commitment: Bytes32, notes: string[]): Promise<string | undefined> {
+  private async signerUnderRoot(root: BatchRoot, commitment: Commitment, notes: string[]): Promise<string | undefined> {
     const references = (await this.ctx.client.proofs.batchReferences(root)).slice(0, this.ctx.settings.maxScanBatches);
     const seen = new Set<string>();
     for (const reference of references) {
@@ -204,14 +203,14 @@ export class LocateStep {
   }
 
   /**
-   * Reads the batch blob `blobIdHex` and looks for `commitment`: `null` when it is not there, its signer when a proof
+   * Reads the batch blob `blobId` and looks for `commitment`: `null` when it is not there, its signer when a proof
    * there commits to it (`signer` undefined when the entry does not), or a string saying why the blob is unreadable.
    */
   private async findInBatchBlob(
-    blobIdHex: string,
-    commitment: Bytes32,
+    blobId: BlobId,
+    commitment: Commitment,
   ): Promise<{ signer: string | undefined } | null | string> {
-    const fetched = await this.ctx.fetchReferenced(blobIdHex, true);
+    const fetched = await this.ctx.fetchReferenced(blobId, true);
     if (typeof fetched === "string") return fetched;
     const batch = inspected(fetched);
     if (batch === undefined) return "not a batch document";
@@ -224,7 +223,7 @@ export class LocateStep {
    * Asks a node where `commitment` is (devkit's {@link NodeClient}, `GET /v1/proofs/:commitment`). Never fails the
    * step: a node is only a hint, and what goes wrong asking it is a note.
    */
-  private async askNode(nodeUrl: string, commitment: Bytes32): Promise<{ root?: Bytes32; note: string }> {
+  private async askNode(nodeUrl: string, commitment: Commitment): Promise<{ root?: BatchRoot; note: string }> {
     const node = new NodeClient(nodeUrl, { timeoutMs: this.ctx.settings.timeoutMs });
     let answer: ProofStatus;
     try {
@@ -245,7 +244,7 @@ export class LocateStep {
       return { note: `the node at ${nodeUrl} reports status ${JSON.stringify(answer.status)} (not anchored yet)` };
     }
     if (!isBytes32Hex(answer.root)) return { note: `the node at ${nodeUrl} answered without a valid batch root` };
-    const root = answer.root.toLowerCase();
+    const root = toBatchRoot(answer.root);
     return { root, note: `the node at ${nodeUrl} names batch ${short(root)}` };
   }
 
@@ -256,13 +255,13 @@ export class LocateStep {
    * or `maxScanEvents` events seen, and says which cap it hit (`capped`).
    */
   private async scanBatches(
-    commitment: Bytes32,
+    commitment: Commitment,
     signer: string | undefined,
   ): Promise<{
-    root?: Bytes32;
+    root?: BatchRoot;
     signer?: string;
     /** The newest batch whose tree holds the leaf but whose document does not commit to it. */
-    uncommitted?: { root: Bytes32; node: string };
+    uncommitted?: { root: BatchRoot; node: string };
     scanned: number;
     events: number;
     foreign: number;
@@ -276,9 +275,9 @@ export class LocateStep {
     let foreign = 0;
     let learned = signer;
     let capped: string | undefined;
-    let result: { root?: Bytes32; fromBlock: number } | undefined;
+    let result: { root?: BatchRoot; fromBlock: number } | undefined;
     const read = new Set<string>();
-    let uncommitted: { root: Bytes32; node: string } | undefined;
+    let uncommitted: { root: BatchRoot; node: string } | undefined;
     const { maxScanBatches, maxScanEvents } = this.ctx.settings;
     const scan = await this.ctx.client.proofs.scanBatchReferencesNewestFirst(
       async (reference) => {
@@ -297,7 +296,7 @@ export class LocateStep {
         }
         if (found === null) return false;
         if (found.signer === undefined) {
-          uncommitted ??= { root: reference.root.toLowerCase(), node: getAddress(reference.node) };
+          uncommitted ??= { root: reference.root, node: getAddress(reference.node) };
           return false;
         }
         learned ??= found.signer;
@@ -307,7 +306,7 @@ export class LocateStep {
           if (signer === undefined) result = { fromBlock: reference.blockNumber };
           return signer === undefined;
         }
-        result = { root: reference.root.toLowerCase(), fromBlock: reference.blockNumber };
+        result = { root: reference.root, fromBlock: reference.blockNumber };
         return true;
       },
       { node: signer, maxEvents: maxScanEvents, blockRange: this.blockRange },

@@ -1,4 +1,4 @@
-import type { Bytes32, InferenceProof } from "@strata/core";
+import type { BatchRoot, Commitment, InferenceProof } from "@strata/core";
 import type { Anchor } from "./checks";
 import type { VerifierContext } from "./context";
 import type { LocateStep } from "./locate";
@@ -8,7 +8,7 @@ import { proofSteps, type ProofState, type ProofStep } from "./steps";
 
 /** An anchored proof's document and where it lives: what `strata proof show` prints. */
 export interface ProofRecord {
-  commitment: Bytes32;
+  commitment: Commitment;
   foundBy: FoundBy;
   anchor: Anchor;
   /** The proof's position in its batch. */
@@ -23,8 +23,8 @@ export interface ProofRecord {
 
 /** What one proof verification is asked, its arguments checked. */
 export interface ProofRequest {
-  commitment: Bytes32;
-  root: Bytes32 | undefined;
+  commitment: Commitment;
+  root: BatchRoot | undefined;
   index: number | undefined;
   nodeUrl: string | false | undefined;
   reexecute: boolean;

@@ -4,10 +4,13 @@ import {
   merkleProofAt,
   provesBatchInclusion,
   StrataError,
+  blobIdToBytes32,
+  type BatchRoot,
+  type BlobId,
   type Bytes32,
+  type Commitment,
   type ProofBatch,
 } from "@strata/core";
-import { blobIdFromBytes32Hex } from "@strata/walrus";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { inspected, notABatch, plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
 import { ServiceUnreachableError } from "./errors";
@@ -29,7 +32,7 @@ import { isoTime, short, type FoundBy, type StepValue } from "./report";
  */
 export type Located =
   | { kind: "single"; foundBy: FoundBy; node: string }
-  | { kind: "batch"; foundBy: FoundBy; root: Bytes32; node: string | undefined };
+  | { kind: "batch"; foundBy: FoundBy; root: BatchRoot; node: string | undefined };
 
 /** The document located for a commitment: the proof (unchecked for a batch) and its position. */
 export interface Document {
@@ -47,11 +50,11 @@ export interface ProofSource {
   /** How the commitment step names the document it recomputes. */
   readonly documentName: string;
   /** The document step: the document of `commitment` in the blob. */
-  document(fetched: FetchedBlob, commitment: Bytes32): Outcome<Document>;
+  document(fetched: FetchedBlob, commitment: Commitment): Outcome<Document>;
   /** The detail of a skipped inclusion step when the source has no inclusion to prove, else undefined. */
   inclusionSkip(wantedIndex: number | undefined): string | undefined;
   /** The inclusion step: the position of `commitment` in the blob, proven under the anchored root (or a skip). */
-  inclusion(fetched: FetchedBlob, commitment: Bytes32, wantedIndex: number | undefined): Promise<Outcome<number>>;
+  inclusion(fetched: FetchedBlob, commitment: Commitment, wantedIndex: number | undefined): Promise<Outcome<number>>;
 }
 
 /** A proof anchored singly: its blob is the proof document; there is no tree. */
@@ -80,7 +83,7 @@ export class SingleAnchorSource implements ProofSource {
     return `anchored singly: no batch, no Merkle proof${ignored}`;
   }
 
-  inclusion(_fetched: FetchedBlob, _commitment: Bytes32, wantedIndex: number | undefined): Promise<Outcome<number>> {
+  inclusion(_fetched: FetchedBlob, _commitment: Commitment, wantedIndex: number | undefined): Promise<Outcome<number>> {
     return Promise.resolve({ status: "skip", detail: this.inclusionSkip(wantedIndex), values: {} });
   }
 }
@@ -96,11 +99,11 @@ export abstract class BatchSource implements ProofSource {
     protected readonly ctx: VerifierContext,
   ) {}
 
-  get root(): Bytes32 {
+  get root(): BatchRoot {
     return this.anchor.root!;
   }
 
-  document(fetched: FetchedBlob, commitment: Bytes32): Outcome<Document> {
+  document(fetched: FetchedBlob, commitment: Commitment): Outcome<Document> {
     const container = inspected(fetched);
     if (container === undefined) return fail(`the blob is not a proof batch document: ${notABatch(fetched)}`, {});
     const index = container.leaves.findIndex((leaf) => leaf.commitment === commitment);
@@ -124,7 +127,7 @@ export abstract class BatchSource implements ProofSource {
 
   async inclusion(
     fetched: FetchedBlob,
-    commitment: Bytes32,
+    commitment: Commitment,
     wantedIndex: number | undefined,
   ): Promise<Outcome<number>> {
     const { anchor, root } = this;
@@ -171,7 +174,7 @@ export abstract class BatchSource implements ProofSource {
 
   /** What the Merkle proof of a wrong index does under this source's root (`words` completes the detail). */
   protected abstract wrongIndexProof(
-    commitment: Bytes32,
+    commitment: Commitment,
     proof: Bytes32[] | null,
   ): Promise<{ onChain: boolean; words: string }>;
 
@@ -179,7 +182,7 @@ export abstract class BatchSource implements ProofSource {
   protected abstract proven(
     index: number,
     leaves: number,
-    commitment: Bytes32,
+    commitment: Commitment,
     proof: Bytes32[] | null,
     offChain: boolean,
     values: Record<string, StepValue>,
@@ -193,11 +196,11 @@ export abstract class BatchSource implements ProofSource {
 export class StoredBatchSource extends BatchSource {
   readonly kind = "stored-batch";
 
-  private isIncluded(commitment: Bytes32, proof: readonly Bytes32[]): Promise<boolean> {
+  private isIncluded(commitment: Commitment, proof: readonly Bytes32[]): Promise<boolean> {
     return this.ctx.client.proofs.isIncluded(this.anchor.node, this.root, commitment, proof);
   }
 
-  protected async wrongIndexProof(commitment: Bytes32, proof: Bytes32[] | null) {
+  protected async wrongIndexProof(commitment: Commitment, proof: Bytes32[] | null) {
     const onChain = proof === null ? false : await this.isIncluded(commitment, proof);
     return { onChain, words: onChain ? "unexpectedly verifies" : "fails ProofRegistry.isIncluded" };
   }
@@ -205,7 +208,7 @@ export class StoredBatchSource extends BatchSource {
   protected async proven(
     index: number,
     leaves: number,
-    commitment: Bytes32,
+    commitment: Commitment,
     proof: Bytes32[] | null,
     offChain: boolean,
     values: Record<string, StepValue>,
@@ -250,7 +253,7 @@ export class AnnouncedBatchSource extends BatchSource {
   protected proven(
     index: number,
     leaves: number,
-    commitment: Bytes32,
+    commitment: Commitment,
     proof: Bytes32[] | null,
     offChain: boolean,
     values: Record<string, StepValue>,
@@ -293,7 +296,7 @@ export class AnnouncedBatchSource extends BatchSource {
 /** The single anchor `node` made of `commitment`, as a source. */
 export async function singleAnchorRecord(
   ctx: VerifierContext,
-  commitment: Bytes32,
+  commitment: Commitment,
   node: string,
 ): Promise<Outcome<ProofSource>> {
   const proofs = ctx.client.proofs;
@@ -308,8 +311,7 @@ export async function singleAnchorRecord(
     kind: "single",
     node: stored.node,
     anchoredAt: stored.anchoredAt,
-    blobId: blobIdFromBytes32Hex(reference.blobId),
-    blobIdHex: reference.blobId.toLowerCase(),
+    ...blobIds(reference.blobId),
     blockNumber: reference.blockNumber,
     logIndex: reference.logIndex,
     txHash: reference.txHash,
@@ -331,7 +333,7 @@ export async function singleAnchorRecord(
  */
 export async function batchRecord(
   ctx: VerifierContext,
-  root: Bytes32,
+  root: BatchRoot,
   node: string | undefined,
 ): Promise<Outcome<StoredBatchSource | AnnouncedBatchSource>> {
   const proofs = ctx.client.proofs;
@@ -363,8 +365,7 @@ export async function batchRecord(
     kind: "batch",
     node,
     anchoredAt,
-    blobId: blobIdFromBytes32Hex(reference.blobId),
-    blobIdHex: reference.blobId.toLowerCase(),
+    ...blobIds(reference.blobId),
     blockNumber: reference.blockNumber,
     logIndex: reference.logIndex,
     txHash: reference.txHash,
@@ -392,6 +393,11 @@ async function blockTime(ctx: VerifierContext, blockNumber: number): Promise<num
     }
     throw error;
   }
+}
+
+/** An anchor's Blob ID, and its chain form for the report (`blobIdHex`, as the event carries it). */
+function blobIds(blobId: BlobId): Pick<Anchor, "blobId" | "blobIdHex"> {
+  return { blobId, blobIdHex: blobIdToBytes32(blobId) };
 }
 
 function anchorValues(anchor: Anchor): Record<string, StepValue> {

@@ -2,12 +2,13 @@ import {
   decodeTensor,
   StrataError,
   validateProofForCommitment,
-  type Bytes32,
+  type BatchRoot,
+  type Commitment,
   type InferenceProof,
   type ModelVersion,
 } from "@strata/core";
 import { StrataRuntimeError, type ModelSession } from "@strata/runtime";
-import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError, blobIdFromBytes32Hex } from "@strata/walrus";
+import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError } from "@strata/walrus";
 import {
   checkActivity,
   checkDomain,
@@ -34,9 +35,9 @@ import { batchRecord, singleAnchorRecord, type Document, type Located, type Proo
 
 /** What the steps of one proof verification found so far. */
 export interface ProofState {
-  readonly commitment: Bytes32;
+  readonly commitment: Commitment;
   /** The batch root the caller gave. */
-  readonly root: Bytes32 | undefined;
+  readonly root: BatchRoot | undefined;
   /** The index the caller gave. */
   readonly index: number | undefined;
   readonly nodeUrl: string | false | undefined;
@@ -216,9 +217,9 @@ export async function readBlob(
 }
 
 /** The commitment step: `raw` (named `where` in messages) is a proof document that hashes to `commitment`. */
-function commitmentStep(raw: unknown, commitment: Bytes32, where: string): Outcome<InferenceProof> {
+function commitmentStep(raw: unknown, commitment: Commitment, where: string): Outcome<InferenceProof> {
   let doc: InferenceProof;
-  let recomputed: Bytes32;
+  let recomputed: Commitment;
   try {
     // validateProof then proofCommitment, sharing their work (the document validated and decoded once).
     const checked = validateProofForCommitment(raw);
@@ -297,12 +298,12 @@ async function reexecutionStep(
   version: ModelVersion,
   tolerance: Tolerance | undefined,
 ): Promise<CheckResult> {
-  const blobId = blobIdFromBytes32Hex(version.blobId);
+  const blobId = version.blobId;
   const values: Record<string, StepValue> = { modelBlobId: blobId, modelSha256: version.sha256 };
   let session: ModelSession;
   const t0 = performance.now();
   try {
-    session = await ctx.session(blobId, version);
+    session = await ctx.session(version);
   } catch (error) {
     if (error instanceof StrataRuntimeError) {
       return fail(`the model ${blobId} could not be fetched and loaded: ${error.message}`, values);

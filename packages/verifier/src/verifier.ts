@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { getAddress, ZeroHash } from "ethers";
-import { BlockRange, toBytes32, type StrataClient } from "@strata/core";
+import { BlockRange, toBatchRoot, toCommitment, type StrataClient } from "@strata/core";
 import { ModelCache } from "@strata/runtime";
 import type { WalrusClient } from "@strata/walrus";
 import { BatchPipeline } from "./batch";
@@ -209,9 +209,9 @@ export class Verifier {
     mode: "verify" | "show",
     out?: { value?: ProofRecord },
   ): Promise<VerificationReport> {
-    const commitment = usage("commitment", () => toBytes32(commitmentArg, "commitment"));
+    const commitment = usage("commitment", () => toCommitment(commitmentArg, "commitment"));
     if (commitment === ZeroHash) throw new VerifierUsageError("commitment", "The commitment must not be zero");
-    const root = options.root === undefined ? undefined : usage("root", () => toBytes32(options.root, "batch root"));
+    const root = options.root === undefined ? undefined : usage("root", () => toBatchRoot(options.root, "batch root"));
     if (options.index !== undefined && (!Number.isSafeInteger(options.index) || options.index < 0)) {
       throw new VerifierUsageError("index", `The index must be a non-negative integer, got ${options.index}`);
     }
@@ -236,7 +236,7 @@ export class Verifier {
    * reference (model versions and the node's history are read once).
    */
   async verifyBatch(rootArg: string, nodeArg?: string): Promise<BatchReport> {
-    const root = usage("root", () => toBytes32(rootArg, "batch root"));
+    const root = usage("root", () => toBatchRoot(rootArg, "batch root"));
     if (root === ZeroHash) throw new VerifierUsageError("root", "The batch root must not be zero");
     const node =
       nodeArg === undefined

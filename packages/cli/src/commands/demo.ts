@@ -24,7 +24,7 @@ import {
 } from "@strata/core";
 import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
-import { blobIdFromBytes32Hex, blobIdToBytes32Hex, WalrusClient } from "@strata/walrus";
+import { WalrusClient } from "@strata/walrus";
 import { startDevnet } from "@strata/devkit";
 
 const INFERENCES = 8;
@@ -142,17 +142,13 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     const tampered = await tamperOutput(original, nodeWallet);
     const copy = buildBatch([tampered]);
     const stored = await walrus.store(copy.bytes, { epochs: 5 });
-    const anchored = await (
-      await client.proofs.connect(nodeWallet).anchorBatch(copy.root, blobIdToBytes32Hex(stored.blobId), 1)
-    ).wait();
+    const anchored = await (await client.proofs.connect(nodeWallet).anchorBatch(copy.root, stored.blobId, 1)).wait();
     const tamperedCommitment = copy.commitments[0];
     line(
       `y[0] ${decodeTensor(original.output.tensors[0]).values[0]} -> ${decodeTensor(tampered.output.tensors[0]).values[0]}`,
     );
     line(`tampered proof ${tamperedCommitment} in batch ${copy.root}`);
-    line(
-      `blob ${blobIdFromBytes32Hex(blobIdToBytes32Hex(stored.blobId))}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`,
-    );
+    line(`blob ${anchored.blobId}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`);
     const caught = await verifier.verifyProof(tamperedCommitment, { root: copy.root, reexecute: true, nodeUrl: false });
     out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();
