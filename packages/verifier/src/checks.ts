@@ -5,7 +5,7 @@ import {
   type BatchRoot,
   type BlobId,
   type BlobIdHex,
-  type Commitment,
+  type Bytes32,
   type InferenceProof,
   type ModelVersion,
   type ProofDomain,
@@ -59,7 +59,7 @@ export function fail(detail: string, values: Record<string, StepValue>): CheckRe
  * (low s, v 27 or 28), as core's `recoverProofSigner` does (see `signature.ts`: libsecp256k1 natively, ethers when the
  * native module does not load); unlike core, the commitment is not recomputed (the caller already did).
  */
-export function recoverSigner(commitment: Commitment, signature: string): string {
+export function recoverSigner(commitment: Bytes32, signature: string): string {
   return recoverSignerFast(commitment, signature);
 }
 
@@ -69,7 +69,7 @@ export function recoverSigner(commitment: Commitment, signature: string): string
  */
 export function checkSignature(
   doc: InferenceProof,
-  commitment: Commitment,
+  commitment: Bytes32,
   anchorNode: string,
 ): CheckResult & { recovered: string | null } {
   const result = signatureResult(doc, commitment, anchorNode);
@@ -79,7 +79,7 @@ export function checkSignature(
 
 function signatureResult(
   doc: InferenceProof,
-  commitment: Commitment,
+  commitment: Bytes32,
   anchorNode: string,
 ): CheckResult & { recovered: string | null } {
   let recovered: string;
@@ -213,10 +213,11 @@ export function checkDomain(doc: InferenceProof, expected: ProofDomain): CheckRe
 /** The model Blob ID and sha256 in the proof are those the ModelRegistry records for its model version. */
 export function checkModel(doc: InferenceProof, version: ModelVersion | Error): CheckResult {
   const { id, version: index } = doc.model;
+  const proofBlobId = proofModelBlobId(doc);
   const values: Record<string, StepValue> = {
     modelId: id,
     version: index,
-    proofBlobId: proofModelBlobId(doc),
+    proofBlobId,
     proofSha256: doc.model.sha256,
   };
   if (version instanceof Error) {
@@ -228,8 +229,8 @@ export function checkModel(doc: InferenceProof, version: ModelVersion | Error): 
     deprecated: version.deprecated,
   });
   const problems: string[] = [];
-  if (version.blobId.toLowerCase() !== doc.model.blobId.toLowerCase()) {
-    problems.push(`the proof names Blob ID ${proofModelBlobId(doc)} but the registry records ` + version.blobId);
+  if (version.blobId !== proofBlobId) {
+    problems.push(`the proof names Blob ID ${proofBlobId} but the registry records ${version.blobId}`);
   }
   if (version.sha256.toLowerCase() !== doc.model.sha256.toLowerCase()) {
     problems.push(`the proof names sha256 ${doc.model.sha256} but the registry records ${version.sha256}`);
