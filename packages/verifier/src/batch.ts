@@ -15,7 +15,7 @@ import { inspected, type Outcome, type VerifierContext } from "./context";
 import { asServiceError } from "./errors";
 import { isoTime, short, type BatchProofOutcome, type BatchReport, type BatchStepName, type StepName } from "./report";
 import { recoveryNote } from "./signature";
-import { batchRecord } from "./sources";
+import { batchRecord } from "./record";
 import { readBlob } from "./steps";
 
 /**

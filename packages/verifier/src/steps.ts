@@ -23,7 +23,8 @@ import { round, type FetchedBlob, type Outcome, type VerifierContext } from "./c
 import type { LocateStep } from "./locate";
 import { compareOutputs, compareRuntime, localRuntime, type Tolerance } from "./reexecute";
 import { short, type FoundBy, type StepName, type StepValue } from "./report";
-import { batchRecord, singleAnchorRecord, type Document, type Located, type ProofSource } from "./sources";
+import { batchRecord, singleAnchorRecord } from "./record";
+import type { Document, Located, ProofSource } from "./sources";
 
 /**
  * # The steps of a proof verification
