@@ -37,8 +37,11 @@ import {
   signProof,
   StrataClient,
   tensorBytes,
+  proofModelOf,
   verifyProofSignature,
+  type Commitment,
   type InferenceProof,
+  type ModelVersion,
 } from "@strata/core";
 import {
   InferenceNode,
@@ -287,7 +290,7 @@ async function measureThroughput(env: Env): Promise<Throughput> {
   const batchesBefore = (await node.outbox.listBatches()).length;
   const anchoredBefore = node.outbox.stats.anchoredProofs;
 
-  const commitments: string[] = [];
+  const commitments: Commitment[] = [];
   const latency: number[] = [];
   const start = performance.now();
   const deadline = start + LOAD_SECONDS * 1000;
@@ -356,7 +359,7 @@ async function profileTiny(env: Env, node: InferenceNode, dir: string): Promise<
   const outputs = await session.run(inputs);
   const params = {
     domain: env.readClient.proofDomain,
-    model: { id: version.modelId, version: version.index, blobId: version.blobId, sha256: version.sha256 },
+    model: proofModelOf(version),
     inputs: inputs.map(toProofTensor),
     outputs: outputs.map(toProofTensor),
     runtime: NODE_RUNTIME,
@@ -437,15 +440,10 @@ async function profileTiny(env: Env, node: InferenceNode, dir: string): Promise<
   return stages;
 }
 
-async function profileBig(
-  env: Env,
-  doc: SideBySide["doc"],
-  version: { modelId: string; index: number; blobId: string; sha256: string },
-  dir: string,
-): Promise<Stage[]> {
+async function profileBig(env: Env, doc: SideBySide["doc"], version: ModelVersion, dir: string): Promise<Stage[]> {
   const params = {
     domain: env.readClient.proofDomain,
-    model: { id: version.modelId, version: version.index, blobId: version.blobId, sha256: version.sha256 },
+    model: proofModelOf(version),
     inputs: doc.inputs,
     outputs: doc.outputs,
     runtime: NODE_RUNTIME,

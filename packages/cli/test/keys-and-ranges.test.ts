@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ethers, network } from "hardhat";
 import { Wallet } from "ethers";
 import { deployRegistries, describeDeployment, writeDeployment } from "@strata/contracts";
-import { connect } from "@strata/core";
+import { blobIdFromBytes32, connect } from "@strata/core";
 import { resolveSettings } from "../src/config";
 import { buildProgram } from "../src/program";
 import { errorMessage } from "../src/error-message";
@@ -126,7 +126,7 @@ describe("strata CLI: keys off the command line, and block ranges", function () 
       const models = connect(deployment, owner).models;
       for (const name of ["far", "farther"]) {
         await network.provider.send("hardhat_mine", ["0x3e8"]);
-        await (await models.createModel(name, ethers.id(name))).wait();
+        await (await models.createModel(name, blobIdFromBytes32(ethers.id(name)))).wait();
       }
       const proxy = await startRpcProxy(network.provider, 50, REFUSAL_STYLES[4]);
       try {

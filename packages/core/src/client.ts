@@ -1,5 +1,6 @@
 import type { ContractRunner } from "ethers";
 import { connectRegistries, type Deployment } from "@strata/contracts";
+import { StrataError } from "./errors";
 import { ModelRegistryClient } from "./models";
 import { NodeRegistryClient } from "./nodes";
 import type { ProofDomain } from "./proof";
@@ -44,6 +45,22 @@ export class StrataClient {
       this.nodes.connect(runner),
       this.proofs.connect(runner),
     );
+  }
+
+  /**
+   * The registries of the deployment that have no code on the connected chain, in the deployment file's order: none
+   * when the deployment is there; all of them, typically, for a deployment file of another chain.
+   */
+  async missingRegistries(): Promise<{ name: string; address: string }[]> {
+    const provider = this.proofs.runner?.provider;
+    if (!provider) {
+      throw new StrataError("INVALID_ARGUMENT", "The registry clients have no provider: connect them to one");
+    }
+    const missing: { name: string; address: string }[] = [];
+    for (const [name, address] of Object.entries(this.deployment.contracts)) {
+      if ((await provider.getCode(address)) === "0x") missing.push({ name, address });
+    }
+    return missing;
   }
 
   /** The domain that proofs for this deployment are bound to (see `proof.ts`). */

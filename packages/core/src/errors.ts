@@ -17,7 +17,9 @@ export type StrataErrorCode =
   | "BATCH_FORMAT"
   | "NOT_IN_BATCH"
   | "LOG_RANGE"
-  | "INSUFFICIENT_FUNDS";
+  | "INSUFFICIENT_FUNDS"
+  | "INVALID_BLOB_ID"
+  | "METADATA_FORMAT";
 
 /**
  * The root of every error of every Strata package (defined once, in `@strata/errors`); every error `@strata/core`

@@ -9,10 +9,26 @@ import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 
 /** A 32-byte value as `0x` + 64 lowercase hex digits. */
 export type Bytes32 = string;
-/** A model id: `keccak256(abi.encode(address creator, string name))` (Solidity `ModelId`). */
-export type ModelId = Bytes32;
-/** The raw 32 bytes of a Walrus Blob ID as bytes32 hex (Solidity `BlobId`), never the UTF-8 of its base64url text. */
-export type BlobIdHex = Bytes32;
+
+/**
+ * A branded type: `T` tagged with `B`, so two ids of the same representation cannot be mixed up (passing a
+ * {@link Commitment} where a {@link BatchRoot} is expected is a compile error). A plain `T` is not a branded value: get
+ * one from the checked conversions (`toModelId`, `toCommitment`, `toBatchRoot`, `parseBlobId`) or from the functions
+ * that derive it. A branded value is still a `T` wherever a plain one is expected.
+ */
+export type Brand<T, B extends string> = T & { readonly __brand: B };
+
+/** A model id: `keccak256(abi.encode(address creator, string name))` (Solidity `ModelId`), lowercase bytes32 hex. */
+export type ModelId = Brand<Bytes32, "ModelId">;
+/** An inference proof commitment (the EIP-712 digest of a proof; Solidity `Commitment`), lowercase bytes32 hex. */
+export type Commitment = Brand<Bytes32, "Commitment">;
+/** The Merkle root of a proof batch (Solidity `BatchRoot`), lowercase bytes32 hex. */
+export type BatchRoot = Brand<Bytes32, "BatchRoot">;
+/**
+ * The raw 32 bytes of a Walrus Blob ID as bytes32 hex (Solidity `BlobId`), never the UTF-8 of its base64url text. Only
+ * the codec (`blob-id.ts`) and the registry clients handle this form; everything else holds a {@link BlobId}.
+ */
+export type BlobIdHex = Brand<Bytes32, "BlobIdHex">;
 
 const abi = AbiCoder.defaultAbiCoder();
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
@@ -37,6 +53,29 @@ export function toNonZeroBytes32(value: unknown, argument = "bytes32"): Bytes32 
   return hex;
 }
 
+/** `value` as a {@link ModelId} (lowercase bytes32 hex); throws {@link InvalidArgumentError} naming `argument`. */
+export function toModelId(value: unknown, argument = "modelId"): ModelId {
+  return toBytes32(value, argument) as ModelId;
+}
+
+/** `value` as a {@link Commitment} (lowercase bytes32 hex); throws {@link InvalidArgumentError} naming `argument`. */
+export function toCommitment(value: unknown, argument = "commitment"): Commitment {
+  return toBytes32(value, argument) as Commitment;
+}
+
+/** `value` as a {@link BatchRoot} (lowercase bytes32 hex); throws {@link InvalidArgumentError} naming `argument`. */
+export function toBatchRoot(value: unknown, argument = "root"): BatchRoot {
+  return toBytes32(value, argument) as BatchRoot;
+}
+
+/**
+ * `value` (bytes32 hex) as a {@link BlobIdHex}: a check of the form, not a conversion (the conversions from and to a
+ * Blob ID are the codec's, `blob-id.ts`). Throws {@link InvalidArgumentError} naming `argument`.
+ */
+export function toBlobIdHex(value: unknown, argument = "blobId"): BlobIdHex {
+  return toBytes32(value, argument) as BlobIdHex;
+}
+
 /** `value` as a checksummed address; throws {@link InvalidArgumentError} naming `argument` when it is not one. */
 export function toAddress(value: unknown, argument = "address"): string {
   if (typeof value !== "string" || !isAddress(value)) {
@@ -51,7 +90,7 @@ export function toAddress(value: unknown, argument = "address"): string {
 
 /** The id of the model `name` created by `creator`: twin of `ModelRegistry.modelIdOf` / `ModelIdLib.derive`. */
 export function modelIdOf(creator: string, name: string): ModelId {
-  return keccak256(abi.encode(["address", "string"], [toAddress(creator, "creator"), name]));
+  return keccak256(abi.encode(["address", "string"], [toAddress(creator, "creator"), name])) as ModelId;
 }
 
 /**
@@ -93,7 +132,7 @@ export function parseModelRef(ref: string, defaultCreator?: string): ParsedModel
   if (typeof ref !== "string" || ref.length === 0) {
     throw new InvalidArgumentError("model reference", ref, "expected a model id, creator/name, or a name");
   }
-  if (isBytes32Hex(ref)) return { modelId: ref.toLowerCase() };
+  if (isBytes32Hex(ref)) return { modelId: ref.toLowerCase() as ModelId };
   const match = CREATOR_NAME.exec(ref);
   if (match) {
     const creator = toAddress(match[1], "model reference creator");

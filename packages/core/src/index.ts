@@ -4,13 +4,16 @@
  */
 export * from "./errors";
 export * from "./ids";
+export * from "./blob-id";
 export { canonicalJson, canonicalJsonBytes, type JsonValue } from "./json";
 export * from "./tensor";
 export * from "./proof";
 export * from "./batch";
+export * from "./metadata";
 export { Transaction, Base, minedOf, type Mined, type ClientOptions, type TxOverrides } from "./transaction";
 export * from "./models";
 export * from "./nodes";
 export * from "./proofs";
 export * from "./client";
 export * from "./rpc";
+export { Memo, type MemoOptions } from "./memo";

@@ -7,7 +7,8 @@ import {
   UnknownModelError,
   UnknownVersionError,
 } from "./errors";
-import { parseModelRef, toAddress, toBytes32, type BlobIdHex, type Bytes32, type ModelId } from "./ids";
+import { blobIdArgument, blobIdFromBytes32, type BlobId } from "./blob-id";
+import { parseModelRef, toAddress, toBytes32, toModelId, type Bytes32, type ModelId } from "./ids";
 import { Base, big, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A model repository as the registry stores it. */
@@ -18,15 +19,15 @@ export interface ModelRecord {
   /** Unix seconds. */
   createdAt: number;
   /** The Walrus blob of the model's metadata (description, task, license, tags, input/output signature). */
-  metadataBlobId: BlobIdHex;
+  metadataBlobId: BlobId;
 }
 
 /** A published version of a model. */
 export interface ModelVersion {
   modelId: ModelId;
   index: number;
-  /** The model file's Walrus Blob ID (raw 32 bytes as hex). */
-  blobId: BlobIdHex;
+  /** The model file's Walrus Blob ID. */
+  blobId: BlobId;
   /** sha256 of the model file bytes. */
   sha256: Bytes32;
   /** File size in bytes. */
@@ -40,7 +41,8 @@ export interface ModelVersion {
 
 /** What {@link ModelRegistryClient.publishVersion} needs. */
 export interface PublishVersionParams {
-  blobId: BlobIdHex;
+  /** The model file's Walrus Blob ID. */
+  blobId: BlobId;
   sha256: Bytes32;
   size: bigint | number;
   endEpoch: number;
@@ -50,7 +52,7 @@ export interface PublishVersionParams {
 export interface PublishedVersion extends Mined {
   modelId: ModelId;
   index: number;
-  blobId: BlobIdHex;
+  blobId: BlobId;
   sha256: Bytes32;
   size: bigint;
   endEpoch: number;
@@ -62,7 +64,7 @@ export interface ModelListing {
   creator: string;
   name: string;
   /** The metadata blob at creation (see {@link ModelRecord.metadataBlobId} for the current one). */
-  metadataBlobId: BlobIdHex;
+  metadataBlobId: BlobId;
   blockNumber: number;
   txHash: string;
 }
@@ -99,33 +101,29 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
   // Writes ------------------------------------------------------------------------------------------------------------
 
   /** Creates the model `name` owned by the sender; `wait()` gives its id. */
-  async createModel(
-    name: string,
-    metadataBlobId: BlobIdHex,
-    overrides: TxOverrides = {},
-  ): Promise<Transaction<ModelId>> {
-    const blobId = toBytes32(metadataBlobId, "metadataBlobId");
+  async createModel(name: string, metadataBlobId: BlobId, overrides: TxOverrides = {}): Promise<Transaction<ModelId>> {
+    const blobId = blobIdArgument(metadataBlobId, "metadataBlobId");
     return this.send(
       "createModel",
       () => this.contract.createModel(name, blobId, overrides),
-      async (receipt) => str((await this.receiptEvent(receipt, "ModelCreated")).args, "modelId"),
+      async (receipt) => modelIdOfArgs((await this.receiptEvent(receipt, "ModelCreated")).args),
     );
   }
 
   /** Points the model at a new metadata blob. Only the owner. */
   async setMetadata(
     modelId: ModelId,
-    metadataBlobId: BlobIdHex,
+    metadataBlobId: BlobId,
     overrides: TxOverrides = {},
-  ): Promise<Transaction<Mined & { modelId: ModelId; metadataBlobId: BlobIdHex }>> {
-    const id = toBytes32(modelId, "modelId");
-    const blobId = toBytes32(metadataBlobId, "metadataBlobId");
+  ): Promise<Transaction<Mined & { modelId: ModelId; metadataBlobId: BlobId }>> {
+    const id = toModelId(modelId, "modelId");
+    const blobId = blobIdArgument(metadataBlobId, "metadataBlobId");
     return this.send(
       "setMetadata",
       () => this.contract.setMetadata(id, blobId, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "ModelMetadataUpdated");
-        return { ...mined, modelId: str(args, "modelId"), metadataBlobId: str(args, "metadataBlobId") };
+        return { ...mined, modelId: modelIdOfArgs(args), metadataBlobId: blobIdOfArgs(args, "metadataBlobId") };
       },
     );
   }
@@ -136,8 +134,8 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
     params: PublishVersionParams,
     overrides: TxOverrides = {},
   ): Promise<Transaction<PublishedVersion>> {
-    const id = toBytes32(modelId, "modelId");
-    const blobId = toBytes32(params.blobId, "blobId");
+    const id = toModelId(modelId, "modelId");
+    const blobId = blobIdArgument(params.blobId, "blobId");
     const sha256 = toBytes32(params.sha256, "sha256");
     return this.send(
       "publishVersion",
@@ -146,9 +144,9 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
         const { args, mined } = await this.receiptEvent(receipt, "VersionPublished");
         return {
           ...mined,
-          modelId: str(args, "modelId"),
+          modelId: modelIdOfArgs(args),
           index: num(args, "index"),
-          blobId: str(args, "blobId"),
+          blobId: blobIdOfArgs(args, "blobId"),
           sha256: str(args, "sha256"),
           size: big(args, "size"),
           endEpoch: num(args, "endEpoch"),
@@ -164,13 +162,13 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
     endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<Mined & { modelId: ModelId; index: number; endEpoch: number }>> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     return this.send(
       "extendVersion",
       () => this.contract.extendVersion(id, index, endEpoch, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "VersionExtended");
-        return { ...mined, modelId: str(args, "modelId"), index: num(args, "index"), endEpoch: num(args, "endEpoch") };
+        return { ...mined, modelId: modelIdOfArgs(args), index: num(args, "index"), endEpoch: num(args, "endEpoch") };
       },
     );
   }
@@ -181,13 +179,13 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
     index: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<Mined & { modelId: ModelId; index: number }>> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     return this.send(
       "deprecateVersion",
       () => this.contract.deprecateVersion(id, index, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "VersionDeprecated");
-        return { ...mined, modelId: str(args, "modelId"), index: num(args, "index") };
+        return { ...mined, modelId: modelIdOfArgs(args), index: num(args, "index") };
       },
     );
   }
@@ -198,7 +196,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
     newOwner: string,
     overrides: TxOverrides = {},
   ): Promise<Transaction<OwnershipChange>> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const to = toAddress(newOwner, "newOwner");
     return this.send(
       "transferModel",
@@ -209,7 +207,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
 
   /** Accepts a pending offer of the model. Only the pending owner. */
   async acceptModel(modelId: ModelId, overrides: TxOverrides = {}): Promise<Transaction<OwnershipChange>> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     return this.send(
       "acceptModel",
       () => this.contract.acceptModel(id, overrides),
@@ -221,14 +219,14 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
 
   /** The model; throws {@link UnknownModelError} if there is none. */
   async getModel(modelId: ModelId): Promise<ModelRecord> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const model = await this.read("getModel", id, () => this.contract.getModel(id));
     return {
       id,
       owner: model.owner,
       versionCount: Number(model.versionCount),
       createdAt: Number(model.createdAt),
-      metadataBlobId: model.metadataBlobId,
+      metadataBlobId: blobIdFromBytes32(model.metadataBlobId),
     };
   }
 
@@ -245,35 +243,35 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
 
   /** The pending owner of the model, or `null`. */
   async pendingOwner(modelId: ModelId): Promise<string | null> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const owner = await this.call("pendingOwner", () => this.contract.pendingOwner(id));
     return /^0x0{40}$/.test(owner) ? null : owner;
   }
 
   /** Version `index` of the model; throws {@link UnknownVersionError} if there is none. */
   async getVersion(modelId: ModelId, index: number): Promise<ModelVersion> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const version = await this.read("getVersion", id, () => this.contract.getVersion(id, index));
     return toVersion(id, index, version);
   }
 
   /** The newest version that is not deprecated; throws {@link NoActiveVersionError} if there is none. */
   async latestVersion(modelId: ModelId): Promise<ModelVersion> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const [index, version] = await this.read("latestVersion", id, () => this.contract.latestVersion(id));
     return toVersion(id, Number(index), version);
   }
 
   /** The number of versions (deprecated ones included); 0 for an unknown model. */
   async versionCount(modelId: ModelId): Promise<number> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     return Number(await this.call("versionCount", () => this.contract.versionCount(id)));
   }
 
   /** The index of the version whose file is `blobId`; throws {@link UnknownVersionError} if there is none. */
-  async versionOf(modelId: ModelId, blobId: BlobIdHex): Promise<number> {
-    const id = toBytes32(modelId, "modelId");
-    const blob = toBytes32(blobId, "blobId");
+  async versionOf(modelId: ModelId, blobId: BlobId): Promise<number> {
+    const id = toModelId(modelId, "modelId");
+    const blob = blobIdArgument(blobId, "blobId");
     return Number(await this.read("versionOf", id, () => this.contract.versionOf(id, blob)));
   }
 
@@ -315,7 +313,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
 
   /** The model's name, from its creation event; throws {@link UnknownModelError} if it was never created. */
   async getModelName(modelId: ModelId): Promise<string> {
-    const id = toBytes32(modelId, "modelId");
+    const id = toModelId(modelId, "modelId");
     const [created] = await this.scan((from, to) =>
       this.contract.queryFilter(this.contract.filters.ModelCreated(id), from, to),
     );
@@ -330,10 +328,10 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
       this.contract.queryFilter(this.contract.filters.ModelCreated(undefined, creator), from, to),
     );
     return logs.map((log) => ({
-      id: log.args.modelId,
+      id: log.args.modelId as ModelId,
       creator: log.args.creator,
       name: log.args.name,
-      metadataBlobId: log.args.metadataBlobId,
+      metadataBlobId: blobIdFromBytes32(log.args.metadataBlobId),
       blockNumber: log.blockNumber,
       txHash: log.transactionHash,
     }));
@@ -354,7 +352,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
         case "ModelRegistryUnknownVersion":
           throw new UnknownVersionError(modelId, { index: Number(a.index), count: Number(a.count) }, { cause: error });
         case "ModelRegistryUnknownBlobId":
-          throw new UnknownVersionError(modelId, { blobId: String(a.blobId) }, { cause: error });
+          throw new UnknownVersionError(modelId, { blobId: blobIdFromBytes32(String(a.blobId)) }, { cause: error });
         case "ModelRegistryNoActiveVersion":
           throw new NoActiveVersionError(modelId, { cause: error });
         default:
@@ -370,7 +368,7 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
     const { args, mined } = await this.receiptEvent(receipt, eventName);
     return {
       ...mined,
-      modelId: str(args, "modelId"),
+      modelId: modelIdOfArgs(args),
       previousOwner: str(args, "previousOwner"),
       newOwner: str(args, "newOwner"),
     };
@@ -381,11 +379,21 @@ function toVersion(modelId: ModelId, index: number, v: Awaited<ReturnType<ModelR
   return {
     modelId,
     index,
-    blobId: v.blobId,
+    blobId: blobIdFromBytes32(v.blobId),
     sha256: v.sha256,
     size: v.size,
     endEpoch: Number(v.endEpoch),
     publishedAt: Number(v.publishedAt),
     deprecated: v.deprecated,
   };
+}
+
+/** The `modelId` of an event's arguments. */
+function modelIdOfArgs(args: Record<string, unknown>): ModelId {
+  return toModelId(str(args, "modelId"));
+}
+
+/** A Blob ID of an event's arguments (bytes32 on-chain). */
+function blobIdOfArgs(args: Record<string, unknown>, key: string): BlobId {
+  return blobIdFromBytes32(str(args, key));
 }

@@ -23,7 +23,9 @@ import {
   TensorError,
   UnsupportedVersionError,
 } from "./errors";
-import type { BlobIdHex, Bytes32, ModelId } from "./ids";
+import { blobIdFromBytes32, blobIdToBytes32, type BlobId } from "./blob-id";
+import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
+import type { ModelVersion } from "./models";
 import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 import { join, ShapeChecker } from "./shape";
@@ -384,6 +386,24 @@ export function newRequestId(): Bytes32 {
   return hexlify(randomBytes(32));
 }
 
+/**
+ * The `model` of a proof for `version` as the ModelRegistry records it (the registry client's {@link ModelVersion}):
+ * the proof format holds the Blob ID as bytes32, the client a {@link BlobId}; this is the one conversion.
+ */
+export function proofModelOf(version: Pick<ModelVersion, "modelId" | "index" | "blobId" | "sha256">): ProofModel {
+  return {
+    id: version.modelId,
+    version: version.index,
+    blobId: blobIdToBytes32(version.blobId),
+    sha256: version.sha256,
+  };
+}
+
+/** The Walrus Blob ID of the model file a proof names (its `model.blobId`, bytes32 in the document). */
+export function proofModelBlobId(proof: { model: Pick<ProofModel, "blobId"> }): BlobId {
+  return blobIdFromBytes32(proof.model.blobId);
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Building, committing, signing
 
@@ -497,7 +517,7 @@ export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): 
  * (tensor data -> tensor hashes -> set hashes; runtime -> runtime hash). Throws {@link ProofFormatError} when a stored
  * hash disagrees with the data. Does not check the signature (see {@link verifyProofSignature}).
  */
-export function proofCommitment(doc: UnsignedInferenceProof | InferenceProof): Bytes32 {
+export function proofCommitment(doc: UnsignedInferenceProof | InferenceProof): Commitment {
   const version = checkVersion(doc.version);
   const bytes: TensorBytes = { input: [], output: [] };
   return commitChecked(version, validateUnsignedV1(withoutSignature(doc), "", bytes), bytes);
@@ -508,7 +528,7 @@ export interface CheckedProof {
   /** The document, as {@link validateProof} returns it. */
   proof: InferenceProof;
   /** Its commitment, as {@link proofCommitment} computes it (and throwing as it does). */
-  commitment(): Bytes32;
+  commitment(): Commitment;
 }
 
 /**
@@ -527,14 +547,14 @@ export function validateProofForCommitment(value: unknown, path = ""): CheckedPr
  * the tensor and set hashes (throwing {@link ProofFormatError} at the first that disagrees) and the runtime hash, then
  * the EIP-712 digest.
  */
-function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, bytes: TensorBytes): Bytes32 {
+function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, bytes: TensorBytes): Commitment {
   const inputHash = checkTensorSet(doc.input, "input", bytes.input);
   const outputHash = checkTensorSet(doc.output, "output", bytes.output);
   const runtimeHash = hashRuntime(doc.runtime);
   try {
     switch (version) {
       case ProofVersion.V1:
-        return digestV1(doc, inputHash, outputHash, runtimeHash);
+        return digestV1(doc, inputHash, outputHash, runtimeHash) as Commitment;
     }
   } catch (error) {
     throw new ProofFormatError("$", `cannot be EIP-712 encoded: ${(error as Error).message}`, { cause: error });
@@ -559,7 +579,7 @@ export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Sign
 export async function signProofWithCommitment(
   unsigned: UnsignedInferenceProofV1,
   signer: Signer,
-): Promise<{ proof: InferenceProofV1; commitment: Bytes32 }> {
+): Promise<{ proof: InferenceProofV1; commitment: Commitment }> {
   const version = checkVersion(unsigned.version);
   const built = BUILT.get(unsigned);
   const bytes: TensorBytes = built ?? { input: [], output: [] };
@@ -663,7 +683,7 @@ export function recoverProofSigner(doc: InferenceProof): string {
  * Checks that `doc` is signed by its node and returns its commitment. Throws {@link SignatureError} when the signature
  * recovers to another address, and {@link ProofFormatError} when the document is inconsistent.
  */
-export function verifyProofSignature(doc: InferenceProof): Bytes32 {
+export function verifyProofSignature(doc: InferenceProof): Commitment {
   const recovered = recoverProofSigner(doc);
   if (recovered.toLowerCase() !== doc.node.toLowerCase()) {
     throw new SignatureError(
@@ -768,9 +788,9 @@ function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): 
       modelRegistry: check.address(d.modelRegistry, join(domainPath, "modelRegistry")),
     },
     model: {
-      id: check.bytes32(m.id, join(modelPath, "id")),
+      id: check.bytes32(m.id, join(modelPath, "id")) as ModelId,
       version: check.integer(m.version, join(modelPath, "version"), 0, UINT32_MAX),
-      blobId: check.bytes32(m.blobId, join(modelPath, "blobId")),
+      blobId: check.bytes32(m.blobId, join(modelPath, "blobId")) as BlobIdHex,
       sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
     },
     input: validateTensorSet(r.input, join(path, "input"), bytes?.input),

@@ -1,22 +1,33 @@
-import type { ContractRunner } from "ethers";
+import { JsonRpcProvider, type ContractRunner } from "ethers";
 import { ProofRegistry__factory, type ProofRegistry } from "@strata/contracts";
 import type { ProofBatch } from "./batch";
-import { leafOf, toAddress, toBytes32, type BlobIdHex, type Bytes32 } from "./ids";
+import { blobIdArgument, blobIdFromBytes32, type BlobId } from "./blob-id";
+import {
+  leafOf,
+  toAddress,
+  toBatchRoot,
+  toBytes32,
+  toCommitment,
+  type BatchRoot,
+  type Bytes32,
+  type Commitment,
+} from "./ids";
+import { BlockRange, scanBlockRangesNewestFirst } from "./rpc";
 import { Base, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
 
 /** A proof anchored singly. */
 export interface AnchoredProof extends Mined {
-  commitment: Bytes32;
+  commitment: Commitment;
   /** The Walrus blob holding the proof document. */
-  blobId: BlobIdHex;
+  blobId: BlobId;
   node: string;
 }
 
 /** A batch anchored (stored, with on-chain inclusion checks) or announced (event only). */
 export interface AnchoredBatch extends Mined {
-  root: Bytes32;
+  root: BatchRoot;
   /** The Walrus blob holding the batch document. */
-  blobId: BlobIdHex;
+  blobId: BlobId;
   count: number;
   node: string;
 }
@@ -40,8 +51,8 @@ export interface BatchAnchorRecord {
 
 /** Where the document of an anchored proof lives, from the `ProofAnchored` event. */
 export interface ProofReference {
-  commitment: Bytes32;
-  blobId: BlobIdHex;
+  commitment: Commitment;
+  blobId: BlobId;
   node: string;
   blockNumber: number;
   /** The event's log index in its block. */
@@ -51,8 +62,8 @@ export interface ProofReference {
 
 /** Where a batch document lives, from a `BatchAnchored` or `BatchAnnounced` event. */
 export interface BatchReference {
-  root: Bytes32;
-  blobId: BlobIdHex;
+  root: BatchRoot;
+  blobId: BlobId;
   node: string;
   count: number;
   /** `true` for `anchorBatch` (stored; inclusion checkable on-chain), `false` for `announceBatch` (event only). */
@@ -61,6 +72,27 @@ export interface BatchReference {
   /** The event's log index in its block. */
   logIndex: number;
   txHash: string;
+}
+
+/** Which batch events {@link ProofRegistryClient.scanBatchReferencesNewestFirst} hands over. */
+export interface BatchReferenceScan {
+  /** Only this node's anchorings and announcements (filtered on the indexed node). */
+  node?: string;
+  /** The most events handed over (default: no cap). */
+  maxEvents?: number;
+  /** The block range of the queries (default: the client's, shared with its other scans). */
+  blockRange?: BlockRange;
+}
+
+/** What a newest-first batch search covered. */
+export interface BatchReferenceScanResult {
+  /** Events handed over. */
+  events: number;
+  /** Whether it stopped at `maxEvents` (not by the visitor, not at the first block). */
+  capped: boolean;
+  /** The lowest block searched, and the latest block (where it started). */
+  fromBlock: number;
+  toBlock: number;
 }
 
 /** The typed client of the ProofRegistry. */
@@ -83,26 +115,31 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   /** Anchors one proof `commitment`, whose document is the Walrus blob `blobId`. */
   async anchorProof(
-    commitment: Bytes32,
-    blobId: BlobIdHex,
+    commitment: Commitment,
+    blobId: BlobId,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredProof>> {
-    const c = toBytes32(commitment, "commitment");
-    const b = toBytes32(blobId, "blobId");
+    const c = toCommitment(commitment, "commitment");
+    const b = blobIdArgument(blobId, "blobId");
     return this.send(
       "anchorProof",
       () => this.contract.anchorProof(c, b, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "ProofAnchored");
-        return { ...mined, commitment: str(args, "commitment"), blobId: str(args, "blobId"), node: str(args, "node") };
+        return {
+          ...mined,
+          commitment: toCommitment(str(args, "commitment")),
+          blobId: blobIdFromBytes32(str(args, "blobId")),
+          node: str(args, "node"),
+        };
       },
     );
   }
 
   /** Anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId`. */
   async anchorBatch(
-    root: Bytes32,
-    blobId: BlobIdHex,
+    root: BatchRoot,
+    blobId: BlobId,
     count: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
@@ -112,7 +149,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   /** Anchors a built batch (see `buildBatch`) stored in the Walrus blob `blobId`. */
   async anchorBuiltBatch(
     batch: ProofBatch,
-    blobId: BlobIdHex,
+    blobId: BlobId,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
     return this.anchorBatch(batch.root, blobId, batch.count, overrides);
@@ -120,8 +157,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   /** Announces a batch in an event only: cheapest, but no on-chain existence or inclusion check. */
   async announceBatch(
-    root: Bytes32,
-    blobId: BlobIdHex,
+    root: BatchRoot,
+    blobId: BlobId,
     count: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
@@ -131,17 +168,17 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   // Reads -------------------------------------------------------------------------------------------------------------
 
   /** The anchor `node` made of the proof `commitment`, or `null` if that node did not anchor it singly. */
-  async getProof(node: string, commitment: Bytes32): Promise<ProofAnchorRecord | null> {
+  async getProof(node: string, commitment: Commitment): Promise<ProofAnchorRecord | null> {
     const n = toAddress(node, "node");
-    const c = toBytes32(commitment, "commitment");
+    const c = toCommitment(commitment, "commitment");
     const anchor = await this.call("getProof", () => this.contract.getProof(n, c));
     return anchor.anchoredAt === 0n ? null : { node: n, anchoredAt: Number(anchor.anchoredAt) };
   }
 
   /** The anchor `node` made of the batch `root`, or `null` (also for announced batches, which are not stored). */
-  async getBatch(node: string, root: Bytes32): Promise<BatchAnchorRecord | null> {
+  async getBatch(node: string, root: BatchRoot): Promise<BatchAnchorRecord | null> {
     const n = toAddress(node, "node");
-    const r = toBytes32(root, "root");
+    const r = toBatchRoot(root, "root");
     const anchor = await this.call("getBatch", () => this.contract.getBatch(n, r));
     return anchor.anchoredAt === 0n
       ? null
@@ -152,10 +189,10 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * Whether the batch `root` that `node` anchored includes `commitment`, by the Merkle `proof`; false for a root that
    * `node` did not anchor (an announced batch included: check it off-chain).
    */
-  async isIncluded(node: string, root: Bytes32, commitment: Bytes32, proof: readonly Bytes32[]): Promise<boolean> {
+  async isIncluded(node: string, root: BatchRoot, commitment: Commitment, proof: readonly Bytes32[]): Promise<boolean> {
     const n = toAddress(node, "node");
-    const r = toBytes32(root, "root");
-    const c = toBytes32(commitment, "commitment");
+    const r = toBatchRoot(root, "root");
+    const c = toCommitment(commitment, "commitment");
     const siblings = proof.map((p, i) => toBytes32(p, `proof[${i}]`));
     return this.call("isIncluded", () => this.contract.isIncluded(n, r, c, siblings));
   }
@@ -172,7 +209,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   }
 
   /** The Merkle leaf of `commitment`, computed off-chain (twin of `leafOf`; see `ids.ts`). */
-  leafOf(commitment: Bytes32): Bytes32 {
+  leafOf(commitment: Commitment): Bytes32 {
     return leafOf(commitment);
   }
 
@@ -181,8 +218,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * at most once; any admitted node may anchor a copy of any public proof, so locate by the proof's signer
    * ({@link proofReference}).
    */
-  async proofReferences(commitment: Bytes32, node?: string): Promise<ProofReference[]> {
-    const c = toBytes32(commitment, "commitment");
+  async proofReferences(commitment: Commitment, node?: string): Promise<ProofReference[]> {
+    const c = toCommitment(commitment, "commitment");
     const n = node === undefined ? undefined : toAddress(node, "node");
     const logs = await this.scan((from, to) =>
       this.contract.queryFilter(this.contract.filters.ProofAnchored(c, n), from, to),
@@ -190,8 +227,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     return logs
       .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
       .map((log) => ({
-        commitment: log.args.commitment,
-        blobId: log.args.blobId,
+        commitment: toCommitment(log.args.commitment),
+        blobId: blobIdFromBytes32(log.args.blobId),
         node: log.args.node,
         blockNumber: log.blockNumber,
         logIndex: log.index,
@@ -203,12 +240,12 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * Where the document of the proof `commitment` that `node` anchored singly lives (the `ProofAnchored` event filtered
    * on its indexed node), or `null` if that node did not anchor it. Another node's anchoring is never returned.
    */
-  async proofReference(commitment: Bytes32, node: string): Promise<ProofReference | null> {
+  async proofReference(commitment: Commitment, node: string): Promise<ProofReference | null> {
     return (await this.proofReferences(commitment, node))[0] ?? null;
   }
 
   /** The Walrus Blob ID of the proof `commitment` that `node` anchored singly, or `null`. */
-  async proofBlobId(commitment: Bytes32, node: string): Promise<BlobIdHex | null> {
+  async proofBlobId(commitment: Commitment, node: string): Promise<BlobId | null> {
     return (await this.proofReference(commitment, node))?.blobId ?? null;
   }
 
@@ -217,8 +254,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * write-once per node; announcements are not, and any active node may anchor or announce any root under its own
    * address, so prefer the signer's anchored reference ({@link batchReference}).
    */
-  async batchReferences(root: Bytes32, node?: string): Promise<BatchReference[]> {
-    const r = toBytes32(root, "root");
+  async batchReferences(root: BatchRoot, node?: string): Promise<BatchReference[]> {
+    const r = toBatchRoot(root, "root");
     const n = node === undefined ? undefined : toAddress(node, "node");
     const { filters } = this.contract;
     const [anchored, announced] = await Promise.all([
@@ -228,8 +265,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     return [...anchored.map((log) => ({ log, anchored: true })), ...announced.map((log) => ({ log, anchored: false }))]
       .sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index)
       .map(({ log, anchored: isAnchored }) => ({
-        root: log.args.root,
-        blobId: log.args.blobId,
+        root: toBatchRoot(log.args.root),
+        blobId: blobIdFromBytes32(log.args.blobId),
         node: log.args.node,
         count: Number(log.args.count),
         anchored: isAnchored,
@@ -243,14 +280,92 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
    * The reference `node` made of the batch `root`: its anchoring if any, else its first announcement, else `null`.
    * Another node's anchoring or announcement of the same root is never returned.
    */
-  async batchReference(root: Bytes32, node: string): Promise<BatchReference | null> {
+  async batchReference(root: BatchRoot, node: string): Promise<BatchReference | null> {
     const references = await this.batchReferences(root, node);
     return references.find((r) => r.anchored) ?? references[0] ?? null;
   }
 
   /** The Walrus Blob ID of the batch `root` as `node` referenced it (see {@link batchReference}), or `null`. */
-  async batchBlobId(root: Bytes32, node: string): Promise<BlobIdHex | null> {
+  async batchBlobId(root: BatchRoot, node: string): Promise<BlobId | null> {
     return (await this.batchReference(root, node))?.blobId ?? null;
+  }
+
+  // Newest-first searches (audits) ------------------------------------------------------------------------------------
+
+  /**
+   * Hands every `BatchAnchored` and `BatchAnnounced` event (only `node`'s, when given) to `visit`, newest first (by
+   * block, then log index), until `visit` returns `true` or `maxEvents` events were handed over. Queries run newest
+   * block range first from the latest block down to the client's `fromBlock`, in ranges of `blockRange` (default the
+   * client's; 10,000 blocks while it has no size), narrowing when the RPC refuses one (see
+   * `scanBlockRangesNewestFirst`). Says how many events it handed over, whether `maxEvents` stopped it, and which
+   * blocks it searched.
+   */
+  async scanBatchReferencesNewestFirst(
+    visit: (reference: BatchReference) => boolean | Promise<boolean>,
+    options: BatchReferenceScan = {},
+  ): Promise<BatchReferenceScanResult> {
+    const n = options.node === undefined ? undefined : toAddress(options.node, "node");
+    const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    const { filters } = this.contract;
+    const latest = await this.provider().getBlockNumber();
+    let events = 0;
+    let capped = false;
+    const fromBlock = await scanBlockRangesNewestFirst(
+      async (from, to) => {
+        const [anchored, announced] = await Promise.all([
+          this.contract.queryFilter(filters.BatchAnchored(undefined, n), from, to),
+          this.contract.queryFilter(filters.BatchAnnounced(undefined, n), from, to),
+        ]);
+        return [
+          ...anchored.map((log) => ({ log, anchored: true })),
+          ...announced.map((log) => ({ log, anchored: false })),
+        ];
+      },
+      {
+        fromBlock: this.options.fromBlock ?? 0,
+        toBlock: latest,
+        blockRange: options.blockRange ?? this.blockRange,
+        latest: async () => latest,
+        onNarrow: this.options.onBlockRangeNarrowed,
+      },
+      async (logs) => {
+        logs.sort((a, b) => b.log.blockNumber - a.log.blockNumber || b.log.index - a.log.index);
+        for (const { log, anchored } of logs) {
+          if (events >= maxEvents) {
+            capped = true;
+            return true;
+          }
+          events++;
+          const reference: BatchReference = {
+            root: toBatchRoot(log.args.root),
+            blobId: blobIdFromBytes32(log.args.blobId),
+            node: log.args.node,
+            count: Number(log.args.count),
+            anchored,
+            blockNumber: log.blockNumber,
+            logIndex: log.index,
+            txHash: log.transactionHash,
+          };
+          if (await visit(reference)) return true;
+        }
+        return false;
+      },
+    );
+    return { events, capped, fromBlock: Math.min(fromBlock, latest), toBlock: latest };
+  }
+
+  /** The timestamp (Unix seconds) of block `blockNumber`, e.g. of an announced batch, which stores no time. */
+  async blockTime(blockNumber: number): Promise<number> {
+    return this.blockTimestamp(blockNumber);
+  }
+
+  /**
+   * The URL of the JSON-RPC endpoint the client reads through, for messages; `undefined` for another provider. (ethers
+   * exposes it only through `JsonRpcProvider._getConnection()`, read here alone.)
+   */
+  rpcUrl(): string | undefined {
+    const provider = this.runner?.provider;
+    return provider instanceof JsonRpcProvider ? provider._getConnection().url : undefined;
   }
 
   // Internals ---------------------------------------------------------------------------------------------------------
@@ -258,13 +373,13 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   private async sendBatch(
     method: "anchorBatch" | "announceBatch",
     eventName: "BatchAnchored" | "BatchAnnounced",
-    root: Bytes32,
-    blobId: BlobIdHex,
+    root: BatchRoot,
+    blobId: BlobId,
     count: number,
     overrides: TxOverrides,
   ): Promise<Transaction<AnchoredBatch>> {
-    const r = toBytes32(root, "root");
-    const b = toBytes32(blobId, "blobId");
+    const r = toBatchRoot(root, "root");
+    const b = blobIdArgument(blobId, "blobId");
     return this.send(
       method,
       () => this.contract[method](r, b, count, overrides),
@@ -272,8 +387,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
         const { args, mined } = await this.receiptEvent(receipt, eventName);
         return {
           ...mined,
-          root: str(args, "root"),
-          blobId: str(args, "blobId"),
+          root: toBatchRoot(str(args, "root")),
+          blobId: blobIdFromBytes32(str(args, "blobId")),
           count: num(args, "count"),
           node: str(args, "node"),
         };

@@ -18,6 +18,7 @@ import {
   TransactionError,
   type RevertContext,
 } from "./errors";
+import { Memo } from "./memo";
 import { BlockRange, scanBlockRanges, toInsufficientFundsError, type LogRangeRefusal } from "./rpc";
 
 /** Where and at what cost a transaction was mined. */
@@ -235,21 +236,17 @@ export abstract class Base<C extends BaseContract> {
 
   /** The timestamp of block `blockNumber`, cached per client. */
   protected async blockTimestamp(blockNumber: number): Promise<number> {
-    let pending = this.timestamps.get(blockNumber);
-    if (!pending) {
-      pending = this.provider()
-        .getBlock(blockNumber)
-        .then((block) => {
-          if (!block) throw new StrataError("TRANSACTION_FAILED", `Block ${blockNumber} is not available`);
-          return block.timestamp;
-        });
-      this.timestamps.set(blockNumber, pending);
-      pending.catch(() => this.timestamps.delete(blockNumber));
-    }
-    return pending;
+    return this.timestamps.get(blockNumber);
   }
 
-  private readonly timestamps = new Map<number, Promise<number>>();
+  private readonly timestamps = new Memo((blockNumber: number) =>
+    this.provider()
+      .getBlock(blockNumber)
+      .then((block) => {
+        if (!block) throw new StrataError("TRANSACTION_FAILED", `Block ${blockNumber} is not available`);
+        return block.timestamp;
+      }),
+  );
 }
 
 /** The mining facts of `receipt`. */

@@ -12,12 +12,14 @@ import {
   NotInBatchError,
   proofCommitment,
   signProof,
+  toBatchRoot,
+  toCommitment,
   UnsupportedVersionError,
   verifyBatchInclusion,
   type InferenceProof,
   type ProofBatchDocumentV1,
 } from "../src";
-import { b32, deployFixture, proofParams } from "./fixtures";
+import { b32, blob, deployFixture, proofParams } from "./fixtures";
 
 async function proofsFixture() {
   const base = await deployFixture();
@@ -53,7 +55,7 @@ describe("core proof batches", function () {
       const { proofs, anchoring, node } = await loadFixture(proofsFixture);
       const batch = buildBatch(proofs.slice(0, size));
       expect(batch.count).to.equal(size);
-      const anchored = await (await anchoring.anchorBuiltBatch(batch, b32(`batch blob ${size}`))).wait();
+      const anchored = await (await anchoring.anchorBuiltBatch(batch, blob(`batch blob ${size}`))).wait();
       expect(anchored).to.include({ root: batch.root, count: size });
       for (const proof of batch.proofs) {
         const commitment = proofCommitment(proof);
@@ -71,7 +73,7 @@ describe("core proof batches", function () {
   it("has the contract refuse a commitment outside the batch, and a proof of another leaf", async function () {
     const { proofs, anchoring, node } = await loadFixture(proofsFixture);
     const batch = buildBatch(proofs.slice(0, 3));
-    await (await anchoring.anchorBuiltBatch(batch, b32("blob"))).wait();
+    await (await anchoring.anchorBuiltBatch(batch, blob("blob"))).wait();
     const outsider = proofCommitment(proofs[3]);
     const [first, second] = batch.inclusions;
     expect(await anchoring.isIncluded(node.address, batch.root, outsider, first.proof)).to.equal(false);
@@ -98,7 +100,7 @@ describe("core proof batches", function () {
     it("anchors a salted batch whose every proof, and not the salt, is found and included", async function () {
       const { proofs, anchoring, node } = await loadFixture(proofsFixture);
       const batch = buildBatch(proofs.slice(0, 5), { salt: b32("salt 2") });
-      await (await anchoring.anchorBuiltBatch(batch, b32("salted blob"))).wait();
+      await (await anchoring.anchorBuiltBatch(batch, blob("salted blob"))).wait();
       const decoded = decodeBatch(batch.bytes);
       expect(decoded.root).to.equal(batch.root);
       expect(decoded.count).to.equal(5);
@@ -109,7 +111,7 @@ describe("core proof batches", function () {
         expect(await anchoring.isIncluded(node.address, batch.root, commitment, inclusion.proof)).to.equal(true);
         expect(verifyBatchInclusion(batch.root, commitment, inclusion.proof)).to.equal(true);
       }
-      expect(() => batchProofFor(decoded, b32("salt 2"))).to.throw(NotInBatchError);
+      expect(() => batchProofFor(decoded, toCommitment(b32("salt 2")))).to.throw(NotInBatchError);
     });
 
     it("refuses a salt that is a proof's commitment, or not bytes32", async function () {
@@ -204,7 +206,7 @@ describe("core proof batches", function () {
 
     it("a declared root that is not the tree's", async function () {
       const { batch } = await bytesFixture();
-      const error = batchError(() => decodeBatch(edit(batch.bytes, (doc) => (doc.root = b32("root")))));
+      const error = batchError(() => decodeBatch(edit(batch.bytes, (doc) => (doc.root = toBatchRoot(b32("root"))))));
       expect((error as BatchFormatError).field).to.equal("root");
     });
 

@@ -17,7 +17,7 @@ import {
   StrataError,
   toContractRevertError,
 } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { b32, blob, deployFixture, rejection } from "./fixtures";
 
 const CONTEXT = { contract: "ModelRegistry", method: "test" };
 
@@ -128,7 +128,7 @@ describe("core errors: reverts decoded from the typechain interfaces", function 
 
     it("decodes a transaction that reverts when it is sent", async function () {
       const { models } = await loadFixture(rpcFixture);
-      const error = await rejection(models.createModel("", b32("meta")));
+      const error = await rejection(models.createModel("", blob("meta")));
       expect(error).to.be.instanceOf(ContractRevertError);
       expect((error as ContractRevertError).errorName).to.equal("ModelRegistryEmptyName");
       expect(error.message).to.equal(
@@ -142,7 +142,7 @@ describe("core errors: reverts decoded from the typechain interfaces", function 
       let tx;
       try {
         // A gas limit skips the estimate that would catch the revert before sending.
-        tx = await models.createModel("x".repeat(65), b32("meta"), { gasLimit: 300_000 });
+        tx = await models.createModel("x".repeat(65), blob("meta"), { gasLimit: 300_000 });
         await network.provider.send("evm_mine", []);
       } finally {
         await network.provider.send("evm_setAutomine", [true]);
@@ -159,8 +159,8 @@ describe("core errors: reverts decoded from the typechain interfaces", function 
       await network.provider.send("evm_setAutomine", [false]);
       let first, second;
       try {
-        first = await models.createModel("twice", b32("meta"));
-        second = await models.createModel("twice", b32("meta"), { gasLimit: 300_000 });
+        first = await models.createModel("twice", blob("meta"));
+        second = await models.createModel("twice", blob("meta"), { gasLimit: 300_000 });
         await network.provider.send("evm_mine", []);
       } finally {
         await network.provider.send("evm_setAutomine", [true]);

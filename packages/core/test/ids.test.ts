@@ -9,6 +9,7 @@ import {
   modelIdOf,
   parseModelRef,
   toAddress,
+  toBlobIdHex,
   toBytes32,
   toNonZeroBytes32,
   versionKeyOf,
@@ -66,7 +67,7 @@ describe("core ids: TypeScript twins of the on-chain ids", function () {
     // ModelRegistry storage: _models (slot 0), _pendingOwners (1), _versionBlobIds (2), _versions (3). The first word of
     // a version record is its sha256.
     const slot = ethers.keccak256(
-      ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [versionKeyOf(modelId, blobId), 3]),
+      ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [versionKeyOf(modelId, toBlobIdHex(blobId)), 3]),
     );
     expect(await ethers.provider.getStorage(await models.getAddress(), slot)).to.equal(sha256);
   });

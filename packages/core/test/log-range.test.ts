@@ -10,7 +10,7 @@ import {
   scanBlockRanges,
   scanBlockRangesNewestFirst,
 } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { blob, deployFixture, rejection } from "./fixtures";
 import { REFUSAL_STYLES, startRpcProxy, type RpcProxy } from "./rpc-proxy";
 
 const CAP = 100;
@@ -22,7 +22,7 @@ async function spreadFixture() {
   const names = ["first", "second", "third"];
   for (const name of names) {
     await network.provider.send("hardhat_mine", [`0x${SPREAD.toString(16)}`]);
-    await (await base.client.models.connect(base.owner).createModel(name, b32(`meta ${name}`))).wait();
+    await (await base.client.models.connect(base.owner).createModel(name, blob(`meta ${name}`))).wait();
   }
   const nodes = base.client.nodes;
   await (await nodes.admitNode(base.node.address, "http://a")).wait();

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
+  blobIdToBytes32,
   ContractRevertError,
   InvalidArgumentError,
   modelIdOf,
@@ -9,16 +10,17 @@ import {
   NoActiveVersionError,
   UnknownModelError,
   UnknownVersionError,
+  type BlobId,
 } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { b32, blob, deployFixture, modelId as modelIdFor, rejection } from "./fixtures";
 
-const FILE = { blobId: b32("file v0"), sha256: b32("sha v0"), size: 1234n, endEpoch: 50 };
-const FILE1 = { blobId: b32("file v1"), sha256: b32("sha v1"), size: 99n, endEpoch: 60 };
+const FILE = { blobId: blob("file v0"), sha256: b32("sha v0"), size: 1234n, endEpoch: 50 };
+const FILE1 = { blobId: blob("file v1"), sha256: b32("sha v1"), size: 99n, endEpoch: 60 };
 
 async function modelFixture() {
   const base = await deployFixture();
   const models = base.client.models.connect(base.owner);
-  const modelId = await (await models.createModel("mnist", b32("meta"))).wait();
+  const modelId = await (await models.createModel("mnist", blob("meta"))).wait();
   return { ...base, models, modelId };
 }
 
@@ -26,7 +28,7 @@ describe("core ModelRegistryClient", function () {
   describe("createModel", function () {
     it("creates a model and wait() gives its id, the twin of modelIdOf", async function () {
       const { client, owner } = await loadFixture(deployFixture);
-      const tx = await client.models.connect(owner).createModel("resnet", b32("meta"));
+      const tx = await client.models.connect(owner).createModel("resnet", blob("meta"));
       expect(tx.hash).to.match(/^0x[0-9a-f]{64}$/);
       const modelId = await tx.wait();
       expect(modelId).to.equal(modelIdOf(owner.address, "resnet"));
@@ -35,7 +37,7 @@ describe("core ModelRegistryClient", function () {
 
     it("rejects a second model of the same name by the same creator with a decoded revert", async function () {
       const { models, owner, modelId } = await loadFixture(modelFixture);
-      const error = (await rejection(models.createModel("mnist", b32("meta")))) as ContractRevertError;
+      const error = (await rejection(models.createModel("mnist", blob("meta")))) as ContractRevertError;
       expect(error).to.be.instanceOf(ContractRevertError);
       expect(error.errorName).to.equal("ModelRegistryModelExists");
       expect(error.namedArgs).to.deep.equal({ modelId, creator: owner.address });
@@ -44,7 +46,7 @@ describe("core ModelRegistryClient", function () {
 
     it("rejects a malformed metadata Blob ID before sending", async function () {
       const { client } = await loadFixture(deployFixture);
-      const error = await rejection(client.models.createModel("m", "0x1234"));
+      const error = await rejection(client.models.createModel("m", "0x1234" as BlobId));
       expect(error).to.be.instanceOf(InvalidArgumentError);
       expect(error.message).to.contain("Invalid metadataBlobId");
     });
@@ -66,11 +68,11 @@ describe("core ModelRegistryClient", function () {
       const { models, modelId } = await loadFixture(modelFixture);
       await (await models.publishVersion(modelId, FILE)).wait();
       const error = (await rejection(
-        models.publishVersion(modelId, { ...FILE, sha256: b32("other") }),
+        models.publishVersion(modelId, { ...FILE, sha256: modelIdFor("other") }),
       )) as ContractRevertError;
       expect(error).to.be.instanceOf(ContractRevertError);
       expect(error.errorName).to.equal("ModelRegistryDuplicateBlobId");
-      expect(error.namedArgs).to.deep.equal({ modelId, blobId: FILE.blobId, index: 0n });
+      expect(error.namedArgs).to.deep.equal({ modelId, blobId: blobIdToBytes32(FILE.blobId), index: 0n });
       expect(error.message).to.contain("ModelRegistry.publishVersion reverted with ModelRegistryDuplicateBlobId(");
       expect(error.message).to.contain("already version 0");
     });
@@ -112,9 +114,9 @@ describe("core ModelRegistryClient", function () {
       await (await models.publishVersion(modelId, FILE)).wait();
       await (await models.publishVersion(modelId, FILE1)).wait();
       expect(await models.versionOf(modelId, FILE1.blobId)).to.equal(1);
-      const error = (await rejection(models.versionOf(modelId, b32("nope")))) as UnknownVersionError;
+      const error = (await rejection(models.versionOf(modelId, blob("nope")))) as UnknownVersionError;
       expect(error).to.be.instanceOf(UnknownVersionError);
-      expect(error.version).to.deep.equal({ blobId: b32("nope") });
+      expect(error.version).to.deep.equal({ blobId: blob("nope") });
     });
 
     it("extends a version's storage end epoch, and decodes a non-extension", async function () {
@@ -160,26 +162,26 @@ describe("core ModelRegistryClient", function () {
         owner: owner.address,
         versionCount: 0,
         createdAt: await time.latest(),
-        metadataBlobId: b32("meta"),
+        metadataBlobId: blob("meta"),
       });
       expect(await models.exists(modelId)).to.equal(true);
     });
 
     it("throws UnknownModelError for an unknown model", async function () {
       const { models } = await loadFixture(modelFixture);
-      const error = (await rejection(models.getModel(b32("none")))) as UnknownModelError;
+      const error = (await rejection(models.getModel(modelIdFor("none")))) as UnknownModelError;
       expect(error).to.be.instanceOf(UnknownModelError);
-      expect(error.modelId).to.equal(b32("none"));
-      expect(await models.exists(b32("none"))).to.equal(false);
+      expect(error.modelId).to.equal(modelIdFor("none"));
+      expect(await models.exists(modelIdFor("none"))).to.equal(false);
     });
 
     it("points a model at new metadata", async function () {
       const { models, modelId } = await loadFixture(modelFixture);
-      expect(await (await models.setMetadata(modelId, b32("meta 2"))).wait()).to.include({
+      expect(await (await models.setMetadata(modelId, blob("meta 2"))).wait()).to.include({
         modelId,
-        metadataBlobId: b32("meta 2"),
+        metadataBlobId: blob("meta 2"),
       });
-      expect((await models.getModel(modelId)).metadataBlobId).to.equal(b32("meta 2"));
+      expect((await models.getModel(modelId)).metadataBlobId).to.equal(blob("meta 2"));
     });
 
     it("transfers a model in two steps", async function () {
@@ -204,24 +206,26 @@ describe("core ModelRegistryClient", function () {
     it("gives a model's name from its creation event", async function () {
       const { models, modelId } = await loadFixture(modelFixture);
       expect(await models.getModelName(modelId)).to.equal("mnist");
-      await rejection(models.getModelName(b32("none"))).then((e) => expect(e).to.be.instanceOf(UnknownModelError));
+      await rejection(models.getModelName(modelIdFor("none"))).then((e) =>
+        expect(e).to.be.instanceOf(UnknownModelError),
+      );
     });
 
     it("lists models from their creation events, by creator if asked", async function () {
       const { models, modelId, owner, other } = await loadFixture(modelFixture);
-      const otherId = await (await models.connect(other).createModel("bert", b32("meta b"))).wait();
+      const otherId = await (await models.connect(other).createModel("bert", blob("meta b"))).wait();
       const all = await models.listModels();
       expect(all.map((m) => [m.id, m.creator, m.name])).to.deep.equal([
         [modelId, owner.address, "mnist"],
         [otherId, other.address, "bert"],
       ]);
-      expect(all[1].metadataBlobId).to.equal(b32("meta b"));
+      expect(all[1].metadataBlobId).to.equal(blob("meta b"));
       expect((await models.listModels({ creator: other.address })).map((m) => m.name)).to.deep.equal(["bert"]);
     });
 
     it("scans events in bounded block ranges when asked", async function () {
       const { models, registries, deployment, other } = await loadFixture(modelFixture);
-      await (await models.connect(other).createModel("bert", b32("meta b"))).wait();
+      await (await models.connect(other).createModel("bert", blob("meta b"))).wait();
       const chunked = new ModelRegistryClient(registries.modelRegistry, {
         fromBlock: deployment.block,
         maxBlockRange: 1,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractRevertError, InvalidArgumentError } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { blob, commitment, deployFixture, rejection } from "./fixtures";
 
 describe("core NodeRegistryClient", function () {
   it("admits a node: it is active, may anchor, and its endpoint is known", async function () {
@@ -149,7 +149,7 @@ describe("core NodeRegistryClient activity order", function () {
     await sameTimestamp(t);
     const admitted = await (await client.nodes.admitNode(node.address, "http://a")).wait();
     await sameTimestamp(t);
-    const anchored = await (await client.proofs.connect(node).anchorProof(b32("c"), b32("blob"))).wait();
+    const anchored = await (await client.proofs.connect(node).anchorProof(commitment("c"), blob("blob"))).wait();
     await sameTimestamp(t);
     const removed = await (await client.nodes.removeNode(node.address)).wait();
     const blocks = [admitted.blockNumber, anchored.blockNumber, removed.blockNumber];

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { ContractRevertError, ProofRegistryClient, StrataClient } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { blobIdFromBytes32, ContractRevertError, ProofRegistryClient, StrataClient, toCommitment } from "../src";
+import { blob, commitment, deployFixture, rejection, root } from "./fixtures";
 
 async function nodeFixture() {
   const base = await deployFixture();
@@ -14,18 +14,18 @@ describe("core ProofRegistryClient", function () {
   describe("single proofs", function () {
     it("anchors a proof: wait() gives the anchor, and reads give who, when and the Blob ID", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      const anchored = await (await proofs.anchorProof(b32("c1"), b32("blob c1"))).wait();
-      expect(anchored).to.include({ commitment: b32("c1"), blobId: b32("blob c1"), node: node.address });
+      const anchored = await (await proofs.anchorProof(commitment("c1"), blob("blob c1"))).wait();
+      expect(anchored).to.include({ commitment: commitment("c1"), blobId: blob("blob c1"), node: node.address });
       expect(anchored.gasUsed > 0n).to.equal(true);
       const block = await proofs.runner!.provider!.getBlock(anchored.blockNumber);
-      expect(await proofs.getProof(node.address, b32("c1"))).to.deep.equal({
+      expect(await proofs.getProof(node.address, commitment("c1"))).to.deep.equal({
         node: node.address,
         anchoredAt: block!.timestamp,
       });
-      expect(await proofs.proofBlobId(b32("c1"), node.address)).to.equal(b32("blob c1"));
-      expect(await proofs.proofReference(b32("c1"), node.address)).to.deep.equal({
-        commitment: b32("c1"),
-        blobId: b32("blob c1"),
+      expect(await proofs.proofBlobId(commitment("c1"), node.address)).to.equal(blob("blob c1"));
+      expect(await proofs.proofReference(commitment("c1"), node.address)).to.deep.equal({
+        commitment: commitment("c1"),
+        blobId: blob("blob c1"),
         node: node.address,
         blockNumber: anchored.blockNumber,
         logIndex: 0,
@@ -35,33 +35,38 @@ describe("core ProofRegistryClient", function () {
 
     it("reads an unknown proof as null", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      expect(await proofs.getProof(node.address, b32("none"))).to.equal(null);
-      expect(await proofs.proofBlobId(b32("none"), node.address)).to.equal(null);
+      expect(await proofs.getProof(node.address, commitment("none"))).to.equal(null);
+      expect(await proofs.proofBlobId(commitment("none"), node.address)).to.equal(null);
     });
 
     it("reads each node's anchor of the same commitment apart: another node's copy is not the signer's", async function () {
       const { client, proofs, node, node2 } = await loadFixture(nodeFixture);
-      await (await client.proofs.connect(node2).anchorProof(b32("c1"), b32("copy by node2"))).wait();
-      expect(await proofs.getProof(node.address, b32("c1"))).to.equal(null);
-      expect(await proofs.proofReference(b32("c1"), node.address)).to.equal(null);
-      const anchored = await (await proofs.anchorProof(b32("c1"), b32("blob by node"))).wait();
-      expect(await proofs.proofReference(b32("c1"), node.address)).to.include({
-        blobId: b32("blob by node"),
+      await (await client.proofs.connect(node2).anchorProof(commitment("c1"), blob("copy by node2"))).wait();
+      expect(await proofs.getProof(node.address, commitment("c1"))).to.equal(null);
+      expect(await proofs.proofReference(commitment("c1"), node.address)).to.equal(null);
+      const anchored = await (await proofs.anchorProof(commitment("c1"), blob("blob by node"))).wait();
+      expect(await proofs.proofReference(commitment("c1"), node.address)).to.include({
+        blobId: blob("blob by node"),
         node: node.address,
         blockNumber: anchored.blockNumber,
       });
-      expect(await proofs.proofReference(b32("c1"), node2.address)).to.include({ blobId: b32("copy by node2") });
-      expect((await proofs.proofReferences(b32("c1"))).map((r) => r.node)).to.deep.equal([node2.address, node.address]);
+      expect(await proofs.proofReference(commitment("c1"), node2.address)).to.include({
+        blobId: blob("copy by node2"),
+      });
+      expect((await proofs.proofReferences(commitment("c1"))).map((r) => r.node)).to.deep.equal([
+        node2.address,
+        node.address,
+      ]);
     });
 
     it("decodes a second anchoring by the same node with when it anchored first", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      await (await proofs.anchorProof(b32("c1"), b32("blob"))).wait();
-      const { anchoredAt } = (await proofs.getProof(node.address, b32("c1")))!;
-      const error = (await rejection(proofs.anchorProof(b32("c1"), b32("blob 2")))) as ContractRevertError;
+      await (await proofs.anchorProof(commitment("c1"), blob("blob"))).wait();
+      const { anchoredAt } = (await proofs.getProof(node.address, commitment("c1")))!;
+      const error = (await rejection(proofs.anchorProof(commitment("c1"), blob("blob 2")))) as ContractRevertError;
       expect(error.errorName).to.equal("ProofRegistryAlreadyAnchored");
       expect(error.namedArgs).to.deep.equal({
-        commitment: b32("c1"),
+        commitment: commitment("c1"),
         node: node.address,
         anchoredAt: BigInt(anchoredAt),
       });
@@ -70,7 +75,7 @@ describe("core ProofRegistryClient", function () {
     it("decodes an anchoring by an account that is not an active node", async function () {
       const { client, other } = await loadFixture(nodeFixture);
       const error = (await rejection(
-        client.proofs.connect(other).anchorProof(b32("c"), b32("blob")),
+        client.proofs.connect(other).anchorProof(commitment("c"), blob("blob")),
       )) as ContractRevertError;
       expect(error.errorName).to.equal("ProofRegistryNotActiveNode");
       expect(error.message).to.contain(`${other.address} is not an active node`);
@@ -79,70 +84,71 @@ describe("core ProofRegistryClient", function () {
     it("decodes a zero commitment and a zero Blob ID", async function () {
       const { proofs } = await loadFixture(nodeFixture);
       const zero = "0x" + "00".repeat(32);
-      expect(((await rejection(proofs.anchorProof(zero, b32("blob")))) as ContractRevertError).errorName).to.equal(
-        "ProofRegistryZeroCommitment",
-      );
-      expect(((await rejection(proofs.anchorProof(b32("c"), zero))) as ContractRevertError).errorName).to.equal(
-        "ProofRegistryZeroBlobId",
-      );
+      expect(
+        ((await rejection(proofs.anchorProof(toCommitment(zero), blob("blob")))) as ContractRevertError).errorName,
+      ).to.equal("ProofRegistryZeroCommitment");
+      expect(
+        ((await rejection(proofs.anchorProof(commitment("c"), blobIdFromBytes32(zero)))) as ContractRevertError)
+          .errorName,
+      ).to.equal("ProofRegistryZeroBlobId");
     });
   });
 
   describe("batches", function () {
     it("anchors a batch: wait() gives root, Blob ID, count, block, tx and gas", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      const tx = await proofs.anchorBatch(b32("root"), b32("batch blob"), 7);
+      const tx = await proofs.anchorBatch(root("root"), blob("batch blob"), 7);
       const anchored = await tx.wait();
       expect(anchored).to.deep.equal({
-        root: b32("root"),
-        blobId: b32("batch blob"),
+        root: root("root"),
+        blobId: blob("batch blob"),
         count: 7,
         node: node.address,
         blockNumber: tx.receipt!.blockNumber,
         txHash: tx.hash,
         gasUsed: tx.receipt!.gasUsed,
       });
-      expect(await proofs.getBatch(node.address, b32("root"))).to.include({ node: node.address, count: 7 });
-      expect(await proofs.batchBlobId(b32("root"), node.address)).to.equal(b32("batch blob"));
-      expect(await proofs.batchReference(b32("root"), node.address)).to.include({ anchored: true, count: 7 });
+      expect(await proofs.getBatch(node.address, root("root"))).to.include({ node: node.address, count: 7 });
+      expect(await proofs.batchBlobId(root("root"), node.address)).to.equal(blob("batch blob"));
+      expect(await proofs.batchReference(root("root"), node.address)).to.include({ anchored: true, count: 7 });
     });
 
     it("announces a batch in an event only: no stored anchor, but the Blob ID is found", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      const announced = await (await proofs.announceBatch(b32("root"), b32("batch blob"), 3)).wait();
-      expect(announced).to.include({ root: b32("root"), blobId: b32("batch blob"), count: 3 });
-      expect(await proofs.getBatch(node.address, b32("root"))).to.equal(null);
-      expect(await proofs.batchReference(b32("root"), node.address)).to.include({
+      const announced = await (await proofs.announceBatch(root("root"), blob("batch blob"), 3)).wait();
+      expect(announced).to.include({ root: root("root"), blobId: blob("batch blob"), count: 3 });
+      expect(await proofs.getBatch(node.address, root("root"))).to.equal(null);
+      expect(await proofs.batchReference(root("root"), node.address)).to.include({
         anchored: false,
-        blobId: b32("batch blob"),
+        blobId: blob("batch blob"),
       });
     });
 
     it("prefers the node's anchored reference of a batch over its announcements", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      await (await proofs.announceBatch(b32("root"), b32("announced"), 1)).wait();
-      await (await proofs.anchorBatch(b32("root"), b32("real"), 1)).wait();
-      const references = await proofs.batchReferences(b32("root"), node.address);
+      await (await proofs.announceBatch(root("root"), blob("announced"), 1)).wait();
+      await (await proofs.anchorBatch(root("root"), blob("real"), 1)).wait();
+      const references = await proofs.batchReferences(root("root"), node.address);
       expect(references.map((r) => [r.blobId, r.anchored])).to.deep.equal([
-        [b32("announced"), false],
-        [b32("real"), true],
+        [blob("announced"), false],
+        [blob("real"), true],
       ]);
-      expect(await proofs.batchBlobId(b32("root"), node.address)).to.equal(b32("real"));
-      expect(await proofs.batchBlobId(b32("other"), node.address)).to.equal(null);
+      expect(await proofs.batchBlobId(root("root"), node.address)).to.equal(blob("real"));
+      expect(await proofs.batchBlobId(root("other"), node.address)).to.equal(null);
     });
 
     it("never takes another node's anchor or announcement of a root as the node's own", async function () {
       const { proofs, client, node, node2 } = await loadFixture(nodeFixture);
       const squatter = client.proofs.connect(node2);
-      await (await squatter.anchorBatch(b32("root"), b32("squatted"), 9)).wait();
-      await (await squatter.announceBatch(b32("root"), b32("spoof"), 9)).wait();
-      expect(await proofs.getBatch(node.address, b32("root"))).to.equal(null);
-      expect(await proofs.batchReference(b32("root"), node.address)).to.equal(null);
-      await (await proofs.anchorBatch(b32("root"), b32("real"), 2)).wait();
-      expect(await proofs.getBatch(node.address, b32("root"))).to.include({ node: node.address, count: 2 });
-      expect(await proofs.getBatch(node2.address, b32("root"))).to.include({ node: node2.address, count: 9 });
-      expect(await proofs.batchReference(b32("root"), node.address)).to.include({ blobId: b32("real"), count: 2 });
-      expect((await proofs.batchReferences(b32("root"))).map((r) => [r.node, r.anchored])).to.deep.equal([
+      await (await squatter.anchorBatch(root("root"), blob("squatted"), 9)).wait();
+      await (await squatter.announceBatch(root("root"), blob("spoof"), 9)).wait();
+      expect(await proofs.getBatch(node.address, root("root"))).to.equal(null);
+      expect(await proofs.batchReference(root("root"), node.address)).to.equal(null);
+      await (await proofs.anchorBatch(root("root"), blob("real"), 2)).wait();
+      expect(await proofs.getBatch(node.address, root("root"))).to.include({ node: node.address, count: 2 });
+      expect(await proofs.getBatch(node2.address, root("root"))).to.include({ node: node2.address, count: 9 });
+      expect(await proofs.batchReference(root("root"), node.address)).to.include({ blobId: blob("real"), count: 2 });
+      expect((await proofs.batchReferences(root("root"))).map((r) => [r.node, r.anchored])).to.deep.equal([
         [node2.address, true],
         [node2.address, false],
         [node.address, true],
@@ -151,14 +157,14 @@ describe("core ProofRegistryClient", function () {
 
     it("decodes an empty batch", async function () {
       const { proofs } = await loadFixture(nodeFixture);
-      const error = (await rejection(proofs.anchorBatch(b32("root"), b32("blob"), 0))) as ContractRevertError;
+      const error = (await rejection(proofs.anchorBatch(root("root"), blob("blob"), 0))) as ContractRevertError;
       expect(error.errorName).to.equal("ProofRegistryEmptyBatch");
-      expect(error.namedArgs).to.deep.equal({ root: b32("root") });
+      expect(error.namedArgs).to.deep.equal({ root: root("root") });
     });
 
     it("says an unknown root includes nothing", async function () {
       const { proofs, node } = await loadFixture(nodeFixture);
-      expect(await proofs.isIncluded(node.address, b32("root"), b32("c"), [])).to.equal(false);
+      expect(await proofs.isIncluded(node.address, root("root"), commitment("c"), [])).to.equal(false);
     });
   });
 

@@ -23,6 +23,9 @@ import {
   signProof,
   UnsupportedVersionError,
   verifyProofSignature,
+  toBlobIdHex,
+  toModelId,
+  type BlobIdHex,
   type InferenceProofV1,
 } from "../src";
 import { b32, deployFixture, proofParams, RUNTIME } from "./fixtures";
@@ -236,9 +239,9 @@ describe("core inference proofs", function () {
     });
 
     const fields: [string, (d: InferenceProofV1) => void][] = [
-      ["the model Blob ID", (d) => (d.model.blobId = b32("other blob"))],
+      ["the model Blob ID", (d) => (d.model.blobId = toBlobIdHex(b32("other blob")))],
       ["the model sha256", (d) => (d.model.sha256 = b32("other sha"))],
-      ["the model id", (d) => (d.model.id = b32("other model"))],
+      ["the model id", (d) => (d.model.id = toModelId(b32("other model")))],
       ["the model version", (d) => (d.model.version = 1)],
       ["a runtime setting", (d) => (d.runtime.intraOpNumThreads = 4)],
       ["the runtime version", (d) => (d.runtime.version = "1.30.1")],
@@ -310,7 +313,7 @@ describe("core inference proofs", function () {
         "node",
         (d) => (d.node = d.node.slice(0, 2) + d.node.slice(2, 4).toLowerCase() + "ABCDEF".repeat(6) + "ab"),
       ],
-      ["a short Blob ID", "model.blobId", (d) => (d.model.blobId = "0x1234")],
+      ["a short Blob ID", "model.blobId", (d) => (d.model.blobId = "0x1234" as BlobIdHex)],
       ["a negative model version", "model.version", (d) => (d.model.version = -1)],
       ["a fractional timestamp", "timestamp", (d) => (d.timestamp = 1.5)],
       ["a string timestamp", "timestamp", (d) => ((d as Record<string, unknown>).timestamp = "1750000000")],

@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { connect, InsufficientFundsError } from "../src";
-import { b32, deployFixture, rejection } from "./fixtures";
+import { blob, deployFixture, rejection } from "./fixtures";
 import { REFUSAL_STYLES, startRpcProxy } from "./rpc-proxy";
 
 /** No hex longer than a bytes32 (66 characters): a signed transaction never appears. */
@@ -13,7 +13,7 @@ describe("core: sending from an unfunded key", function () {
   it("is a short InsufficientFundsError naming the address, what it has and what to do (in-process network)", async function () {
     const { deployment } = await loadFixture(deployFixture);
     const poor = Wallet.createRandom().connect(ethers.provider);
-    const error = await rejection(connect(deployment, poor).models.createModel("poor", b32("meta")));
+    const error = await rejection(connect(deployment, poor).models.createModel("poor", blob("meta")));
     expect(error).to.be.instanceOf(InsufficientFundsError);
     const funds = error as InsufficientFundsError;
     expect(funds.code).to.equal("INSUFFICIENT_FUNDS");
@@ -34,7 +34,7 @@ describe("core: sending from an unfunded key", function () {
       const poor = Wallet.createRandom().connect(provider);
       // A gas limit given: no estimate, so the RPC refuses the signed transaction itself (eth_sendRawTransaction).
       const error = await rejection(
-        connect(deployment, poor).models.createModel("poor", b32("meta"), {
+        connect(deployment, poor).models.createModel("poor", blob("meta"), {
           gasLimit: 200_000,
           maxFeePerGas: 2_000_000_000n,
           maxPriorityFeePerGas: 1_000_000_000n,

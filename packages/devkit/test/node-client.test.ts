@@ -9,8 +9,9 @@ import {
   NodeUnreachableError,
   type ProofStatus,
 } from "../src";
+import { blobIdFromBytes32, toBatchRoot, toCommitment } from "@strata/core";
 
-const COMMITMENT = `0x${"ab".repeat(32)}`;
+const COMMITMENT = toCommitment(`0x${"ab".repeat(32)}`);
 
 /** A node service whose answers the test sets. */
 class FakeNode implements NodeService {
@@ -91,7 +92,14 @@ describe("NodeClient", function () {
   it("waits for the anchor, and gives up past its timeout naming the last status", async function () {
     service.statuses = [
       { commitment: COMMITMENT, status: "accepted" },
-      { commitment: COMMITMENT, status: "anchored", root: COMMITMENT, index: 0, blobId: "b", txHash: "0x3" },
+      {
+        commitment: COMMITMENT,
+        status: "anchored",
+        root: toBatchRoot(COMMITMENT),
+        index: 0,
+        blobId: blobIdFromBytes32(COMMITMENT),
+        txHash: "0x3",
+      },
     ];
     const anchored = await client.waitForAnchor(COMMITMENT, { intervalMs: 10 });
     expect(anchored.txHash).to.equal("0x3");

@@ -3,12 +3,17 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
   buildProof,
+  Memo,
   signProofWithCommitment,
   StrataClient,
   InvalidArgumentError,
   UnknownModelError,
   UnknownVersionError,
   NoActiveVersionError,
+  isBytes32Hex,
+  proofModelOf,
+  toCommitment,
+  type ModelId,
   type ModelVersion,
   type RuntimeV1,
 } from "@strata/core";
@@ -21,11 +26,12 @@ import {
   toProofTensor,
   ModelNotFoundError,
 } from "@strata/runtime";
-import { blobIdFromBytes32Hex, type WalrusClient } from "@strata/walrus";
+import type { WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
+import { InvalidIndexKeyError } from "./proof-index";
 import type { InferRequest, NodeService } from "./server";
 
 export interface InferenceNodeOptions {
@@ -82,10 +88,12 @@ export const NODE_RUNTIME: RuntimeV1 = {
  */
 export class InferenceNode implements NodeService {
   readonly cache: ModelCache;
-  private readonly sessions = new Map<string, Promise<ModelSession>>();
-  private readonly latest = new Map<string, { at: number; value: Promise<ModelVersion> }>();
-  /** Model ids never change once a model exists: resolved once per name (a bounded map). */
-  private readonly modelIds = new Map<string, Promise<string>>();
+  /** Loaded models, by model Blob ID: fetched and verified through the cache, loaded once. */
+  private readonly sessions: Memo<ModelVersion, ModelSession>;
+  /** The latest version of a model id, shared by concurrent callers and reused for `latestTtlMs` (default 5 s). */
+  private readonly latest: Memo<ModelId, ModelVersion>;
+  /** Model ids never change once a model exists: resolved once per name (at most 10,000 names kept). */
+  private readonly modelIds: Memo<string, ModelId>;
   private readonly probes: {
     chain: Probe;
     anchorer: Probe & { active?: boolean };
@@ -112,6 +120,20 @@ export class InferenceNode implements NodeService {
     this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, cacheMaxBytes, {
       ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
     });
+    const models = options.client.models;
+    this.latest = new Memo((modelId) => models.latestVersion(modelId), { ttlMs: options.latestTtlMs ?? 5_000 });
+    this.modelIds = new Memo((model) => models.resolve(model, options.defaultModelOwner).then((r) => r.model.id), {
+      maxEntries: 10_000,
+    });
+    this.sessions = new Memo(
+      (version) => {
+        const blobId = version.blobId;
+        return this.cache
+          .get({ blobId, sha256: version.sha256, size: Number(version.size) })
+          .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
+      },
+      { keyOf: (version) => version.blobId },
+    );
   }
 
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {
@@ -215,9 +237,9 @@ export class InferenceNode implements NodeService {
   /** Resolves `model` (and `version`, or the latest non-deprecated one) on-chain. */
   async resolve(model: string, version?: number): Promise<ModelVersion> {
     try {
-      const modelId = await this.modelId(model);
+      const modelId = await this.modelIds.get(model);
       if (version !== undefined) return await this.options.client.models.getVersion(modelId, version);
-      return await this.cached(this.latest, modelId, () => this.options.client.models.latestVersion(modelId));
+      return await this.latest.get(modelId);
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw new NodeError("INVALID_MODEL_REF", error.message);
       if (
@@ -233,43 +255,9 @@ export class InferenceNode implements NodeService {
     }
   }
 
-  private modelId(model: string): Promise<string> {
-    let id = this.modelIds.get(model);
-    if (!id) {
-      if (this.modelIds.size >= 10_000) this.modelIds.delete(this.modelIds.keys().next().value!);
-      id = this.options.client.models.resolve(model, this.options.defaultModelOwner).then((r) => r.model.id);
-      this.modelIds.set(model, id);
-      id.catch(() => this.modelIds.delete(model));
-    }
-    return id;
-  }
-
-  /** `load(key)`, shared by concurrent callers and reused for `latestTtlMs` (default 5 s); a failure is not kept. */
-  private cached<T>(
-    map: Map<string, { at: number; value: Promise<T> }>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    const hit = map.get(key);
-    if (hit && Date.now() - hit.at < (this.options.latestTtlMs ?? 5_000)) return hit.value;
-    const value = load();
-    map.set(key, { at: Date.now(), value });
-    value.catch(() => map.delete(key));
-    return value;
-  }
-
-  /** The session of `version`'s model file: fetched and verified through the cache, loaded once. */
+  /** The session of `version`'s model file: fetched and verified through the cache, loaded once per model blob. */
   async session(version: ModelVersion): Promise<ModelSession> {
-    const blobId = blobIdFromBytes32Hex(version.blobId);
-    let session = this.sessions.get(blobId);
-    if (!session) {
-      session = this.cache
-        .get({ blobId, sha256: version.sha256, size: Number(version.size) })
-        .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
-      this.sessions.set(blobId, session);
-      session.catch(() => this.sessions.delete(blobId));
-    }
-    return session;
+    return this.sessions.get(version);
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
@@ -289,7 +277,7 @@ export class InferenceNode implements NodeService {
       const t3 = performance.now();
       const unsigned = buildProof({
         domain: this.options.client.proofDomain,
-        model: { id: version.modelId, version: version.index, blobId: version.blobId, sha256: version.sha256 },
+        model: proofModelOf(version),
         inputs: inputs.map(toProofTensor),
         outputs: outputs.map(toProofTensor),
         runtime: NODE_RUNTIME,
@@ -303,7 +291,7 @@ export class InferenceNode implements NodeService {
         model: {
           id: version.modelId,
           version: version.index,
-          blobId: blobIdFromBytes32Hex(version.blobId),
+          blobId: version.blobId,
           sha256: version.sha256,
         },
         outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
@@ -322,7 +310,9 @@ export class InferenceNode implements NodeService {
   }
 
   async proofStatus(commitment: string): Promise<ProofStatus> {
-    const status = await this.outbox.status(commitment);
+    // The HTTP route checks the form; a programmatic caller gets the index's 400 for a malformed commitment, as before.
+    if (!isBytes32Hex(commitment)) throw new InvalidIndexKeyError("commitment", commitment);
+    const status = await this.outbox.status(toCommitment(commitment));
     if (!status) {
       throw new NodeError("PROOF_NOT_FOUND", `this node has no proof ${commitment}; check the commitment`);
     }
@@ -382,7 +372,7 @@ export class InferenceNode implements NodeService {
     this.closing = true;
     clearInterval(this.monitor);
     await this.outbox.close(graceMs);
-    for (const session of this.sessions.values()) await session.then((s) => s.release()).catch(() => undefined);
+    for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
   }
 }
 

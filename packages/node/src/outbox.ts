@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
+  BatchTree,
   buildBatch,
   ContractRevertError,
   proofCommitment,
+  type BatchRoot,
+  type BlobId,
   type Bytes32,
+  type Commitment,
   type InferenceProof,
   type ProofRegistryClient,
 } from "@strata/core";
-import { blobIdToBytes32Hex, BlobTooLargeError, WalrusHttpError, type WalrusClient } from "@strata/walrus";
+import { BlobTooLargeError, WalrusHttpError, type WalrusClient } from "@strata/walrus";
 import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors";
 import { Journal, type JournalOptions } from "./journal";
 import { ProofIndex, type IndexedBatch } from "./proof-index";
@@ -18,36 +21,36 @@ import { NODE_DEFAULTS } from "./defaults";
 /** A record of the outbox journal. */
 type OutboxRecord =
   | { t: "proof"; doc: InferenceProof }
-  | { t: "batch"; root: Bytes32; commitments: Bytes32[]; salt?: Bytes32 }
-  | { t: "stored"; root: Bytes32; blobId: string }
-  | { t: "anchored"; root: Bytes32; txHash: string; block: number; gasUsed?: string }
+  | { t: "batch"; root: BatchRoot; commitments: Commitment[]; salt?: Bytes32 }
+  | { t: "stored"; root: BatchRoot; blobId: BlobId }
+  | { t: "anchored"; root: BatchRoot; txHash: string; block: number; gasUsed?: string }
   /** A sealed batch replaced by the batch records that follow (re-sealed with a salt, or split to fit the cap). */
-  | { t: "dropped"; root: Bytes32; reason: string };
+  | { t: "dropped"; root: BatchRoot; reason: string };
 
 /** Where a proof is on its way to the chain. */
 export type ProofState = "accepted" | "batched" | "anchored";
 
 /** What `GET /v1/proofs/:commitment` answers. */
 export interface ProofStatus {
-  commitment: Bytes32;
+  commitment: Commitment;
   status: ProofState;
   /** The batch's Merkle root, once batched. */
-  root?: Bytes32;
+  root?: BatchRoot;
   /** The position of the proof in its batch, and the Merkle proof `ProofRegistry.isIncluded` accepts. */
   index?: number;
   merkleProof?: Bytes32[];
   /** The batch blob on Walrus (base64url), once stored. */
-  blobId?: string;
+  blobId?: BlobId;
   txHash?: string;
   block?: number;
 }
 
 /** A batch as the outbox reports it (sealed and on its way, or anchored). */
 export interface BatchInfo {
-  root: Bytes32;
-  commitments: Bytes32[];
+  root: BatchRoot;
+  commitments: Commitment[];
   salt?: Bytes32;
-  blobId?: string;
+  blobId?: BlobId;
   txHash?: string;
   block?: number;
   gasUsed?: string;
@@ -55,7 +58,7 @@ export interface BatchInfo {
 
 /** A sealed batch that keeps failing, as health and metrics show it. */
 export interface QuarantinedBatch {
-  root: Bytes32;
+  root: BatchRoot;
   proofs: number;
   attempts: number;
   lastError: string;
@@ -71,7 +74,7 @@ interface SealedBatch extends BatchInfo {
   quarantined: boolean;
   /** The anchoring transaction sent and not yet seen mined. */
   tx?: { hash: string; sentAt: number };
-  tree?: StandardMerkleTree<[string]>;
+  tree?: BatchTree;
 }
 
 interface PendingProof {
@@ -79,7 +82,7 @@ interface PendingProof {
   /** Bytes the proof adds to a batch blob (estimate: its JSON plus its share of the tree). */
   size: number;
   /** The sealed batch holding it, once batched. */
-  root?: Bytes32;
+  root?: BatchRoot;
 }
 
 /** Bytes of a batch blob besides its proofs, and per proof besides its document (tree nodes and values). */
@@ -138,9 +141,9 @@ type ResolvedOptions = Required<Omit<OutboxOptions, "onAnchored" | "onError" | "
  * use: the batch is re-sealed with a salt (a new root) and the event is reported.
  */
 export class Outbox {
-  private readonly pending = new Map<Bytes32, PendingProof>();
-  private readonly sealed = new Map<Bytes32, SealedBatch>();
-  private waiting: { commitment: Bytes32; at: number; size: number }[] = [];
+  private readonly pending = new Map<Commitment, PendingProof>();
+  private readonly sealed = new Map<BatchRoot, SealedBatch>();
+  private waiting: { commitment: Commitment; at: number; size: number }[] = [];
   private waitingBytes = 0;
   private backlogBytes = 0;
   private quarantinedCount = 0;
@@ -231,14 +234,14 @@ export class Outbox {
 
   // State transitions (run only once the journal holds the record that causes them) -----------------------------------
 
-  private addWaiting(commitment: Bytes32, doc: InferenceProof, size: number, at: number): void {
+  private addWaiting(commitment: Commitment, doc: InferenceProof, size: number, at: number): void {
     this.pending.set(commitment, { doc, size });
     this.waiting.push({ commitment, at, size });
     this.waitingBytes += size;
     this.backlogBytes += size;
   }
 
-  private seal(root: Bytes32, commitments: Bytes32[], salt?: Bytes32, bytes?: Uint8Array): SealedBatch {
+  private seal(root: BatchRoot, commitments: Commitment[], salt?: Bytes32, bytes?: Uint8Array): SealedBatch {
     const members = new Set(commitments);
     const taken = this.waiting.filter((w) => members.has(w.commitment));
     this.waiting = this.waiting.filter((w) => !members.has(w.commitment));
@@ -254,7 +257,7 @@ export class Outbox {
   }
 
   /** Takes a sealed batch apart (its proofs wait again, at the front, until the replacement batch records follow). */
-  private unseal(root: Bytes32): void {
+  private unseal(root: BatchRoot): void {
     const batch = this.sealed.get(root);
     if (!batch) return;
     this.sealed.delete(root);
@@ -269,7 +272,7 @@ export class Outbox {
   }
 
   /** An anchored batch leaves memory: its documents are on Walrus and its record in the index. */
-  private retire(root: Bytes32): void {
+  private retire(root: BatchRoot): void {
     const batch = this.sealed.get(root);
     if (!batch) return;
     this.sealed.delete(root);
@@ -319,7 +322,7 @@ export class Outbox {
   }
 
   /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
-  async accept(doc: InferenceProof, commitment: Bytes32 = proofCommitment(doc)): Promise<Bytes32> {
+  async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Commitment> {
     const refused = this.refusal();
     if (refused) throw refused;
     if (this.pending.has(commitment)) return commitment;
@@ -417,7 +420,7 @@ export class Outbox {
    */
   private async sealWaiting(all = true): Promise<void> {
     while (this.waiting.length > 0 && (all || this.batchDue()) && !(this.stopped && !all)) {
-      const take: Bytes32[] = [];
+      const take: Commitment[] = [];
       let bytes = 0;
       for (const w of this.waiting) {
         if (take.length >= this.options.maxBatch) break;
@@ -429,7 +432,7 @@ export class Outbox {
     }
   }
 
-  private async sealBatch(commitments: Bytes32[], salt?: Bytes32, replaces?: { root: Bytes32; reason: string }) {
+  private async sealBatch(commitments: Commitment[], salt?: Bytes32, replaces?: { root: BatchRoot; reason: string }) {
     let built = this.build(commitments, salt);
     // The size estimate is close but not exact: shed proofs from the end until the blob fits (they wait for the next).
     while (built.bytes.length > this.options.maxBatchBytes && commitments.length > 1) {
@@ -446,7 +449,7 @@ export class Outbox {
     return built.root;
   }
 
-  private build(commitments: Bytes32[], salt?: Bytes32) {
+  private build(commitments: Commitment[], salt?: Bytes32) {
     return buildBatch(
       commitments.map((c) => this.pending.get(c)!.doc),
       salt ? { salt } : undefined,
@@ -492,7 +495,7 @@ export class Outbox {
         if (batch.commitments.length === 1) throw new ProofTooLargeError(bytes.length, this.options.maxBatchBytes);
         return this.split(batch, bytes.length);
       }
-      let blobId: string;
+      let blobId: BlobId;
       try {
         blobId = (await this.walrus.store(bytes, { epochs: this.options.epochs })).blobId;
         this.options.onStored?.(true);
@@ -520,7 +523,7 @@ export class Outbox {
       if (!reference?.anchored) {
         throw new OutboxError(`batch ${batch.root} is anchored by this node but its BatchAnchored event is missing`);
       }
-      if (reference.blobId.toLowerCase() !== blobIdToBytes32Hex(blobId).toLowerCase()) {
+      if (reference.blobId !== blobId) {
         // Our key anchored this root with another blob (the same key used elsewhere): that anchor cannot prove this
         // batch. Re-seal the same proofs under a new root.
         return this.reseal(batch, `root already anchored by ${this.node} with another blob (tx ${reference.txHash})`);
@@ -530,7 +533,7 @@ export class Outbox {
       const result = await sendAndMine({
         provider,
         sent: batch.tx,
-        send: () => this.proofs.anchorBatch(batch.root, blobIdToBytes32Hex(blobId), batch.commitments.length),
+        send: () => this.proofs.anchorBatch(batch.root, blobId, batch.commitments.length),
         onSent: (hash) => (batch.tx = { hash, sentAt: Date.now() }),
         onDropped: (hash) => {
           this.stats.resent++;
@@ -552,7 +555,7 @@ export class Outbox {
 
   private async finish(
     batch: SealedBatch,
-    blobId: string,
+    blobId: BlobId,
     anchored: { txHash: string; block: number; gasUsed?: string },
   ): Promise<void> {
     const indexed: IndexedBatch = {
@@ -626,22 +629,19 @@ export class Outbox {
   // Reads -------------------------------------------------------------------------------------------------------------
 
   /** The status of `commitment`, or `undefined` if this node never accepted it. */
-  async status(commitment: Bytes32): Promise<ProofStatus | undefined> {
+  async status(commitment: Commitment): Promise<ProofStatus | undefined> {
     const proof = this.pending.get(commitment);
     if (proof && !proof.root) return { commitment, status: "accepted" };
     if (proof?.root) {
       const batch = this.sealed.get(proof.root)!;
-      batch.tree ??= StandardMerkleTree.of(
-        [...batch.commitments, ...(batch.salt ? [batch.salt] : [])].map((c): [string] => [c]),
-        ["bytes32"],
-      );
+      batch.tree ??= BatchTree.of([...batch.commitments, ...(batch.salt ? [batch.salt] : [])]);
       const index = batch.commitments.indexOf(commitment);
       return {
         commitment,
         status: "batched",
         root: batch.root,
         index,
-        merkleProof: batch.tree.getProof(index),
+        merkleProof: batch.tree.proof(index),
         blobId: batch.blobId,
       };
     }

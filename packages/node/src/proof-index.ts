@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
-import createKeccakHash from "keccak";
-import { blobIdToBytes32Hex } from "@strata/walrus";
+import { BatchTree, verifyBatchInclusion, type BatchRoot, type BlobId, type Commitment } from "@strata/core";
+import { parseBlobId } from "@strata/walrus";
 import { NodeError } from "./errors";
 
 /**
@@ -30,13 +30,13 @@ import { NodeError } from "./errors";
 /** A batch as the index keeps it: what the chain anchored, and where the batch blob is. */
 export interface IndexedBatch {
   /** The Merkle root (`0x` + 64 lowercase hex digits). */
-  root: string;
+  root: BatchRoot;
   /** The commitments, in batch order (index i = position i). */
-  commitments: string[];
+  commitments: Commitment[];
   /** An optional extra tree value (lowercase bytes32) after the commitments: part of the Merkle tree, not a proof. */
   salt?: string;
   /** The Walrus Blob ID (base64url) of the batch blob. */
-  blobId: string;
+  blobId: BlobId;
   txHash: string;
   block: number;
   gasUsed?: string;
@@ -46,8 +46,8 @@ export interface IndexedBatch {
 
 /** Where a commitment is: its latest batch, its position there, and the Merkle proof `ProofRegistry.isIncluded` accepts. */
 export interface IndexedProof {
-  commitment: string;
-  root: string;
+  commitment: Commitment;
+  root: BatchRoot;
   index: number;
   batch: IndexedBatch;
   merkleProof: string[];
@@ -247,7 +247,7 @@ export class ProofIndex {
       }
       return;
     }
-    const tree = buildTree(treeValues(batch));
+    const tree = BatchTree.of(treeValues(batch));
     if (tree.root !== batch.root) {
       throw new InvalidIndexedBatchError(
         "root",
@@ -286,7 +286,7 @@ export class ProofIndex {
   /** The latest indexed batch holding `commitment` (either hex case), its position and Merkle proof; or `undefined`. */
   async get(commitment: string): Promise<IndexedProof | undefined> {
     this.checkOpen();
-    const c = lookupKey(commitment, "commitment");
+    const c = lookupKey(commitment, "commitment") as Commitment;
     const raw = await this.run("read", () => this.db.get(commitmentKey(c)));
     if (raw === undefined) return undefined;
     const location = raw.toString();
@@ -299,7 +299,7 @@ export class ProofIndex {
       throw new ProofIndexCorruptError(this.dir, commitmentKey(c), `points at position ${index} of ${batchKey(seq)}`);
     }
     const merkleProof = tree.proof(index);
-    if (!verifyProof(batch.root, c, merkleProof)) {
+    if (!verifyBatchInclusion(batch.root, c, merkleProof)) {
       throw new ProofIndexCorruptError(
         this.dir,
         treeKey(seq),
@@ -389,7 +389,7 @@ export class ProofIndex {
     const [batch, bytes] = await Promise.all([this.readBatch(seq), this.run("read", () => this.db.get(treeKey(seq)))]);
     if (bytes === undefined)
       throw new ProofIndexCorruptError(this.dir, treeKey(seq), "is missing but its batch is there");
-    const tree = BatchTree.from(bytes, treeValues(batch).length);
+    const tree = BatchTree.fromBytes(bytes, treeValues(batch).length);
     if (tree === undefined || tree.root !== batch.root) {
       throw new ProofIndexCorruptError(this.dir, treeKey(seq), `is not the tree of batch ${batch.root}`);
     }
@@ -432,105 +432,10 @@ export function indexedBatchRoot(commitments: readonly string[], salt?: string):
     }
   });
   if (commitments.length === 0) throw new InvalidIndexedBatchError("commitments", "must hold at least one commitment");
-  return buildTree(values).root;
+  return BatchTree.of(values).root;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * A StandardMerkleTree (leaf encoding `["bytes32"]`, the library's defaults) as flat bytes: the same layout as the
- * library's `tree` array (node i's children at 2i+1 and 2i+2, leaves sorted by hash and placed from the end), 32 bytes
- * a node, and each value's tree index. Built with a native keccak256: about 6x faster than `StandardMerkleTree.of`.
- */
-class BatchTree {
-  constructor(
-    private readonly nodes: Buffer,
-    private readonly treeIndex: Uint32Array,
-  ) {}
-
-  /** The tree of `values` values stored by {@link bytes}, or `undefined` if the bytes cannot be one. */
-  static from(bytes: Buffer, values: number): BatchTree | undefined {
-    const size = 2 * values - 1;
-    if (values < 1 || bytes.length !== 4 * values + 32 * size) return undefined;
-    const treeIndex = new Uint32Array(values);
-    for (let i = 0; i < values; i++) {
-      treeIndex[i] = bytes.readUInt32LE(4 * i);
-      if (treeIndex[i] < values - 1 || treeIndex[i] >= size) return undefined;
-    }
-    return new BatchTree(Buffer.from(bytes.subarray(4 * values)), treeIndex);
-  }
-
-  /** Each value's tree index (uint32 LE), then the nodes. */
-  bytes(): Buffer {
-    const out = Buffer.allocUnsafe(4 * this.treeIndex.length + this.nodes.length);
-    this.treeIndex.forEach((at, i) => out.writeUInt32LE(at, 4 * i));
-    this.nodes.copy(out, 4 * this.treeIndex.length);
-    return out;
-  }
-
-  get root(): string {
-    return this.node(0);
-  }
-
-  /** `StandardMerkleTree.getProof(valueIndex)`: the sibling hashes from the value's leaf up to the root. */
-  proof(valueIndex: number): string[] {
-    const proof: string[] = [];
-    for (let i = this.treeIndex[valueIndex]; i > 0; i = (i - 1) >> 1)
-      proof.push(this.node(i % 2 === 1 ? i + 1 : i - 1));
-    return proof;
-  }
-
-  private node(i: number): string {
-    return "0x" + this.nodes.toString("hex", 32 * i, 32 * i + 32);
-  }
-}
-
-function keccak256(data: Buffer): Buffer {
-  return createKeccakHash("keccak256").update(data).digest();
-}
-
-/** keccak256(keccak256(abi.encode(bytes32))): abi.encode(bytes32) is the 32 bytes themselves. */
-function leafHash(value: string): Buffer {
-  return keccak256(keccak256(Buffer.from(value.slice(2), "hex")));
-}
-
-/** keccak256 of the two nodes, sorted (`standardNodeHash`). */
-function nodeHash(left: Buffer, right: Buffer, pair = Buffer.allocUnsafe(64)): Buffer {
-  const [a, b] = Buffer.compare(left, right) <= 0 ? [left, right] : [right, left];
-  a.copy(pair, 0);
-  b.copy(pair, 32);
-  return keccak256(pair);
-}
-
-/** Whether `proof` folds the leaf of `value` up to `root` (`StandardMerkleTree.verify`, `ProofRegistry.isIncluded`). */
-function verifyProof(root: string, value: string, proof: readonly string[]): boolean {
-  let node = leafHash(value);
-  for (const sibling of proof) node = nodeHash(node, Buffer.from(sibling.slice(2), "hex"));
-  return "0x" + node.toString("hex") === root;
-}
-
-/** The tree over lowercase bytes32 values (checked by the caller): `StandardMerkleTree.of` with its default options. */
-function buildTree(values: readonly string[]): BatchTree {
-  const n = values.length;
-  const size = 2 * n - 1;
-  const nodes = Buffer.allocUnsafe(32 * size);
-  const leaves = values.map(leafHash);
-  // Sorted by hash; Array.prototype.sort is stable, as the library's sort of equal leaves is.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Buffer.compare(leaves[a], leaves[b]));
-  const treeIndex = new Uint32Array(n);
-  order.forEach((valueIndex, k) => {
-    const at = size - 1 - k;
-    treeIndex[valueIndex] = at;
-    leaves[valueIndex].copy(nodes, 32 * at);
-  });
-  const pair = Buffer.allocUnsafe(64);
-  for (let i = size - 1 - n; i >= 0; i--) {
-    const left = nodes.subarray(32 * (2 * i + 1), 32 * (2 * i + 2));
-    const right = nodes.subarray(32 * (2 * i + 2), 32 * (2 * i + 3));
-    nodeHash(left, right, pair).copy(nodes, 32 * i);
-  }
-  return new BatchTree(nodes, treeIndex);
-}
 
 function treeValues(batch: IndexedBatch): string[] {
   return batch.salt === undefined ? batch.commitments : [...batch.commitments, batch.salt];
@@ -577,15 +482,16 @@ function validateBatch(input: unknown): IndexedBatch {
     }
     return value;
   };
-  const root = bytes32(b.root, "root");
+  const root = bytes32(b.root, "root") as BatchRoot;
   if (!Array.isArray(b.commitments) || b.commitments.length === 0) {
     throw fail("commitments", `must be a non-empty array, got ${describe(b.commitments)}`);
   }
-  const commitments = (b.commitments as unknown[]).map((c, i) => bytes32(c, `commitments[${i}]`));
+  const commitments = (b.commitments as unknown[]).map((c, i) => bytes32(c, `commitments[${i}]`) as Commitment);
   const salt = b.salt === undefined ? undefined : bytes32(b.salt, "salt");
   if (typeof b.blobId !== "string") throw fail("blobId", `must be a base64url Blob ID, got ${describe(b.blobId)}`);
+  let blobId: BlobId;
   try {
-    blobIdToBytes32Hex(b.blobId);
+    blobId = parseBlobId(b.blobId);
   } catch (error) {
     throw fail("blobId", `is not a Walrus Blob ID: ${messageOf(error)}`);
   }
@@ -601,7 +507,7 @@ function validateBatch(input: unknown): IndexedBatch {
     root,
     commitments,
     ...(salt === undefined ? {} : { salt }),
-    blobId: b.blobId,
+    blobId,
     txHash,
     block: b.block,
     ...(b.gasUsed === undefined ? {} : { gasUsed: b.gasUsed as string }),

@@ -50,6 +50,8 @@ const CORE_STATUS: Readonly<Record<StrataErrorCode, number>> = {
   NOT_IN_BATCH: 502,
   LOG_RANGE: 502,
   INSUFFICIENT_FUNDS: 502,
+  INVALID_BLOB_ID: 400,
+  METADATA_FORMAT: 502,
 };
 
 /**

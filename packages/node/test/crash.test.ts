@@ -134,8 +134,8 @@ describe("Inference node under SIGKILL", function () {
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });
     const seen = new Map<string, number>();
     for (const event of events) {
-      const { blobIdFromBytes32Hex } = await import("@strata/walrus");
-      const batch = decodeBatch(await reader.read(blobIdFromBytes32Hex(event.args.blobId)));
+      const { blobIdFromBytes32 } = await import("@strata/core");
+      const batch = decodeBatch(await reader.read(blobIdFromBytes32(event.args.blobId)));
       expect(batch.root).to.equal(event.args.root);
       for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
     }

@@ -6,9 +6,16 @@ import { ethers } from "hardhat";
 import * as ort from "onnxruntime-node";
 import type { Deployment } from "@strata/contracts";
 import { publishTestModel, deployAndAdmit, startTestWalrus } from "@strata/devkit";
-import { decodeBatch, recoverProofSigner, StrataClient } from "@strata/core";
+import {
+  blobIdToBytes32,
+  decodeBatch,
+  recoverProofSigner,
+  StrataClient,
+  toCommitment,
+  type Commitment,
+} from "@strata/core";
 import { buildMlp } from "@strata/runtime";
-import { blobIdToBytes32Hex, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { buildServer, InferenceNode } from "@strata/node";
 import type { FastifyInstance } from "fastify";
 
@@ -125,7 +132,7 @@ describe("Inference node", function () {
       const doc = batch.proofs[batch.commitments.indexOf(body.proof.commitment)];
       expect(recoverProofSigner(doc)).to.equal(env.nodeSigner.address);
       expect(doc.runtime.graphOptimizationLevel).to.equal("extended");
-      expect(doc.model.blobId).to.equal(blobIdToBytes32Hex(env.blobId));
+      expect(doc.model.blobId).to.equal(blobIdToBytes32(env.blobId));
     } finally {
       await node.close();
     }
@@ -134,14 +141,14 @@ describe("Inference node", function () {
   it("batches by count: one blob and one anchorBatch transaction per batch", async function () {
     const { node, app } = await startNode(env, 3);
     try {
-      const commitments: string[] = [];
+      const commitments: Commitment[] = [];
       for (let i = 0; i < 6; i++) {
         const r = await app.inject({
           method: "POST",
           url: "/v1/infer",
           payload: { model: "tiny-mlp", inputs: input([[i, 0, 0, 1]]) },
         });
-        commitments.push(r.json().proof.commitment);
+        commitments.push(toCommitment(r.json().proof.commitment));
       }
       await node.outbox.flush();
       const batches = await node.outbox.listBatches();

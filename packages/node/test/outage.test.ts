@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, Wallet } from "ethers";
 import { ProofRegistry__factory, type Deployment } from "@strata/contracts";
-import { decodeBatch, StrataClient } from "@strata/core";
-import { blobIdFromBytes32Hex, WalrusClient } from "@strata/walrus";
+import { blobIdFromBytes32, decodeBatch, StrataClient } from "@strata/core";
+import { WalrusClient } from "@strata/walrus";
 import { DEVNET_KEYS, startLocalStack, type HardhatNode, type LocalStack, type TestWalrus } from "@strata/devkit";
 import { buildServer, InferenceNode } from "@strata/node";
 
@@ -139,7 +139,7 @@ describe("Inference node through chain outages and a hung RPC", function () {
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });
     const seen = new Map<string, number>();
     for (const event of events) {
-      const batch = decodeBatch(await reader.read(blobIdFromBytes32Hex(event.args.blobId)));
+      const batch = decodeBatch(await reader.read(blobIdFromBytes32(event.args.blobId)));
       for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
     }
     for (const c of accepted) expect(seen.get(c), c).to.equal(1);

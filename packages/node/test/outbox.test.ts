@@ -6,11 +6,15 @@ import { ethers } from "hardhat";
 import { ProofRegistry__factory, type Deployment, type Registries } from "@strata/contracts";
 import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import {
+  blobIdFromBytes32,
   buildBatch,
   buildProof,
   encodeTensor,
   signProofWithCommitment,
   StrataClient,
+  toBlobIdHex,
+  toModelId,
+  type Commitment,
   type InferenceProof,
   type RuntimeV1,
 } from "@strata/core";
@@ -52,11 +56,16 @@ interface Env {
 let counter = 0;
 
 /** A signed proof by `signer`, whose input holds `floats` float32 values (so its size is chosen by the test). */
-async function proof(env: Env, signer: Signer, floats = 4): Promise<{ doc: InferenceProof; commitment: string }> {
+async function proof(env: Env, signer: Signer, floats = 4): Promise<{ doc: InferenceProof; commitment: Commitment }> {
   counter++;
   const unsigned = buildProof({
     domain: env.client.proofDomain,
-    model: { id: ethers.id("model"), version: 0, blobId: ethers.id("blob"), sha256: ethers.id("sha") },
+    model: {
+      id: toModelId(ethers.id("model")),
+      version: 0,
+      blobId: toBlobIdHex(ethers.id("blob")),
+      sha256: ethers.id("sha"),
+    },
     inputs: [encodeTensor("x", "float32", [1, floats], new Float32Array(floats).fill(counter))],
     outputs: [encodeTensor("y", "float32", [1, 1], new Float32Array([counter]))],
     runtime: RUNTIME,
@@ -157,7 +166,7 @@ describe("Outbox under faults", function () {
     return contract.queryFilter(contract.filters.BatchAnchored(root, node));
   }
 
-  async function expectAnchoredAndIncluded(outbox: Outbox, commitments: string[]) {
+  async function expectAnchoredAndIncluded(outbox: Outbox, commitments: Commitment[]) {
     for (const c of commitments) {
       const status = (await outbox.status(c))!;
       expect(status.status, c).to.equal("anchored");
@@ -177,7 +186,7 @@ describe("Outbox under faults", function () {
     const cap = 24 * 1024;
     const { outbox } = await open({ maxBatch: 1000, maxBatchBytes: cap });
     try {
-      const commitments: string[] = [];
+      const commitments: Commitment[] = [];
       for (let i = 0; i < 8; i++) {
         const p = await proof(env, env.nodeA, 1500); // ~8 KiB each in the batch's JSON
         commitments.push(await outbox.accept(p.doc, p.commitment));
@@ -317,7 +326,9 @@ describe("Outbox under faults", function () {
       await outbox.flush(); // sealed, not stored
       const [batch] = await outbox.listBatches();
       // Node B grabs the root with a Blob ID of its choosing.
-      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, ethers.id("junk"), 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("junk")), 2)
+      ).wait();
       store.fail = () => false;
       await outbox.flush();
       await expectAnchoredAndIncluded(
@@ -344,7 +355,11 @@ describe("Outbox under faults", function () {
       store.fail = () => true;
       await outbox.flush();
       const [batch] = await outbox.listBatches();
-      await (await env.client.proofs.connect(env.nodeA).anchorBatch(batch.root, ethers.id("other blob"), 2)).wait();
+      await (
+        await env.client.proofs
+          .connect(env.nodeA)
+          .anchorBatch(batch.root, blobIdFromBytes32(ethers.id("other blob")), 2)
+      ).wait();
       store.fail = () => false;
       await outbox.flush();
       await outbox.flush();
@@ -399,7 +414,7 @@ describe("Outbox under faults", function () {
 
   it("keeps memory and the journal bounded by the backlog: anchored proofs are answered from the index after a restart", async function () {
     const { outbox, dir } = await open({ maxBatch: 5, compactBytes: 0 });
-    const commitments: string[] = [];
+    const commitments: Commitment[] = [];
     try {
       for (let i = 0; i < 20; i++) {
         const p = await proof(env, env.nodeA);

@@ -5,6 +5,7 @@ import { cp, mkdtemp, readdir, stat, truncate, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import type { BatchRoot, BlobId, Commitment } from "@strata/core";
 import {
   indexedBatchRoot,
   InvalidIndexedBatchError,
@@ -45,11 +46,12 @@ function batchOf(
     options.root === "library"
       ? libraryTree(commitments, options.salt).root
       : indexedBatchRoot(commitments, options.salt);
+  // Raw values, as a caller hands them in (the index checks them): cast to the branded types.
   return {
-    root,
-    commitments,
+    root: root as BatchRoot,
+    commitments: commitments as Commitment[],
     ...(options.salt === undefined ? {} : { salt: options.salt }),
-    blobId: createHash("sha256").update(`blob:${tag}:${b}`).digest().toString("base64url"),
+    blobId: createHash("sha256").update(`blob:${tag}:${b}`).digest().toString("base64url") as BlobId,
     txHash: sha256Hex(`tx:${tag}:${b}`),
     block: 100 + b,
     gasUsed: "28339",

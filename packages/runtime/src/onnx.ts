@@ -1,5 +1,15 @@
 import * as ort from "onnxruntime-node";
-import { decodeTensor, encodeTensor, isDtype, DTYPES, type DecodedTensor, type Dtype, type Tensor } from "@strata/core";
+import {
+  decodeTensor,
+  encodeTensor,
+  isDtype,
+  DTYPES,
+  type DecodedTensor,
+  type Dtype,
+  type ModelSignature,
+  type Tensor,
+  type TensorSignature,
+} from "@strata/core";
 import { InvalidInputError, NotOnnxModelError, StrataRuntimeError } from "./errors";
 
 /** One element of a tensor's JSON `data` array. */
@@ -22,18 +32,8 @@ export interface TensorJson {
   data: TensorJsonValue[] | string;
 }
 
-/** One input or output of a model: name, element type and shape (symbolic dimensions as strings). */
-export interface TensorSignature {
-  name: string;
-  dtype: string;
-  shape: (number | string)[];
-}
-
-/** A model's inputs and outputs. */
-export interface ModelSignature {
-  inputs: TensorSignature[];
-  outputs: TensorSignature[];
-}
+/** A model's inputs and outputs: core's metadata types (the metadata blob holds them). */
+export type { ModelSignature, TensorSignature } from "@strata/core";
 
 /**
  * Session settings pinned for reproducible bits and written into every proof. Graph optimisation 'all' gave different

@@ -1,32 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { canonicalJsonBytes, UnknownVersionError, modelIdOf, type StrataClient } from "@strata/core";
 import {
-  blobIdFromBytes32Hex,
-  blobIdToBytes32Hex,
-  blobMetadata,
-  type StoreResult,
-  type TransferProgress,
-  type WalrusClient,
-} from "@strata/walrus";
+  buildModelMetadata,
+  encodeModelMetadata,
+  UnknownVersionError,
+  modelIdOf,
+  type BlobId,
+  type ModelId,
+  type ModelSignature,
+  type StrataClient,
+} from "@strata/core";
+import { blobMetadata, type StoreResult, type TransferProgress, type WalrusClient } from "@strata/walrus";
 import { StrataRuntimeError } from "./errors";
-import { ModelSession, RUNTIME_SETTINGS, type ModelSignature } from "./onnx";
+import { ModelSession, RUNTIME_SETTINGS } from "./onnx";
 
-/** The model metadata blob (v1): what the registry's metadata Blob ID points at. */
-export interface ModelMetadataV1 {
-  version: 1;
-  kind: "strata.model-metadata";
-  name: string;
-  description?: string;
-  task?: string;
-  license?: string;
-  tags?: string[];
-  format: "onnx";
-  /** The input/output signature ONNX Runtime reads from the file. */
-  signature: ModelSignature;
-  /** The runtime the publisher validated the file with. */
-  validatedWith: { engine: string; version: string };
-}
+/** The model metadata blob (v1): core's format (`@strata/core`'s `metadata.ts`), re-exported. */
+export type { ModelMetadataV1 } from "@strata/core";
 
 export interface PublishModelOptions {
   /** Registry clients connected to the publisher's signer. */
@@ -47,16 +36,16 @@ export interface PublishModelOptions {
 }
 
 export interface PublishedModel {
-  modelId: string;
+  modelId: ModelId;
   name: string;
   owner: string;
   created: boolean;
   index: number;
-  blobId: string;
+  blobId: BlobId;
   sha256: string;
   size: number;
   endEpoch: number;
-  metadataBlobId: string;
+  metadataBlobId: BlobId;
   signature: ModelSignature;
   /** Whether Walrus already held the file. */
   alreadyCertified: boolean;
@@ -93,10 +82,9 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
 
   step("computing sha256 and Walrus Blob ID");
   const meta = await blobMetadata(bytes, { shards: walrus.shards });
-  const blobHex = blobIdToBytes32Hex(meta.blobId);
   const existing = await client.models.exists(modelId);
   if (existing) {
-    const index = await client.models.versionOf(modelId, blobHex).catch((error: unknown) => {
+    const index = await client.models.versionOf(modelId, meta.blobId).catch((error: unknown) => {
       if (error instanceof UnknownVersionError) return -1;
       throw error;
     });
@@ -108,22 +96,18 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
     }
   }
 
-  const metadata: ModelMetadataV1 = {
-    version: 1,
-    kind: "strata.model-metadata",
+  const metadata = buildModelMetadata({
     name: options.name,
-    ...(options.description ? { description: options.description } : {}),
-    ...(options.task ? { task: options.task } : {}),
-    ...(options.license ? { license: options.license } : {}),
-    ...(options.tags?.length ? { tags: options.tags } : {}),
-    format: "onnx",
+    description: options.description,
+    task: options.task,
+    license: options.license,
+    tags: options.tags,
     signature,
     validatedWith: { engine: RUNTIME_SETTINGS.engine, version: RUNTIME_SETTINGS.version },
-  };
+  });
   const epochs = options.epochs ?? 5;
   step("storing the metadata blob on Walrus");
-  const metaStored = await walrus.store(canonicalJsonBytes(metadata), { epochs });
-  const metadataHex = blobIdToBytes32Hex(metaStored.blobId);
+  const metaStored = await walrus.store(encodeModelMetadata(metadata), { epochs });
 
   step(`storing the model file (${bytes.byteLength} bytes) on Walrus`);
   const stored: StoreResult = await walrus.store(bytes, { epochs, onProgress: options.onProgress });
@@ -132,16 +116,16 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
   let created = false;
   if (!existing) {
     step(`creating model "${options.name}" on-chain`);
-    const tx = await client.models.createModel(options.name, metadataHex);
+    const tx = await client.models.createModel(options.name, metaStored.blobId);
     await tx.wait();
     const receipt = await signer.provider?.getTransactionReceipt(tx.hash);
     if (receipt) gasUsed.createModel = receipt.gasUsed;
     created = true;
   } else {
     const record = await client.models.getModel(modelId);
-    if (record.metadataBlobId.toLowerCase() !== metadataHex.toLowerCase()) {
+    if (record.metadataBlobId !== metaStored.blobId) {
       step("pointing the model at the new metadata blob");
-      const mined = await (await client.models.setMetadata(modelId, metadataHex)).wait();
+      const mined = await (await client.models.setMetadata(modelId, metaStored.blobId)).wait();
       gasUsed.setMetadata = mined.gasUsed;
     }
   }
@@ -149,7 +133,7 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
   step("publishing the version on-chain");
   const published = await (
     await client.models.publishVersion(modelId, {
-      blobId: blobHex,
+      blobId: meta.blobId,
       sha256: `0x${stored.sha256}`,
       size: stored.size,
       endEpoch: stored.endEpoch,
@@ -162,7 +146,7 @@ export async function publishModel(options: PublishModelOptions): Promise<Publis
     owner,
     created,
     index: published.index,
-    blobId: blobIdFromBytes32Hex(published.blobId),
+    blobId: published.blobId,
     sha256: stored.sha256,
     size: stored.size,
     endEpoch: stored.endEpoch,

@@ -1,12 +1,15 @@
 import {
   activeAtPosition,
   type ActiveInterval,
+  proofModelBlobId,
+  type BatchRoot,
+  type BlobId,
+  type BlobIdHex,
   type Bytes32,
   type InferenceProof,
   type ModelVersion,
   type ProofDomain,
 } from "@strata/core";
-import { blobIdFromBytes32Hex, type BlobIdString } from "@strata/walrus";
 import { isoTime, short, type StepStatus, type StepValue } from "./report";
 import { checksummed, recoverSignerFast, recoveryNote } from "./signature";
 
@@ -30,14 +33,14 @@ export interface Anchor {
   /** Unix seconds of the anchoring block. */
   anchoredAt: number;
   /** The Walrus Blob ID of the proof or batch document. */
-  blobId: BlobIdString;
-  blobIdHex: Bytes32;
+  blobId: BlobId;
+  blobIdHex: BlobIdHex;
   blockNumber: number;
   /** The log index of the anchoring event in its block: with the block, its place in the chain's order. */
   logIndex: number;
   txHash: string;
   /** The batch root and the proof count the chain records (batches only). */
-  root?: Bytes32;
+  root?: BatchRoot;
   count?: number;
   /** A batch only announced (BatchAnnounced): no stored record, no on-chain inclusion check. */
   announced?: boolean;
@@ -210,33 +213,31 @@ export function checkDomain(doc: InferenceProof, expected: ProofDomain): CheckRe
 /** The model Blob ID and sha256 in the proof are those the ModelRegistry records for its model version. */
 export function checkModel(doc: InferenceProof, version: ModelVersion | Error): CheckResult {
   const { id, version: index } = doc.model;
+  const proofBlobId = proofModelBlobId(doc);
   const values: Record<string, StepValue> = {
     modelId: id,
     version: index,
-    proofBlobId: blobIdFromBytes32Hex(doc.model.blobId),
+    proofBlobId,
     proofSha256: doc.model.sha256,
   };
   if (version instanceof Error) {
     return fail(`the ModelRegistry has no version ${index} of model ${id}: ${version.message}`, values);
   }
   Object.assign(values, {
-    registryBlobId: blobIdFromBytes32Hex(version.blobId),
+    registryBlobId: version.blobId,
     registrySha256: version.sha256,
     deprecated: version.deprecated,
   });
   const problems: string[] = [];
-  if (version.blobId.toLowerCase() !== doc.model.blobId.toLowerCase()) {
-    problems.push(
-      `the proof names Blob ID ${blobIdFromBytes32Hex(doc.model.blobId)} but the registry records ` +
-        blobIdFromBytes32Hex(version.blobId),
-    );
+  if (version.blobId !== proofBlobId) {
+    problems.push(`the proof names Blob ID ${proofBlobId} but the registry records ${version.blobId}`);
   }
   if (version.sha256.toLowerCase() !== doc.model.sha256.toLowerCase()) {
     problems.push(`the proof names sha256 ${doc.model.sha256} but the registry records ${version.sha256}`);
   }
   if (problems.length > 0) return fail(`model ${short(id)} version ${index}: ${problems.join("; ")}`, values);
   return pass(
-    `model ${short(id)} version ${index}: Blob ID ${blobIdFromBytes32Hex(version.blobId)} and sha256 ` +
+    `model ${short(id)} version ${index}: Blob ID ${version.blobId} and sha256 ` +
       `${short(version.sha256)} match the registry${version.deprecated ? " (the version is deprecated now)" : ""}`,
     values,
   );

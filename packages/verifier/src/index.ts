@@ -27,10 +27,3 @@ export {
   type RuntimeDifference,
   type Tolerance,
 } from "./reexecute";
-export {
-  merkleProofAt,
-  readBatchContainer,
-  BatchContainerError,
-  type BatchContainer,
-  type BatchLeafEntry,
-} from "./container";

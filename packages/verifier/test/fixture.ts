@@ -28,23 +28,19 @@ import {
   type ProofBatch,
   type Tensor,
   type UnsignedInferenceProofV1,
+  toCommitment,
+  type BlobId,
 } from "@strata/core";
 import { buildServer, InferenceNode } from "@strata/node";
 import { buildMlp, publishModel, type PublishedModel } from "@strata/runtime";
-import {
-  blobId as computeBlobId,
-  blobIdToBytes32Hex,
-  startLocalWalrus,
-  WalrusClient,
-  type LocalWalrus,
-} from "@strata/walrus";
+import { blobId as computeBlobId, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { Verifier, type VerifierOptions } from "@strata/verifier";
 
 export const SHARDS = 10;
 
 export interface AnchoredBatch {
   root: Bytes32;
-  blobId: string;
+  blobId: BlobId;
   commitments: Bytes32[];
   proofs: InferenceProof[];
 }
@@ -235,7 +231,7 @@ export async function anchorBatch(
 ): Promise<ProofBatch & { blobId: string }> {
   const batch = buildBatch(docs);
   const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))).wait();
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, stored.blobId)).wait();
   return { ...batch, blobId: stored.blobId };
 }
 
@@ -247,7 +243,7 @@ export async function anchorMissingBatch(
 ): Promise<ProofBatch & { blobId: string }> {
   const batch = buildBatch(docs);
   const id = await computeBlobId(batch.bytes, { shards: env.shards });
-  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, blobIdToBytes32Hex(id))).wait();
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, id)).wait();
   return { ...batch, blobId: id };
 }
 
@@ -259,7 +255,7 @@ export async function anchorSingle(
   anchorer: HardhatEthersSigner,
 ): Promise<string> {
   const stored = await env.walrusClient.store(canonicalJsonBytes(doc), { epochs: 5 });
-  await (await env.client.proofs.connect(anchorer).anchorProof(commitment, blobIdToBytes32Hex(stored.blobId))).wait();
+  await (await env.client.proofs.connect(anchorer).anchorProof(toCommitment(commitment), stored.blobId)).wait();
   return stored.blobId;
 }
 

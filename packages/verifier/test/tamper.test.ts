@@ -14,8 +14,9 @@ import {
   proofTypedData,
   StrataClient,
   type InferenceProof,
+  blobIdToBytes32,
 } from "@strata/core";
-import { blobIdToBytes32Hex, WalrusClient } from "@strata/walrus";
+import { WalrusClient } from "@strata/walrus";
 import {
   assertVerified,
   renderBatchReport,
@@ -194,13 +195,9 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
     it("verifies A's batch although B anchored its root first with another Blob ID", async function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
-      await (
-        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdToBytes32Hex(env.batches[1].blobId), 2)
-      ).wait();
+      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, env.batches[1].blobId, 2)).wait();
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (
-        await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))
-      ).wait();
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId)).wait();
       for (const options of [{}, { root: batch.root }]) {
         const report = await verifier(env).verifyProof(batch.commitments[1], options);
         expect(report, renderReport(report)).to.include({ ok: true, root: batch.root });
@@ -216,9 +213,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const salt = ethers.hexlify(ethers.randomBytes(32));
       const batch = buildBatch(docs, { salt });
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (
-        await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, blobIdToBytes32Hex(stored.blobId))
-      ).wait();
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId)).wait();
       for (const options of [{}, { root: batch.root }]) {
         const report = await verifier(env).verifyProof(batch.commitments[1], options);
         expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, index: 1 });
@@ -234,9 +229,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (
-        await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, blobIdToBytes32Hex(stored.blobId), 2)
-      ).wait();
+      await (await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, stored.blobId, 2)).wait();
       const report = await verifier(env).verifyProof(batch.commitments[0]);
       expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, foundBy: "event-scan" });
       expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });
@@ -360,7 +353,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
           ...u,
           model: {
             ...u.model,
-            blobId: blobIdToBytes32Hex(env.otherModel.blobId),
+            blobId: blobIdToBytes32(env.otherModel.blobId),
             sha256: `0x${env.otherModel.sha256}`,
           },
         })),

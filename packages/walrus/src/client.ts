@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import pRetry from "p-retry";
 import { request, type Dispatcher } from "undici";
 import { checkStoreResponse, readErrorBody, type ResourceOperation, type StoreResponse } from "./api";
-import { parseBlobId, type BlobIdString } from "./blob-id";
+import { parseBlobId, type BlobId } from "@strata/core";
 import type { WalrusNetworkConfig } from "./config";
 import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
 import { assertEncodable, DEFAULT_SHARDS, maxBlobSize } from "./encoding";
@@ -74,7 +74,7 @@ export interface StoreOptions {
 }
 
 export interface StoreResult {
-  blobId: BlobIdString;
+  blobId: BlobId;
   sha256: string;
   size: number;
   /** First epoch in which the blob is no longer available. */
@@ -121,7 +121,7 @@ export interface TransferProgress {
 }
 
 export interface ReadToFileResult {
-  blobId: BlobIdString;
+  blobId: BlobId;
   path: string;
   size: number;
   sha256: string;
@@ -501,7 +501,7 @@ export class WalrusClient {
    * verify the rest and produce the result. An integrity failure moves on to the next aggregator.
    */
   async #readVerified<T>(
-    blobId: BlobIdString,
+    blobId: BlobId,
     expectedSha: string | undefined,
     sink: Sink,
     options: ReadOptions,
@@ -559,7 +559,7 @@ export class WalrusClient {
   }
 
   /** The error for a body (announced or streamed) of `size` bytes beyond the bounds, or undefined within them. */
-  #oversize(size: number, bounds: ReadBounds, url: string, blobId: BlobIdString): WalrusError | undefined {
+  #oversize(size: number, bounds: ReadBounds, url: string, blobId: BlobId): WalrusError | undefined {
     if (bounds.expected !== undefined && size > bounds.expected) {
       return new BlobIntegrityError(blobId, url, "size", String(bounds.expected), String(size));
     }
@@ -579,7 +579,7 @@ export class WalrusClient {
   /** One GET of a blob into `sink`, hashing as it streams and stopping at the size bounds. */
   async #download(
     url: string,
-    blobId: BlobIdString,
+    blobId: BlobId,
     sink: Sink,
     bounds: ReadBounds,
     options: ReadOptions,

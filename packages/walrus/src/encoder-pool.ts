@@ -12,13 +12,13 @@ import path from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
 import { Piscina } from "piscina";
-import { blobIdFromBytes, type BlobIdString } from "./blob-id";
+import { blobIdFromBytes, type BlobId } from "@strata/core";
 import { assertEncodable, assertShards, DEFAULT_SHARDS } from "./encoding";
 import { WalrusInternalError } from "./errors";
 
 /** What the encoder computes for a blob, plus the sha256 it is memoized under. */
 export interface BlobMetadata {
-  blobId: BlobIdString;
+  blobId: BlobId;
   /** Merkle root over the sliver-pair hashes, `0x` + 64 hex. */
   rootHash: string;
   /** Unencoded size in bytes. */
@@ -166,7 +166,7 @@ export class EncoderPool {
   }
 
   /** The Blob ID of `bytes` (the bytes are copied to the worker; the caller keeps them). */
-  async computeBlobId(bytes: Uint8Array, options: ComputeOptions = {}): Promise<BlobIdString> {
+  async computeBlobId(bytes: Uint8Array, options: ComputeOptions = {}): Promise<BlobId> {
     return (await this.computeMetadata(bytes, options)).blobId;
   }
 
@@ -269,7 +269,7 @@ export async function closeDefaultEncoderPool(): Promise<void> {
 }
 
 /** The true Walrus Blob ID of `bytes` (base64url), computed off the event loop and memoized. */
-export async function blobId(bytes: Uint8Array, options: ComputeOptions = {}): Promise<BlobIdString> {
+export async function blobId(bytes: Uint8Array, options: ComputeOptions = {}): Promise<BlobId> {
   return defaultEncoderPool().computeBlobId(bytes, options);
 }
 

@@ -39,29 +39,8 @@ export abstract class WalrusError extends StrataError {
   }
 }
 
-/** Shows an untrusted input in a message without flooding it. */
-function quote(input: string): string {
-  const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
-  return JSON.stringify(shown);
-}
-
-/** A string (or hex, or decimal) that is not a well-formed Blob ID. */
-export class InvalidBlobIdError extends WalrusError {
-  declare readonly code: "INVALID_BLOB_ID";
-  /** The rejected input, exactly as given. */
-  readonly input: string;
-  /** Which form the input was parsed as. */
-  readonly form: "base64url" | "bytes32 hex" | "u256" | "bytes";
-  /** What was wrong with it. */
-  readonly reason: string;
-
-  constructor(input: string, form: InvalidBlobIdError["form"], reason: string) {
-    super("INVALID_BLOB_ID", `Invalid Blob ID ${quote(input)} (${form}): ${reason}`);
-    this.input = input;
-    this.form = form;
-    this.reason = reason;
-  }
-}
+/** A string (or hex, or decimal) that is not a well-formed Blob ID: the codec's error, from `@strata/core`. */
+export { InvalidBlobIdError } from "@strata/core";
 
 /** No aggregator has the blob (or it has expired). */
 export class BlobNotFoundError extends WalrusError {

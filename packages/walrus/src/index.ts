@@ -2,20 +2,20 @@
  * `@strata/walrus`: true Walrus Blob IDs (computed off the event loop and memoized), a verified client of Walrus
  * publishers and aggregators, and a local Walrus-compatible store for devnets and tests.
  */
+// The Blob ID codec is core's (one definition); the forms Walrus speaks are re-exported here.
 export {
   BLOB_ID_BYTES,
   BLOB_ID_LENGTH,
   blobIdFromBytes,
-  blobIdFromBytes32Hex,
   blobIdFromU256,
   blobIdToBytes,
-  blobIdToBytes32Hex,
   blobIdToU256,
   isBlobId,
   parseBlobId,
-  type BlobIdString,
-  type Bytes32Hex,
-} from "./blob-id";
+  type BlobId,
+  /** @deprecated The same type as `BlobId`: use that. */
+  type BlobId as BlobIdString,
+} from "@strata/core";
 export {
   DEFAULT_SHARDS,
   MAX_SHARDS,

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import parseRange from "range-parser";
 import writeFileAtomic from "write-file-atomic";
 import type { AlreadyCertifiedResponse, NewlyCreatedResponse, WalrusErrorBody } from "./api";
-import { parseBlobId, type BlobIdString } from "./blob-id";
+import { parseBlobId, type BlobId } from "@strata/core";
 import { LOCAL_WALRUS_PORT } from "./config";
 import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
 import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./encoding";
@@ -79,7 +79,7 @@ interface Registration {
 /** What is kept beside each blob file, as `<blobId>.json`. */
 interface BlobRecord {
   version: 1;
-  blobId: BlobIdString;
+  blobId: BlobId;
   size: number;
   sha256: string;
   rootHash: string;
@@ -259,7 +259,7 @@ class KeyedSerializer {
 /** The blobs on disk and their registrations, indexed in memory. */
 class BlobStore {
   readonly #blobs = new Map<string, BlobRecord>();
-  readonly #objects = new Map<string, { blobId: BlobIdString; registration: Registration }>();
+  readonly #objects = new Map<string, { blobId: BlobId; registration: Registration }>();
   #nextSeq = 1;
 
   constructor(readonly dir: string) {}
@@ -272,7 +272,7 @@ class BlobStore {
     return this.#blobs.get(blobId);
   }
 
-  byObjectId(objectId: string): { blobId: BlobIdString; registration: Registration } | undefined {
+  byObjectId(objectId: string): { blobId: BlobId; registration: Registration } | undefined {
     return this.#objects.get(objectId.toLowerCase());
   }
 
@@ -613,7 +613,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   });
 
   /** The live registration serving a blob, or a 404. */
-  function liveRecord(blobId: BlobIdString): BlobRecord {
+  function liveRecord(blobId: BlobId): BlobRecord {
     const record = store.get(blobId);
     const epoch = currentEpoch();
     if (record === undefined || !record.registrations.some((r) => r.endEpoch > epoch)) {
@@ -720,7 +720,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   }
 
   app.get<{ Params: { blobId: string } }>("/v1/blobs/:blobId", async (request, reply) => {
-    let blobId: BlobIdString;
+    let blobId: BlobId;
     try {
       blobId = parseBlobId(request.params.blobId);
     } catch (error) {

@@ -1,12 +1,11 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
+import { blobIdFromBytes32, blobIdToBytes32 } from "@strata/core";
 import {
   BLOB_ID_LENGTH,
   blobIdFromBytes,
-  blobIdFromBytes32Hex,
   blobIdFromU256,
   blobIdToBytes,
-  blobIdToBytes32Hex,
   blobIdToU256,
   encodedBlobLength,
   InvalidBlobIdError,
@@ -40,7 +39,7 @@ describe("Blob IDs: strict conversions", function () {
       expect(isBlobId(input)).to.equal(false);
       // Every conversion that takes a Blob ID string rejects it the same way.
       expect(thrown(() => blobIdToBytes(input))).to.be.instanceOf(InvalidBlobIdError);
-      expect(thrown(() => blobIdToBytes32Hex(input))).to.be.instanceOf(InvalidBlobIdError);
+      expect(thrown(() => blobIdToBytes32(input))).to.be.instanceOf(InvalidBlobIdError);
       expect(thrown(() => blobIdToU256(input))).to.be.instanceOf(InvalidBlobIdError);
     });
   }
@@ -56,10 +55,10 @@ describe("Blob IDs: strict conversions", function () {
   });
 
   it("converts to the chain's bytes32: the same 32 bytes in order, lowercase hex", function () {
-    const hex = blobIdToBytes32Hex(KNOWN);
+    const hex = blobIdToBytes32(KNOWN);
     expect(hex).to.equal("0x45c53cd8cc1ff82164bf52da23fdaa72900dc29194b86dd33309d5cd9c43da46");
-    expect(blobIdFromBytes32Hex(hex)).to.equal(KNOWN);
-    expect(blobIdFromBytes32Hex(hex.toUpperCase().replace("0X", "0x"))).to.equal(KNOWN);
+    expect(blobIdFromBytes32(hex)).to.equal(KNOWN);
+    expect(blobIdFromBytes32(hex.toUpperCase().replace("0X", "0x"))).to.equal(KNOWN);
   });
 
   for (const [input, why] of [
@@ -71,7 +70,7 @@ describe("Blob IDs: strict conversions", function () {
     ["", /0x prefix/],
   ] as const) {
     it(`rejects the bytes32 hex ${JSON.stringify(input)}`, function () {
-      const error = thrown(() => blobIdFromBytes32Hex(input));
+      const error = thrown(() => blobIdFromBytes32(input));
       expect(error).to.be.instanceOf(InvalidBlobIdError);
       expect((error as InvalidBlobIdError).input).to.equal(input);
       expect((error as InvalidBlobIdError).form).to.equal("bytes32 hex");

@@ -18,12 +18,13 @@ import {
   encodeTensor,
   signProof,
   StrataClient,
+  toCommitment,
   type InferenceProof,
   type Tensor,
 } from "@strata/core";
 import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
-import { blobIdFromBytes32Hex, blobIdToBytes32Hex, WalrusClient } from "@strata/walrus";
+import { WalrusClient } from "@strata/walrus";
 import { startDevnet } from "@strata/devkit";
 import { CliError } from "../errors";
 
@@ -140,21 +141,17 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
 
     section("6. Tamper: change one output of a copy, re-sign it with the node's own key, store and anchor it");
     const batch = decodeBatch(await walrus.read(status.blobId));
-    const original = batch.proofs[batch.commitments.indexOf(commitment)];
+    const original = batch.proofs[batch.commitments.indexOf(toCommitment(commitment))];
     const tampered = await tamperOutput(original, nodeWallet);
     const copy = buildBatch([tampered]);
     const stored = await walrus.store(copy.bytes, { epochs: 5 });
-    const anchored = await (
-      await client.proofs.connect(nodeWallet).anchorBatch(copy.root, blobIdToBytes32Hex(stored.blobId), 1)
-    ).wait();
+    const anchored = await (await client.proofs.connect(nodeWallet).anchorBatch(copy.root, stored.blobId, 1)).wait();
     const tamperedCommitment = copy.commitments[0];
     line(
       `y[0] ${decodeTensor(original.output.tensors[0]).values[0]} -> ${decodeTensor(tampered.output.tensors[0]).values[0]}`,
     );
     line(`tampered proof ${tamperedCommitment} in batch ${copy.root}`);
-    line(
-      `blob ${blobIdFromBytes32Hex(blobIdToBytes32Hex(stored.blobId))}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`,
-    );
+    line(`blob ${anchored.blobId}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`);
     const caught = await verifier.verifyProof(tamperedCommitment, { root: copy.root, reexecute: true, nodeUrl: false });
     out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();

@@ -3,9 +3,19 @@
  */
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
-import { canonicalJsonBytes, modelIdOf, type ModelVersion } from "@strata/core";
-import { buildMlp, publishModel, type ModelMetadataV1 } from "@strata/runtime";
-import { blobIdFromBytes32Hex, blobIdToBytes32Hex } from "@strata/walrus";
+import {
+  blobIdToBytes32,
+  buildModelMetadata,
+  decodeModelMetadata,
+  encodeModelMetadata,
+  modelIdOf,
+  type BlobId,
+  type ModelMetadata,
+  type ModelVersion,
+  type TensorSignature,
+} from "@strata/core";
+import { buildMlp, publishModel } from "@strata/runtime";
+import { WalrusClient } from "@strata/walrus";
 import { resolveSettings } from "../config";
 import { positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -23,7 +33,7 @@ interface PublishFlags extends ChainCommandFlags {
 
 function versionLine(v: ModelVersion): string {
   return (
-    `  @${v.index}  blob ${blobIdFromBytes32Hex(v.blobId)}  sha256 ${v.sha256.slice(2, 14)}…  ` +
+    `  @${v.index}  blob ${v.blobId}  sha256 ${v.sha256.slice(2, 14)}…  ` +
     `${v.size} bytes  ends epoch ${v.endEpoch}${v.deprecated ? "  (deprecated)" : ""}`
   );
 }
@@ -57,15 +67,10 @@ export function modelCommand(): Command {
       const client = settings.reader().connect(signer);
       const owner = await signer.getAddress();
       const modelId = modelIdOf(owner, name);
-      const metadata: Partial<ModelMetadataV1> = {
-        version: 1,
-        kind: "strata.model-metadata",
-        name,
-        ...(flags.description ? { description: flags.description } : {}),
-        format: "onnx",
-      };
-      const stored = await settings.walrus.store(canonicalJsonBytes(metadata), { epochs: Number(flags.epochs) });
-      const tx = await client.models.createModel(name, blobIdToBytes32Hex(stored.blobId));
+      // The same writer as publishing: no signature yet (there is no file), the rest as given.
+      const metadata = buildModelMetadata({ name, description: flags.description });
+      const stored = await settings.walrus.store(encodeModelMetadata(metadata), { epochs: Number(flags.epochs) });
+      const tx = await client.models.createModel(name, stored.blobId);
       await tx.wait();
       output(flags.json, { modelId, name, owner, metadataBlobId: stored.blobId, txHash: tx.hash }, [
         `created model "${name}" ${modelId}`,
@@ -149,7 +154,13 @@ export function modelCommand(): Command {
       const settings = resolveSettings(flags);
       const client = settings.reader();
       const listings = await client.models.listModels(flags.owner ? { creator: flags.owner } : {});
-      const rows = await Promise.all(listings.map(async (m) => ({ ...m, ...(await client.models.getModel(m.id)) })));
+      const rows = await Promise.all(
+        listings.map(async (m) => {
+          const record = await client.models.getModel(m.id);
+          // JSON as before: the metadata Blob ID in its chain form.
+          return { ...m, ...record, metadataBlobId: blobIdToBytes32(record.metadataBlobId) };
+        }),
+      );
       output(
         flags.json,
         rows,
@@ -175,13 +186,65 @@ export function modelCommand(): Command {
         version === undefined
           ? await client.models.listVersions(record.id)
           : [await client.models.getVersion(record.id, version)];
-      const metadataBlobId = blobIdFromBytes32Hex(record.metadataBlobId);
-      output(flags.json, { name, ...record, metadataBlobId, versions }, [
+      const { metadataBlobId } = record;
+      const metadata = await readMetadata(settings.walrusConfig, metadataBlobId);
+      // JSON as before (the versions' Blob IDs in their chain form), plus the metadata read from Walrus.
+      const json = {
+        name,
+        ...record,
+        metadataBlobId,
+        ...("metadata" in metadata
+          ? { metadata: metadata.metadata }
+          : { metadata: null, metadataError: metadata.error }),
+        versions: versions.map((v) => ({ ...v, blobId: blobIdToBytes32(v.blobId) })),
+      };
+      output(flags.json, json, [
         `${name} ${record.id}`,
         `  owner ${record.owner}, ${record.versionCount} version(s), metadata blob ${metadataBlobId}`,
+        ...("metadata" in metadata ? metadataLines(metadata.metadata) : [`  metadata unavailable: ${metadata.error}`]),
         ...versions.map(versionLine),
       ]);
     }),
   );
   return model;
+}
+
+/** The largest metadata blob `model show` reads: metadata is a few hundred bytes. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+
+/**
+ * The metadata blob `blobId`, read from Walrus and decoded; or why it could not be (`model show` still shows the
+ * model and its versions when Walrus is unreachable or the blob expired). One retry only: this is a convenience read.
+ */
+async function readMetadata(
+  config: ConstructorParameters<typeof WalrusClient>[0],
+  blobId: BlobId,
+): Promise<{ metadata: ModelMetadata } | { error: string }> {
+  try {
+    const walrus = new WalrusClient({ ...config, retries: 1 });
+    return { metadata: decodeModelMetadata(await walrus.read(blobId, { maxBytes: MAX_METADATA_BYTES })) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The human lines of a model's metadata: description, task, license, tags and the input/output signature. */
+export function metadataLines(metadata: ModelMetadata): string[] {
+  const tensors = (list: readonly TensorSignature[]) =>
+    list.map((t) => `${t.name} ${t.dtype}[${t.shape.join(",")}]`).join(", ") || "(none)";
+  const facts = [
+    metadata.task === undefined ? undefined : `task ${metadata.task}`,
+    metadata.license === undefined ? undefined : `license ${metadata.license}`,
+    metadata.tags === undefined ? undefined : `tags ${metadata.tags.join(", ")}`,
+  ].filter((f): f is string => f !== undefined);
+  return [
+    ...(metadata.description === undefined ? [] : [`  description ${metadata.description}`]),
+    ...(facts.length === 0 ? [] : [`  ${facts.join(", ")}`]),
+    ...(metadata.signature === undefined
+      ? ["  signature  (no file published yet)"]
+      : [`  inputs  ${tensors(metadata.signature.inputs)}`, `  outputs ${tensors(metadata.signature.outputs)}`]),
+    ...(metadata.validatedWith === undefined
+      ? []
+      : [`  validated with ${metadata.validatedWith.engine} ${metadata.validatedWith.version}`]),
+  ];
 }

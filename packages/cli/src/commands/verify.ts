@@ -16,8 +16,7 @@ import {
   VerifierUsageError,
   type ProofRecord,
 } from "@strata/verifier";
-import { decodeTensor } from "@strata/core";
-import { blobIdFromBytes32Hex } from "@strata/walrus";
+import { decodeTensor, proofModelBlobId } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -214,7 +213,7 @@ function showLines(record: ProofRecord): string[] {
     `  anchored   by ${anchor.node} at ${isoTime(anchor.anchoredAt)} in block ${anchor.blockNumber}`,
     `  tx         ${anchor.txHash}`,
     `  found by   ${record.foundBy}`,
-    `  model      ${doc.model.id} version ${doc.model.version}, blob ${blobIdFromBytes32Hex(doc.model.blobId)}, ` +
+    `  model      ${doc.model.id} version ${doc.model.version}, blob ${proofModelBlobId(doc)}, ` +
       `sha256 ${doc.model.sha256}`,
     `  node       ${doc.node}, signed at ${isoTime(doc.timestamp)}`,
     `  runtime    ${r.engine} ${r.version} (graph optimization ${r.graphOptimizationLevel}, ${r.executionMode}, ` +

@@ -5,8 +5,8 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { Command, Option } from "commander";
+import { blobIdToBytes32 } from "@strata/core";
 import {
-  blobIdToBytes32Hex,
   blobIdToU256,
   blobMetadataOfFile,
   DEFAULT_EPOCH_MS,
@@ -96,7 +96,7 @@ export function blobIdCommand(): Command {
           sha256: metadata.sha256,
           size: metadata.size,
           shards,
-          bytes32: blobIdToBytes32Hex(metadata.blobId),
+          bytes32: blobIdToBytes32(metadata.blobId),
           u256: blobIdToU256(metadata.blobId),
         },
         [metadata.blobId],

@@ -1,13 +1,39 @@
-import { InvalidBlobIdError } from "./errors";
+import { InvalidArgumentError, StrataError } from "./errors";
+import type { Brand, BlobIdHex } from "./ids";
+
+/**
+ * # Walrus Blob IDs, once
+ *
+ * The one codec of Blob IDs. A Blob ID is 32 bytes; it has three forms, and every conversion between them is here:
+ * - base64url text, unpadded, 43 characters: what Walrus, the CLI, the node's HTTP API and every Strata API speak
+ *   ({@link BlobId});
+ * - bytes32 hex, the same 32 bytes in order: what the registries store (Solidity `type BlobId is bytes32`;
+ *   {@link BlobIdHex}). Only the registry clients and the proof format (whose `model.blobId` is bytes32) use it;
+ * - a Sui `u256`, the 32 bytes read little-endian: what Walrus's Move code holds.
+ */
 
 /**
  * A Walrus Blob ID in its canonical text form: 32 bytes as unpadded base64url, exactly 43 characters. Values of this
  * type come only from the parsers and conversions below, so holding one means it has been checked.
  */
-export type BlobIdString = string & { readonly __brand: "WalrusBlobId" };
+export type BlobId = Brand<string, "BlobId">;
 
-/** A Blob ID as the chain stores it (Solidity `type BlobId is bytes32`): `0x` and 64 lowercase hex digits. */
-export type Bytes32Hex = `0x${string}`;
+/** A Blob ID that is not one, in the form it was given in; `reason` says what is wrong with it. */
+export class InvalidBlobIdError extends StrataError {
+  /** The rejected input, exactly as given. */
+  readonly input: string;
+  /** Which form the input was parsed as. */
+  readonly form: "base64url" | "bytes32 hex" | "u256" | "bytes";
+  /** What was wrong with it. */
+  readonly reason: string;
+
+  constructor(input: string, form: InvalidBlobIdError["form"], reason: string) {
+    super("INVALID_BLOB_ID", `Invalid Blob ID ${quote(input)} (${form}): ${reason}`);
+    this.input = input;
+    this.form = form;
+    this.reason = reason;
+  }
+}
 
 export const BLOB_ID_BYTES = 32;
 export const BLOB_ID_LENGTH = 43;
@@ -23,7 +49,7 @@ const U256_MAX = (1n << 256n) - 1n;
  * character carries 4 data bits, so its 2 low bits must be zero: otherwise two strings would name the same bytes).
  * @throws InvalidBlobIdError naming the input and what is wrong with it.
  */
-export function parseBlobId(input: string): BlobIdString {
+export function parseBlobId(input: string): BlobId {
   if (typeof input !== "string") {
     throw new InvalidBlobIdError(String(input), "base64url", `expected a string, got ${typeof input}`);
   }
@@ -45,11 +71,11 @@ export function parseBlobId(input: string): BlobIdString {
   if ((last & 0b11) !== 0) {
     throw new InvalidBlobIdError(input, "base64url", "non-canonical encoding: the last character has stray low bits");
   }
-  return input as BlobIdString;
+  return input as BlobId;
 }
 
 /** True when `input` is a canonical Blob ID string. */
-export function isBlobId(input: unknown): input is BlobIdString {
+export function isBlobId(input: unknown): input is BlobId {
   if (typeof input !== "string") return false;
   try {
     parseBlobId(input);
@@ -65,20 +91,23 @@ export function blobIdToBytes(blobId: string): Uint8Array {
 }
 
 /** The Blob ID of 32 raw bytes (as the wasm encoder returns them). */
-export function blobIdFromBytes(bytes: Uint8Array | readonly number[]): BlobIdString {
+export function blobIdFromBytes(bytes: Uint8Array | readonly number[]): BlobId {
   if (bytes.length !== BLOB_ID_BYTES) {
     throw new InvalidBlobIdError(`<${bytes.length} bytes>`, "bytes", `expected ${BLOB_ID_BYTES} bytes`);
   }
-  return Buffer.from(bytes).toString("base64url") as BlobIdString;
+  return Buffer.from(bytes).toString("base64url") as BlobId;
 }
 
-/** The Blob ID as the chain's `bytes32`: the same 32 bytes, in order, as `0x` + 64 lowercase hex digits. */
-export function blobIdToBytes32Hex(blobId: string): Bytes32Hex {
-  return `0x${Buffer.from(blobIdToBytes(blobId)).toString("hex")}`;
+/**
+ * The Blob ID as the chain's `bytes32`: the same 32 bytes, in order, as `0x` + 64 lowercase hex digits. For the
+ * registry clients and the proof format; everything else holds the {@link BlobId}.
+ */
+export function blobIdToBytes32(blobId: string): BlobIdHex {
+  return `0x${Buffer.from(blobIdToBytes(blobId)).toString("hex")}` as BlobIdHex;
 }
 
-/** The Blob ID of a `bytes32` hex string (`0x` + 64 hex digits, either case). */
-export function blobIdFromBytes32Hex(hex: string): BlobIdString {
+/** The Blob ID of a `bytes32` hex string (`0x` + 64 hex digits, either case): what a registry returns. */
+export function blobIdFromBytes32(hex: string): BlobId {
   if (typeof hex !== "string" || !HEX32.test(hex)) {
     const why =
       typeof hex !== "string"
@@ -94,6 +123,25 @@ export function blobIdFromBytes32Hex(hex: string): BlobIdString {
 }
 
 /**
+ * A registry client's Blob ID argument as the chain's `bytes32`: {@link blobIdToBytes32}, with a malformed value
+ * reported as an {@link InvalidArgumentError} naming `argument` (its cause the codec's {@link InvalidBlobIdError}).
+ */
+export function blobIdArgument(value: unknown, argument = "blobId"): BlobIdHex {
+  try {
+    return blobIdToBytes32(value as string);
+  } catch (error) {
+    if (!(error instanceof InvalidBlobIdError)) throw error;
+    const invalid = new InvalidArgumentError(
+      argument,
+      value,
+      `expected a Walrus Blob ID (43 unpadded base64url characters): ${error.reason}`,
+    );
+    invalid.cause = error;
+    throw invalid;
+  }
+}
+
+/**
  * The Blob ID as Sui's `u256`, in decimal: Walrus's Move code reads the 32 bytes as a little-endian integer
  * (`@mysten/walrus`'s `blobIdToInt`).
  */
@@ -105,7 +153,7 @@ export function blobIdToU256(blobId: string): string {
 }
 
 /** The Blob ID of a Sui `u256` (a canonical decimal string without sign or leading zeros, or a bigint). */
-export function blobIdFromU256(value: string | bigint): BlobIdString {
+export function blobIdFromU256(value: string | bigint): BlobId {
   let n: bigint;
   if (typeof value === "bigint") {
     n = value;
@@ -125,4 +173,9 @@ export function blobIdFromU256(value: string | bigint): BlobIdString {
     n >>= 8n;
   }
   return blobIdFromBytes(bytes);
+}
+
+/** `input` for a message: quoted, and shortened when long. */
+function quote(input: string): string {
+  return JSON.stringify(input.length > 80 ? `${input.slice(0, 77)}...` : input);
 }

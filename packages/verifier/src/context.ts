@@ -1,0 +1,203 @@
+import { getAddress } from "ethers";
+import {
+  BatchFormatError,
+  inspectBatch,
+  Memo,
+  UnsupportedVersionError,
+  NoActiveVersionError,
+  StrataError,
+  UnknownModelError,
+  UnknownVersionError,
+  validateProofForCommitment,
+  type ActiveInterval,
+  type BatchInspection,
+  type BlobId,
+  type Commitment,
+  type ModelId,
+  type ModelVersion,
+  type StrataClient,
+} from "@strata/core";
+import { ModelSession, type ModelCache } from "@strata/runtime";
+import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError, type WalrusClient } from "@strata/walrus";
+import type { CheckResult } from "./checks";
+import { asServiceError } from "./errors";
+
+/**
+ * What every step of a verification reads through: the deployment's registry clients, Walrus, the verifier's limits,
+ * and the reads a verification repeats, each kept once per verifier (core's single-flight {@link Memo}).
+ */
+
+/** A step's outcome plus the value it produced for later steps (`undefined` unless it passed). */
+export type Outcome<T> = CheckResult & { value?: T };
+
+/**
+ * A fetched blob: its bytes (already verified against the Blob ID) and, for batches, core's lenient reading of it
+ * (`inspectBatch`), or why it is not a batch document.
+ */
+export interface FetchedBlob {
+  bytes: Uint8Array;
+  container?: BatchInspection | BatchFormatError | UnsupportedVersionError;
+}
+
+/** The limits and clocks of a verification (see `VerifierOptions`). */
+export interface VerifierSettings {
+  nodeUrl: string | undefined;
+  maxScanBatches: number;
+  maxScanEvents: number;
+  maxBlobBytes: number;
+  clockSkewSeconds: number;
+  timeoutMs: number;
+}
+
+/** Decoded blobs kept in memory per verifier (batch blobs are megabytes). */
+const BLOB_CACHE_ENTRIES = 8;
+
+/** The services, limits and cached reads the steps of one verifier share. */
+export class VerifierContext {
+  /** The chain RPC URL, when the provider is a JSON-RPC one (for messages). */
+  readonly chainUrl: string | undefined;
+  private readonly blobs: Memo<BlobId, FetchedBlob>;
+  private readonly versions: Memo<{ id: ModelId; version: number }, ModelVersion | Error>;
+  private readonly intervals: Memo<string, ActiveInterval[]>;
+  private readonly admitted: Memo<string, boolean>;
+  private readonly sessions: Memo<ModelVersion, ModelSession>;
+
+  constructor(
+    readonly client: StrataClient,
+    readonly walrus: WalrusClient,
+    readonly settings: VerifierSettings,
+    private readonly modelCache: () => ModelCache,
+  ) {
+    this.chainUrl = client.proofs.rpcUrl();
+    this.blobs = new Memo(
+      (blobId) => walrus.read(blobId, { maxBytes: settings.maxBlobBytes }).then((bytes): FetchedBlob => ({ bytes })),
+      { maxEntries: BLOB_CACHE_ENTRIES },
+    );
+    this.versions = new Memo(
+      ({ id, version }) =>
+        client.models.getVersion(id, version).catch((error: unknown) => {
+          // A proof naming no registered version is a check failure, kept like a version (the check says why).
+          if (
+            error instanceof UnknownModelError ||
+            error instanceof UnknownVersionError ||
+            error instanceof NoActiveVersionError
+          ) {
+            return error;
+          }
+          throw error;
+        }),
+      { keyOf: ({ id, version }) => `${id}:${version}` },
+    );
+    this.intervals = new Memo((node) => client.nodes.activeIntervals(node));
+    this.admitted = new Memo((address) => client.nodes.getNode(address).then((record) => record.admittedAt !== 0));
+    this.sessions = new Memo(
+      (version) =>
+        this.modelCache()
+          .get({ blobId: version.blobId, sha256: version.sha256, size: Number(version.size) })
+          .then((entry) => ModelSession.load(entry.path, `model blob ${version.blobId}`)),
+      { keyOf: (version) => version.blobId },
+    );
+  }
+
+  /** A blob's bytes, verified by recomputing its Blob ID (and read as a batch by core's lenient reader, for batches). */
+  async fetchBlob(blobId: BlobId, batch: boolean): Promise<FetchedBlob> {
+    const fetched = await this.blobs.get(blobId);
+    if (batch && fetched.container === undefined) {
+      try {
+        fetched.container = inspectBatch(fetched.bytes);
+      } catch (error) {
+        if (!(error instanceof BatchFormatError || error instanceof UnsupportedVersionError)) throw error;
+        fetched.container = error;
+      }
+    }
+    return fetched;
+  }
+
+  /** The blob `blobId` (an event's), or why it cannot be read (a note), rethrowing other errors. */
+  async fetchReferenced(blobId: BlobId, batch: boolean): Promise<FetchedBlob | string> {
+    try {
+      return await this.fetchBlob(blobId, batch);
+    } catch (error) {
+      const why = blobProblem(error);
+      if (why === undefined) throw error;
+      return why;
+    }
+  }
+
+  /** The version `version` of model `id`, or the registry's error when there is no such active version. */
+  modelVersion(id: ModelId, version: number): Promise<ModelVersion | Error> {
+    return this.versions.get({ id, version });
+  }
+
+  nodeIntervals(node: string): Promise<ActiveInterval[]> {
+    return this.intervals.get(node);
+  }
+
+  everAdmitted(address: string): Promise<boolean> {
+    return this.admitted.get(address);
+  }
+
+  /** The loaded model of `version` (fetched and verified by the model cache, loaded once). */
+  session(version: ModelVersion): Promise<ModelSession> {
+    return this.sessions.get(version);
+  }
+
+  /** Runs one check, timing it; a failure to reach a service becomes a `ServiceUnreachableError`. */
+  async runCheck<T>(check: () => Outcome<T> | Promise<Outcome<T>>): Promise<{ outcome: Outcome<T>; ms: number }> {
+    const t0 = performance.now();
+    try {
+      return { outcome: await check(), ms: performance.now() - t0 };
+    } catch (error) {
+      throw asServiceError(error, this.chainUrl) ?? error;
+    }
+  }
+
+  /** Releases loaded models (they load again on demand). */
+  async close(): Promise<void> {
+    for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Why a blob could not be read, for a note, or undefined when the error is not about the blob. */
+export function blobProblem(error: unknown): string | undefined {
+  if (error instanceof BlobNotFoundError) return "blob missing";
+  if (error instanceof BlobIntegrityError) return "blob corrupt";
+  if (error instanceof BlobTooLargeError) {
+    return `blob over the verifier's cap of ${error.limit ?? "?"} bytes (maxBlobBytes, --max-blob-bytes)`;
+  }
+  return undefined;
+}
+
+/** The checksummed signer (the proof's `node`) of a document that commits to `commitment`, else undefined. */
+export function signerOf(raw: unknown, commitment: Commitment): string | undefined {
+  try {
+    const checked = validateProofForCommitment(raw);
+    return checked.commitment() === commitment ? getAddress(checked.proof.node) : undefined;
+  } catch (error) {
+    if (error instanceof StrataError) return undefined;
+    throw error;
+  }
+}
+
+/** The batch document a fetched batch blob holds, else undefined (not read as a batch, or not a batch). */
+export function inspected(fetched: FetchedBlob): BatchInspection | undefined {
+  const { container } = fetched;
+  return container === undefined || container instanceof StrataError ? undefined : container;
+}
+
+/** Why a batch blob is not a batch document: core's reason, without its "Invalid proof batch: " preamble. */
+export function notABatch(fetched: FetchedBlob): string {
+  const { container } = fetched;
+  if (container instanceof BatchFormatError) return container.message.replace(/^Invalid proof batch: /, "");
+  return container instanceof StrataError ? container.message : "unreadable";
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

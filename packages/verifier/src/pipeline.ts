@@ -1,0 +1,105 @@
+import type { BatchRoot, Commitment, InferenceProof } from "@strata/core";
+import type { Anchor } from "./checks";
+import type { VerifierContext } from "./context";
+import type { LocateStep } from "./locate";
+import type { Tolerance } from "./reexecute";
+import { STEPS, type FoundBy, type StepName, type StepResult, type VerificationReport } from "./report";
+import { proofSteps, type ProofState, type ProofStep } from "./steps";
+
+/** An anchored proof's document and where it lives: what `strata proof show` prints. */
+export interface ProofRecord {
+  commitment: Commitment;
+  foundBy: FoundBy;
+  anchor: Anchor;
+  /** The proof's position in its batch. */
+  index?: number;
+  /** The document as stored (its commitment checked against the anchored one). */
+  document: InferenceProof;
+  /** Size of the proof or batch blob in bytes. */
+  blobSize: number;
+  /** The steps that found and checked it (locate .. commitment). */
+  steps: StepResult[];
+}
+
+/** What one proof verification is asked, its arguments checked. */
+export interface ProofRequest {
+  commitment: Commitment;
+  root: BatchRoot | undefined;
+  index: number | undefined;
+  nodeUrl: string | false | undefined;
+  reexecute: boolean;
+  tolerance: Tolerance | undefined;
+}
+
+/**
+ * Runs the steps of one proof verification in order ({@link proofSteps}): each step's outcome goes into the report with
+ * its time; a step a later one needs that gives nothing skips the rest, saying why. `show` stops after the commitment
+ * step and hands back the {@link ProofRecord}.
+ */
+export class ProofPipeline {
+  private readonly steps: ProofStep<unknown>[];
+
+  constructor(
+    private readonly ctx: VerifierContext,
+    locate: LocateStep,
+  ) {
+    this.steps = proofSteps(ctx, locate);
+  }
+
+  async run(
+    request: ProofRequest,
+    mode: "verify" | "show",
+    out?: { value?: ProofRecord },
+  ): Promise<VerificationReport> {
+    const started = performance.now();
+    const results: StepResult[] = [];
+    const timings: Partial<Record<StepName, number>> = {};
+    const state: ProofState = { ...request };
+    const report = (): VerificationReport => {
+      const { located, document } = state;
+      return {
+        ok: results.every((s) => s.status !== "fail"),
+        commitment: request.commitment,
+        ...(located?.kind === "batch" ? { root: located.root } : {}),
+        ...(document?.index !== undefined ? { index: document.index } : {}),
+        ...(located ? { foundBy: located.foundBy } : {}),
+        steps: results,
+        timings: { totalMs: performance.now() - started, steps: timings },
+      };
+    };
+    const last = mode === "show" ? STEPS.indexOf("commitment") : STEPS.length - 1;
+    for (const step of this.steps.slice(0, last + 1)) {
+      const skipped = step.skip?.(state);
+      if (skipped !== undefined) {
+        results.push({ step: step.name, status: "skip", detail: skipped, values: {} });
+        continue;
+      }
+      const { outcome, ms } = await this.ctx.runCheck(() => step.run(state));
+      results.push({ step: step.name, status: outcome.status, detail: outcome.detail, values: outcome.values });
+      timings[step.name] = ms;
+      const value = outcome.status === "pass" ? outcome.value : undefined;
+      step.keep?.(state, value);
+      const halted = value === undefined ? step.halt?.(state) : undefined;
+      if (halted !== undefined) {
+        // The steps that cannot run, up to the last of this mode, are skipped with the reason.
+        const done = new Set(results.map((s) => s.step));
+        for (const name of STEPS.slice(0, last + 1)) {
+          if (!done.has(name)) results.push({ step: name, status: "skip", detail: `skipped: ${halted}`, values: {} });
+        }
+        return report();
+      }
+    }
+    if (mode === "show" && out) {
+      out.value = {
+        commitment: request.commitment,
+        foundBy: state.located!.foundBy,
+        anchor: state.source!.anchor,
+        ...(state.document!.index === undefined ? {} : { index: state.document!.index }),
+        document: state.proof!,
+        blobSize: state.fetched!.bytes.byteLength,
+        steps: results,
+      };
+    }
+    return report();
+  }
+}

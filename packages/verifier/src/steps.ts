@@ -1,0 +1,329 @@
+import {
+  decodeTensor,
+  StrataError,
+  validateProofForCommitment,
+  type BatchRoot,
+  type Commitment,
+  type InferenceProof,
+  type ModelVersion,
+} from "@strata/core";
+import { StrataRuntimeError, type ModelSession } from "@strata/runtime";
+import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError } from "@strata/walrus";
+import {
+  checkActivity,
+  checkDomain,
+  checkModel,
+  checkSignature,
+  fail,
+  pass,
+  type Anchor,
+  type CheckResult,
+} from "./checks";
+import { round, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
+import type { LocateStep } from "./locate";
+import { compareOutputs, compareRuntime, localRuntime, type Tolerance } from "./reexecute";
+import { short, type FoundBy, type StepName, type StepValue } from "./report";
+import { batchRecord, singleAnchorRecord } from "./record";
+import type { Document, Located, ProofSource } from "./sources";
+
+/**
+ * # The steps of a proof verification
+ *
+ * Each step is an object: its name in the report, when it does not apply (a skip), the check it runs on what the
+ * earlier steps found ({@link ProofState}), what it keeps for the later steps, and whether the rest can run without
+ * it. The pipeline (`pipeline.ts`) runs them in the report's order.
+ */
+
+/** What the steps of one proof verification found so far. */
+export interface ProofState {
+  readonly commitment: Commitment;
+  /** The batch root the caller gave. */
+  readonly root: BatchRoot | undefined;
+  /** The index the caller gave. */
+  readonly index: number | undefined;
+  readonly nodeUrl: string | false | undefined;
+  readonly reexecute: boolean;
+  readonly tolerance: Tolerance | undefined;
+  /** Set by `locate`. */
+  located?: Located;
+  /** Set by `chain-record`: the anchor and the way the proof is anchored. */
+  source?: ProofSource;
+  /** Set by `blob`. */
+  fetched?: FetchedBlob;
+  /** Set by `document`. */
+  document?: Document;
+  /** Set by `commitment`: the document, validated, committing to the anchored commitment. */
+  proof?: InferenceProof;
+  /** Set by `model`: the registry's version the proof names. */
+  version?: ModelVersion;
+}
+
+/** One step of a proof verification. */
+export interface ProofStep<T> {
+  readonly name: StepName;
+  /** The detail of a skip when the step does not apply (it then does not run), else undefined. */
+  skip?(state: ProofState): string | undefined;
+  run(state: ProofState): Outcome<T> | Promise<Outcome<T>>;
+  /** Keeps the step's value (undefined unless it passed) for the later steps. */
+  keep?(state: ProofState, value: T | undefined): void;
+  /** Why the later steps cannot run after the step gave no value; undefined: they still run. */
+  halt?(state: ProofState): string | undefined;
+}
+
+const NOT_REQUESTED = "not requested (re-execution is optional)";
+
+/** The steps of a proof verification, in the report's order (see `STEPS`). */
+export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<unknown>[] {
+  const { settings } = ctx;
+  const steps: [
+    ProofStep<Located>,
+    ProofStep<ProofSource>,
+    ProofStep<FetchedBlob>,
+    ProofStep<Document>,
+    ProofStep<number>,
+    ProofStep<InferenceProof>,
+    ProofStep<never>,
+    ProofStep<never>,
+    ProofStep<never>,
+    ProofStep<ModelVersion>,
+    ProofStep<never>,
+    ProofStep<never>,
+  ] = [
+    {
+      name: "locate",
+      run: (s) => locate.locate(s.commitment, s.root, { nodeUrl: s.nodeUrl }),
+      keep: (s, located) => (s.located = located),
+      halt: () => "no anchor was found",
+    },
+    {
+      name: "chain-record",
+      run: ({ located, commitment }) =>
+        located!.kind === "single"
+          ? singleAnchorRecord(ctx, commitment, located!.node)
+          : batchRecord(ctx, located!.root, located!.node),
+      keep: (s, source) => (s.source = source),
+      halt: () => "there is no anchor to check",
+    },
+    {
+      name: "blob",
+      run: (s) => readBlob(ctx, s.source!.anchor, s.located!.foundBy, s.source!.batched),
+      keep: (s, fetched) => (s.fetched = fetched),
+      halt: () => "the anchored blob could not be read",
+    },
+    {
+      name: "document",
+      run: (s) => s.source!.document(s.fetched!, s.commitment),
+      keep: (s, document) => (s.document = document),
+      halt: () => "the blob is not a readable document",
+    },
+    {
+      name: "inclusion",
+      skip: (s) => s.source!.inclusionSkip(s.index),
+      run: (s) => s.source!.inclusion(s.fetched!, s.commitment, s.index),
+      // A wrong caller index fails the step, but the proof's true position still gives a document to check.
+      halt: (s) => (s.document!.raw === undefined ? "the commitment is not in the batch" : undefined),
+    },
+    {
+      name: "commitment",
+      run: (s) => commitmentStep(s.document!.raw, s.commitment, s.source!.documentName),
+      keep: (s, proof) => (s.proof = proof),
+      halt: () => "the document is not the one anchored",
+    },
+    {
+      name: "signature",
+      run: (s) => withRegistrationNote(ctx, checkSignature(s.proof!, s.commitment, s.source!.anchor.node)),
+    },
+    {
+      name: "node-active",
+      run: async ({ proof, source }) =>
+        checkActivity(proof!, source!.anchor, await ctx.nodeIntervals(source!.anchor.node), settings.clockSkewSeconds),
+    },
+    { name: "domain", run: (s) => checkDomain(s.proof!, ctx.client.proofDomain) },
+    {
+      name: "model",
+      run: async ({ proof }): Promise<Outcome<ModelVersion>> => {
+        const version = await ctx.modelVersion(proof!.model.id, proof!.model.version);
+        const result = checkModel(proof!, version);
+        return version instanceof Error ? result : { ...result, value: version };
+      },
+      keep: (s, version) => (s.version = version),
+    },
+    {
+      name: "runtime",
+      skip: (s) => (s.reexecute ? undefined : NOT_REQUESTED),
+      run: (s) => runtimeStep(s.proof!, s.tolerance),
+    },
+    {
+      name: "reexecution",
+      skip: (s) =>
+        !s.reexecute
+          ? NOT_REQUESTED
+          : s.version === undefined
+            ? "skipped: the proof's model does not match the registry, so there is no model to re-run"
+            : undefined,
+      run: (s) => reexecutionStep(ctx, s.proof!, s.version!, s.tolerance),
+    },
+  ];
+  return steps;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Checks (shared with the batch verification where they apply)
+
+/** The blob step: fetches the anchored blob; `container`: also read a batch blob's container (not for `verifyBatch`). */
+export async function readBlob(
+  ctx: VerifierContext,
+  anchor: Anchor,
+  foundBy: FoundBy,
+  container: boolean,
+): Promise<Outcome<FetchedBlob>> {
+  const values: Record<string, StepValue> = { blobId: anchor.blobId, blobIdHex: anchor.blobIdHex };
+  const { maxBlobBytes } = ctx.settings;
+  const noun = anchor.kind === "batch" ? "batch" : "proof";
+  let fetched: FetchedBlob;
+  try {
+    fetched = await ctx.fetchBlob(anchor.blobId, container);
+  } catch (error) {
+    if (error instanceof BlobNotFoundError) {
+      return fail(
+        `the ${noun} blob ${anchor.blobId} is not on Walrus (never stored, expired or deleted): ${error.message}`,
+        values,
+      );
+    }
+    if (error instanceof BlobTooLargeError) {
+      return fail(
+        `the ${noun} blob ${anchor.blobId} was not read: it is over the verifier's cap of ${maxBlobBytes} bytes ` +
+          `(maxBlobBytes, --max-blob-bytes): ${error.message}`,
+        { ...values, maxBlobBytes, size: error.size },
+      );
+    }
+    if (error instanceof BlobIntegrityError) {
+      return fail(
+        `the bytes served for blob ${anchor.blobId} do not match it (${error.failure}: expected ${error.expected}, ` +
+          `got ${error.actual}): the stored blob was altered or the aggregator lies`,
+        { ...values, expected: error.expected, actual: error.actual, failure: error.failure },
+      );
+    }
+    throw error;
+  }
+  const how = foundBy === "event-scan" && anchor.kind === "batch" ? " (read while scanning)" : "";
+  return {
+    ...pass(
+      `${fetched.bytes.byteLength} bytes read from Walrus; the Blob ID recomputed from them is ${anchor.blobId}, ` +
+        `the anchored one${how}`,
+      { ...values, size: fetched.bytes.byteLength },
+    ),
+    value: fetched,
+  };
+}
+
+/** The commitment step: `raw` (named `where` in messages) is a proof document that hashes to `commitment`. */
+function commitmentStep(raw: unknown, commitment: Commitment, where: string): Outcome<InferenceProof> {
+  let doc: InferenceProof;
+  let recomputed: Commitment;
+  try {
+    // validateProof then proofCommitment, sharing their work (the document validated and decoded once).
+    const checked = validateProofForCommitment(raw);
+    doc = checked.proof;
+    recomputed = checked.commitment();
+  } catch (error) {
+    if (error instanceof StrataError) {
+      return fail(`${where} does not hash to a commitment: ${error.message}`, { anchored: commitment });
+    }
+    throw error;
+  }
+  const values = { anchored: commitment, recomputed };
+  if (recomputed !== commitment) {
+    return fail(
+      `${where} recomputes to ${recomputed}, not the anchored ${commitment}: the document was altered`,
+      values,
+    );
+  }
+  return { ...pass(`recomputed ${short(recomputed)} = anchored ${short(commitment)}`, values), value: doc };
+}
+
+/** Adds, to a failed signature check, whether the key that signed is an admitted node at all. */
+async function withRegistrationNote(
+  ctx: VerifierContext,
+  result: CheckResult & { recovered: string | null },
+): Promise<CheckResult> {
+  const { recovered, ...check } = result;
+  if (check.status !== "fail" || recovered === null) return check;
+  if (!(await ctx.everAdmitted(recovered))) {
+    return {
+      ...check,
+      detail: `${check.detail} (${recovered} was never admitted to the NodeRegistry)`,
+      values: { ...check.values, recoveredIsNode: false },
+    };
+  }
+  return { ...check, values: { ...check.values, recoveredIsNode: true } };
+}
+
+function runtimeStep(doc: InferenceProof, tolerance: Tolerance | undefined): CheckResult {
+  const local = localRuntime();
+  const differences = compareRuntime(doc.runtime, local);
+  const values: Record<string, StepValue> = {
+    recorded: `${doc.runtime.engine} ${doc.runtime.version} ${doc.runtime.graphOptimizationLevel}`,
+    local: `${local.engine} ${local.version} ${local.graphOptimizationLevel}`,
+    differences: differences.length,
+  };
+  for (const d of differences) {
+    values[`recorded.${d.field}`] = d.recorded;
+    values[`local.${d.field}`] = d.local;
+  }
+  if (differences.length === 0) {
+    return pass(
+      `the recorded runtime is this machine's: ${local.engine} ${local.version}, graph optimization ` +
+        `${local.graphOptimizationLevel}, ${local.executionMode}, ${local.intraOpNumThreads} thread(s), ${local.platform}`,
+      values,
+    );
+  }
+  const listed = differences.map((d) => `${d.field} ${d.recorded} here ${d.local}`).join("; ");
+  if (tolerance !== undefined) {
+    return pass(
+      `the recorded runtime differs from this machine's (${listed}): outputs are compared within the stated ` +
+        "tolerance, not bit for bit",
+      values,
+    );
+  }
+  return fail(
+    `the recorded runtime differs from this machine's (${listed}): a bit-exact re-execution needs the recorded ` +
+      "runtime; state a tolerance (--tolerance) to compare across runtimes",
+    values,
+  );
+}
+
+async function reexecutionStep(
+  ctx: VerifierContext,
+  doc: InferenceProof,
+  version: ModelVersion,
+  tolerance: Tolerance | undefined,
+): Promise<CheckResult> {
+  const blobId = version.blobId;
+  const values: Record<string, StepValue> = { modelBlobId: blobId, modelSha256: version.sha256 };
+  let session: ModelSession;
+  const t0 = performance.now();
+  try {
+    session = await ctx.session(version);
+  } catch (error) {
+    if (error instanceof StrataRuntimeError) {
+      return fail(`the model ${blobId} could not be fetched and loaded: ${error.message}`, values);
+    }
+    throw error;
+  }
+  const loadMs = performance.now() - t0;
+  let outputs;
+  const t1 = performance.now();
+  try {
+    outputs = await session.run(doc.input.tensors.map((t) => decodeTensor(t)));
+  } catch (error) {
+    if (error instanceof StrataRuntimeError || error instanceof StrataError) {
+      return fail(`the model does not run on the recorded inputs: ${error.message}`, values);
+    }
+    throw error;
+  }
+  const runMs = performance.now() - t1;
+  const comparison = compareOutputs(doc.output.tensors, outputs, tolerance);
+  const all = { ...values, ...comparison.values, loadMs: round(loadMs), runMs: round(runMs) };
+  return comparison.ok ? pass(comparison.detail, all) : fail(comparison.detail, all);
+}
