@@ -10,6 +10,8 @@ import {ModelId, ModelIdLib} from "./types/ModelId.sol";
 contract ModelRegistry is IModelRegistry {
     /// @notice The longest model name, in bytes.
     uint256 public constant MAX_NAME_LENGTH = 64;
+    /// @notice See {IModelRegistry.version}.
+    string private constant _VERSION = "1.0.0";
 
     /// @dev A version's stored part. Fits in two slots: sha256, then (size, endEpoch, index, publishedAt, deprecated,
     /// below). The Blob ID is the key (with the model id), so a duplicate Blob ID is found by the same read that guards
@@ -183,6 +185,11 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function modelIdOf(address creator, string calldata name) external pure returns (ModelId) {
         return ModelIdLib.derive(creator, name);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function version() external pure returns (string memory) {
+        return _VERSION;
     }
 
     function _checkOwner(ModelId modelId) private view {
