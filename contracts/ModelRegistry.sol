@@ -10,6 +10,8 @@ import {ModelId, ModelIdLib} from "./types/ModelId.sol";
 contract ModelRegistry is IModelRegistry {
     /// @notice The longest model name, in bytes.
     uint256 public constant MAX_NAME_LENGTH = 64;
+    /// @notice See {IModelRegistry.version}.
+    string private constant _VERSION = "1.0.0";
 
     /// @dev A version's stored part. Fits in two slots: sha256, then (size, endEpoch, index, publishedAt, deprecated,
     /// below). The Blob ID is the key (with the model id), so a duplicate Blob ID is found by the same read that guards
@@ -77,35 +79,35 @@ contract ModelRegistry is IModelRegistry {
         if (sha256Digest == bytes32(0)) revert ModelRegistryZeroSha256(modelId, blobId);
         if (size == 0) revert ModelRegistryZeroSize(modelId, blobId);
         if (endEpoch == 0) revert ModelRegistryZeroEndEpoch(modelId, blobId);
-        VersionRecord storage version = _versions[_versionKey(modelId, blobId)];
-        if (version.publishedAt != 0) revert ModelRegistryDuplicateBlobId(modelId, blobId, version.index);
+        VersionRecord storage record = _versions[_versionKey(modelId, blobId)];
+        if (record.publishedAt != 0) revert ModelRegistryDuplicateBlobId(modelId, blobId, record.index);
 
         index = model.versionCount;
         model.versionCount = index + 1;
         _versionBlobIds[modelId][index] = blobId;
-        version.sha256 = sha256Digest;
-        version.size = size;
-        version.endEpoch = endEpoch;
-        version.index = index;
-        version.publishedAt = uint64(block.timestamp);
-        version.below = index + 1;
+        record.sha256 = sha256Digest;
+        record.size = size;
+        record.endEpoch = endEpoch;
+        record.index = index;
+        record.publishedAt = uint64(block.timestamp);
+        record.below = index + 1;
         emit VersionPublished(modelId, index, blobId, sha256Digest, size, endEpoch);
     }
 
     /// @inheritdoc IModelRegistry
     function extendVersion(ModelId modelId, uint32 index, uint32 endEpoch) external onlyModelOwner(modelId) {
-        VersionRecord storage version = _versionAt(modelId, index);
-        uint32 current = version.endEpoch;
+        VersionRecord storage record = _versionAt(modelId, index);
+        uint32 current = record.endEpoch;
         if (endEpoch <= current) revert ModelRegistryEndEpochNotExtended(modelId, index, current, endEpoch);
-        version.endEpoch = endEpoch;
+        record.endEpoch = endEpoch;
         emit VersionExtended(modelId, index, endEpoch);
     }
 
     /// @inheritdoc IModelRegistry
     function deprecateVersion(ModelId modelId, uint32 index) external onlyModelOwner(modelId) {
-        VersionRecord storage version = _versionAt(modelId, index);
-        if (version.deprecated) revert ModelRegistryVersionDeprecated(modelId, index);
-        version.deprecated = true;
+        VersionRecord storage record = _versionAt(modelId, index);
+        if (record.deprecated) revert ModelRegistryVersionDeprecated(modelId, index);
+        record.deprecated = true;
         VersionRecord storage newest = _record(modelId, _models[modelId].versionCount - 1);
         if (newest.below == index + 1) {
             // The latest active version goes: walk down to the next active one (see VersionRecord.below).
@@ -115,11 +117,11 @@ contract ModelRegistry is IModelRegistry {
                 if (!candidate.deprecated) break;
                 next = candidate.below;
             }
-            version.below = next;
+            record.below = next;
             newest.below = next;
         } else {
             // A newer version is active: only mark the way down.
-            version.below = index;
+            record.below = index;
         }
         emit VersionDeprecated(modelId, index);
     }
@@ -175,14 +177,19 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function versionOf(ModelId modelId, BlobId blobId) external view returns (uint32 index) {
-        VersionRecord storage version = _versions[_versionKey(modelId, blobId)];
-        if (version.publishedAt == 0) revert ModelRegistryUnknownBlobId(modelId, blobId);
-        return version.index;
+        VersionRecord storage record = _versions[_versionKey(modelId, blobId)];
+        if (record.publishedAt == 0) revert ModelRegistryUnknownBlobId(modelId, blobId);
+        return record.index;
     }
 
     /// @inheritdoc IModelRegistry
     function modelIdOf(address creator, string calldata name) external pure returns (ModelId) {
         return ModelIdLib.derive(creator, name);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function version() external pure returns (string memory) {
+        return _VERSION;
     }
 
     function _checkOwner(ModelId modelId) private view {

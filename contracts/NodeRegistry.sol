@@ -20,6 +20,8 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules {
     /// @notice The delay of a default admin transfer at deployment: 3 days, time for operators to see a scheduled
     /// handover on-chain and react (cancel it, or move their nodes) before it can be accepted.
     uint48 public constant INITIAL_ADMIN_DELAY = 3 days;
+    /// @notice See {INodeRegistry.version}.
+    string private constant _VERSION = "1.0.0";
 
     IProofRegistry private _proofRegistry;
     mapping(address node => Node record) private _nodes;
@@ -85,6 +87,11 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules {
         return _proofRegistry;
     }
 
+    /// @inheritdoc INodeRegistry
+    function version() external pure returns (string memory) {
+        return _VERSION;
+    }
+
     function _wired() private view returns (IProofRegistry proofs) {
         proofs = _proofRegistry;
         if (address(proofs) == address(0)) revert NodeRegistryNotWired();
@@ -92,7 +99,15 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules {
 
     function _checkEndpoint(address node, string calldata endpoint) private pure {
         uint256 length = bytes(endpoint).length;
+        // One comparison on the accepted path: for an empty endpoint `length - 1` wraps to the largest uint256.
+        unchecked {
+            if (length - 1 >= MAX_ENDPOINT_LENGTH) _revertEndpoint(node, length);
+        }
+    }
+
+    /// @dev The revert of an endpoint {_checkEndpoint} refused: empty, or longer than {MAX_ENDPOINT_LENGTH}.
+    function _revertEndpoint(address node, uint256 length) private pure {
         if (length == 0) revert NodeRegistryEmptyEndpoint(node);
-        if (length > MAX_ENDPOINT_LENGTH) revert NodeRegistryEndpointTooLong(node, length, MAX_ENDPOINT_LENGTH);
+        revert NodeRegistryEndpointTooLong(node, length, MAX_ENDPOINT_LENGTH);
     }
 }

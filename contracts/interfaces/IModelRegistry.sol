@@ -152,4 +152,10 @@ interface IModelRegistry {
 
     /// @notice The id that `createModel(name)` called by `creator` gives.
     function modelIdOf(address creator, string calldata name) external pure returns (ModelId);
+
+    /// @notice The version of this registry's interface and behaviour, as a semantic version string (e.g. `"1.0.0"`):
+    /// a pure constant of the bytecode, so clients can tell deployments apart. The major number changes with the ABI,
+    /// the storage layout or the meaning of a call. Not a model version:
+    /// see {getVersion} for those.
+    function version() external pure returns (string memory);
 }

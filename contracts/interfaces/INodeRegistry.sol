@@ -66,4 +66,9 @@ interface INodeRegistry {
 
     /// @notice The proof registry this registry controls, or zero before wiring.
     function proofRegistry() external view returns (IProofRegistry);
+
+    /// @notice The version of this registry's interface and behaviour, as a semantic version string (e.g. `"1.0.0"`):
+    /// a pure constant of the bytecode, so clients can tell deployments apart. The major number changes with the ABI,
+    /// the storage layout or the meaning of a call.
+    function version() external pure returns (string memory);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.29;
 
+import {BatchRoot} from "../types/BatchRoot.sol";
 import {BlobId} from "../types/BlobId.sol";
+import {Commitment} from "../types/Commitment.sol";
 
 /// @title IProofRegistry
 /// @notice Anchors inference proofs whose documents live on Walrus. Storage holds only what a contract must read
@@ -18,6 +20,9 @@ import {BlobId} from "../types/BlobId.sol";
 /// - {announceBatch}: the same root in an event only (scoped to its announcer by the indexed `node` topic); no
 ///   storage, so no on-chain existence or inclusion check: readers check inclusion off-chain against the root.
 ///
+/// Commitments and roots are typed ({Commitment}, {BatchRoot}, {BlobId}: user-defined value types over `bytes32`, so the
+/// ABI and the gas are those of `bytes32`). The errors that name either a commitment or a root keep `bytes32`.
+///
 /// Batch trees follow the StandardMerkleTree of the npm package openzeppelin merkle-tree, with leaf encoding `["bytes32"]`:
 /// `leaf = keccak256(bytes.concat(keccak256(abi.encode(commitment))))`, sorted pairs.
 interface IProofRegistry {
@@ -33,11 +38,11 @@ interface IProofRegistry {
     }
 
     /// @notice Emitted when `node` anchors the proof `commitment`, whose document is the Walrus blob `blobId`.
-    event ProofAnchored(bytes32 indexed commitment, address indexed node, BlobId blobId);
+    event ProofAnchored(Commitment indexed commitment, address indexed node, BlobId blobId);
     /// @notice Emitted when `node` anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId`.
-    event BatchAnchored(bytes32 indexed root, address indexed node, BlobId blobId, uint32 count);
+    event BatchAnchored(BatchRoot indexed root, address indexed node, BlobId blobId, uint32 count);
     /// @notice Emitted when `node` announces, without storing, a batch of `count` proofs under `root`.
-    event BatchAnnounced(bytes32 indexed root, address indexed node, BlobId blobId, uint32 count);
+    event BatchAnnounced(BatchRoot indexed root, address indexed node, BlobId blobId, uint32 count);
     /// @notice Emitted when the node registry lets `node` anchor (`allowed`) or stops it.
     event AnchorerSet(address indexed node, bool allowed);
 
@@ -52,7 +57,7 @@ interface IProofRegistry {
     /// @notice The Blob ID for `commitment` is zero.
     error ProofRegistryZeroBlobId(bytes32 commitment);
     /// @notice The batch under `root` has no proofs.
-    error ProofRegistryEmptyBatch(bytes32 root);
+    error ProofRegistryEmptyBatch(BatchRoot root);
     /// @notice `node` already anchored `commitment` (a proof commitment or a batch root) at `anchoredAt`.
     error ProofRegistryAlreadyAnchored(bytes32 commitment, address node, uint64 anchoredAt);
 
@@ -63,29 +68,29 @@ interface IProofRegistry {
     /// @notice Anchors the proof `commitment`, whose document is the Walrus blob `blobId`, under the calling node.
     /// Only an active node.
     /// @dev Write-once per (node, commitment): reverts with {ProofRegistryAlreadyAnchored}. Emits {ProofAnchored}.
-    function anchorProof(bytes32 commitment, BlobId blobId) external;
+    function anchorProof(Commitment commitment, BlobId blobId) external;
 
     /// @notice Anchors a batch of `count` proofs under the Merkle `root`, stored in the Walrus blob `blobId`, under the
     /// calling node. Only an active node.
     /// @dev Write-once per (node, root): reverts with {ProofRegistryAlreadyAnchored}. Emits {BatchAnchored}.
-    function anchorBatch(bytes32 root, BlobId blobId, uint32 count) external;
+    function anchorBatch(BatchRoot root, BlobId blobId, uint32 count) external;
 
     /// @notice Announces a batch in an event only, under the calling node (cheapest; no on-chain existence or inclusion
     /// check). Only an active node. Emits {BatchAnnounced}.
-    function announceBatch(bytes32 root, BlobId blobId, uint32 count) external;
+    function announceBatch(BatchRoot root, BlobId blobId, uint32 count) external;
 
     /// @notice The anchor `node` made of `commitment`; all zero if that node did not anchor it singly.
-    function getProof(address node, bytes32 commitment) external view returns (ProofAnchor memory);
+    function getProof(address node, Commitment commitment) external view returns (ProofAnchor memory);
 
     /// @notice The anchor `node` made of the batch `root`; all zero if that node did not anchor it.
-    function getBatch(address node, bytes32 root) external view returns (BatchAnchor memory);
+    function getBatch(address node, BatchRoot root) external view returns (BatchAnchor memory);
 
     /// @notice Whether `commitment` is a leaf of the batch `root` that `node` anchored, by the Merkle `proof`. False
     /// for a root that `node` did not anchor (announced batches included).
     function isIncluded(
         address node,
-        bytes32 root,
-        bytes32 commitment,
+        BatchRoot root,
+        Commitment commitment,
         bytes32[] calldata proof
     ) external view returns (bool);
 
@@ -93,8 +98,13 @@ interface IProofRegistry {
     function isAnchorer(address node) external view returns (bool);
 
     /// @notice The Merkle leaf of `commitment` in a batch tree.
-    function leafOf(bytes32 commitment) external pure returns (bytes32);
+    function leafOf(Commitment commitment) external pure returns (bytes32);
 
     /// @notice The node registry that controls who may anchor.
     function nodeRegistry() external view returns (address);
+
+    /// @notice The version of this registry's interface and behaviour, as a semantic version string (e.g. `"1.0.0"`):
+    /// a pure constant of the bytecode, so clients can tell deployments apart. The major number changes with the ABI,
+    /// the storage layout or the meaning of a call.
+    function version() external pure returns (string memory);
 }

@@ -217,6 +217,11 @@ export class ModelRegistryClient extends Base<ModelRegistry> {
 
   // Reads -------------------------------------------------------------------------------------------------------------
 
+  /** The registry's `version()`: the semantic version of its interface and behaviour, to tell deployments apart. */
+  async version(): Promise<string> {
+    return this.call("version", () => this.contract.version());
+  }
+
   /** The model; throws {@link UnknownModelError} if there is none. */
   async getModel(modelId: ModelId): Promise<ModelRecord> {
     const id = toModelId(modelId, "modelId");

@@ -132,6 +132,11 @@ export class NodeRegistryClient extends Base<NodeRegistry> {
 
   // Reads -------------------------------------------------------------------------------------------------------------
 
+  /** The registry's `version()`: the semantic version of its interface and behaviour, to tell deployments apart. */
+  async version(): Promise<string> {
+    return this.call("version", () => this.contract.version());
+  }
+
   /** Whether `node` is active now. */
   async isActive(node: string): Promise<boolean> {
     const address = toAddress(node, "node");

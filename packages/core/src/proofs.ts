@@ -167,6 +167,11 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   // Reads -------------------------------------------------------------------------------------------------------------
 
+  /** The registry's `version()`: the semantic version of its interface and behaviour, to tell deployments apart. */
+  async version(): Promise<string> {
+    return this.call("version", () => this.contract.version());
+  }
+
   /** The anchor `node` made of the proof `commitment`, or `null` if that node did not anchor it singly. */
   async getProof(node: string, commitment: Commitment): Promise<ProofAnchorRecord | null> {
     const n = toAddress(node, "node");

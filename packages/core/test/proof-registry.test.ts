@@ -168,6 +168,13 @@ describe("core ProofRegistryClient", function () {
     });
   });
 
+  it("reads each registry's version(), to tell deployments apart", async function () {
+    const { client } = await loadFixture(deployFixture);
+    expect(await client.models.version()).to.equal("1.0.0");
+    expect(await client.nodes.version()).to.equal("1.0.0");
+    expect(await client.proofs.version()).to.equal("1.0.0");
+  });
+
   it("builds all three clients from a deployment record", async function () {
     const { deployment, admin } = await loadFixture(deployFixture);
     const client = StrataClient.connect(deployment, admin);
