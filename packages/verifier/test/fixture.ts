@@ -12,7 +12,8 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import { ethers, network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployAndDescribe, type Deployment } from "@strata/contracts";
+import type { Deployment } from "@strata/contracts";
+import { deployAndAdmit, publishTestModel, startTestWalrus } from "@strata/devkit";
 import {
   buildBatch,
   canonicalJsonBytes,
@@ -32,8 +33,8 @@ import {
   type BlobId,
 } from "@strata/core";
 import { buildServer, InferenceNode } from "@strata/node";
-import { buildMlp, publishModel, type PublishedModel } from "@strata/runtime";
-import { blobId as computeBlobId, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import type { PublishedModel } from "@strata/runtime";
+import { blobId as computeBlobId, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { Verifier, type VerifierOptions } from "@strata/verifier";
 
 export const SHARDS = 10;
@@ -82,20 +83,17 @@ export const input = (rows: number[][]) => ({
 export async function setup(options: { shards?: number } = {}): Promise<Env> {
   const shards = options.shards ?? SHARDS;
   const [admin, owner, nodeA, nodeB, nodeC, nodeD] = await ethers.getSigners();
-  const { deployment } = await deployAndDescribe(admin);
-  const adminClient = StrataClient.connect(deployment, admin);
-  for (const [signer, port] of [
-    [nodeA, 31501],
-    [nodeB, 31502],
-    [nodeC, 31503],
-    [nodeD, 31504],
-  ] as const) {
-    await (await adminClient.nodes.admitNode(signer.address, `http://127.0.0.1:${port}`)).wait();
-  }
+  const { deployment } = await deployAndAdmit(admin, {
+    network: "hardhat",
+    nodes: [nodeA, nodeB, nodeC, nodeD].map((signer, i) => ({
+      address: signer.address,
+      url: `http://127.0.0.1:${31501 + i}`,
+    })),
+  });
 
   const walrusDir = await mkdtemp(join(tmpdir(), "strata-verifier-walrus-"));
   // verifyFiles off: the tamper tests play an aggregator that serves altered bytes by editing the store's files.
-  const walrus = await startLocalWalrus({ dir: walrusDir, port: 0, shards, verifyFiles: false });
+  const { store: walrus } = await startTestWalrus({ dir: walrusDir, shards, verifyFiles: false });
   const walrusClient = new WalrusClient({
     publisherUrl: walrus.url,
     aggregatorUrls: [walrus.url],
@@ -103,17 +101,17 @@ export async function setup(options: { shards?: number } = {}): Promise<Env> {
     retries: 0,
   });
   const ownerClient = StrataClient.connect(deployment, owner);
-  const model = await publishModel({
-    client: ownerClient,
-    walrus: walrusClient,
-    file: buildMlp({ inputSize: 4, hidden: [16], outputSize: 3, seed: 42 }),
+  const model = await publishTestModel(ownerClient, walrusClient, {
     name: "tiny-mlp",
+    hidden: [16],
+    outputSize: 3,
+    seed: 42,
   });
-  const otherModel = await publishModel({
-    client: ownerClient,
-    walrus: walrusClient,
-    file: buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 7 }),
+  const otherModel = await publishTestModel(ownerClient, walrusClient, {
     name: "other-mlp",
+    hidden: [8],
+    outputSize: 3,
+    seed: 7,
   });
 
   const client = StrataClient.connect(deployment, ethers.provider);
