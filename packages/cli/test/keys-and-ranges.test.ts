@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers, network } from "hardhat";
 import { Wallet } from "ethers";
-import { deployRegistries, describeDeployment, writeDeployment } from "@strata/contracts";
+import { deployAndAdmit } from "@strata/devkit";
 import { blobIdFromBytes32, connect } from "@strata/core";
 import { resolveSettings } from "../src/config";
 import { buildProgram } from "../src/program";
@@ -119,10 +119,8 @@ describe("strata CLI: keys off the command line, and block ranges", function () 
 
     it("lists models through an RPC that refuses more than 50 blocks per eth_getLogs, and shows one", async function () {
       const [admin, owner] = await ethers.getSigners();
-      const registries = await deployRegistries(admin);
-      const deployment = await describeDeployment("hardhat", registries, admin, registries.block);
       const file = join(dir, "deployment.json");
-      writeDeployment(file, deployment);
+      const { deployment } = await deployAndAdmit(admin, { network: "hardhat", deploymentFile: file });
       const models = connect(deployment, owner).models;
       for (const name of ["far", "farther"]) {
         await network.provider.send("hardhat_mine", ["0x3e8"]);

@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers, network } from "hardhat";
 import { Wallet } from "ethers";
-import { deployRegistries, describeDeployment, readDeployment, writeDeployment } from "@strata/contracts";
+import { readDeployment } from "@strata/contracts";
+import { deployAndAdmit, startTestWalrus } from "@strata/devkit";
 import { blobIdFromBytes32, buildModelMetadata, connect, decodeModelMetadata, encodeModelMetadata } from "@strata/core";
 import { buildMlp } from "@strata/runtime";
-import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { buildProgram } from "../src/program";
 import { startRpcProxy, REFUSAL_STYLES } from "../../core/test/rpc-proxy";
 
@@ -46,12 +47,10 @@ describe("strata model: the metadata blob, written by create and publish the sam
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), "strata-metadata-"));
-    store = await startLocalWalrus({ dir: join(dir, "store"), port: 0, shards: Number(SHARDS) });
+    ({ store } = await startTestWalrus({ dir: join(dir, "store"), shards: Number(SHARDS) }));
     const [admin] = await ethers.getSigners();
-    const registries = await deployRegistries(admin);
-    const deployment = await describeDeployment("hardhat", registries, admin, registries.block);
     const file = join(dir, "deployment.json");
-    writeDeployment(file, deployment);
+    await deployAndAdmit(admin, { network: "hardhat", deploymentFile: file });
     const keyFile = join(dir, "owner.key");
     writeFileSync(keyFile, `${KEY.slice(2)}\n`, { mode: 0o600 });
     owner = new Wallet(KEY).address;
