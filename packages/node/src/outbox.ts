@@ -15,80 +15,19 @@ import { BlobTooLargeError, WalrusHttpError, type WalrusClient } from "@strata/w
 import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors";
 import { Journal, type JournalOptions } from "./journal";
 import { ProofIndex, type IndexedBatch } from "./proof-index";
+import {
+  Backlog,
+  BATCH_OVERHEAD,
+  PER_PROOF_OVERHEAD,
+  RECORD_ENVELOPE,
+  type BatchInfo,
+  type OutboxRecord,
+  type ProofStatus,
+  type QuarantinedBatch,
+  type SealedBatch,
+} from "./backlog";
 import { backoffDelay, sendAndMine, TransactionPendingError, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
-
-/** A record of the outbox journal. */
-type OutboxRecord =
-  | { t: "proof"; doc: InferenceProof }
-  | { t: "batch"; root: BatchRoot; commitments: Commitment[]; salt?: Bytes32 }
-  | { t: "stored"; root: BatchRoot; blobId: BlobId }
-  | { t: "anchored"; root: BatchRoot; txHash: string; block: number; gasUsed?: string }
-  /** A sealed batch replaced by the batch records that follow (re-sealed with a salt, or split to fit the cap). */
-  | { t: "dropped"; root: BatchRoot; reason: string };
-
-/** Where a proof is on its way to the chain. */
-export type ProofState = "accepted" | "batched" | "anchored";
-
-/** What `GET /v1/proofs/:commitment` answers. */
-export interface ProofStatus {
-  commitment: Commitment;
-  status: ProofState;
-  /** The batch's Merkle root, once batched. */
-  root?: BatchRoot;
-  /** The position of the proof in its batch, and the Merkle proof `ProofRegistry.isIncluded` accepts. */
-  index?: number;
-  merkleProof?: Bytes32[];
-  /** The batch blob on Walrus (base64url), once stored. */
-  blobId?: BlobId;
-  txHash?: string;
-  block?: number;
-}
-
-/** A batch as the outbox reports it (sealed and on its way, or anchored). */
-export interface BatchInfo {
-  root: BatchRoot;
-  commitments: Commitment[];
-  salt?: Bytes32;
-  blobId?: BlobId;
-  txHash?: string;
-  block?: number;
-  gasUsed?: string;
-}
-
-/** A sealed batch that keeps failing, as health and metrics show it. */
-export interface QuarantinedBatch {
-  root: BatchRoot;
-  proofs: number;
-  attempts: number;
-  lastError: string;
-  nextAttemptAt: string;
-}
-
-interface SealedBatch extends BatchInfo {
-  /** Bytes of the batch blob, kept from sealing until it is stored. */
-  bytes?: Uint8Array;
-  attempts: number;
-  nextAt: number;
-  lastError?: string;
-  quarantined: boolean;
-  /** The anchoring transaction sent and not yet seen mined. */
-  tx?: { hash: string; sentAt: number };
-  tree?: BatchTree;
-}
-
-interface PendingProof {
-  doc: InferenceProof;
-  /** Bytes the proof adds to a batch blob (estimate: its JSON plus its share of the tree). */
-  size: number;
-  /** The sealed batch holding it, once batched. */
-  root?: BatchRoot;
-}
-
-/** Bytes of a batch blob besides its proofs, and per proof besides its document (tree nodes and values). */
-const BATCH_OVERHEAD = 1_024;
-const PER_PROOF_OVERHEAD = 320;
-const RECORD_ENVELOPE = JSON.stringify({ t: "proof", doc: null }).length - "null".length;
 
 export interface OutboxOptions {
   /** Seal a batch when this many proofs wait (default 4,096). */
@@ -141,12 +80,8 @@ type ResolvedOptions = Required<Omit<OutboxOptions, "onAnchored" | "onError" | "
  * use: the batch is re-sealed with a salt (a new root) and the event is reported.
  */
 export class Outbox {
-  private readonly pending = new Map<Commitment, PendingProof>();
-  private readonly sealed = new Map<BatchRoot, SealedBatch>();
-  private waiting: { commitment: Commitment; at: number; size: number }[] = [];
-  private waitingBytes = 0;
-  private backlogBytes = 0;
-  private quarantinedCount = 0;
+  /** The proofs and batches on their way (what the journal holds). */
+  private readonly b = new Backlog();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
   private stopped = false;
@@ -201,86 +136,9 @@ export class Outbox {
   }
 
   private async replay(records: OutboxRecord[]): Promise<void> {
-    const now = Date.now();
-    for (const record of records) {
-      switch (record.t) {
-        case "proof": {
-          const commitment = proofCommitment(record.doc);
-          if (this.pending.has(commitment)) break; // written twice around a compaction
-          this.addWaiting(commitment, record.doc, proofSize(record.doc), now);
-          break;
-        }
-        case "batch": {
-          if (this.sealed.has(record.root)) break;
-          this.seal(record.root, record.commitments, record.salt);
-          break;
-        }
-        case "stored": {
-          const batch = this.sealed.get(record.root);
-          if (batch) batch.blobId = record.blobId;
-          break;
-        }
-        case "anchored":
-          this.retire(record.root);
-          break;
-        case "dropped":
-          this.unseal(record.root);
-          break;
-      }
-    }
+    this.b.replay(records);
     // A batch put in the index whose "anchored" record did not make it to the journal (crash, full disk) is anchored.
-    for (const root of [...this.sealed.keys()]) if (await this.index.hasBatch(root)) this.retire(root);
-  }
-
-  // State transitions (run only once the journal holds the record that causes them) -----------------------------------
-
-  private addWaiting(commitment: Commitment, doc: InferenceProof, size: number, at: number): void {
-    this.pending.set(commitment, { doc, size });
-    this.waiting.push({ commitment, at, size });
-    this.waitingBytes += size;
-    this.backlogBytes += size;
-  }
-
-  private seal(root: BatchRoot, commitments: Commitment[], salt?: Bytes32, bytes?: Uint8Array): SealedBatch {
-    const members = new Set(commitments);
-    const taken = this.waiting.filter((w) => members.has(w.commitment));
-    this.waiting = this.waiting.filter((w) => !members.has(w.commitment));
-    for (const w of taken) this.waitingBytes -= w.size;
-    for (const c of commitments) {
-      const proof = this.pending.get(c);
-      if (!proof) throw new OutboxError(`journal: batch ${root} names proof ${c}, which the journal never accepted`);
-      proof.root = root;
-    }
-    const batch: SealedBatch = { root, commitments, salt, bytes, attempts: 0, nextAt: 0, quarantined: false };
-    this.sealed.set(root, batch);
-    return batch;
-  }
-
-  /** Takes a sealed batch apart (its proofs wait again, at the front, until the replacement batch records follow). */
-  private unseal(root: BatchRoot): void {
-    const batch = this.sealed.get(root);
-    if (!batch) return;
-    this.sealed.delete(root);
-    if (batch.quarantined) this.quarantinedCount--;
-    const back = batch.commitments.map((commitment) => {
-      const proof = this.pending.get(commitment)!;
-      proof.root = undefined;
-      this.waitingBytes += proof.size;
-      return { commitment, at: 0, size: proof.size };
-    });
-    this.waiting = [...back, ...this.waiting];
-  }
-
-  /** An anchored batch leaves memory: its documents are on Walrus and its record in the index. */
-  private retire(root: BatchRoot): void {
-    const batch = this.sealed.get(root);
-    if (!batch) return;
-    this.sealed.delete(root);
-    if (batch.quarantined) this.quarantinedCount--;
-    for (const c of batch.commitments) {
-      this.backlogBytes -= this.pending.get(c)?.size ?? 0;
-      this.pending.delete(c);
-    }
+    for (const root of [...this.b.sealed.keys()]) if (await this.index.hasBatch(root)) this.b.retire(root);
   }
 
   // Accepting ---------------------------------------------------------------------------------------------------------
@@ -296,10 +154,10 @@ export class Outbox {
           "ask the registry admin to admit it, then restart the node",
       );
     }
-    if (this.backlogBytes >= this.options.maxBacklogBytes) {
+    if (this.b.backlogBytes >= this.options.maxBacklogBytes) {
       return new NodeUnavailableError(
         "BACKLOG_FULL",
-        `${this.backlogBytes} bytes of proofs wait to be anchored (limit ${this.options.maxBacklogBytes}): ` +
+        `${this.b.backlogBytes} bytes of proofs wait to be anchored (limit ${this.options.maxBacklogBytes}): ` +
           "the node accepts new work once the backlog is anchored; check /v1/health for the batches that fail",
       );
     }
@@ -325,18 +183,18 @@ export class Outbox {
   async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Commitment> {
     const refused = this.refusal();
     if (refused) throw refused;
-    if (this.pending.has(commitment)) return commitment;
+    if (this.b.pending.has(commitment)) return commitment;
     const record: OutboxRecord = { t: "proof", doc };
     const json = JSON.stringify(record);
     // The document's JSON is the record's less its envelope (`{"t":"proof","doc":` and `}`).
     const size = Buffer.byteLength(json) - RECORD_ENVELOPE + PER_PROOF_OVERHEAD;
     this.checkFits(size - PER_PROOF_OVERHEAD);
     await this.journal.appendJson([json], () => {
-      if (this.pending.has(commitment)) return;
-      this.addWaiting(commitment, doc, size, Date.now());
+      if (this.b.pending.has(commitment)) return;
+      this.b.addWaiting(commitment, doc, size, Date.now());
       this.stats.accepted++;
     });
-    if (this.waiting.length >= this.options.maxBatch || this.waitingBytes >= this.sealBytes()) this.kick();
+    if (this.b.waiting.length >= this.options.maxBatch || this.b.waitingBytes >= this.sealBytes()) this.kick();
     return commitment;
   }
 
@@ -353,7 +211,7 @@ export class Outbox {
     this.timer = setInterval(() => {
       const now = Date.now();
       let retry = false;
-      for (const b of this.sealed.values()) if (b.nextAt <= now) retry = true;
+      for (const b of this.b.sealed.values()) if (b.nextAt <= now) retry = true;
       if (retry || this.batchDue()) this.kick();
     }, tick);
     this.timer.unref?.();
@@ -397,7 +255,7 @@ export class Outbox {
     for (;;) {
       if (this.stopped && !all) break;
       const at = Date.now();
-      const next = [...this.sealed.values()].find((b) => !tried.has(b.root) && (all || b.nextAt <= at));
+      const next = [...this.b.sealed.values()].find((b) => !tried.has(b.root) && (all || b.nextAt <= at));
       if (!next) break;
       tried.add(next.root);
       await this.attempt(next);
@@ -406,10 +264,10 @@ export class Outbox {
 
   /** Whether the waiting proofs make a batch now: a full one (count or bytes), or the oldest is old enough. */
   private batchDue(): boolean {
-    const oldest = this.waiting[0];
+    const oldest = this.b.waiting[0];
     return (
-      this.waiting.length >= this.options.maxBatch ||
-      this.waitingBytes >= this.sealBytes() ||
+      this.b.waiting.length >= this.options.maxBatch ||
+      this.b.waitingBytes >= this.sealBytes() ||
       (oldest !== undefined && Date.now() - oldest.at >= this.options.maxAgeMs)
     );
   }
@@ -419,10 +277,10 @@ export class Outbox {
    * (`all`: every waiting proof now).
    */
   private async sealWaiting(all = true): Promise<void> {
-    while (this.waiting.length > 0 && (all || this.batchDue()) && !(this.stopped && !all)) {
+    while (this.b.waiting.length > 0 && (all || this.batchDue()) && !(this.stopped && !all)) {
       const take: Commitment[] = [];
       let bytes = 0;
-      for (const w of this.waiting) {
+      for (const w of this.b.waiting) {
         if (take.length >= this.options.maxBatch) break;
         if (take.length > 0 && bytes + w.size > this.sealBytes()) break;
         take.push(w.commitment);
@@ -443,15 +301,15 @@ export class Outbox {
     if (replaces) records.push({ t: "dropped", root: replaces.root, reason: replaces.reason });
     records.push({ t: "batch", root: built.root, commitments: built.commitments, ...(salt ? { salt } : {}) });
     await this.journal.append(records, () => {
-      if (replaces) this.unseal(replaces.root);
-      this.seal(built.root, built.commitments, salt, built.bytes);
+      if (replaces) this.b.unseal(replaces.root);
+      this.b.seal(built.root, built.commitments, salt, built.bytes);
     });
     return built.root;
   }
 
   private build(commitments: Commitment[], salt?: Bytes32) {
     return buildBatch(
-      commitments.map((c) => this.pending.get(c)!.doc),
+      commitments.map((c) => this.b.pending.get(c)!.doc),
       salt ? { salt } : undefined,
     );
   }
@@ -465,7 +323,7 @@ export class Outbox {
       batch.nextAt = Date.now() + backoffDelay(batch.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
       if (!batch.quarantined && batch.attempts >= this.options.quarantineAfter) {
         batch.quarantined = true;
-        this.quarantinedCount++;
+        this.b.quarantinedCount++;
         this.options.onEvent?.(
           `batch ${batch.root} (${batch.commitments.length} proofs) quarantined after ${batch.attempts} failures: ` +
             `${batch.lastError}; later batches go on, this one is retried every ${this.options.retryMaxMs} ms`,
@@ -570,7 +428,7 @@ export class Outbox {
     };
     await this.index.putBatch(indexed);
     await this.journal.append([{ t: "anchored", root: batch.root, ...anchored }], () => {
-      this.retire(batch.root);
+      this.b.retire(batch.root);
       this.stats.anchoredBatches++;
       this.stats.anchoredProofs += batch.commitments.length;
     });
@@ -591,7 +449,7 @@ export class Outbox {
     const half = Math.ceil(batch.commitments.length / 2);
     const reason = `its blob of ${bytes} bytes is over the cap of ${this.options.maxBatchBytes}; split in two`;
     const first = await this.sealBatch(batch.commitments.slice(0, half), undefined, { root: batch.root, reason });
-    const rest = batch.commitments.slice(half).filter((c) => !this.pending.get(c)?.root);
+    const rest = batch.commitments.slice(half).filter((c) => !this.b.pending.get(c)?.root);
     if (rest.length > 0) await this.sealWaiting(true);
     this.options.onEvent?.(`batch ${batch.root} ${reason} (first part ${first})`);
   }
@@ -600,7 +458,7 @@ export class Outbox {
     if (this.compactingNow || this.journal.size - this.compactedAt < this.options.compactBytes) return;
     this.compactingNow = true;
     try {
-      await this.journal.compact(() => this.liveRecords());
+      await this.journal.compact(() => this.b.liveRecords());
       this.compactedAt = this.journal.size;
     } catch (error) {
       this.options.onError?.(error as Error); // the old journal is kept; compaction is tried again later
@@ -609,31 +467,14 @@ export class Outbox {
     }
   }
 
-  /** The records that rebuild the current state: the backlog only (anchored batches live in the index). */
-  private liveRecords(): OutboxRecord[] {
-    const records: OutboxRecord[] = [];
-    for (const batch of this.sealed.values()) {
-      for (const c of batch.commitments) records.push({ t: "proof", doc: this.pending.get(c)!.doc });
-      records.push({
-        t: "batch",
-        root: batch.root,
-        commitments: batch.commitments,
-        ...(batch.salt ? { salt: batch.salt } : {}),
-      });
-      if (batch.blobId) records.push({ t: "stored", root: batch.root, blobId: batch.blobId });
-    }
-    for (const w of this.waiting) records.push({ t: "proof", doc: this.pending.get(w.commitment)!.doc });
-    return records;
-  }
-
   // Reads -------------------------------------------------------------------------------------------------------------
 
   /** The status of `commitment`, or `undefined` if this node never accepted it. */
   async status(commitment: Commitment): Promise<ProofStatus | undefined> {
-    const proof = this.pending.get(commitment);
+    const proof = this.b.pending.get(commitment);
     if (proof && !proof.root) return { commitment, status: "accepted" };
     if (proof?.root) {
-      const batch = this.sealed.get(proof.root)!;
+      const batch = this.b.sealed.get(proof.root)!;
       batch.tree ??= BatchTree.of([...batch.commitments, ...(batch.salt ? [batch.salt] : [])]);
       const index = batch.commitments.indexOf(commitment);
       return {
@@ -662,17 +503,17 @@ export class Outbox {
   /** Counts for health and metrics (constant time). */
   counts(): { waiting: number; sealed: number; quarantined: number; anchoredBatches: number; backlogBytes: number } {
     return {
-      waiting: this.waiting.length,
-      sealed: this.sealed.size,
-      quarantined: this.quarantinedCount,
+      waiting: this.b.waiting.length,
+      sealed: this.b.sealed.size,
+      quarantined: this.b.quarantinedCount,
       anchoredBatches: this.index.counts().batches,
-      backlogBytes: this.backlogBytes,
+      backlogBytes: this.b.backlogBytes,
     };
   }
 
   /** The batches that keep failing. */
   quarantined(): QuarantinedBatch[] {
-    return [...this.sealed.values()]
+    return [...this.b.sealed.values()]
       .filter((b) => b.quarantined)
       .map((b) => ({
         root: b.root,
@@ -687,7 +528,7 @@ export class Outbox {
   async listBatches(): Promise<BatchInfo[]> {
     const list: BatchInfo[] = [];
     for await (const b of this.index.batches()) list.push({ ...b });
-    for (const b of this.sealed.values()) {
+    for (const b of this.b.sealed.values()) {
       list.push({ root: b.root, commitments: [...b.commitments], salt: b.salt, blobId: b.blobId });
     }
     return list;
@@ -713,9 +554,5 @@ export class Outbox {
   }
 }
 
-/** Bytes a proof adds to a batch blob: its JSON (as canonical JSON would print it) plus its tree nodes. */
-function proofSize(doc: InferenceProof): number {
-  return Buffer.byteLength(JSON.stringify(doc)) + PER_PROOF_OVERHEAD;
-}
-
 export { TransactionPendingError };
+export type { BatchInfo, ProofState, ProofStatus, QuarantinedBatch } from "./backlog";
