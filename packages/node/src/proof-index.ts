@@ -229,24 +229,35 @@ export class ProofIndex {
 
   /**
    * Indexes an anchored batch: one atomic, durable (fsync) write. The batch is checked first (its fields, and that its
-   * root is the Merkle root of its commitments and salt). Putting a root that is indexed already with the same anchor
-   * (blobId, txHash, block) changes nothing; with another anchor it throws {@link ProofIndexConflictError}. A
-   * commitment that an earlier batch holds resolves to this one from now on.
+   * root is the Merkle root of its commitments and salt). Putting a root that is indexed already, with the same
+   * commitments in the same order, salt and anchor (blobId, txHash, block), changes nothing (the first `anchoredAt`
+   * and `gasUsed` stay); anything else under that root throws {@link ProofIndexConflictError}. A commitment that an
+   * earlier batch holds resolves to this one from now on. Puts run one at a time, in call order.
    */
   putBatch(batch: IndexedBatch): Promise<void> {
+    // Checked at the call: a put queued before close() is finished by it.
+    if (this.closed) return Promise.reject(this.closedError());
     const run = this.writing.then(() => this.put(batch));
     this.writing = run.catch(() => undefined);
     return run;
   }
 
   private async put(input: IndexedBatch): Promise<void> {
-    this.checkOpen();
     const batch = validateBatch(input);
-    const existing = await this.getBatch(batch.root);
-    if (existing) {
-      for (const field of ["blobId", "txHash", "block"] as const) {
-        if (existing[field] !== batch[field]) {
-          throw new ProofIndexConflictError(batch.root, field, existing[field], batch[field]);
+    const seqOfRoot = await this.seqOf(batch.root);
+    if (seqOfRoot !== undefined) {
+      const existing = this.trees.get(seqOfRoot)?.batch ?? (await this.readBatch(seqOfRoot));
+      // The tree sorts its leaves, so the root does not fix the commitments' order: compare it too.
+      const same = {
+        commitments: (b: IndexedBatch) => b.commitments.join(","),
+        salt: (b: IndexedBatch) => b.salt,
+        blobId: (b: IndexedBatch) => b.blobId,
+        txHash: (b: IndexedBatch) => b.txHash,
+        block: (b: IndexedBatch) => b.block,
+      };
+      for (const [field, of] of Object.entries(same)) {
+        if (of(existing) !== of(batch)) {
+          throw new ProofIndexConflictError(batch.root, field, of(existing), of(batch));
         }
       }
       return;
@@ -365,9 +376,11 @@ export class ProofIndex {
   }
 
   private checkOpen(): void {
-    if (this.closed) {
-      throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
-    }
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): ProofIndexError {
+    return new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
   }
 
   private async seqOf(root: string): Promise<number | undefined> {
@@ -408,9 +421,7 @@ export class ProofIndex {
       return await operation();
     } catch (error) {
       if (error instanceof ProofIndexError) throw error;
-      if (this.closed) {
-        throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
-      }
+      if (this.db.status !== "open") throw this.closedError();
       throw new ProofIndexError(
         `cannot ${what} in the proof index at ${this.dir}: ${messageOf(error)}; check the disk (free space, ` +
           `permissions) and retry`,

@@ -326,6 +326,47 @@ describe("ProofIndex", function () {
       }
     });
 
+    it("refuses a second put of the same root with its commitments in another order", async function () {
+      // The tree sorts its leaves, so the root does not fix the order; the positions (and the batch blob) do.
+      const index = await ProofIndex.open(await tempDir("reordered"));
+      try {
+        const batch = batchOf("reordered", 0, 4);
+        await index.putBatch(batch);
+        const reordered = { ...batch, commitments: [...batch.commitments].reverse() };
+        expect(indexedBatchRoot(reordered.commitments)).to.equal(batch.root);
+        const error = await index.putBatch(reordered).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(ProofIndexConflictError);
+        expect((error as ProofIndexConflictError).field).to.equal("commitments");
+        expect((await index.get(batch.commitments[0]))!.index).to.equal(0);
+      } finally {
+        await index.close();
+      }
+    });
+
+    it("finishes the puts queued before close, and refuses puts after it", async function () {
+      const dir = await tempDir("close-queue");
+      const index = await ProofIndex.open(dir);
+      const batches = Array.from({ length: 5 }, (_, b) => batchOf("queue", b, 64));
+      const puts = batches.map((batch) => index.putBatch(batch));
+      await index.close();
+      await Promise.all(puts);
+      const error = await index.putBatch(batchOf("queue", 9, 1)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(ProofIndexError);
+      expect((error as Error).message).to.contain("closed");
+      const reopened = await ProofIndex.open(dir);
+      try {
+        expect(reopened.counts()).to.deep.equal({ batches: 5, proofs: 320 });
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it("refuses a batch whose root is not the root of its values, or whose fields are malformed", async function () {
       const index = await ProofIndex.open(await tempDir("invalid"));
       try {
