@@ -150,9 +150,12 @@ export class ProofIndex {
   private readonly trees: Lru<number, Cached>;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Set when a write failed: the store is reopened before the next operation (see {@link ready}). */
+  private reopening: Promise<void> | undefined;
+  private writeFailed = false;
 
   private constructor(
-    private readonly db: ClassicLevel<string, Buffer>,
+    private db: ClassicLevel<string, Buffer>,
     private readonly dir: string,
     private meta: Meta,
     options: Required<ProofIndexOptions>,
@@ -166,6 +169,11 @@ export class ProofIndex {
     if (!Number.isSafeInteger(treeCacheSize) || treeCacheSize < 1) {
       throw new ProofIndexError(`treeCacheSize must be a positive integer, got ${describe(treeCacheSize)}`);
     }
+    const { db, meta } = await ProofIndex.openStore(dir);
+    return new ProofIndex(db, dir, meta, { treeCacheSize });
+  }
+
+  private static async openStore(dir: string): Promise<{ db: ClassicLevel<string, Buffer>; meta: Meta }> {
     const db = new ClassicLevel<string, Buffer>(dir, {
       keyEncoding: "utf8",
       valueEncoding: "buffer",
@@ -197,8 +205,7 @@ export class ProofIndex {
       );
     }
     try {
-      const meta = await ProofIndex.loadMeta(db, dir);
-      return new ProofIndex(db, dir, meta, { treeCacheSize });
+      return { db, meta: await ProofIndex.loadMeta(db, dir) };
     } catch (error) {
       await db.close();
       throw error;
@@ -244,6 +251,17 @@ export class ProofIndex {
 
   private async put(input: IndexedBatch): Promise<void> {
     const batch = validateBatch(input);
+    try {
+      await this.ready(true);
+    } catch (error) {
+      throw new ProofIndexError(
+        `cannot write batch ${batch.root} in the proof index at ${this.dir}: the index must be reopened after a ` +
+          `failed write, and that failed (${messageOf(error)}); free disk space and retry`,
+        "PROOF_INDEX",
+        503,
+        { cause: error },
+      );
+    }
     const seqOfRoot = await this.seqOf(batch.root);
     if (seqOfRoot !== undefined) {
       const existing = this.trees.get(seqOfRoot)?.batch ?? (await this.readBatch(seqOfRoot));
@@ -292,7 +310,15 @@ export class ProofIndex {
       })),
       { type: "put", key: META, value: json(meta) },
     ];
-    await this.run(`write batch ${batch.root}`, () => this.db.batch(ops, { sync: true }));
+    try {
+      await this.run(`write batch ${batch.root}`, () => this.db.batch(ops, { sync: true }));
+    } catch (error) {
+      // A failed write (a full disk) can leave part of its record in LevelDB's log, and LevelDB appends the next
+      // writes after it: on recovery it then drops those too, acknowledged or not. So write nothing more to this log:
+      // reopen first, which drops the torn record and starts a new log.
+      this.writeFailed = true;
+      throw error;
+    }
     // State follows the durable write.
     this.meta = meta;
     this.trees.set(seq, { batch, tree });
@@ -302,6 +328,7 @@ export class ProofIndex {
   async get(commitment: string): Promise<IndexedProof | undefined> {
     this.checkOpen();
     const c = lookupKey(commitment, "commitment");
+    await this.ready(false);
     const raw = await this.run("read", () => this.db.get(commitmentKey(c)));
     if (raw === undefined) return undefined;
     const location = raw.toString();
@@ -327,7 +354,9 @@ export class ProofIndex {
   /** The batch with Merkle root `root` (either hex case), or `undefined`. */
   async getBatch(root: string): Promise<IndexedBatch | undefined> {
     this.checkOpen();
-    const seq = await this.seqOf(lookupKey(root, "root"));
+    const r = lookupKey(root, "root");
+    await this.ready(false);
+    const seq = await this.seqOf(r);
     if (seq === undefined) return undefined;
     const hit = this.trees.get(seq);
     return hit ? copyBatch(hit.batch) : this.readBatch(seq);
@@ -337,6 +366,7 @@ export class ProofIndex {
   async hasBatch(root: string): Promise<boolean> {
     this.checkOpen();
     const r = lookupKey(root, "root");
+    await this.ready(false);
     return (await this.seqOf(r)) !== undefined;
   }
 
@@ -348,6 +378,7 @@ export class ProofIndex {
       throw new ProofIndexError(`limit must be a non-negative integer, got ${describe(limit)}`, "BAD_REQUEST", 400);
     }
     if (limit === 0) return;
+    await this.ready(false);
     const iterator = this.db.iterator({ gt: "b:", lt: "b;", reverse, limit: limit ?? -1 });
     try {
       for (;;) {
@@ -371,8 +402,30 @@ export class ProofIndex {
     if (this.closed) return;
     this.closed = true;
     await this.writing;
+    await this.reopening?.catch(() => undefined);
     this.trees.clear();
     await this.db.close();
+  }
+
+  /**
+   * Reopens the store after a failed write, before the next write (once, however many callers wait). Reads go on from
+   * the open handle meanwhile (the failed write changed nothing in it); if the reopen fails (no space yet), the handle
+   * is closed and every call tries again, throwing a {@link ProofIndexError} that says why until it succeeds.
+   */
+  private async ready(forWrite: boolean): Promise<void> {
+    if (!(this.writeFailed && forWrite) && this.db.status === "open") return;
+    this.reopening ??= (async () => {
+      try {
+        await this.db.close().catch(() => undefined);
+        const { db, meta } = await ProofIndex.openStore(this.dir);
+        this.db = db;
+        this.meta = meta;
+        this.writeFailed = false;
+      } finally {
+        this.reopening = undefined;
+      }
+    })();
+    await this.reopening;
   }
 
   private checkOpen(): void {

@@ -499,6 +499,78 @@ describe("ProofIndex", function () {
       }
     });
 
+    it("refuses a put on a full disk, loses no acknowledged one, and takes puts again once there is space", async function () {
+      // A small tmpfs (mounting needs root, as on the CI machines; skipped where it is refused).
+      const mountPoint = await mkdtemp(join(tmpdir(), "strata-proof-index-full-"));
+      const mounted = await new Promise<boolean>((resolve) =>
+        spawn("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "ignore" })
+          .on("error", () => resolve(false))
+          .on("close", (code) => resolve(code === 0)),
+      );
+      if (!mounted) this.skip();
+      try {
+        const dir = join(mountPoint, "index");
+        const small = batchOf("full", 0, 100);
+        const large = batchOf("full", 1, 4096);
+        const after = batchOf("full", 2, 100);
+        const index = await ProofIndex.open(dir);
+        try {
+          await index.putBatch(small);
+          // Fill the disk.
+          const filler = join(mountPoint, "filler");
+          await writeFile(filler, Buffer.alloc(8 * 2 ** 20)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOSPC") throw e;
+          });
+          const refused = () =>
+            index.putBatch(large).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          const first = await refused();
+          expect(first).to.be.instanceOf(ProofIndexError);
+          expect((first as Error).message)
+            .to.contain(large.root)
+            .and.contain("disk");
+          expect(index.counts()).to.deep.equal({ batches: 1, proofs: 100 });
+          // Reads go on from the open handle.
+          expect(await index.get(large.commitments[0])).to.equal(undefined);
+          expect((await index.get(small.commitments[7]))!.index).to.equal(7);
+          // The next put reopens the store first, which needs space too: refused, and reads now say why.
+          const second = await refused();
+          expect(second).to.be.instanceOf(ProofIndexError);
+          expect((second as Error).message)
+            .to.contain(large.root)
+            .and.contain("free disk space");
+          const read = await index.get(small.commitments[7]).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(read).to.be.instanceOf(ProofIndexError);
+          expect((read as Error).message).to.contain("disk");
+          await truncate(filler, 0);
+          expect((await index.get(small.commitments[7]))!.index).to.equal(7);
+          expect(index.counts()).to.deep.equal({ batches: 1, proofs: 100 });
+          await index.putBatch(large);
+          await index.putBatch(after);
+          expect(index.counts()).to.deep.equal({ batches: 3, proofs: 4296 });
+        } finally {
+          await index.close();
+        }
+        const reopened = await ProofIndex.open(dir);
+        try {
+          expect((await expectConsistent(reopened)).map((b) => b.root)).to.deep.equal([
+            small.root,
+            large.root,
+            after.root,
+          ]);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await new Promise((resolve) => spawn("umount", [mountPoint], { stdio: "ignore" }).on("close", resolve));
+      }
+    });
+
     it("stays consistent when its writer is SIGKILLed during puts, keeping every acknowledged one", async function () {
       const dir = await tempDir("sigkill");
       const script = childScript(`
