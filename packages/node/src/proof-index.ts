@@ -24,7 +24,10 @@ import { NodeError } from "./errors";
  * - `c:<commitment>` -> `<seq>:<index>`: the latest batch holding the commitment, and its position there.
  *
  * A put is one LevelDB write batch, written with `sync` (fsync of the write-ahead log): after a crash the index holds
- * the whole put or none of it (a torn last log record is dropped whole on recovery), never part of one.
+ * the whole put or none of it (a torn last log record is dropped whole on recovery), never part of one. A write that
+ * fails (a full disk) may still leave part of its record in the log, and LevelDB would append the next writes after it
+ * and drop them on recovery; so after a failed write the store is reopened (which drops the torn record and starts a
+ * new log) before anything more is written.
  */
 
 /** A batch as the index keeps it: what the chain anchored, and where the batch blob is. */
@@ -474,7 +477,7 @@ export class ProofIndex {
       return await operation();
     } catch (error) {
       if (error instanceof ProofIndexError) throw error;
-      if (this.db.status !== "open") throw this.closedError();
+      if (this.closed) throw this.closedError();
       throw new ProofIndexError(
         `cannot ${what} in the proof index at ${this.dir}: ${messageOf(error)}; check the disk (free space, ` +
           `permissions) and retry`,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -698,6 +698,7 @@ describe("ProofIndex", function () {
       const child = await runChild(measure, [dir, String(batches), String(size), String(lookups)], {
         nodeArgs: ["--expose-gc"],
       });
+      await rm(dir, { recursive: true, force: true });
       expect(child.code, child.stderr).to.equal(0);
       return JSON.parse(child.lines[child.lines.length - 1]) as Figures;
     }
