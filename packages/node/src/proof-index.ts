@@ -24,7 +24,10 @@ import { NodeError } from "./errors";
  * - `c:<commitment>` -> `<seq>:<index>`: the latest batch holding the commitment, and its position there.
  *
  * A put is one LevelDB write batch, written with `sync` (fsync of the write-ahead log): after a crash the index holds
- * the whole put or none of it (a torn last log record is dropped whole on recovery), never part of one.
+ * the whole put or none of it (a torn last log record is dropped whole on recovery), never part of one. A write that
+ * fails (a full disk) may still leave part of its record in the log, and LevelDB would append the next writes after it
+ * and drop them on recovery; so after a failed write the store is reopened (which drops the torn record and starts a
+ * new log) before anything more is written.
  */
 
 /** A batch as the index keeps it: what the chain anchored, and where the batch blob is. */
@@ -148,9 +151,12 @@ export class ProofIndex {
   private readonly trees: Lru<number, Cached>;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Set when a write failed: the store is reopened before the next operation (see {@link ready}). */
+  private reopening: Promise<void> | undefined;
+  private writeFailed = false;
 
   private constructor(
-    private readonly db: ClassicLevel<string, Buffer>,
+    private db: ClassicLevel<string, Buffer>,
     private readonly dir: string,
     private meta: Meta,
     options: Required<ProofIndexOptions>,
@@ -164,6 +170,11 @@ export class ProofIndex {
     if (!Number.isSafeInteger(treeCacheSize) || treeCacheSize < 1) {
       throw new ProofIndexError(`treeCacheSize must be a positive integer, got ${describe(treeCacheSize)}`);
     }
+    const { db, meta } = await ProofIndex.openStore(dir);
+    return new ProofIndex(db, dir, meta, { treeCacheSize });
+  }
+
+  private static async openStore(dir: string): Promise<{ db: ClassicLevel<string, Buffer>; meta: Meta }> {
     const db = new ClassicLevel<string, Buffer>(dir, {
       keyEncoding: "utf8",
       valueEncoding: "buffer",
@@ -193,8 +204,7 @@ export class ProofIndex {
       );
     }
     try {
-      const meta = await ProofIndex.loadMeta(db, dir);
-      return new ProofIndex(db, dir, meta, { treeCacheSize });
+      return { db, meta: await ProofIndex.loadMeta(db, dir) };
     } catch (error) {
       await db.close();
       throw error;
@@ -225,24 +235,45 @@ export class ProofIndex {
 
   /**
    * Indexes an anchored batch: one atomic, durable (fsync) write. The batch is checked first (its fields, and that its
-   * root is the Merkle root of its commitments and salt). Putting a root that is indexed already with the same anchor
-   * (blobId, txHash, block) changes nothing; with another anchor it throws {@link ProofIndexConflictError}. A
-   * commitment that an earlier batch holds resolves to this one from now on.
+   * root is the Merkle root of its commitments and salt). Putting a root that is indexed already, with the same
+   * commitments in the same order, salt and anchor (blobId, txHash, block), changes nothing (the first `anchoredAt`
+   * and `gasUsed` stay); anything else under that root throws {@link ProofIndexConflictError}. A commitment that an
+   * earlier batch holds resolves to this one from now on. Puts run one at a time, in call order.
    */
   putBatch(batch: IndexedBatch): Promise<void> {
+    // Checked at the call: a put queued before close() is finished by it.
+    if (this.closed) return Promise.reject(this.closedError());
     const run = this.writing.then(() => this.put(batch));
     this.writing = run.catch(() => undefined);
     return run;
   }
 
   private async put(input: IndexedBatch): Promise<void> {
-    this.checkOpen();
     const batch = validateBatch(input);
-    const existing = await this.getBatch(batch.root);
-    if (existing) {
-      for (const field of ["blobId", "txHash", "block"] as const) {
-        if (existing[field] !== batch[field]) {
-          throw new ProofIndexConflictError(batch.root, field, existing[field], batch[field]);
+    try {
+      await this.ready(true);
+    } catch (error) {
+      throw new ProofIndexError(
+        `cannot write batch ${batch.root} in the proof index at ${this.dir}: the index must be reopened after a ` +
+          `failed write, and that failed (${messageOf(error)}); free disk space and retry`,
+        "PROOF_INDEX",
+        { cause: error },
+      );
+    }
+    const seqOfRoot = await this.seqOf(batch.root);
+    if (seqOfRoot !== undefined) {
+      const existing = this.trees.get(seqOfRoot)?.batch ?? (await this.readBatch(seqOfRoot));
+      // The tree sorts its leaves, so the root does not fix the commitments' order: compare it too.
+      const same = {
+        commitments: (b: IndexedBatch) => b.commitments.join(","),
+        salt: (b: IndexedBatch) => b.salt,
+        blobId: (b: IndexedBatch) => b.blobId,
+        txHash: (b: IndexedBatch) => b.txHash,
+        block: (b: IndexedBatch) => b.block,
+      };
+      for (const [field, of] of Object.entries(same)) {
+        if (of(existing) !== of(batch)) {
+          throw new ProofIndexConflictError(batch.root, field, of(existing), of(batch));
         }
       }
       return;
@@ -277,7 +308,15 @@ export class ProofIndex {
       })),
       { type: "put", key: META, value: json(meta) },
     ];
-    await this.run(`write batch ${batch.root}`, () => this.db.batch(ops, { sync: true }));
+    try {
+      await this.run(`write batch ${batch.root}`, () => this.db.batch(ops, { sync: true }));
+    } catch (error) {
+      // A failed write (a full disk) can leave part of its record in LevelDB's log, and LevelDB appends the next
+      // writes after it: on recovery it then drops those too, acknowledged or not. So write nothing more to this log:
+      // reopen first, which drops the torn record and starts a new log.
+      this.writeFailed = true;
+      throw error;
+    }
     // State follows the durable write.
     this.meta = meta;
     this.trees.set(seq, { batch, tree });
@@ -287,6 +326,7 @@ export class ProofIndex {
   async get(commitment: string): Promise<IndexedProof | undefined> {
     this.checkOpen();
     const c = lookupKey(commitment, "commitment") as Commitment;
+    await this.ready(false);
     const raw = await this.run("read", () => this.db.get(commitmentKey(c)));
     if (raw === undefined) return undefined;
     const location = raw.toString();
@@ -312,7 +352,9 @@ export class ProofIndex {
   /** The batch with Merkle root `root` (either hex case), or `undefined`. */
   async getBatch(root: string): Promise<IndexedBatch | undefined> {
     this.checkOpen();
-    const seq = await this.seqOf(lookupKey(root, "root"));
+    const r = lookupKey(root, "root");
+    await this.ready(false);
+    const seq = await this.seqOf(r);
     if (seq === undefined) return undefined;
     const hit = this.trees.get(seq);
     return hit ? copyBatch(hit.batch) : this.readBatch(seq);
@@ -322,6 +364,7 @@ export class ProofIndex {
   async hasBatch(root: string): Promise<boolean> {
     this.checkOpen();
     const r = lookupKey(root, "root");
+    await this.ready(false);
     return (await this.seqOf(r)) !== undefined;
   }
 
@@ -333,6 +376,7 @@ export class ProofIndex {
       throw new ProofIndexError(`limit must be a non-negative integer, got ${describe(limit)}`, "BAD_REQUEST");
     }
     if (limit === 0) return;
+    await this.ready(false);
     const iterator = this.db.iterator({ gt: "b:", lt: "b;", reverse, limit: limit ?? -1 });
     try {
       for (;;) {
@@ -356,14 +400,38 @@ export class ProofIndex {
     if (this.closed) return;
     this.closed = true;
     await this.writing;
+    await this.reopening?.catch(() => undefined);
     this.trees.clear();
     await this.db.close();
   }
 
+  /**
+   * Reopens the store after a failed write, before the next write (once, however many callers wait). Reads go on from
+   * the open handle meanwhile (the failed write changed nothing in it); if the reopen fails (no space yet), the handle
+   * is closed and every call tries again, throwing a {@link ProofIndexError} that says why until it succeeds.
+   */
+  private async ready(forWrite: boolean): Promise<void> {
+    if (!(this.writeFailed && forWrite) && this.db.status === "open") return;
+    this.reopening ??= (async () => {
+      try {
+        await this.db.close().catch(() => undefined);
+        const { db, meta } = await ProofIndex.openStore(this.dir);
+        this.db = db;
+        this.meta = meta;
+        this.writeFailed = false;
+      } finally {
+        this.reopening = undefined;
+      }
+    })();
+    await this.reopening;
+  }
+
   private checkOpen(): void {
-    if (this.closed) {
-      throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
-    }
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): ProofIndexError {
+    return new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
   }
 
   private async seqOf(root: string): Promise<number | undefined> {
@@ -404,9 +472,7 @@ export class ProofIndex {
       return await operation();
     } catch (error) {
       if (error instanceof ProofIndexError) throw error;
-      if (this.closed) {
-        throw new ProofIndexError(`the proof index at ${this.dir} is closed: open it again with ProofIndex.open`);
-      }
+      if (this.closed) throw this.closedError();
       throw new ProofIndexError(
         `cannot ${what} in the proof index at ${this.dir}: ${messageOf(error)}; check the disk (free space, ` +
           `permissions) and retry`,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -328,6 +328,47 @@ describe("ProofIndex", function () {
       }
     });
 
+    it("refuses a second put of the same root with its commitments in another order", async function () {
+      // The tree sorts its leaves, so the root does not fix the order; the positions (and the batch blob) do.
+      const index = await ProofIndex.open(await tempDir("reordered"));
+      try {
+        const batch = batchOf("reordered", 0, 4);
+        await index.putBatch(batch);
+        const reordered = { ...batch, commitments: [...batch.commitments].reverse() };
+        expect(indexedBatchRoot(reordered.commitments)).to.equal(batch.root);
+        const error = await index.putBatch(reordered).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(ProofIndexConflictError);
+        expect((error as ProofIndexConflictError).field).to.equal("commitments");
+        expect((await index.get(batch.commitments[0]))!.index).to.equal(0);
+      } finally {
+        await index.close();
+      }
+    });
+
+    it("finishes the puts queued before close, and refuses puts after it", async function () {
+      const dir = await tempDir("close-queue");
+      const index = await ProofIndex.open(dir);
+      const batches = Array.from({ length: 5 }, (_, b) => batchOf("queue", b, 64));
+      const puts = batches.map((batch) => index.putBatch(batch));
+      await index.close();
+      await Promise.all(puts);
+      const error = await index.putBatch(batchOf("queue", 9, 1)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(ProofIndexError);
+      expect((error as Error).message).to.contain("closed");
+      const reopened = await ProofIndex.open(dir);
+      try {
+        expect(reopened.counts()).to.deep.equal({ batches: 5, proofs: 320 });
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it("refuses a batch whose root is not the root of its values, or whose fields are malformed", async function () {
       const index = await ProofIndex.open(await tempDir("invalid"));
       try {
@@ -460,6 +501,78 @@ describe("ProofIndex", function () {
       }
     });
 
+    it("refuses a put on a full disk, loses no acknowledged one, and takes puts again once there is space", async function () {
+      // A small tmpfs (mounting needs root, as on the CI machines; skipped where it is refused).
+      const mountPoint = await mkdtemp(join(tmpdir(), "strata-proof-index-full-"));
+      const mounted = await new Promise<boolean>((resolve) =>
+        spawn("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "ignore" })
+          .on("error", () => resolve(false))
+          .on("close", (code) => resolve(code === 0)),
+      );
+      if (!mounted) this.skip();
+      try {
+        const dir = join(mountPoint, "index");
+        const small = batchOf("full", 0, 100);
+        const large = batchOf("full", 1, 4096);
+        const after = batchOf("full", 2, 100);
+        const index = await ProofIndex.open(dir);
+        try {
+          await index.putBatch(small);
+          // Fill the disk.
+          const filler = join(mountPoint, "filler");
+          await writeFile(filler, Buffer.alloc(8 * 2 ** 20)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOSPC") throw e;
+          });
+          const refused = () =>
+            index.putBatch(large).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          const first = await refused();
+          expect(first).to.be.instanceOf(ProofIndexError);
+          expect((first as Error).message)
+            .to.contain(large.root)
+            .and.contain("disk");
+          expect(index.counts()).to.deep.equal({ batches: 1, proofs: 100 });
+          // Reads go on from the open handle.
+          expect(await index.get(large.commitments[0])).to.equal(undefined);
+          expect((await index.get(small.commitments[7]))!.index).to.equal(7);
+          // The next put reopens the store first, which needs space too: refused, and reads now say why.
+          const second = await refused();
+          expect(second).to.be.instanceOf(ProofIndexError);
+          expect((second as Error).message)
+            .to.contain(large.root)
+            .and.contain("free disk space");
+          const read = await index.get(small.commitments[7]).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(read).to.be.instanceOf(ProofIndexError);
+          expect((read as Error).message).to.contain("disk");
+          await truncate(filler, 0);
+          expect((await index.get(small.commitments[7]))!.index).to.equal(7);
+          expect(index.counts()).to.deep.equal({ batches: 1, proofs: 100 });
+          await index.putBatch(large);
+          await index.putBatch(after);
+          expect(index.counts()).to.deep.equal({ batches: 3, proofs: 4296 });
+        } finally {
+          await index.close();
+        }
+        const reopened = await ProofIndex.open(dir);
+        try {
+          expect((await expectConsistent(reopened)).map((b) => b.root)).to.deep.equal([
+            small.root,
+            large.root,
+            after.root,
+          ]);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await new Promise((resolve) => spawn("umount", [mountPoint], { stdio: "ignore" }).on("close", resolve));
+      }
+    });
+
     it("stays consistent when its writer is SIGKILLed during puts, keeping every acknowledged one", async function () {
       const dir = await tempDir("sigkill");
       const script = childScript(`
@@ -587,6 +700,7 @@ describe("ProofIndex", function () {
       const child = await runChild(measure, [dir, String(batches), String(size), String(lookups)], {
         nodeArgs: ["--expose-gc"],
       });
+      await rm(dir, { recursive: true, force: true });
       expect(child.code, child.stderr).to.equal(0);
       return JSON.parse(child.lines[child.lines.length - 1]) as Figures;
     }
