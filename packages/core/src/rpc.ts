@@ -184,13 +184,9 @@ export async function scanBlockRanges<L>(
     try {
       return await query(fromBlock, toBlock);
     } catch (error) {
-      const refusal = logRangeRefusal(error);
-      if (!refusal) throw error;
+      if (!logRangeRefusal(error)) throw error;
       if (toBlock === "latest") toBlock = await scan.latest();
-      const attempted = toBlock - fromBlock + 1;
-      if (attempted <= 1) throw new LogRangeError(fromBlock, Math.max(fromBlock, toBlock), refusal, { cause: error });
-      const next = blockRange.narrow(attempted, refusal.limit);
-      scan.onNarrow?.(refusal, attempted, next);
+      narrowAfterRefusal(error, fromBlock, Math.max(fromBlock, toBlock), scan);
     }
   }
   if (toBlock === "latest") toBlock = await scan.latest();
@@ -201,12 +197,7 @@ export async function scanBlockRanges<L>(
       found.push(...(await query(start, end)));
       start = end + 1;
     } catch (error) {
-      const refusal = logRangeRefusal(error);
-      if (!refusal) throw error;
-      const attempted = end - start + 1;
-      if (attempted <= 1) throw new LogRangeError(start, end, refusal, { cause: error });
-      const next = blockRange.narrow(attempted, refusal.limit);
-      scan.onNarrow?.(refusal, attempted, next);
+      narrowAfterRefusal(error, start, end, scan);
     }
   }
   return found;
@@ -232,12 +223,7 @@ export async function scanBlockRangesNewestFirst<L>(
     try {
       logs = await query(start, end);
     } catch (error) {
-      const refusal = logRangeRefusal(error);
-      if (!refusal) throw error;
-      const attempted = end - start + 1;
-      if (attempted <= 1) throw new LogRangeError(start, end, refusal, { cause: error });
-      const next = blockRange.narrow(attempted, refusal.limit);
-      scan.onNarrow?.(refusal, attempted, next);
+      narrowAfterRefusal(error, start, end, scan);
       continue;
     }
     lowest = start;
@@ -245,6 +231,19 @@ export async function scanBlockRangesNewestFirst<L>(
     end = start - 1;
   }
   return lowest;
+}
+
+/**
+ * After a query over [start, end] failed with `error`: rethrows it unless the RPC refused the range; throws
+ * {@link LogRangeError} when even one block was refused; else narrows the scan's range (and tells `onNarrow`).
+ */
+function narrowAfterRefusal(error: unknown, start: number, end: number, scan: BlockRangeScan): void {
+  const refusal = logRangeRefusal(error);
+  if (!refusal) throw error;
+  const attempted = end - start + 1;
+  if (attempted <= 1) throw new LogRangeError(start, end, refusal, { cause: error });
+  const next = scan.blockRange.narrow(attempted, refusal.limit);
+  scan.onNarrow?.(refusal, attempted, next);
 }
 
 /** Blocks per query of a newest-first search while no limit is configured or known. */
