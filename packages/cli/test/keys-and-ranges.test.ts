@@ -10,27 +10,13 @@ import { resolveSettings } from "../src/config";
 import { buildProgram } from "../src/program";
 import { errorMessage } from "../src/error-message";
 import { REFUSAL_STYLES, startRpcProxy } from "../../core/test/rpc-proxy";
+import { runStrata } from "./in-process";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const ADDRESS = new Wallet(KEY).address;
 
 /** Runs `strata <args>` in this process; resolves with what it wrote to stdout. */
-async function strata(args: string[]): Promise<string> {
-  let out = "";
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(["node", "strata", ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+const strata = async (args: string[]): Promise<string> => (await runStrata(args)).out;
 
 describe("strata CLI: keys off the command line, and block ranges", function () {
   let dir: string;

@@ -9,33 +9,15 @@ import { deployAndAdmit, startTestWalrus } from "@strata/devkit";
 import { blobIdFromBytes32, buildModelMetadata, connect, decodeModelMetadata, encodeModelMetadata } from "@strata/core";
 import { buildMlp } from "@strata/runtime";
 import { WalrusClient, type LocalWalrus } from "@strata/walrus";
-import { buildProgram } from "../src/program";
 import { startRpcProxy, REFUSAL_STYLES } from "../../core/test/rpc-proxy";
+import { runStrata } from "./in-process";
 
 /** Hardhat's account #1: funded on the in-process network. */
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const SHARDS = "10";
 
-/** Runs `strata ...` in-process and returns what it printed on stdout. */
-async function strata(args: string[]): Promise<string> {
-  let out = "";
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(["node", "strata", ...args]);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-  return out;
-}
+/** Runs `strata <args>` in this process, its stderr silenced; resolves with what it wrote to stdout. */
+const strata = async (args: string[]): Promise<string> => (await runStrata(args, { silenceStderr: true })).out;
 
 describe("strata model: the metadata blob, written by create and publish the same way and read by show", function () {
   this.timeout(120_000);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { buildProgram } from "../../../packages/cli/src/program";
+import { runStrata } from "../../../packages/cli/test/in-process";
 
 export const ROOT = join(__dirname, "..", "..", "..");
 
@@ -23,22 +23,4 @@ export function deployToStrataNetwork(env: Record<string, string>): Promise<{ co
 }
 
 /** Runs `strata <args>` in this process; resolves with what it wrote to stdout and the exit status it set. */
-export async function strata(args: string[]): Promise<{ out: string; exitCode: number }> {
-  let out = "";
-  const write = process.stdout.write.bind(process.stdout);
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(["node", "strata", ...args]);
-    return { out, exitCode: Number(process.exitCode ?? 0) };
-  } finally {
-    process.stdout.write = write;
-    process.exitCode = before;
-  }
-}
+export const strata = (args: string[]): Promise<{ out: string; exitCode: number }> => runStrata(args);
