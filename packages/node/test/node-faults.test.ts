@@ -197,11 +197,11 @@ describe("Inference node under faults", function () {
         "node",
         "start",
         ...["--rpc", hung.url, "--deployment", deploymentFile, "--publisher", walrus.url, "--aggregator", walrus.url],
-        ...["--shards", String(SHARDS), "--port", "0", "--data-dir", join(dir, "node")],
+        ...["--shards", String(SHARDS), "--port", "0", "--data-dir", join(dir, "node"), "--key-file", join(dir, "key")],
       ],
       {
         stdio: ["ignore", "ignore", "pipe"],
-        env: { ...process.env, STRATA_PRIVATE_KEY: Wallet.createRandom().privateKey, STRATA_RPC_TIMEOUT_MS: "500" },
+        env: { ...process.env, STRATA_PRIVATE_KEY: "", STRATA_RPC_TIMEOUT_MS: "500" },
       },
     );
     let log = "";
