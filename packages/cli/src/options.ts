@@ -19,6 +19,10 @@ export function chainOptions(command: Command): Command {
     .option("--node-url <url>", "inference node URL (env STRATA_NODE_URL; default http://127.0.0.1:31416)")
     .addOption(new Option("--network <name>", "Walrus network: local (the devnet store) or testnet"))
     .option("--publisher <url>", "Walrus publisher URL (env STRATA_WALRUS_PUBLISHER)")
+    .option(
+      "--publisher-token-file <path>",
+      "file holding the publisher's bearer token (env STRATA_WALRUS_PUBLISHER_TOKEN[_FILE])",
+    )
     .option("--aggregator <url...>", "Walrus aggregator URL(s), tried in order (env STRATA_WALRUS_AGGREGATORS)")
     .option("--shards <n>", "shard count for Blob IDs (default: the network's, 1000)")
     .option("--json", "print JSON");

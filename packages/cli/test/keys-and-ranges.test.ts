@@ -76,6 +76,20 @@ describe("strata CLI: keys off the command line, and block ranges", function () 
       expect(both?.message).to.equal("pass either --key or --key-file, not both");
     });
 
+    it("offers --publisher-token-file (the documented way to pass a publisher's token) on store and model publish", function () {
+      const program = buildProgram();
+      const model = program.commands.find((c) => c.name() === "model")!;
+      for (const command of [
+        model.commands.find((c) => c.name() === "publish")!,
+        program.commands.find((c) => c.name() === "store")!,
+      ]) {
+        expect(
+          command.options.map((o) => o.long),
+          command.name(),
+        ).to.include("--publisher-token-file");
+      }
+    });
+
     it("offers --key-file on every chain-facing command", function () {
       const program = buildProgram();
       const model = program.commands.find((c) => c.name() === "model")!;

@@ -116,7 +116,11 @@ export function storeCommand(): Command {
       .option("--epochs <n>", "epochs ahead to store for (at most 53)", "1")
       .option("--permanent", "store a permanent blob (default: deletable)")
       .option("--force", "store again even if the blob is already certified")
-      .addOption(new Option("--publisher <url>", "publisher base URL").env("STRATA_WALRUS_PUBLISHER")),
+      .addOption(new Option("--publisher <url>", "publisher base URL").env("STRATA_WALRUS_PUBLISHER"))
+      .option(
+        "--publisher-token-file <path>",
+        "file holding the publisher's bearer token (env STRATA_WALRUS_PUBLISHER_TOKEN[_FILE])",
+      ),
   ).action(
     async (
       file: string,
