@@ -20,7 +20,16 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
 }
 
 /** Batch sizes whose anchoring is measured: the gas is per batch; per proof divides by the size. */
-export const BATCH_SIZES = [1, 100, 1_000, 10_000] as const;
+export const BATCH_SIZES = [1, 100, 665, 1_000, 10_000] as const;
+
+/** The proofs per quilt of a full quilt (666 patches at 1000 shards: 665 proofs and the batch's index patch). */
+export const PROOFS_PER_QUILT = 665;
+
+/** Roots over several quilts whose anchoring is measured: [proofs, quilts]. */
+export const QUILT_BATCHES = [
+  [1_330, 2],
+  [10_000, Math.ceil(10_000 / PROOFS_PER_QUILT)],
+] as const;
 
 /** The gas of each of our registry writes, by operation name. */
 export async function measureRegistries(): Promise<Record<string, number>> {
@@ -60,13 +69,22 @@ export async function measureRegistries(): Promise<Record<string, number>> {
       proofs.announceBatch(word(`announced ${size}`), word(`announced blob ${size}`), size),
     );
   }
+  for (const [size, quilts] of QUILT_BATCHES) {
+    const ids = Array.from({ length: quilts }, (_, k) => word(`quilt ${size}/${k}`));
+    gas[`ProofRegistry.anchorQuilts (${quilts} quilts, ${size})`] = await gasOf(
+      proofs.anchorQuilts(batchRoot(size, "quilted commitment"), ids, size),
+    );
+    gas[`ProofRegistry.announceQuilts (${quilts} quilts, ${size})`] = await gasOf(
+      proofs.announceQuilts(word(`announced quilts ${size}`), ids, size),
+    );
+  }
   gas["NodeRegistry.removeNode"] = await gasOf(nodeRegistry.removeNode(node.address));
   return gas;
 }
 
 /** The root of a real `@openzeppelin/merkle-tree` over `size` proof commitments. */
-export function batchRoot(size: number): string {
-  const leaves = Array.from({ length: size }, (_, i) => [word(`commitment ${size}/${i}`)]);
+export function batchRoot(size: number, label = "commitment"): string {
+  const leaves = Array.from({ length: size }, (_, i) => [word(`${label} ${size}/${i}`)]);
   return StandardMerkleTree.of(leaves, ["bytes32"]).root;
 }
 

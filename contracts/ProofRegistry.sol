@@ -13,7 +13,7 @@ import {Commitment} from "./types/Commitment.sol";
 /// rather than calling another contract (about 3,000 gas less per anchor).
 contract ProofRegistry is IProofRegistry {
     /// @notice See {IProofRegistry.version}.
-    string private constant _VERSION = "1.0.0";
+    string private constant _VERSION = "1.1.0";
 
     address private immutable _NODE_REGISTRY;
 
@@ -69,6 +69,24 @@ contract ProofRegistry is IProofRegistry {
     }
 
     /// @inheritdoc IProofRegistry
+    function anchorQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external onlyAnchorer {
+        _checkQuilts(root, quilts, count);
+        BatchAnchor storage anchor = _batches[msg.sender][root];
+        if (anchor.anchoredAt != 0) {
+            revert ProofRegistryAlreadyAnchored(BatchRoot.unwrap(root), msg.sender, anchor.anchoredAt);
+        }
+        anchor.anchoredAt = uint64(block.timestamp);
+        anchor.count = count;
+        emit QuiltsAnchored(root, msg.sender, quilts, count);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function announceQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external onlyAnchorer {
+        _checkQuilts(root, quilts, count);
+        emit QuiltsAnnounced(root, msg.sender, quilts, count);
+    }
+
+    /// @inheritdoc IProofRegistry
     function getProof(address node, Commitment commitment) external view returns (ProofAnchor memory) {
         return _proofs[node][commitment];
     }
@@ -118,5 +136,16 @@ contract ProofRegistry is IProofRegistry {
     function _checkBatch(BatchRoot root, BlobId blobId, uint32 count) private pure {
         _checkReference(BatchRoot.unwrap(root), blobId);
         if (count == 0) revert ProofRegistryEmptyBatch(root);
+    }
+
+    function _checkQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) private pure {
+        if (BatchRoot.unwrap(root) == bytes32(0)) revert ProofRegistryZeroCommitment();
+        if (count == 0) revert ProofRegistryEmptyBatch(root);
+        uint256 n = quilts.length;
+        if (n == 0) revert ProofRegistryNoQuilts(root);
+        if (n > count) revert ProofRegistryTooManyQuilts(root, n, count);
+        for (uint256 i; i < n; ++i) {
+            if (quilts[i].isZero()) revert ProofRegistryZeroQuiltId(root, i);
+        }
     }
 }

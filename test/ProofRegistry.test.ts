@@ -256,6 +256,102 @@ describe("ProofRegistry", function () {
     });
   });
 
+  for (const fn of ["anchorQuilts", "announceQuilts"] as const) {
+    const event = fn === "anchorQuilts" ? "QuiltsAnchored" : "QuiltsAnnounced";
+    describe(fn, function () {
+      const QUILTS = [blobIdOf("quilt 0"), blobIdOf("quilt 1"), blobIdOf("quilt 2")];
+
+      it(`emits ${event} with every quilt Blob ID in order and the count`, async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        const tx = proofRegistry.connect(node)[fn](ROOT, QUILTS, 1_400);
+        await expect(tx).to.emit(proofRegistry, event).withArgs(ROOT, node.address, QUILTS, 1_400n);
+      });
+
+      it("rejects a zero root", async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(node)[fn](ZERO_BYTES32, QUILTS, 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroCommitment")
+          .withArgs();
+      });
+
+      it("rejects an empty batch", async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(node)[fn](ROOT, QUILTS, 0))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryEmptyBatch")
+          .withArgs(ROOT);
+      });
+
+      it("rejects a batch that names no quilt", async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(node)[fn](ROOT, [], 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNoQuilts")
+          .withArgs(ROOT);
+      });
+
+      it("rejects more quilts than proofs, naming both counts", async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(node)[fn](ROOT, QUILTS, 2))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryTooManyQuilts")
+          .withArgs(ROOT, 3n, 2n);
+      });
+
+      it("rejects a zero quilt Blob ID, naming its position", async function () {
+        const { proofRegistry, node } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(node)[fn](ROOT, [QUILTS[0], QUILTS[1], ZERO_BYTES32], 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroQuiltId")
+          .withArgs(ROOT, 2n);
+        await expect(proofRegistry.connect(node)[fn](ROOT, [ZERO_BYTES32], 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryZeroQuiltId")
+          .withArgs(ROOT, 0n);
+      });
+
+      it("rejects an account that is not an active node", async function () {
+        const { nodeRegistry, proofRegistry, node, stranger } = await loadFixture(fixture);
+        await expect(proofRegistry.connect(stranger)[fn](ROOT, QUILTS, 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+          .withArgs(stranger.address);
+        await nodeRegistry.removeNode(node);
+        await expect(proofRegistry.connect(node)[fn](ROOT, QUILTS, 3))
+          .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
+          .withArgs(node.address);
+      });
+    });
+  }
+
+  describe("anchorQuilts storage", function () {
+    const QUILTS = [blobIdOf("quilt 0"), blobIdOf("quilt 1")];
+
+    it("stores the root under the calling node as anchorBatch does (time and count)", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorQuilts(ROOT, QUILTS, 1_000);
+      expect(fieldsOf(await proofRegistry.getBatch(node, ROOT))).to.deep.equal({
+        anchoredAt: BigInt(await time.latest()),
+        count: 1_000n,
+      });
+      expect(fieldsOf(await proofRegistry.getBatch(otherNode, ROOT))).to.deep.equal({ anchoredAt: 0n, count: 0n });
+    });
+
+    it("shares write-once with anchorBatch: a root anchored either way cannot be anchored again by that node", async function () {
+      const { proofRegistry, node, otherNode } = await loadFixture(fixture);
+      await proofRegistry.connect(node).anchorBatch(ROOT, BATCH_BLOB_ID, 2);
+      const first = await time.latest();
+      await expect(proofRegistry.connect(node).anchorQuilts(ROOT, QUILTS, 2))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
+        .withArgs(ROOT, node.address, first);
+      await proofRegistry.connect(otherNode).anchorQuilts(ROOT, QUILTS, 2);
+      const second = await time.latest();
+      await expect(proofRegistry.connect(otherNode).anchorBatch(ROOT, BATCH_BLOB_ID, 2))
+        .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryAlreadyAnchored")
+        .withArgs(ROOT, otherNode.address, second);
+    });
+
+    it("stores nothing for announceQuilts", async function () {
+      const { proofRegistry, node } = await loadFixture(fixture);
+      await proofRegistry.connect(node).announceQuilts(ROOT, QUILTS, 5);
+      expect(fieldsOf(await proofRegistry.getBatch(node, ROOT))).to.deep.equal({ anchoredAt: 0n, count: 0n });
+    });
+  });
+
   describe("announceBatch", function () {
     it("announces a batch in an event only, storing nothing", async function () {
       const { proofRegistry, node } = await loadFixture(fixture);

@@ -14,11 +14,13 @@ import {Commitment} from "../types/Commitment.sol";
 /// ID, never touches it. Readers look anchors up by the node that signed the proof (the `node` of the document) and
 /// filter the events on their indexed `node` topic.
 ///
-/// Three ways to anchor:
+/// Ways to anchor:
 /// - {anchorProof}: one proof commitment, write-once per node.
-/// - {anchorBatch}: a Merkle root over many proof commitments, write-once per node, with an on-chain inclusion check.
-/// - {announceBatch}: the same root in an event only (scoped to its announcer by the indexed `node` topic); no
-///   storage, so no on-chain existence or inclusion check: readers check inclusion off-chain against the root.
+/// - {anchorBatch}: a Merkle root over many proof commitments stored in one Walrus blob (a batch blob or one quilt),
+///   write-once per node, with an on-chain inclusion check.
+/// - {anchorQuilts}: the same for a root that covers several Walrus quilts (their Blob IDs in the event, in order).
+/// - {announceBatch} / {announceQuilts}: the same roots in an event only (scoped to their announcer by the indexed
+///   `node` topic); no storage, so no on-chain existence or inclusion check: readers check inclusion off-chain.
 ///
 /// Commitments and roots are typed ({Commitment}, {BatchRoot}, {BlobId}: user-defined value types over `bytes32`, so the
 /// ABI and the gas are those of `bytes32`). The errors that name either a commitment or a root keep `bytes32`.
@@ -43,6 +45,11 @@ interface IProofRegistry {
     event BatchAnchored(BatchRoot indexed root, address indexed node, BlobId blobId, uint32 count);
     /// @notice Emitted when `node` announces, without storing, a batch of `count` proofs under `root`.
     event BatchAnnounced(BatchRoot indexed root, address indexed node, BlobId blobId, uint32 count);
+    /// @notice Emitted when `node` anchors a batch of `count` proofs under `root`, stored in the Walrus quilts `quilts`
+    /// (Blob IDs, in the batch's quilt order: quilt `k` holds the proofs of subtree `k` of the root).
+    event QuiltsAnchored(BatchRoot indexed root, address indexed node, BlobId[] quilts, uint32 count);
+    /// @notice Emitted when `node` announces, without storing, a batch of `count` proofs under `root` in `quilts`.
+    event QuiltsAnnounced(BatchRoot indexed root, address indexed node, BlobId[] quilts, uint32 count);
     /// @notice Emitted when the node registry lets `node` anchor (`allowed`) or stops it.
     event AnchorerSet(address indexed node, bool allowed);
 
@@ -58,6 +65,12 @@ interface IProofRegistry {
     error ProofRegistryZeroBlobId(bytes32 commitment);
     /// @notice The batch under `root` has no proofs.
     error ProofRegistryEmptyBatch(BatchRoot root);
+    /// @notice The batch under `root` names no quilt.
+    error ProofRegistryNoQuilts(BatchRoot root);
+    /// @notice The quilt at `index` of the batch under `root` has a zero Blob ID.
+    error ProofRegistryZeroQuiltId(BatchRoot root, uint256 index);
+    /// @notice The batch under `root` names `quilts` quilts for only `count` proofs (each quilt holds at least one).
+    error ProofRegistryTooManyQuilts(BatchRoot root, uint256 quilts, uint32 count);
     /// @notice `node` already anchored `commitment` (a proof commitment or a batch root) at `anchoredAt`.
     error ProofRegistryAlreadyAnchored(bytes32 commitment, address node, uint64 anchoredAt);
 
@@ -78,6 +91,18 @@ interface IProofRegistry {
     /// @notice Announces a batch in an event only, under the calling node (cheapest; no on-chain existence or inclusion
     /// check). Only an active node. Emits {BatchAnnounced}.
     function announceBatch(BatchRoot root, BlobId blobId, uint32 count) external;
+
+    /// @notice Anchors a batch of `count` proofs under the Merkle `root`, stored in the Walrus quilts `quilts` (in the
+    /// batch's quilt order), under the calling node. Only an active node. For a root in one blob use {anchorBatch}
+    /// (cheaper by the array's encoding). The quilt Blob IDs go in the event only: storage is as for {anchorBatch}.
+    /// @dev Write-once per (node, root), shared with {anchorBatch}: reverts with {ProofRegistryAlreadyAnchored}.
+    /// Reverts with {ProofRegistryNoQuilts}, {ProofRegistryZeroQuiltId} or {ProofRegistryTooManyQuilts}.
+    /// Emits {QuiltsAnchored}.
+    function anchorQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external;
+
+    /// @notice Announces a batch stored in several quilts in an event only, under the calling node. Only an active
+    /// node. Same checks as {anchorQuilts}. Emits {QuiltsAnnounced}.
+    function announceQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external;
 
     /// @notice The anchor `node` made of `commitment`; all zero if that node did not anchor it singly.
     function getProof(address node, Commitment commitment) external view returns (ProofAnchor memory);

@@ -26,11 +26,16 @@ export interface AnchoredProof extends Mined {
 /** A batch anchored (stored, with on-chain inclusion checks) or announced (event only). */
 export interface AnchoredBatch extends Mined {
   root: BatchRoot;
-  /** The Walrus blob holding the batch document. */
+  /** The first Walrus blob of the batch: for a batch in one blob (a v1 batch blob or one quilt), the only one. */
   blobId: BlobId;
+  /** Every Walrus blob of the batch in order: one, or the quilts of `anchorQuilts` / `announceQuilts`. */
+  blobIds: BlobId[];
   count: number;
   node: string;
 }
+
+/** The four batch events: one blob (`Batch…`) or several quilts (`Quilts…`), stored (`…Anchored`) or announced. */
+export type BatchEventName = "BatchAnchored" | "BatchAnnounced" | "QuiltsAnchored" | "QuiltsAnnounced";
 
 /** The stored anchor a node made of a proof (anchors are keyed by node and commitment). */
 export interface ProofAnchorRecord {
@@ -60,13 +65,18 @@ export interface ProofReference {
   txHash: string;
 }
 
-/** Where a batch document lives, from a `BatchAnchored` or `BatchAnnounced` event. */
+/** Where a batch lives, from a `BatchAnchored`, `BatchAnnounced`, `QuiltsAnchored` or `QuiltsAnnounced` event. */
 export interface BatchReference {
   root: BatchRoot;
+  /** The first Walrus blob of the batch: for a batch in one blob (a v1 batch blob or one quilt), the only one. */
   blobId: BlobId;
+  /** Every Walrus blob of the batch in order: one, or the quilts of `anchorQuilts` / `announceQuilts`. */
+  blobIds: BlobId[];
+  /** The event the reference comes from. */
+  event: BatchEventName;
   node: string;
   count: number;
-  /** `true` for `anchorBatch` (stored; inclusion checkable on-chain), `false` for `announceBatch` (event only). */
+  /** `true` when stored (`anchorBatch`, `anchorQuilts`: inclusion checkable on-chain), `false` for an announcement. */
   anchored: boolean;
   blockNumber: number;
   /** The event's log index in its block. */
@@ -163,6 +173,29 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
     return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count, overrides);
+  }
+
+  /**
+   * Anchors a batch of `count` proofs under `root`, stored in the Walrus quilts `quilts` (in the batch's quilt order).
+   * For a batch in one blob, {@link anchorBatch} costs less.
+   */
+  async anchorQuilts(
+    root: BatchRoot,
+    quilts: readonly BlobId[],
+    count: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredBatch>> {
+    return this.sendQuilts("anchorQuilts", "QuiltsAnchored", root, quilts, count, overrides);
+  }
+
+  /** Announces a batch stored in the Walrus quilts `quilts` in an event only (no storage, no on-chain inclusion). */
+  async announceQuilts(
+    root: BatchRoot,
+    quilts: readonly BlobId[],
+    count: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<AnchoredBatch>> {
+    return this.sendQuilts("announceQuilts", "QuiltsAnnounced", root, quilts, count, overrides);
   }
 
   // Reads -------------------------------------------------------------------------------------------------------------
@@ -262,23 +295,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   async batchReferences(root: BatchRoot, node?: string): Promise<BatchReference[]> {
     const r = toBatchRoot(root, "root");
     const n = node === undefined ? undefined : toAddress(node, "node");
-    const { filters } = this.contract;
-    const [anchored, announced] = await Promise.all([
-      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnchored(r, n), from, to)),
-      this.scan((from, to) => this.contract.queryFilter(filters.BatchAnnounced(r, n), from, to)),
-    ]);
-    return [...anchored.map((log) => ({ log, anchored: true })), ...announced.map((log) => ({ log, anchored: false }))]
-      .sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index)
-      .map(({ log, anchored: isAnchored }) => ({
-        root: toBatchRoot(log.args.root),
-        blobId: blobIdFromBytes32(log.args.blobId),
-        node: log.args.node,
-        count: Number(log.args.count),
-        anchored: isAnchored,
-        blockNumber: log.blockNumber,
-        logIndex: log.index,
-        txHash: log.transactionHash,
-      }));
+    const logs = await this.scan((from, to) => this.batchLogs(r, n, from, to));
+    return logs.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
   }
 
   /**
@@ -311,21 +329,11 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   ): Promise<BatchReferenceScanResult> {
     const n = options.node === undefined ? undefined : toAddress(options.node, "node");
     const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
-    const { filters } = this.contract;
     const latest = await this.provider().getBlockNumber();
     let events = 0;
     let capped = false;
     const fromBlock = await scanBlockRangesNewestFirst(
-      async (from, to) => {
-        const [anchored, announced] = await Promise.all([
-          this.contract.queryFilter(filters.BatchAnchored(undefined, n), from, to),
-          this.contract.queryFilter(filters.BatchAnnounced(undefined, n), from, to),
-        ]);
-        return [
-          ...anchored.map((log) => ({ log, anchored: true })),
-          ...announced.map((log) => ({ log, anchored: false })),
-        ];
-      },
+      (from, to) => this.batchLogs(undefined, n, from, to),
       {
         fromBlock: this.options.fromBlock ?? 0,
         toBlock: latest,
@@ -334,23 +342,13 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
         onNarrow: this.options.onBlockRangeNarrowed,
       },
       async (logs) => {
-        logs.sort((a, b) => b.log.blockNumber - a.log.blockNumber || b.log.index - a.log.index);
-        for (const { log, anchored } of logs) {
+        logs.sort((a, b) => b.blockNumber - a.blockNumber || b.logIndex - a.logIndex);
+        for (const reference of logs) {
           if (events >= maxEvents) {
             capped = true;
             return true;
           }
           events++;
-          const reference: BatchReference = {
-            root: toBatchRoot(log.args.root),
-            blobId: blobIdFromBytes32(log.args.blobId),
-            node: log.args.node,
-            count: Number(log.args.count),
-            anchored,
-            blockNumber: log.blockNumber,
-            logIndex: log.index,
-            txHash: log.transactionHash,
-          };
           if (await visit(reference)) return true;
         }
         return false;
@@ -375,6 +373,84 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   // Internals ---------------------------------------------------------------------------------------------------------
 
+  /** The four batch events of `root` and `node` (any, when undefined) in blocks `from`..`to`, unsorted. */
+  private async batchLogs(
+    root: BatchRoot | undefined,
+    node: string | undefined,
+    from: number,
+    to: number | "latest",
+  ): Promise<BatchReference[]> {
+    const { filters } = this.contract;
+    const [anchored, announced, quilted, quiltsAnnounced] = await Promise.all([
+      this.contract.queryFilter(filters.BatchAnchored(root, node), from, to),
+      this.contract.queryFilter(filters.BatchAnnounced(root, node), from, to),
+      this.contract.queryFilter(filters.QuiltsAnchored(root, node), from, to),
+      this.contract.queryFilter(filters.QuiltsAnnounced(root, node), from, to),
+    ]);
+    const reference = (
+      log: (typeof anchored)[number] | (typeof quilted)[number],
+      event: BatchEventName,
+      blobIds: BlobId[],
+    ): BatchReference => ({
+      root: toBatchRoot(log.args.root),
+      blobId: blobIds[0],
+      blobIds,
+      event,
+      node: log.args.node,
+      count: Number(log.args.count),
+      anchored: event.endsWith("Anchored"),
+      blockNumber: log.blockNumber,
+      logIndex: log.index,
+      txHash: log.transactionHash,
+    });
+    return [
+      ...anchored.map((log) => reference(log, "BatchAnchored", [blobIdFromBytes32(log.args.blobId)])),
+      ...announced.map((log) => reference(log, "BatchAnnounced", [blobIdFromBytes32(log.args.blobId)])),
+      ...quilted.map((log) =>
+        reference(
+          log,
+          "QuiltsAnchored",
+          log.args.quilts.map((q) => blobIdFromBytes32(q)),
+        ),
+      ),
+      ...quiltsAnnounced.map((log) =>
+        reference(
+          log,
+          "QuiltsAnnounced",
+          log.args.quilts.map((q) => blobIdFromBytes32(q)),
+        ),
+      ),
+    ];
+  }
+
+  private async sendQuilts(
+    method: "anchorQuilts" | "announceQuilts",
+    eventName: "QuiltsAnchored" | "QuiltsAnnounced",
+    root: BatchRoot,
+    quilts: readonly BlobId[],
+    count: number,
+    overrides: TxOverrides,
+  ): Promise<Transaction<AnchoredBatch>> {
+    const r = toBatchRoot(root, "root");
+    const ids = quilts.map((q, i) => blobIdArgument(q, `quilts[${i}]`));
+    return this.send(
+      method,
+      () => this.contract[method](r, ids, count, overrides),
+      async (receipt) => {
+        const { args, mined } = await this.receiptEvent(receipt, eventName);
+        const blobIds = (args.quilts as readonly string[]).map((q) => blobIdFromBytes32(q));
+        return {
+          ...mined,
+          root: toBatchRoot(str(args, "root")),
+          blobId: blobIds[0],
+          blobIds,
+          count: num(args, "count"),
+          node: str(args, "node"),
+        };
+      },
+    );
+  }
+
   private async sendBatch(
     method: "anchorBatch" | "announceBatch",
     eventName: "BatchAnchored" | "BatchAnnounced",
@@ -390,10 +466,12 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
       () => this.contract[method](r, b, count, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, eventName);
+        const blobId = blobIdFromBytes32(str(args, "blobId"));
         return {
           ...mined,
           root: toBatchRoot(str(args, "root")),
-          blobId: blobIdFromBytes32(str(args, "blobId")),
+          blobId,
+          blobIds: [blobId],
           count: num(args, "count"),
           node: str(args, "node"),
         };

@@ -102,6 +102,7 @@ describe("core ProofRegistryClient", function () {
       expect(anchored).to.deep.equal({
         root: root("root"),
         blobId: blob("batch blob"),
+        blobIds: [blob("batch blob")],
         count: 7,
         node: node.address,
         blockNumber: tx.receipt!.blockNumber,
@@ -155,6 +156,57 @@ describe("core ProofRegistryClient", function () {
       ]);
     });
 
+    it("anchors a root over several quilts: every quilt Blob ID in order, in wait() and in the references", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
+      const quilts = [blob("quilt 0"), blob("quilt 1"), blob("quilt 2")];
+      const tx = await proofs.anchorQuilts(root("root"), quilts, 1_500);
+      const anchored = await tx.wait();
+      expect(anchored).to.deep.equal({
+        root: root("root"),
+        blobId: quilts[0],
+        blobIds: quilts,
+        count: 1_500,
+        node: node.address,
+        blockNumber: tx.receipt!.blockNumber,
+        txHash: tx.hash,
+        gasUsed: tx.receipt!.gasUsed,
+      });
+      expect(await proofs.getBatch(node.address, root("root"))).to.include({ node: node.address, count: 1_500 });
+      const reference = await proofs.batchReference(root("root"), node.address);
+      expect(reference).to.deep.include({ anchored: true, event: "QuiltsAnchored", blobIds: quilts, count: 1_500 });
+    });
+
+    it("announces a root over several quilts in an event only, and tells the four batch events apart", async function () {
+      const { proofs, node } = await loadFixture(nodeFixture);
+      const quilts = [blob("quilt a"), blob("quilt b")];
+      const announced = await (await proofs.announceQuilts(root("q"), quilts, 700)).wait();
+      expect(announced).to.deep.include({ root: root("q"), blobIds: quilts, count: 700 });
+      expect(await proofs.getBatch(node.address, root("q"))).to.equal(null);
+      await (await proofs.announceBatch(root("q"), blob("one blob"), 700)).wait();
+      await (await proofs.anchorBatch(root("q"), blob("one quilt"), 700)).wait();
+      await (await proofs.anchorQuilts(root("r"), quilts, 700)).wait();
+      const events = [
+        ...(await proofs.batchReferences(root("q"), node.address)),
+        ...(await proofs.batchReferences(root("r"), node.address)),
+      ];
+      expect(events.map((r) => [r.event, r.anchored, r.blobIds.length])).to.deep.equal([
+        ["QuiltsAnnounced", false, 2],
+        ["BatchAnnounced", false, 1],
+        ["BatchAnchored", true, 1],
+        ["QuiltsAnchored", true, 2],
+      ]);
+    });
+
+    it("decodes a zero quilt Blob ID refused by the registry, naming its position", async function () {
+      const { proofs } = await loadFixture(nodeFixture);
+      const zero = blobIdFromBytes32(`0x${"00".repeat(32)}`);
+      const error = (await rejection(
+        proofs.anchorQuilts(root("root"), [blob("quilt 0"), zero], 2),
+      )) as ContractRevertError;
+      expect(error.errorName).to.equal("ProofRegistryZeroQuiltId");
+      expect(error.namedArgs).to.deep.equal({ root: root("root"), index: 1n });
+    });
+
     it("decodes an empty batch", async function () {
       const { proofs } = await loadFixture(nodeFixture);
       const error = (await rejection(proofs.anchorBatch(root("root"), blob("blob"), 0))) as ContractRevertError;
@@ -172,7 +224,7 @@ describe("core ProofRegistryClient", function () {
     const { client } = await loadFixture(deployFixture);
     expect(await client.models.version()).to.equal("1.0.0");
     expect(await client.nodes.version()).to.equal("1.0.0");
-    expect(await client.proofs.version()).to.equal("1.0.0");
+    expect(await client.proofs.version()).to.equal("1.1.0");
   });
 
   it("builds all three clients from a deployment record", async function () {
