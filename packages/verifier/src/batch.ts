@@ -13,10 +13,18 @@ import {
 import { checkActivity, checkDomain, checkModel, checkSignature, describeIntervals, fail, pass } from "./checks";
 import { inspected, type Outcome, type VerifierContext } from "./context";
 import { asServiceError } from "./errors";
-import { isoTime, short, type BatchProofOutcome, type BatchReport, type BatchStepName, type StepName } from "./report";
+import {
+  isoTime,
+  short,
+  type Location,
+  type BatchProofOutcome,
+  type BatchReport,
+  type BatchStepName,
+  type StepName,
+} from "./report";
 import { recoveryNote } from "./signature";
 import { batchRecord } from "./record";
-import { readBlob } from "./steps";
+import { readBlob } from "./blob";
 
 /**
  * Verifies every proof of a batch with one fetch: the chain record, the blob's integrity, the document (core's
@@ -29,11 +37,17 @@ export class BatchPipeline {
   constructor(private readonly ctx: VerifierContext) {}
 
   async run(root: BatchRoot, nodeGiven: string | undefined): Promise<BatchReport> {
+    const { value, traffic } = await this.ctx.metered(() => this.runSteps(root, nodeGiven));
+    return { ...value, fetched: { ...value.fetched, ...traffic } };
+  }
+
+  private async runSteps(root: BatchRoot, nodeGiven: string | undefined): Promise<BatchReport> {
     const started = performance.now();
     const steps: BatchReport["steps"] = [];
     const timings: Partial<Record<StepName | BatchStepName, number>> = {};
     const spent = { chainMs: 0, fetchMs: 0, decodeMs: 0, checkMs: 0 };
     const proofs: BatchProofOutcome[] = [];
+    const read: { location?: Location } = {};
     const finish = (): BatchReport => {
       const totalMs = performance.now() - started;
       const passed = proofs.filter((p) => p.ok).length;
@@ -46,6 +60,8 @@ export class BatchPipeline {
         passed,
         failed: proofs.length - passed,
         ...(note === undefined ? {} : { notes: [note] }),
+        // The traffic is filled in by `run`.
+        fetched: { bytes: 0, reads: 0, ...(read.location === undefined ? {} : { location: read.location }) },
         timings: {
           totalMs,
           steps: timings,
@@ -75,6 +91,7 @@ export class BatchPipeline {
     // decodeBatch reads the whole document: no lenient container parse first.
     const fetched = await step("blob", "fetchMs", () => readBlob(this.ctx, anchor, "caller-root", false));
     if (!fetched) return finish();
+    read.location = { blobId: anchor.blobId, blobSize: fetched.bytes.byteLength };
     const batch = await step("document", "decodeMs", (): Outcome<ProofBatch> => {
       let decoded: ProofBatch;
       try {

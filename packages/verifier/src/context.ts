@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { getAddress } from "ethers";
 import {
   BatchFormatError,
@@ -39,6 +40,16 @@ export interface FetchedBlob {
   container?: BatchInspection | BatchFormatError | UnsupportedVersionError;
 }
 
+/**
+ * What one verification read from Walrus: the bytes of proof data (blobs, patches) that came over the wire, and how
+ * many reads brought them. A read served from the verifier's cache brings nothing; a model fetched for re-execution is
+ * not counted (it is cached by sha256 across verifications).
+ */
+export interface Traffic {
+  bytes: number;
+  reads: number;
+}
+
 /** The limits and clocks of a verification (see `VerifierOptions`). */
 export interface VerifierSettings {
   nodeUrl: string | undefined;
@@ -61,6 +72,8 @@ export class VerifierContext {
   private readonly intervals: Memo<string, ActiveInterval[]>;
   private readonly admitted: Memo<string, boolean>;
   private readonly sessions: Memo<ModelVersion, ModelSession>;
+  /** The traffic of the verification running in the current async context (see {@link metered}). */
+  private readonly traffic = new AsyncLocalStorage<Traffic>();
 
   constructor(
     readonly client: StrataClient,
@@ -70,7 +83,11 @@ export class VerifierContext {
   ) {
     this.chainUrl = client.proofs.rpcUrl();
     this.blobs = new Memo(
-      (blobId) => walrus.read(blobId, { maxBytes: settings.maxBlobBytes }).then((bytes): FetchedBlob => ({ bytes })),
+      (blobId) =>
+        walrus.read(blobId, { maxBytes: settings.maxBlobBytes }).then((bytes): FetchedBlob => {
+          this.count(bytes.byteLength);
+          return { bytes };
+        }),
       { maxEntries: BLOB_CACHE_ENTRIES },
     );
     this.versions = new Memo(
@@ -97,6 +114,24 @@ export class VerifierContext {
           .then((entry) => ModelSession.load(entry.path, `model blob ${version.blobId}`)),
       { keyOf: (version) => version.blobId },
     );
+  }
+
+  /**
+   * Runs `body` as one verification: the Walrus reads it makes (in its async context, so concurrent verifications of
+   * one verifier keep apart) add up in the returned traffic.
+   */
+  async metered<T>(body: () => Promise<T>): Promise<{ value: T; traffic: Traffic }> {
+    const traffic: Traffic = { bytes: 0, reads: 0 };
+    const value = await this.traffic.run(traffic, body);
+    return { value, traffic };
+  }
+
+  /** Adds one read of `bytes` over the wire to the running verification's traffic. */
+  count(bytes: number): void {
+    const traffic = this.traffic.getStore();
+    if (traffic === undefined) return;
+    traffic.bytes += bytes;
+    traffic.reads += 1;
   }
 
   /** A blob's bytes, verified by recomputing its Blob ID (and read as a batch by core's lenient reader, for batches). */

@@ -3,7 +3,14 @@ import type { Anchor } from "./checks";
 import type { VerifierContext } from "./context";
 import type { LocateStep } from "./locate";
 import type { Tolerance } from "./reexecute";
-import { STEPS, type FoundBy, type StepName, type StepResult, type VerificationReport } from "./report";
+import {
+  STEPS,
+  type FetchSummary,
+  type FoundBy,
+  type StepName,
+  type StepResult,
+  type VerificationReport,
+} from "./report";
 import { proofSteps, type ProofState, type ProofStep } from "./steps";
 
 /** An anchored proof's document and where it lives: what `strata proof show` prints. */
@@ -15,8 +22,13 @@ export interface ProofRecord {
   index?: number;
   /** The document as stored (its commitment checked against the anchored one). */
   document: InferenceProof;
-  /** Size of the proof or batch blob in bytes. */
+  /**
+   * Size in bytes of what was read for it: the proof blob, the v1 batch blob, or (a proof in a quilt) the proof's patch
+   * (the quilt is not read whole).
+   */
   blobSize: number;
+  /** What was read from Walrus, and where the proof lives there. */
+  fetched: FetchSummary;
   /** The steps that found and checked it (locate .. commitment). */
   steps: StepResult[];
 }
@@ -51,6 +63,17 @@ export class ProofPipeline {
     mode: "verify" | "show",
     out?: { value?: ProofRecord },
   ): Promise<VerificationReport> {
+    const { value, traffic } = await this.ctx.metered(() => this.runSteps(request, mode, out));
+    value.fetched = { ...value.fetched, ...traffic };
+    if (out?.value) out.value.fetched = value.fetched;
+    return value;
+  }
+
+  private async runSteps(
+    request: ProofRequest,
+    mode: "verify" | "show",
+    out?: { value?: ProofRecord },
+  ): Promise<VerificationReport> {
     const started = performance.now();
     const results: StepResult[] = [];
     const timings: Partial<Record<StepName, number>> = {};
@@ -64,6 +87,8 @@ export class ProofPipeline {
         ...(document?.index !== undefined ? { index: document.index } : {}),
         ...(located ? { foundBy: located.foundBy } : {}),
         steps: results,
+        // The traffic is filled in by `run` once every read is done.
+        fetched: { bytes: 0, reads: 0, ...(state.location ? { location: state.location } : {}) },
         timings: { totalMs: performance.now() - started, steps: timings },
       };
     };
@@ -96,7 +121,8 @@ export class ProofPipeline {
         anchor: state.source!.anchor,
         ...(state.document!.index === undefined ? {} : { index: state.document!.index }),
         document: state.proof!,
-        blobSize: state.fetched!.bytes.byteLength,
+        blobSize: state.location!.proofBytes ?? state.location!.blobSize ?? 0,
+        fetched: { bytes: 0, reads: 0, location: state.location! },
         steps: results,
       };
     }

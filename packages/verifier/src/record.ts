@@ -39,7 +39,7 @@ export async function singleAnchorRecord(
         `tx ${short(anchor.txHash)}), blob ${anchor.blobId}`,
       anchorValues(anchor),
     ),
-    value: new SingleAnchorSource(anchor),
+    value: new SingleAnchorSource(anchor, ctx),
   };
 }
 

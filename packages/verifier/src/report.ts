@@ -43,6 +43,36 @@ export interface StepResult {
   values: Record<string, StepValue>;
 }
 
+/** Where a proof was read from on Walrus. */
+export interface Location {
+  /** The blob that holds the proof: its proof blob, its v1 batch blob, or its quilt (the quilt ID). */
+  blobId: string;
+  /** The size of that blob in bytes, when it was read whole (a quilt is read whole only by a `full` audit). */
+  blobSize?: number;
+  /** A proof in a quilt: the quilt patch ID of its patch (whose identifier is the commitment). */
+  patchId?: string;
+  /** The size of the proof's own document in bytes (its patch, in a quilt; its blob, anchored singly). */
+  proofBytes?: number;
+  /** A proof in a quilt: the quilt's position among the quilts of its root (0-based), and how many there are. */
+  quilt?: number;
+  quilts?: number;
+  /** A proof in a quilt: where its Merkle proof came from (the quilt's index patch, or the node's answer). */
+  inclusionFrom?: "index-patch" | "node";
+  /** The whole quilt was read and checked against its Blob ID (the `full` audit). */
+  full?: boolean;
+}
+
+/**
+ * What a verification read from Walrus: the bytes of proof data (blobs, patches) over the wire and the reads that
+ * brought them (a read served from the verifier's cache brings nothing; a model fetched for re-execution is not
+ * counted), and where the proof lives (absent when nothing was found).
+ */
+export interface FetchSummary {
+  bytes: number;
+  reads: number;
+  location?: Location;
+}
+
 /** How the anchor of a commitment was found. */
 export type FoundBy = "single-anchor" | "caller-root" | "node-hint" | "event-scan";
 
@@ -58,6 +88,8 @@ export interface VerificationReport {
   /** How the anchor was found. */
   foundBy?: FoundBy;
   steps: StepResult[];
+  /** What was read from Walrus, and where the proof lives there. */
+  fetched: FetchSummary;
   timings: Timings;
 }
 
@@ -95,6 +127,8 @@ export interface BatchReport {
   failed: number;
   /** How the checks ran, when it matters (e.g. signatures recovered by the slower fallback); absent otherwise. */
   notes?: string[];
+  /** What was read from Walrus: the batch blob (or every quilt of the root, each once). */
+  fetched: FetchSummary;
   timings: Timings & {
     /** Chain reads, blob fetch with its integrity check, decoding (with every commitment), per-proof checks. */
     chainMs: number;
@@ -134,6 +168,7 @@ export function renderReport(report: VerificationReport): string {
     ...report.steps.map((s) => `  ${MARK[s.status]}  ${s.step.padEnd(width)}  ${s.detail}`),
   ];
   if (report.foundBy !== undefined) lines.push(`  (${FOUND_BY[report.foundBy]})`);
+  lines.push(`  ${describeFetched(report.fetched)}`);
   lines.push(`  checked in ${formatMs(report.timings.totalMs)}`);
   return lines.join("\n");
 }
@@ -152,6 +187,7 @@ export function renderBatchReport(report: BatchReport): string {
     }
   }
   for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
+  lines.push(`  ${describeFetched(report.fetched)}`);
   const t = report.timings;
   lines.push(
     `  ${total} proofs in ${formatMs(t.totalMs)} (${Math.round(t.proofsPerSecond)} proofs/s; ` +
@@ -159,6 +195,34 @@ export function renderBatchReport(report: BatchReport): string {
       `${Math.round(t.checkedPerSecond)} proofs/s checked)`,
   );
   return lines.join("\n");
+}
+
+/**
+ * One line on what a verification read from Walrus: `fetched 2,345 bytes in 2 reads: patch … of quilt … (1,234-byte
+ * proof), Merkle proof from the quilt's index patch`.
+ */
+export function describeFetched(fetched: FetchSummary): string {
+  const head = `fetched ${bytes(fetched.bytes)} from Walrus in ${fetched.reads} read${fetched.reads === 1 ? "" : "s"}`;
+  const at = fetched.location;
+  if (at === undefined) return head;
+  if (at.patchId === undefined) {
+    return `${head}: blob ${at.blobId}${at.blobSize === undefined ? "" : ` (${bytes(at.blobSize)}, read whole)`}`;
+  }
+  const quilt = at.quilts !== undefined && at.quilts > 1 ? ` (quilt ${at.quilt! + 1} of ${at.quilts})` : "";
+  const proof = at.proofBytes === undefined ? "" : ` (a ${bytes(at.proofBytes)} proof)`;
+  const from =
+    at.inclusionFrom === "node"
+      ? ", Merkle proof from the node"
+      : at.inclusionFrom === "index-patch"
+        ? ", Merkle proof from the quilt's index patch"
+        : "";
+  const whole = at.full ? `; the whole quilt (${bytes(at.blobSize ?? 0)}) read and checked against its Blob ID` : "";
+  return `${head}: patch ${at.patchId}${proof} of quilt ${at.blobId}${quilt}${from}${whole}`;
+}
+
+/** `1,234 bytes`. */
+export function bytes(n: number): string {
+  return `${n.toLocaleString("en-US")} byte${n === 1 ? "" : "s"}`;
 }
 
 /** `0x1234abcd…89ef` for a long hex value; anything else unchanged. */

@@ -11,7 +11,8 @@ import {
 } from "@strata/core";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { inspected, notABatch, plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
-import { short, type FoundBy, type StepValue } from "./report";
+import { short, type FoundBy, type Location, type StepValue } from "./report";
+import { readBlob } from "./blob";
 
 /**
  * # Proof sources
@@ -37,30 +38,46 @@ export interface Document {
   index?: number;
 }
 
-/** One way a proof is anchored: what its blob holds and how its inclusion is proven. */
-export interface ProofSource {
-  readonly kind: "single-anchor" | "stored-batch" | "announced-batch";
+/**
+ * One way a proof is anchored: what holds it and how its inclusion is proven. `F` is what its blob step reads (a whole
+ * blob, or a quilt's patches); the later steps get it back.
+ */
+export interface ProofSource<F = unknown> {
+  readonly kind: "single-anchor" | "stored-batch" | "announced-batch" | "stored-quilts" | "announced-quilts";
   /** The anchor as the chain records it. */
   readonly anchor: Anchor;
-  /** Whether the blob is a batch document (its container is read leniently when one proof is verified). */
-  readonly batched: boolean;
   /** How the commitment step names the document it recomputes. */
   readonly documentName: string;
-  /** The document step: the document of `commitment` in the blob. */
-  document(fetched: FetchedBlob, commitment: Commitment): Outcome<Document>;
+  /** The blob step: reads what holds the proof of `commitment` (located as `located` says). */
+  read(located: Located, commitment: Commitment): Promise<Outcome<F>>;
+  /** Where the proof was read from, for the report. */
+  where(fetched: F): Location;
+  /** The document step: the document of `commitment` in what was read. */
+  document(fetched: F, commitment: Commitment): Outcome<Document>;
   /** The detail of a skipped inclusion step when the source has no inclusion to prove, else undefined. */
   inclusionSkip(wantedIndex: number | undefined): string | undefined;
   /** The inclusion step: the position of `commitment` in the blob, proven under the anchored root (or a skip). */
-  inclusion(fetched: FetchedBlob, commitment: Commitment, wantedIndex: number | undefined): Promise<Outcome<number>>;
+  inclusion(fetched: F, commitment: Commitment, wantedIndex: number | undefined): Promise<Outcome<number>>;
 }
 
 /** A proof anchored singly: its blob is the proof document; there is no tree. */
-export class SingleAnchorSource implements ProofSource {
+export class SingleAnchorSource implements ProofSource<FetchedBlob> {
   readonly kind = "single-anchor";
-  readonly batched = false;
   readonly documentName = "the document";
 
-  constructor(readonly anchor: Anchor) {}
+  constructor(
+    readonly anchor: Anchor,
+    private readonly ctx: VerifierContext,
+  ) {}
+
+  read(located: Located): Promise<Outcome<FetchedBlob>> {
+    return readBlob(this.ctx, this.anchor, located.foundBy, false);
+  }
+
+  where(fetched: FetchedBlob): Location {
+    const size = fetched.bytes.byteLength;
+    return { blobId: this.anchor.blobId, blobSize: size, proofBytes: size };
+  }
 
   document(fetched: FetchedBlob): Outcome<Document> {
     try {
@@ -86,9 +103,8 @@ export class SingleAnchorSource implements ProofSource {
 }
 
 /** A proof in a batch blob (stored or announced): its document is a leaf of the blob's tree under the anchored root. */
-export abstract class BatchSource implements ProofSource {
+export abstract class BatchSource implements ProofSource<FetchedBlob> {
   abstract readonly kind: "stored-batch" | "announced-batch";
-  readonly batched = true;
   readonly documentName = "the batch's proof";
 
   constructor(
@@ -98,6 +114,14 @@ export abstract class BatchSource implements ProofSource {
 
   get root(): BatchRoot {
     return this.anchor.root!;
+  }
+
+  read(located: Located): Promise<Outcome<FetchedBlob>> {
+    return readBlob(this.ctx, this.anchor, located.foundBy, true);
+  }
+
+  where(fetched: FetchedBlob): Location {
+    return { blobId: this.anchor.blobId, blobSize: fetched.bytes.byteLength };
   }
 
   document(fetched: FetchedBlob, commitment: Commitment): Outcome<Document> {

@@ -8,21 +8,11 @@ import {
   type ModelVersion,
 } from "@strata/core";
 import { StrataRuntimeError, type ModelSession } from "@strata/runtime";
-import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError } from "@strata/walrus";
-import {
-  checkActivity,
-  checkDomain,
-  checkModel,
-  checkSignature,
-  fail,
-  pass,
-  type Anchor,
-  type CheckResult,
-} from "./checks";
-import { round, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
+import { checkActivity, checkDomain, checkModel, checkSignature, fail, pass, type CheckResult } from "./checks";
+import { round, type Outcome, type VerifierContext } from "./context";
 import type { LocateStep } from "./locate";
 import { compareOutputs, compareRuntime, localRuntime, type Tolerance } from "./reexecute";
-import { short, type FoundBy, type StepName, type StepValue } from "./report";
+import { short, type Location, type StepName, type StepValue } from "./report";
 import { batchRecord, singleAnchorRecord } from "./record";
 import type { Document, Located, ProofSource } from "./sources";
 
@@ -48,8 +38,9 @@ export interface ProofState {
   located?: Located;
   /** Set by `chain-record`: the anchor and the way the proof is anchored. */
   source?: ProofSource;
-  /** Set by `blob`. */
-  fetched?: FetchedBlob;
+  /** Set by `blob`: what the source read, and where the proof was read from. */
+  fetched?: unknown;
+  location?: Location;
   /** Set by `document`. */
   document?: Document;
   /** Set by `commitment`: the document, validated, committing to the anchored commitment. */
@@ -78,7 +69,7 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
   const steps: [
     ProofStep<Located>,
     ProofStep<ProofSource>,
-    ProofStep<FetchedBlob>,
+    ProofStep<unknown>,
     ProofStep<Document>,
     ProofStep<number>,
     ProofStep<InferenceProof>,
@@ -106,8 +97,11 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
     },
     {
       name: "blob",
-      run: (s) => readBlob(ctx, s.source!.anchor, s.located!.foundBy, s.source!.batched),
-      keep: (s, fetched) => (s.fetched = fetched),
+      run: (s) => s.source!.read(s.located!, s.commitment),
+      keep: (s, fetched) => {
+        s.fetched = fetched;
+        if (fetched !== undefined) s.location = s.source!.where(fetched);
+      },
       halt: () => "the anchored blob could not be read",
     },
     {
@@ -169,53 +163,6 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Checks (shared with the batch verification where they apply)
-
-/** The blob step: fetches the anchored blob; `container`: also read a batch blob's container (not for `verifyBatch`). */
-export async function readBlob(
-  ctx: VerifierContext,
-  anchor: Anchor,
-  foundBy: FoundBy,
-  container: boolean,
-): Promise<Outcome<FetchedBlob>> {
-  const values: Record<string, StepValue> = { blobId: anchor.blobId, blobIdHex: anchor.blobIdHex };
-  const { maxBlobBytes } = ctx.settings;
-  const noun = anchor.kind === "batch" ? "batch" : "proof";
-  let fetched: FetchedBlob;
-  try {
-    fetched = await ctx.fetchBlob(anchor.blobId, container);
-  } catch (error) {
-    if (error instanceof BlobNotFoundError) {
-      return fail(
-        `the ${noun} blob ${anchor.blobId} is not on Walrus (never stored, expired or deleted): ${error.message}`,
-        values,
-      );
-    }
-    if (error instanceof BlobTooLargeError) {
-      return fail(
-        `the ${noun} blob ${anchor.blobId} was not read: it is over the verifier's cap of ${maxBlobBytes} bytes ` +
-          `(maxBlobBytes, --max-blob-bytes): ${error.message}`,
-        { ...values, maxBlobBytes, size: error.size },
-      );
-    }
-    if (error instanceof BlobIntegrityError) {
-      return fail(
-        `the bytes served for blob ${anchor.blobId} do not match it (${error.failure}: expected ${error.expected}, ` +
-          `got ${error.actual}): the stored blob was altered or the aggregator lies`,
-        { ...values, expected: error.expected, actual: error.actual, failure: error.failure },
-      );
-    }
-    throw error;
-  }
-  const how = foundBy === "event-scan" && anchor.kind === "batch" ? " (read while scanning)" : "";
-  return {
-    ...pass(
-      `${fetched.bytes.byteLength} bytes read from Walrus; the Blob ID recomputed from them is ${anchor.blobId}, ` +
-        `the anchored one${how}`,
-      { ...values, size: fetched.bytes.byteLength },
-    ),
-    value: fetched,
-  };
-}
 
 /** The commitment step: `raw` (named `where` in messages) is a proof document that hashes to `commitment`. */
 function commitmentStep(raw: unknown, commitment: Commitment, where: string): Outcome<InferenceProof> {
