@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import {
   activeAtPosition,
   decodeBatch,
+  decodeProof,
   provesBatchInclusion,
   StrataError,
   type ActiveInterval,
@@ -25,6 +26,8 @@ import {
 import { recoveryNote } from "./signature";
 import { batchRecord } from "./record";
 import { readBlob } from "./blob";
+import { decodeQuiltBatch, QuiltSource, readQuilts } from "./quilt";
+import type { CheckedBatch } from "./sources";
 
 /**
  * Verifies every proof of a batch with one fetch: the chain record, the blob's integrity, the document (core's
@@ -84,37 +87,51 @@ export class BatchPipeline {
     };
 
     const source = await step("chain-record", "chainMs", async () =>
-      batchRecord(this.ctx, root, nodeGiven ?? (await this.batchSigner(root))),
+      batchRecord(this.ctx, root, nodeGiven ?? (await this.batchSigner(root)), { full: true }),
     );
     if (!source) return finish();
     const { anchor } = source;
-    // decodeBatch reads the whole document: no lenient container parse first.
-    const fetched = await step("blob", "fetchMs", () => readBlob(this.ctx, anchor, "caller-root", false));
-    if (!fetched) return finish();
-    read.location = { blobId: anchor.blobId, blobSize: fetched.bytes.byteLength };
-    const batch = await step("document", "decodeMs", (): Outcome<ProofBatch> => {
-      let decoded: ProofBatch;
-      try {
-        decoded = decodeBatch(fetched.bytes);
-      } catch (error) {
-        if (error instanceof StrataError) return fail(`the batch document is invalid: ${error.message}`, {});
-        throw error;
-      }
-      const values = { count: decoded.count, anchoredCount: anchor.count ?? null, root: decoded.root };
-      if (decoded.root !== root) {
-        return fail(`the document's tree has root ${decoded.root}, not the anchored ${root}`, values);
-      }
-      if (decoded.count !== anchor.count) {
-        return fail(`the document holds ${decoded.count} proofs but the chain records ${anchor.count}`, values);
-      }
-      return {
-        ...pass(
-          `${decoded.count} proofs, each well formed and committing to its tree leaf; the tree's root is the anchored one`,
-          values,
-        ),
-        value: decoded,
+    let batch: CheckedBatch | undefined;
+    if (source instanceof QuiltSource) {
+      // Each quilt read once, whole (its Blob ID recomputed), then every patch checked against the index and the root.
+      const quilts = await step("blob", "fetchMs", () => readQuilts(this.ctx, source));
+      if (!quilts) return finish();
+      read.location = {
+        blobId: anchor.blobId,
+        blobSize: quilts.reduce((n, q) => n + q.bytes.byteLength, 0),
+        quilts: quilts.length,
+        full: true,
       };
-    });
+      batch = await step("document", "decodeMs", () => decodeQuiltBatch(this.ctx, source, quilts));
+    } else {
+      // decodeBatch reads the whole document: no lenient container parse first.
+      const fetched = await step("blob", "fetchMs", () => readBlob(this.ctx, anchor, "caller-root", false));
+      if (!fetched) return finish();
+      read.location = { blobId: anchor.blobId, blobSize: fetched.bytes.byteLength };
+      batch = await step("document", "decodeMs", (): Outcome<ProofBatch> => {
+        let decoded: ProofBatch;
+        try {
+          decoded = decodeBatch(fetched.bytes);
+        } catch (error) {
+          if (error instanceof StrataError) return fail(`the batch document is invalid: ${error.message}`, {});
+          throw error;
+        }
+        const values = { count: decoded.count, anchoredCount: anchor.count ?? null, root: decoded.root };
+        if (decoded.root !== root) {
+          return fail(`the document's tree has root ${decoded.root}, not the anchored ${root}`, values);
+        }
+        if (decoded.count !== anchor.count) {
+          return fail(`the document holds ${decoded.count} proofs but the chain records ${anchor.count}`, values);
+        }
+        return {
+          ...pass(
+            `${decoded.count} proofs, each well formed and committing to its tree leaf; the tree's root is the anchored one`,
+            values,
+          ),
+          value: decoded,
+        };
+      });
+    }
     if (!batch) return finish();
     await step("spot-check", "chainMs", () => source.spotCheck(batch));
     const intervals = await step("node-history", "chainMs", async (): Promise<Outcome<ActiveInterval[]>> => {
@@ -193,15 +210,29 @@ export class BatchPipeline {
       .sort((a, b) => Number(b.anchored) - Number(a.anchored))
       .slice(0, this.ctx.settings.maxScanBatches);
     for (const reference of references) {
+      const index = await this.ctx.quiltIndex(reference.blobId, reference.root);
+      if (index.found) {
+        // A batch in quilts: the first proof's patch names its node (the quilt itself is read whole later, once).
+        const first = index.view?.values[0];
+        const patch = first === undefined ? undefined : await this.ctx.proofPatch(reference.blobId, first);
+        const node = patch?.found && patch.rejected === undefined ? nodeOf(decodeProof(patch.bytes)) : undefined;
+        if (node?.toLowerCase() === reference.node.toLowerCase()) return getAddress(reference.node);
+        continue;
+      }
       const fetched = await this.ctx.fetchReferenced(reference.blobId, true);
       if (typeof fetched === "string") continue;
       const container = inspected(fetched);
       if (container === undefined) continue;
-      const first = container.proofs[0] as { node?: unknown } | undefined;
-      if (typeof first?.node === "string" && first.node.toLowerCase() === reference.node.toLowerCase()) {
+      if (nodeOf(container.proofs[0])?.toLowerCase() === reference.node.toLowerCase()) {
         return getAddress(reference.node);
       }
     }
     return references[0] === undefined ? undefined : getAddress(references[0].node);
   }
+}
+
+/** The `node` a raw proof document names, if it names one. */
+function nodeOf(raw: unknown): string | undefined {
+  const node = (raw as { node?: unknown } | undefined)?.node;
+  return typeof node === "string" ? node : undefined;
 }

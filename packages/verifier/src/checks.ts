@@ -2,6 +2,7 @@ import {
   activeAtPosition,
   type ActiveInterval,
   proofModelBlobId,
+  type BatchEventName,
   type BatchRoot,
   type BlobId,
   type BlobIdHex,
@@ -32,8 +33,12 @@ export interface Anchor {
   node: string;
   /** Unix seconds of the anchoring block. */
   anchoredAt: number;
-  /** The Walrus Blob ID of the proof or batch document. */
+  /** The Walrus Blob ID of the proof or batch document (a batch in quilts: its first quilt). */
   blobId: BlobId;
+  /** A batch: every Walrus blob of it in order (one, or the quilts of `anchorQuilts` / `announceQuilts`). */
+  blobIds?: BlobId[];
+  /** A batch: the event that anchored or announced it. */
+  event?: BatchEventName;
   blobIdHex: BlobIdHex;
   blockNumber: number;
   /** The log index of the anchoring event in its block: with the block, its place in the chain's order. */

@@ -12,6 +12,7 @@ import {
   validateProofForCommitment,
   type ActiveInterval,
   type BatchInspection,
+  type BatchRoot,
   type BlobId,
   type Commitment,
   type ModelId,
@@ -19,9 +20,23 @@ import {
   type StrataClient,
 } from "@strata/core";
 import { ModelSession, type ModelCache } from "@strata/runtime";
-import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError, type WalrusClient } from "@strata/walrus";
+import {
+  BlobIntegrityError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  type QuiltPatchId,
+  type WalrusClient,
+} from "@strata/walrus";
 import type { CheckResult } from "./checks";
 import { asServiceError } from "./errors";
+import {
+  QUILT_INDEX_IDENTIFIER,
+  readCheckedPatch,
+  patchCommitsTo,
+  readIndex,
+  type IndexLookup,
+  type PatchLookup,
+} from "./patches";
 
 /**
  * What every step of a verification reads through: the deployment's registry clients, Walrus, the verifier's limits,
@@ -62,6 +77,8 @@ export interface VerifierSettings {
 
 /** Decoded blobs kept in memory per verifier (batch blobs are megabytes). */
 const BLOB_CACHE_ENTRIES = 8;
+/** Patches (proofs and quilt indexes) kept in memory per verifier (kilobytes each). */
+const PATCH_CACHE_ENTRIES = 4096;
 
 /** The services, limits and cached reads the steps of one verifier share. */
 export class VerifierContext {
@@ -72,6 +89,8 @@ export class VerifierContext {
   private readonly intervals: Memo<string, ActiveInterval[]>;
   private readonly admitted: Memo<string, boolean>;
   private readonly sessions: Memo<ModelVersion, ModelSession>;
+  private readonly patches: Memo<{ quiltId: BlobId; commitment: Commitment; patchId?: string }, PatchLookup>;
+  private readonly indexes: Memo<{ quiltId: BlobId; root: BatchRoot }, IndexLookup>;
   /** The traffic of the verification running in the current async context (see {@link metered}). */
   private readonly traffic = new AsyncLocalStorage<Traffic>();
 
@@ -104,6 +123,34 @@ export class VerifierContext {
           throw error;
         }),
       { keyOf: ({ id, version }) => `${id}:${version}` },
+    );
+    const limits = { maxBytes: settings.maxBlobBytes, count: (n: number) => this.count(n) };
+    this.patches = new Memo(
+      ({ quiltId, commitment, patchId }) =>
+        readCheckedPatch(
+          walrus,
+          patchId === undefined ? { quiltId, identifier: commitment } : (patchId as QuiltPatchId),
+          (bytes) => patchCommitsTo(bytes, commitment),
+          limits,
+        ),
+      {
+        keyOf: ({ quiltId, commitment, patchId }) => `${quiltId}/${commitment}/${patchId ?? ""}`,
+        maxEntries: PATCH_CACHE_ENTRIES,
+      },
+    );
+    this.indexes = new Memo(
+      async ({ quiltId, root }): Promise<IndexLookup> => {
+        const read = await readCheckedPatch(
+          walrus,
+          { quiltId, identifier: QUILT_INDEX_IDENTIFIER },
+          (bytes) => readIndex(bytes, root).rejected,
+          limits,
+        );
+        if (!read.found) return { ...read, notFound: true };
+        const { view } = readIndex(read.bytes, root);
+        return { ...read, ...(view === undefined ? {} : { view }) };
+      },
+      { keyOf: ({ quiltId, root }) => `${quiltId}:${root}`, maxEntries: PATCH_CACHE_ENTRIES },
     );
     this.intervals = new Memo((node) => client.nodes.activeIntervals(node));
     this.admitted = new Memo((address) => client.nodes.getNode(address).then((record) => record.admittedAt !== 0));
@@ -157,6 +204,19 @@ export class VerifierContext {
       if (why === undefined) throw error;
       return why;
     }
+  }
+
+  /**
+   * The patch of `commitment` in quilt `quiltId` (by identifier, or by the node's `patchId`), checked to commit to it;
+   * bytes that fail the check are kept with why (see `patches.ts`).
+   */
+  proofPatch(quiltId: BlobId, commitment: Commitment, patchId?: string): Promise<PatchLookup> {
+    return this.patches.get({ quiltId, commitment, ...(patchId === undefined ? {} : { patchId }) });
+  }
+
+  /** The index patch of quilt `quiltId`, checked to be a batch index of `root` (see `patches.ts`). */
+  quiltIndex(quiltId: BlobId, root: BatchRoot): Promise<IndexLookup> {
+    return this.indexes.get({ quiltId, root });
   }
 
   /** The version `version` of model `id`, or the registry's error when there is no such active version. */

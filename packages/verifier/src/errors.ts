@@ -93,6 +93,24 @@ export class VerificationFailedError extends VerificationError {
   }
 }
 
+/**
+ * Bytes an aggregator served for a quilt patch failed the verifier's check (the proof's patch does not commit to its
+ * identifier, or the index patch is not an index of the anchored root). Thrown inside `WalrusClient.readPatch`'s
+ * `verify` so that the next aggregator is tried; a verification never throws it (the steps report the bytes).
+ */
+export class PatchRejectedError extends VerificationError {
+  declare readonly code: "CHECK_FAILED";
+  readonly exitCode = 1;
+
+  constructor(
+    /** The patch ID, or `quiltId/identifier`. */
+    readonly patch: string,
+    readonly reason: string,
+  ) {
+    super("CHECK_FAILED", `The bytes served for patch ${patch} fail the verifier's check: ${reason}`);
+  }
+}
+
 /** Throws {@link VerificationFailedError} unless every check of `report` passed (or was skipped as not requested). */
 export function assertVerified<R extends VerificationReport | BatchReport>(report: R): R {
   if (!report.ok) throw new VerificationFailedError(report);

@@ -1,10 +1,22 @@
 import { getAddress } from "ethers";
-import { isBytes32Hex, toBatchRoot, type BatchRoot, type BlobId, type BlockRange, type Commitment } from "@strata/core";
+import {
+  decodeProof,
+  isBytes32Hex,
+  StrataError,
+  toBatchRoot,
+  type BatchReference,
+  type BatchRoot,
+  type BlobId,
+  type BlockRange,
+  type Bytes32,
+  type Commitment,
+} from "@strata/core";
+import { isQuiltPatchId, parseQuiltPatchId } from "@strata/walrus";
 import { NodeApiError, NodeClient, NodeResponseError, NodeUnreachableError, type ProofStatus } from "@strata/devkit";
 import { fail, pass } from "./checks";
 import { inspected, plural, signerOf, type Outcome, type VerifierContext } from "./context";
 import { short, type StepValue } from "./report";
-import type { Located } from "./sources";
+import type { Located, NodeHint } from "./sources";
 
 /** What a caller says about where a proof is: its batch root, and a node to ask (`false`: none). */
 export interface LocateOptions {
@@ -72,8 +84,15 @@ export class LocateStep {
     if (nodeUrl !== undefined) {
       const hint = await this.askNode(nodeUrl, commitment);
       if (hint.root !== undefined) {
+        const inPatch =
+          hint.hint?.patchId !== undefined && hint.hint.quiltId !== undefined
+            ? await this.signerInPatch(hint.hint.quiltId, commitment, hint.hint.patchId)
+            : undefined;
         const hinted =
-          signer ?? (await this.signerUnderRoot(hint.root, commitment, notes)) ?? (await this.anchoringNode(hint.root));
+          signer ??
+          inPatch ??
+          (await this.signerUnderRoot(hint.root, commitment, notes)) ??
+          (await this.anchoringNode(hint.root));
         const own = hinted === undefined ? null : await this.ctx.client.proofs.batchReference(hint.root, hinted);
         if (hinted !== undefined && own !== null) {
           return {
@@ -83,7 +102,13 @@ export class LocateStep {
               nodeUrl,
               signer: hinted,
             }),
-            value: { kind: "batch", foundBy: "node-hint", root: hint.root, node: hinted },
+            value: {
+              kind: "batch",
+              foundBy: "node-hint",
+              root: hint.root,
+              node: hinted,
+              ...(hint.hint === undefined ? {} : { hint: hint.hint }),
+            },
           };
         }
         notes.push(`${hint.note}, but the proof's signer did not anchor or announce it`);
@@ -178,9 +203,10 @@ export class LocateStep {
     }
     let raw: unknown;
     try {
-      raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fetched.bytes));
-    } catch {
-      return undefined;
+      raw = decodeProof(fetched.bytes);
+    } catch (error) {
+      if (error instanceof StrataError) return undefined;
+      throw error;
     }
     return signerOf(raw, commitment);
   }
@@ -192,7 +218,7 @@ export class LocateStep {
     for (const reference of references) {
       if (seen.has(reference.blobId)) continue;
       seen.add(reference.blobId);
-      const found = await this.findInBatchBlob(reference.blobId, commitment);
+      const found = await this.findInReference(reference, commitment);
       if (typeof found === "string") {
         notes.push(`batch ${short(root)}: ${found}`);
         continue;
@@ -200,6 +226,40 @@ export class LocateStep {
       if (found?.signer !== undefined) return found.signer;
     }
     return undefined;
+  }
+
+  /**
+   * Looks for `commitment` in the batch of `reference`: in quilts, by their index patches (small: a quilt is never read
+   * whole here) and the proof's own patch when an index lists it; else in the v1 batch blob (see `findInBatchBlob`).
+   */
+  private async findInReference(
+    reference: BatchReference,
+    commitment: Commitment,
+  ): Promise<{ signer: string | undefined } | null | string> {
+    const [first] = reference.blobIds;
+    const quilted =
+      reference.blobIds.length > 1 ||
+      reference.event.startsWith("Quilts") ||
+      (await this.ctx.quiltIndex(first, reference.root)).found;
+    if (!quilted) return this.findInBatchBlob(reference.blobId, commitment);
+    const problems: string[] = [];
+    for (const quiltId of reference.blobIds) {
+      const index = await this.ctx.quiltIndex(quiltId, reference.root);
+      if (!index.found) {
+        problems.push(`index patch of quilt ${quiltId} ${index.why}`);
+        continue;
+      }
+      if (index.view === undefined || !index.view.values.includes(commitment)) continue;
+      return { signer: await this.signerInPatch(quiltId, commitment) };
+    }
+    return problems.length === reference.blobIds.length ? problems.join("; ") : null;
+  }
+
+  /** The signer of `commitment` read from its patch in quilt `quiltId` (by the node's `patchId`, if given). */
+  private async signerInPatch(quiltId: BlobId, commitment: Commitment, patchId?: string): Promise<string | undefined> {
+    const patch = await this.ctx.proofPatch(quiltId, commitment, patchId);
+    if (!patch.found || patch.rejected !== undefined) return undefined;
+    return signerOf(decodeProof(patch.bytes), commitment);
   }
 
   /**
@@ -223,7 +283,10 @@ export class LocateStep {
    * Asks a node where `commitment` is (devkit's {@link NodeClient}, `GET /v1/proofs/:commitment`). Never fails the
    * step: a node is only a hint, and what goes wrong asking it is a note.
    */
-  private async askNode(nodeUrl: string, commitment: Commitment): Promise<{ root?: BatchRoot; note: string }> {
+  private async askNode(
+    nodeUrl: string,
+    commitment: Commitment,
+  ): Promise<{ root?: BatchRoot; hint?: NodeHint; note: string }> {
     const node = new NodeClient(nodeUrl, { timeoutMs: this.ctx.settings.timeoutMs });
     let answer: ProofStatus;
     try {
@@ -245,7 +308,9 @@ export class LocateStep {
     }
     if (!isBytes32Hex(answer.root)) return { note: `the node at ${nodeUrl} answered without a valid batch root` };
     const root = toBatchRoot(answer.root);
-    return { root, note: `the node at ${nodeUrl} names batch ${short(root)}` };
+    const hint = quiltHint(answer);
+    const where = hint.patchId === undefined ? "" : `, patch ${hint.patchId} of quilt ${hint.quiltId}`;
+    return { root, hint, note: `the node at ${nodeUrl} names batch ${short(root)}${where}` };
   }
 
   /**
@@ -289,7 +354,7 @@ export class LocateStep {
         }
         read.add(key);
         scanned++;
-        const found = await this.findInBatchBlob(reference.blobId, commitment);
+        const found = await this.findInReference(reference, commitment);
         if (typeof found === "string") {
           unreadable.push(`batch ${short(reference.root)}: ${found}`);
           return false;
@@ -332,4 +397,23 @@ export class LocateStep {
       fromBlock: scan.fromBlock,
     };
   }
+}
+
+/**
+ * The quilt part of a node's answer (`quiltId`, `patchId`, `merkleProof`), each field kept only when well formed:
+ * hints, checked before use (the patch's commitment, the proof under the anchored root, the quilt among the root's).
+ */
+function quiltHint(answer: object): NodeHint {
+  const { quiltId, patchId, merkleProof } = answer as Record<string, unknown>;
+  const hint: NodeHint = {};
+  if (typeof patchId === "string" && isQuiltPatchId(patchId)) {
+    hint.patchId = patchId;
+    hint.quiltId = parseQuiltPatchId(patchId).quiltId;
+  } else if (typeof quiltId === "string" && /^[A-Za-z0-9_-]{43}$/.test(quiltId)) {
+    hint.quiltId = quiltId as BlobId;
+  }
+  if (Array.isArray(merkleProof) && merkleProof.every((node) => isBytes32Hex(node))) {
+    hint.merkleProof = merkleProof.map((node: string) => node.toLowerCase() as Bytes32);
+  }
+  return hint;
 }

@@ -41,6 +41,8 @@ export interface ProofRequest {
   nodeUrl: string | false | undefined;
   reexecute: boolean;
   tolerance: Tolerance | undefined;
+  /** Read a proof's quilt whole too, and check it against its Blob ID. */
+  full: boolean;
 }
 
 /**

@@ -3,7 +3,14 @@ import { fail, pass, type Anchor } from "./checks";
 import { plural, type Outcome, type VerifierContext } from "./context";
 import { ServiceUnreachableError } from "./errors";
 import { isoTime, short, type StepValue } from "./report";
-import { AnnouncedBatchSource, SingleAnchorSource, StoredBatchSource, type ProofSource } from "./sources";
+import { QuiltSource } from "./quilt";
+import {
+  AnnouncedBatchSource,
+  SingleAnchorSource,
+  StoredBatchSource,
+  type NodeHint,
+  type ProofSource,
+} from "./sources";
 
 /**
  * The chain-record step: reads the anchor a node made of a proof (its stored record and its event) and picks the
@@ -52,7 +59,8 @@ export async function batchRecord(
   ctx: VerifierContext,
   root: BatchRoot,
   node: string | undefined,
-): Promise<Outcome<StoredBatchSource | AnnouncedBatchSource>> {
+  options: { full: boolean; hint?: { commitment: Commitment; hint: NodeHint } },
+): Promise<Outcome<StoredBatchSource | AnnouncedBatchSource | QuiltSource>> {
   const proofs = ctx.client.proofs;
   if (node === undefined) {
     const others = [...new Set((await proofs.batchReferences(root)).map((r) => r.node))];
@@ -83,6 +91,8 @@ export async function batchRecord(
     node,
     anchoredAt,
     ...blobIds(reference.blobId),
+    blobIds: reference.blobIds,
+    event: reference.event,
     blockNumber: reference.blockNumber,
     logIndex: reference.logIndex,
     txHash: reference.txHash,
@@ -90,15 +100,50 @@ export async function batchRecord(
     count: stored?.count ?? reference.count,
     announced,
   };
+  // A batch in quilts (v2): several quilts, or one blob that has a quilt index patch; else a v1 batch blob.
+  const quilts =
+    reference.blobIds.length > 1 ||
+    reference.event.startsWith("Quilts") ||
+    (await hintedQuilt(ctx, anchor, options.hint)) ||
+    (await isQuilt(ctx, anchor));
+  const blobs = quilts
+    ? reference.blobIds.length === 1
+      ? `quilt ${anchor.blobId}`
+      : `${reference.blobIds.length} quilts (${reference.blobIds.join(", ")})`
+    : `blob ${anchor.blobId}`;
   return {
     ...pass(
-      `batch ${short(root)} of ${plural(anchor.count!, "proof")} ${announced ? "announced (BatchAnnounced: no stored record)" : "anchored"} ` +
+      `batch ${short(root)} of ${plural(anchor.count!, "proof")} ${announced ? `announced (${reference.event}: no stored record)` : `anchored (${reference.event})`} ` +
         `by ${anchor.node} at ${isoTime(anchor.anchoredAt)} (block ${anchor.blockNumber}, tx ${short(anchor.txHash)}), ` +
-        `blob ${anchor.blobId}`,
-      anchorValues(anchor),
+        blobs,
+      { ...anchorValues(anchor), event: reference.event, quilts: quilts ? reference.blobIds.length : 0 },
     ),
-    value: announced ? new AnnouncedBatchSource(anchor, ctx) : new StoredBatchSource(anchor, ctx),
+    value: quilts
+      ? new QuiltSource(anchor, ctx, !announced, options.full)
+      : announced
+        ? new AnnouncedBatchSource(anchor, ctx)
+        : new StoredBatchSource(anchor, ctx),
   };
+}
+
+/** Whether the one blob of a batch is a quilt: its index patch is there (read once, small; see `patches.ts`). */
+async function isQuilt(ctx: VerifierContext, anchor: Anchor): Promise<boolean> {
+  return (await ctx.quiltIndex(anchor.blobId, anchor.root!)).found;
+}
+
+/**
+ * Whether the node's hint proves the one blob of a batch a quilt: a patch read by the node's patch ID (which names the
+ * quilt) served the proof (it commits to the commitment). Saves the index probe when the node's proof is used.
+ */
+async function hintedQuilt(
+  ctx: VerifierContext,
+  anchor: Anchor,
+  hinted: { commitment: Commitment; hint: NodeHint } | undefined,
+): Promise<boolean> {
+  const { quiltId, patchId } = hinted?.hint ?? {};
+  if (hinted === undefined || patchId === undefined || quiltId !== anchor.blobId) return false;
+  const patch = await ctx.proofPatch(quiltId, hinted.commitment, patchId);
+  return patch.found && patch.rejected === undefined;
 }
 
 async function blockTime(ctx: VerifierContext, blockNumber: number): Promise<number> {

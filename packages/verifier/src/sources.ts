@@ -5,9 +5,10 @@ import {
   provesBatchInclusion,
   StrataError,
   type BatchRoot,
+  type BlobId,
   type Bytes32,
   type Commitment,
-  type ProofBatch,
+  type InferenceProof,
 } from "@strata/core";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { inspected, notABatch, plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
@@ -30,7 +31,14 @@ import { readBlob } from "./blob";
  */
 export type Located =
   | { kind: "single"; foundBy: FoundBy; node: string }
-  | { kind: "batch"; foundBy: FoundBy; root: BatchRoot; node: string | undefined };
+  | { kind: "batch"; foundBy: FoundBy; root: BatchRoot; node: string | undefined; hint?: NodeHint };
+
+/** Where a node says a proof in a quilt is (`GET /v1/proofs/:c`): hints, each checked before it is used. */
+export interface NodeHint {
+  quiltId?: BlobId;
+  patchId?: string;
+  merkleProof?: Bytes32[];
+}
 
 /** The document located for a commitment: the proof (unchecked for a batch) and its position. */
 export interface Document {
@@ -59,6 +67,38 @@ export interface ProofSource<F = unknown> {
   /** The inclusion step: the position of `commitment` in the blob, proven under the anchored root (or a skip). */
   inclusion(fetched: F, commitment: Commitment, wantedIndex: number | undefined): Promise<Outcome<number>>;
 }
+
+/** A whole batch as its verification checks it: every proof, its commitment and its Merkle proof under the root. */
+export interface CheckedBatch {
+  count: number;
+  proofs: InferenceProof[];
+  commitments: Commitment[];
+  inclusions: { proof: Bytes32[] }[];
+}
+
+/** A whole batch's on-chain spot check: one random proof through `ProofRegistry.isIncluded`. */
+export async function spotCheckStored(ctx: VerifierContext, anchor: Anchor, batch: CheckedBatch): Promise<CheckResult> {
+  const k = randomInt(batch.count);
+  const included = await ctx.client.proofs.isIncluded(
+    anchor.node,
+    anchor.root!,
+    batch.commitments[k],
+    batch.inclusions[k].proof,
+  );
+  const values = { index: k, commitment: batch.commitments[k], onChain: included };
+  return included
+    ? pass(`ProofRegistry.isIncluded accepts proof #${k} (a random one) under the anchored root`, values)
+    : fail(`ProofRegistry.isIncluded rejects proof #${k} under the anchored root`, values);
+}
+
+/** The spot check of an announced batch: there is none. */
+export const ANNOUNCED_SPOT_CHECK: CheckResult = {
+  status: "skip",
+  detail:
+    "the batch was announced, not stored: no on-chain inclusion check exists for it (each proof's " +
+    "inclusion is checked off-chain below)",
+  values: {},
+};
 
 /** A proof anchored singly: its blob is the proof document; there is no tree. */
 export class SingleAnchorSource implements ProofSource<FetchedBlob> {
@@ -210,7 +250,7 @@ export abstract class BatchSource implements ProofSource<FetchedBlob> {
   ): Promise<Outcome<number>>;
 
   /** A whole batch's on-chain spot check (`verifyBatch`): one random proof against the chain, where it can check. */
-  abstract spotCheck(batch: ProofBatch): Promise<CheckResult>;
+  abstract spotCheck(batch: CheckedBatch): Promise<CheckResult>;
 }
 
 /** A batch anchored with `anchorBatch`: its root is stored, and `ProofRegistry.isIncluded` proves inclusion. */
@@ -253,13 +293,8 @@ export class StoredBatchSource extends BatchSource {
     };
   }
 
-  async spotCheck(batch: ProofBatch): Promise<CheckResult> {
-    const k = randomInt(batch.count);
-    const included = await this.isIncluded(batch.commitments[k], batch.inclusions[k].proof);
-    const values = { index: k, commitment: batch.commitments[k], onChain: included };
-    return included
-      ? pass(`ProofRegistry.isIncluded accepts proof #${k} (a random one) under the anchored root`, values)
-      : fail(`ProofRegistry.isIncluded rejects proof #${k} under the anchored root`, values);
+  spotCheck(batch: CheckedBatch): Promise<CheckResult> {
+    return spotCheckStored(this.ctx, this.anchor, batch);
   }
 }
 
@@ -301,12 +336,6 @@ export class AnnouncedBatchSource extends BatchSource {
   }
 
   spotCheck(): Promise<CheckResult> {
-    return Promise.resolve({
-      status: "skip",
-      detail:
-        "the batch was announced, not stored: no on-chain inclusion check exists for it (each proof's " +
-        "inclusion is checked off-chain below)",
-      values: {},
-    });
+    return Promise.resolve(ANNOUNCED_SPOT_CHECK);
   }
 }

@@ -34,6 +34,8 @@ export interface ProofState {
   readonly nodeUrl: string | false | undefined;
   readonly reexecute: boolean;
   readonly tolerance: Tolerance | undefined;
+  /** Read a proof's quilt whole too, and check it against its Blob ID. */
+  readonly full: boolean;
   /** Set by `locate`. */
   located?: Located;
   /** Set by `chain-record`: the anchor and the way the proof is anchored. */
@@ -88,10 +90,13 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
     },
     {
       name: "chain-record",
-      run: ({ located, commitment }) =>
+      run: ({ located, commitment, ...s }) =>
         located!.kind === "single"
           ? singleAnchorRecord(ctx, commitment, located!.node)
-          : batchRecord(ctx, located!.root, located!.node),
+          : batchRecord(ctx, located!.root, located!.node, {
+              full: s.full,
+              ...(located!.hint === undefined ? {} : { hint: { commitment, hint: located!.hint } }),
+            }),
       keep: (s, source) => (s.source = source),
       halt: () => "there is no anchor to check",
     },

@@ -50,6 +50,11 @@ export interface VerifierOptions {
   clockSkewSeconds?: number;
   /** How long the chain's first answer and a node's answer may take (default 10,000 ms). */
   timeoutMs?: number;
+  /**
+   * The whole-blob audit, by default for every proof (see {@link VerifyProofOptions.full}); default false: a proof in a
+   * quilt is verified from its patch alone.
+   */
+  full?: boolean;
 }
 
 /** What to verify, beyond the commitment. */
@@ -64,6 +69,12 @@ export interface VerifyProofOptions {
   reexecute?: boolean;
   /** Compare re-executed outputs within this tolerance instead of bit for bit (either part defaults to 0). */
   tolerance?: Partial<Tolerance>;
+  /**
+   * A proof in a quilt: also read the whole quilt, check it against its Blob ID and the proof's patch against it (a
+   * whole-blob audit; without it only the proof's patch and the quilt's index patch are read, and the patch's integrity
+   * is its commitment under the anchored root). Default: the verifier's `full`.
+   */
+  full?: boolean;
 }
 
 const DEFAULT_SCAN_BATCHES = 256;
@@ -92,6 +103,7 @@ export class Verifier {
   readonly scanBlockRange: number;
   readonly clockSkewSeconds: number;
   readonly timeoutMs: number;
+  readonly full: boolean;
   /** The chain RPC URL, when the provider is a JSON-RPC one (for messages). */
   readonly chainUrl: string | undefined;
   private readonly modelCacheOption: ModelCache | undefined;
@@ -115,6 +127,7 @@ export class Verifier {
     );
     this.clockSkewSeconds = nonNegative("clockSkewSeconds", options.clockSkewSeconds ?? DEFAULT_SKEW);
     this.timeoutMs = positive("timeoutMs", options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.full = options.full === true;
     const provider = options.client.proofs.runner?.provider;
     if (!provider) {
       throw new VerifierUsageError("client", "the registry clients have no provider: connect them to one");
@@ -224,6 +237,7 @@ export class Verifier {
       nodeUrl: options.nodeUrl,
       reexecute: options.reexecute === true,
       tolerance,
+      full: options.full ?? this.full,
     };
     return this.proofs.run(request, mode, out);
   }

@@ -16,17 +16,21 @@ import type { Deployment } from "@strata/contracts";
 import { deployAndAdmit, publishTestModel, startTestWalrus } from "@strata/devkit";
 import {
   buildBatch,
+  buildBatchV2,
+  buildProof,
   canonicalJsonBytes,
   decodeBatch,
   decodeTensor,
   encodeTensor,
   makeTensorSet,
   newRequestId,
+  ProofVersion,
   signProof,
   StrataClient,
   type Bytes32,
   type InferenceProof,
   type ProofBatch,
+  type ProofBatchV2,
   type Tensor,
   type UnsignedInferenceProofV1,
   toCommitment,
@@ -34,7 +38,7 @@ import {
 } from "@strata/core";
 import { buildServer, InferenceNode } from "@strata/node";
 import type { PublishedModel } from "@strata/runtime";
-import { blobId as computeBlobId, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { blobId as computeBlobId, encodeQuilt, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { Verifier, type VerifierOptions } from "@strata/verifier";
 
 export const SHARDS = 10;
@@ -285,6 +289,114 @@ export async function serveChain(): Promise<{ url: string; close: () => Promise<
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(out));
       });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Batches in quilts (v2)
+
+/** A copy of `base` as a version 2 proof (binary tensors), with a fresh request id, signed by `signer`. */
+export async function asV2(base: InferenceProof, signer: Signer): Promise<InferenceProof> {
+  const strip = (t: Tensor): Tensor => ({ name: t.name, dtype: t.dtype, dims: t.dims, data: t.data });
+  const unsigned = buildProof(
+    {
+      domain: base.domain,
+      model: base.model,
+      inputs: base.input.tensors.map(strip),
+      outputs: base.output.tensors.map(strip),
+      runtime: base.runtime,
+      node: base.node,
+      timestamp: base.timestamp,
+      requestId: newRequestId(),
+    },
+    { version: ProofVersion.V2 },
+  );
+  return signProof(unsigned, signer);
+}
+
+/** A v2 batch stored as quilts on the local Walrus and anchored (or announced) by `anchorer`. */
+export interface QuiltBatch {
+  batch: ProofBatchV2;
+  root: Bytes32;
+  quiltIds: BlobId[];
+  /** The patch ID of each commitment, from the publisher's answer. */
+  patchIds: Map<string, string>;
+  commitments: Bytes32[];
+  proofs: InferenceProof[];
+}
+
+/**
+ * Builds a v2 batch of `docs` (at most `maxPerQuilt` proofs a quilt), stores each quilt (unless `store` is false: the
+ * quilt IDs are then computed locally) and anchors it: `anchorBatch` for one quilt, `anchorQuilts` for more, or
+ * `announceQuilts` / `announceBatch` when `announce`.
+ */
+export async function anchorQuiltBatch(
+  env: Env,
+  docs: readonly InferenceProof[],
+  anchorer: HardhatEthersSigner,
+  options: { maxPerQuilt?: number; announce?: boolean; store?: boolean } = {},
+): Promise<QuiltBatch> {
+  const batch = buildBatchV2(docs, { maxPerQuilt: options.maxPerQuilt ?? 665 });
+  const quiltIds: BlobId[] = [];
+  const patchIds = new Map<string, string>();
+  for (const quilt of batch.quilts) {
+    if (options.store === false) {
+      const encoded = encodeQuilt(quilt.patches, { nShards: env.shards });
+      quiltIds.push(await computeBlobId(encoded.bytes, { shards: env.shards }));
+      continue;
+    }
+    const stored = await env.walrusClient.storeQuilt(quilt.patches, { epochs: 5 });
+    quiltIds.push(stored.blobId);
+    for (const patch of stored.patches) patchIds.set(patch.identifier, patch.patchId);
+  }
+  const proofs = env.client.proofs.connect(anchorer);
+  const tx =
+    quiltIds.length === 1
+      ? options.announce
+        ? await proofs.announceBatch(batch.root, quiltIds[0], batch.count)
+        : await proofs.anchorBatch(batch.root, quiltIds[0], batch.count)
+      : options.announce
+        ? await proofs.announceQuilts(batch.root, quiltIds, batch.count)
+        : await proofs.anchorQuilts(batch.root, quiltIds, batch.count);
+  await tx.wait();
+  return { batch, root: batch.root, quiltIds, patchIds, commitments: batch.commitments, proofs: [...docs] };
+}
+
+/**
+ * An aggregator in front of the local store that may alter what it serves: `alter(path, body)` returns the bytes to
+ * serve instead (or undefined to serve the store's). Headers pass through (the length is recomputed).
+ */
+export async function alteringAggregator(
+  env: Env,
+  alter: (path: string, body: Buffer) => Buffer | undefined,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const upstream = await fetch(`${env.walrus.url}${req.url ?? "/"}`, { method: req.method });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      const served = (upstream.ok ? alter(decodeURIComponent(req.url ?? "/"), body) : undefined) ?? body;
+      const headers: Record<string, string> = {};
+      upstream.headers.forEach((value, name) => {
+        if (name !== "content-length" && name !== "transfer-encoding" && name !== "content-encoding") {
+          headers[name] = value;
+        }
+      });
+      res.writeHead(upstream.status, { ...headers, "content-length": String(served.byteLength) });
+      res.end(served);
+    })().catch((error: unknown) => {
+      res.writeHead(500);
+      res.end(String(error));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
