@@ -198,8 +198,8 @@ export function renderBatchReport(report: BatchReport): string {
 }
 
 /**
- * One line on what a verification read from Walrus: `fetched 2,345 bytes in 2 reads: patch … of quilt … (1,234-byte
- * proof), Merkle proof from the quilt's index patch`.
+ * One line on what a verification read from Walrus: `fetched 2,345 bytes from Walrus in 2 reads: patch … (the proof:
+ * 1,234 bytes) of quilt …, Merkle proof from the quilt's index patch`.
  */
 export function describeFetched(fetched: FetchSummary): string {
   const head = `fetched ${bytes(fetched.bytes)} from Walrus in ${fetched.reads} read${fetched.reads === 1 ? "" : "s"}`;
@@ -209,7 +209,7 @@ export function describeFetched(fetched: FetchSummary): string {
     return `${head}: blob ${at.blobId}${at.blobSize === undefined ? "" : ` (${bytes(at.blobSize)}, read whole)`}`;
   }
   const quilt = at.quilts !== undefined && at.quilts > 1 ? ` (quilt ${at.quilt! + 1} of ${at.quilts})` : "";
-  const proof = at.proofBytes === undefined ? "" : ` (a ${bytes(at.proofBytes)} proof)`;
+  const proof = at.proofBytes === undefined ? "" : ` (the proof: ${bytes(at.proofBytes)})`;
   const from =
     at.inclusionFrom === "node"
       ? ", Merkle proof from the node"

@@ -245,7 +245,7 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
   });
 
   describe("tampering, each caught at its step", function () {
-    it("an aggregator that corrupts the patch's bytes: caught at the commitment step", async function () {
+    it("an aggregator that corrupts the patch's bytes: caught at the document step (a tensor no longer matches its hash)", async function () {
       const c = one.commitments[3];
       const aggregator = await alteringAggregator(env, (path, body) => {
         if (!path.endsWith(`/${c}`)) return undefined;
@@ -256,7 +256,7 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
       const { v } = countingVerifier(env, { aggregators: [aggregator.url] });
       try {
         const report = await v.verifyProof(c, { root: one.root, nodeUrl: false });
-        expectCaughtAt(report, "commitment", /the proof's patch does not hash to a commitment: .*hash/);
+        expectCaughtAt(report, "document", /is not a proof document: .*hash.*the aggregator served altered bytes/);
       } finally {
         await v.close();
         await aggregator.close();

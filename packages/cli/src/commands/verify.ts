@@ -8,6 +8,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import {
+  describeFetched,
   isoTime,
   renderReport,
   VerificationError,
@@ -16,7 +17,7 @@ import {
   VerifierUsageError,
   type ProofRecord,
 } from "@strata/verifier";
-import { decodeTensor, proofModelBlobId } from "@strata/core";
+import { blobIdToBytes32, decodeTensor, proofModelBlobId, type InferenceProof } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -30,6 +31,7 @@ interface LocateFlags extends ChainCommandFlags {
   timeout?: string;
   clockSkew: string;
   nodeHint: boolean;
+  full?: boolean;
 }
 
 interface VerifyFlags extends LocateFlags {
@@ -49,7 +51,12 @@ function locateOptions(command: Command): Command {
     .option("--max-blob-bytes <n>", "the largest proof or batch blob to read, in bytes", String(64 * 1024 * 1024))
     .option("--no-node-hint", "do not ask the node (--node-url) where the proof's batch is")
     .option("--timeout <ms>", "how long the chain, a node or an aggregator may take to answer (default 10000)")
-    .option("--clock-skew <s>", "how far a proof's timestamp (the node's clock) may be from the chain's clock", "300");
+    .option("--clock-skew <s>", "how far a proof's timestamp (the node's clock) may be from the chain's clock", "300")
+    .option(
+      "--full",
+      "a proof in a quilt: also read the whole quilt and check it against its Blob ID (a whole-blob audit; by " +
+        "default only the proof's patch and the quilt's index patch are read)",
+    );
 }
 
 export function verifyCommand(): Command {
@@ -58,7 +65,8 @@ export function verifyCommand(): Command {
       .summary("verify an inference proof end to end")
       .description(
         "Verify an inference proof: its anchor on-chain (single, or a batch found by --root, the node's hint or a scan " +
-          "of BatchAnchored events), its Walrus blob (Blob ID recomputed), its commitment, its Merkle inclusion, the " +
+          "of batch events), its Walrus blob (Blob ID recomputed) or, in a quilt, its patch alone (its integrity is its " +
+          "commitment; --full reads the quilt whole too), its commitment, its Merkle inclusion, the " +
           "node's EIP-712 signature and activity, its domain and its model reference; with --reexecute, re-run the " +
           "inference with the model from Walrus. Exit 0 when every check passes, 1 when one fails, 2 for usage errors " +
           "or unreachable services.",
@@ -92,9 +100,10 @@ export function proofCommand(): Command {
     locateOptions(
       new Command("show")
         .description(
-          "Print a proof's document, where it lives (Walrus Blob ID, batch root and index) and when and by whom it " +
-            "was anchored (tx hash). Its blob is checked (Blob ID recomputed) and its commitment recomputed; run " +
-            "`strata verify` for every other check.",
+          "Print a proof's document, where it lives (Walrus Blob ID, or quilt and patch ID; batch root and index), " +
+            "the bytes fetched, and when and by whom it was anchored (tx hash). Its blob is checked (Blob ID " +
+            "recomputed; a patch by its commitment) and its commitment recomputed; run `strata verify` for every " +
+            "other check.",
         )
         .argument("<commitment>", "the proof commitment (bytes32 hex)"),
     ).action(async (commitment: string, flags: LocateFlags) =>
@@ -147,11 +156,12 @@ function fail(error: VerificationError, json = false): void {
   process.exitCode = error.exitCode;
 }
 
-function locate(flags: LocateFlags): { root?: string; index?: number; nodeUrl?: false } {
+function locate(flags: LocateFlags): { root?: string; index?: number; nodeUrl?: false; full?: boolean } {
   return {
     ...(flags.root === undefined ? {} : { root: flags.root }),
     ...(flags.index === undefined ? {} : { index: nonNegativeInteger("--index", flags.index) }),
     ...(flags.nodeHint ? {} : { nodeUrl: false as const }),
+    ...(flags.full === true ? { full: true } : {}),
   };
 }
 
@@ -171,17 +181,28 @@ function number(flag: string, value: string): number {
 }
 
 function showJson(record: ProofRecord): object {
-  const { anchor } = record;
+  const { anchor, fetched } = record;
+  const at = fetched.location;
   return {
     commitment: record.commitment,
     foundBy: record.foundBy,
     location: {
       kind: anchor.kind,
-      blobId: anchor.blobId,
-      blobIdHex: anchor.blobIdHex,
+      blobId: at?.blobId ?? anchor.blobId,
+      blobIdHex: at?.blobId === undefined ? anchor.blobIdHex : blobIdToBytes32(at.blobId),
       blobSize: record.blobSize,
       ...(anchor.root === undefined ? {} : { root: anchor.root, index: record.index, count: anchor.count }),
+      ...(at?.patchId === undefined
+        ? {}
+        : {
+            quiltId: at.blobId,
+            patchId: at.patchId,
+            quilt: at.quilt,
+            quilts: at.quilts,
+            ...(anchor.blobIds === undefined ? {} : { quiltIds: anchor.blobIds }),
+          }),
     },
+    fetched: { bytes: fetched.bytes, reads: fetched.reads },
     anchored: {
       node: anchor.node,
       at: anchor.anchoredAt,
@@ -189,12 +210,32 @@ function showJson(record: ProofRecord): object {
       blockNumber: anchor.blockNumber,
       txHash: anchor.txHash,
     },
-    document: record.document,
+    document: jsonDocument(record.document),
   };
 }
 
+/** `proof #1 of 3`, or in a root of several quilts `proof #0 of quilt 2 of 2, 3 proofs in all`. */
+function quiltPosition(record: ProofRecord): string {
+  const at = record.fetched.location!;
+  const proof = record.index === undefined ? "" : `proof #${record.index} of `;
+  return (at.quilts ?? 1) > 1
+    ? `${proof}quilt ${at.quilt! + 1} of ${at.quilts}, ${record.anchor.count} proofs in all`
+    : `${proof}${record.anchor.count}`;
+}
+
+/** A proof document as JSON: a v2 document's raw tensor bytes as base64 `data`, as in a v1 document. */
+function jsonDocument(doc: InferenceProof): object {
+  if (doc.version === 1) return doc;
+  const tensors = (set: InferenceProof["input"]) => ({
+    hash: set.hash,
+    tensors: set.tensors.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims, hash: t.hash, data: t.data })),
+  });
+  return { ...doc, input: tensors(doc.input), output: tensors(doc.output) };
+}
+
 function showLines(record: ProofRecord): string[] {
-  const { anchor, document: doc } = record;
+  const { anchor, document: doc, fetched } = record;
+  const at = fetched.location;
   const tensors = (set: typeof doc.input) =>
     set.tensors
       .map((t) => {
@@ -204,12 +245,24 @@ function showLines(record: ProofRecord): string[] {
       })
       .join("; ");
   const r = doc.runtime;
+  const position = record.index === undefined ? "" : `proof #${record.index} of ${anchor.count}`;
+  const where =
+    at?.patchId !== undefined
+      ? [
+          `  lives in   batch ${anchor.root} (${quiltPosition(record)}), Walrus quilt ${at.blobId}`,
+          `  patch      ${at.patchId} (identifier = the commitment), ${record.blobSize} bytes, its commitment ` +
+            `recomputed and matching${at.full ? "; the whole quilt read and its Blob ID recomputed" : ""}`,
+        ]
+      : [
+          anchor.kind === "batch"
+            ? `  lives in   batch ${anchor.root} (${position}), Walrus blob ${anchor.blobId}`
+            : `  lives in   Walrus blob ${anchor.blobId} (anchored singly)`,
+          `  blob       ${anchor.blobIdHex} (bytes32), ${record.blobSize} bytes, Blob ID recomputed and matching`,
+        ];
   return [
     `proof ${record.commitment}`,
-    anchor.kind === "batch"
-      ? `  lives in   batch ${anchor.root} (proof #${record.index} of ${anchor.count}), Walrus blob ${anchor.blobId}`
-      : `  lives in   Walrus blob ${anchor.blobId} (anchored singly)`,
-    `  blob       ${anchor.blobIdHex} (bytes32), ${record.blobSize} bytes, Blob ID recomputed and matching`,
+    ...where,
+    `  ${describeFetched(fetched).replace(/^fetched /, "fetched    ")}`,
     `  anchored   by ${anchor.node} at ${isoTime(anchor.anchoredAt)} in block ${anchor.blockNumber}`,
     `  tx         ${anchor.txHash}`,
     `  found by   ${record.foundBy}`,
