@@ -12,6 +12,7 @@ import {
   type Commitment,
 } from "@strata/core";
 import {
+  BlobIntegrityError,
   BlobNotFoundError,
   BlobTooLargeError,
   QuiltPatchNotFoundError,
@@ -94,6 +95,12 @@ export async function readCheckedPatch(
     if (last !== undefined) return { found: true, ...last };
     if (error instanceof QuiltPatchNotFoundError || error instanceof BlobNotFoundError) {
       return { found: false, why: "not found (never stored, expired or deleted)" };
+    }
+    if (error instanceof BlobIntegrityError && error.failure === "identifier") {
+      return {
+        found: false,
+        why: `every aggregator answered with another patch (X-Quilt-Patch-Identifier ${error.actual})`,
+      };
     }
     if (error instanceof BlobTooLargeError) {
       return { found: false, why: `over the verifier's cap of ${options.maxBytes} bytes (maxBlobBytes)` };

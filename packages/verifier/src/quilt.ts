@@ -8,7 +8,7 @@ import {
   type Bytes32,
   type Commitment,
 } from "@strata/core";
-import { decodeQuilt, QuiltFormatError } from "@strata/walrus";
+import { decodeQuilt, QuiltFormatError, quiltPatchId } from "@strata/walrus";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { plural, type Outcome, type VerifierContext } from "./context";
 import { bytes, short, type Location, type StepValue } from "./report";
@@ -44,6 +44,8 @@ export interface QuiltFetched {
   patch: Extract<PatchLookup, { found: true }>;
   /** The node's Merkle proof for the commitment (a hint, checked), when it gave one and the patch was its. */
   nodeProof?: Bytes32[];
+  /** The patch ID, when known for sure (read by the node's patch ID, or computed from the whole quilt). */
+  patchId?: string;
   /** The proof's position in its quilt, when the quilt's index patch listed it. */
   position?: number;
   /** The whole quilt's size, when the `full` audit read it. */
@@ -150,25 +152,26 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
       quiltId,
       quilt,
       patch,
+      ...(patch.patchId === undefined ? {} : { patchId: patch.patchId }),
       ...(chosen.position === undefined ? {} : { position: chosen.position }),
       ...(chosen.nodeProof === undefined ? {} : { nodeProof: chosen.nodeProof }),
     };
     if (this.full) {
       const audit = await this.audit(quiltId, commitment, patch.bytes);
       if (typeof audit === "string") return fail(audit, values);
-      fetched.quiltBytes = audit;
-      values.quiltBytes = audit;
+      fetched.quiltBytes = audit.size;
+      fetched.patchId = audit.patchId;
+      Object.assign(values, { quiltBytes: audit.size, patchId: audit.patchId });
     }
     const of = quilts.length > 1 ? ` (quilt ${quilt + 1} of ${quilts.length})` : "";
-    const by =
-      patch.patchId !== undefined && hint?.patchId === patch.patchId ? "by the node's patch ID" : "by identifier";
+    const by = patch.patchId !== undefined ? "by the node's patch ID" : "by quilt ID and identifier";
     const integrity = this.full
       ? `; the whole quilt (${bytes(fetched.quiltBytes!)}) was read too, its Blob ID recomputed and matching, and the ` +
         "patch is the quilt's"
       : "; its integrity is its commitment (checked below), the quilt's Blob ID is not recomputed";
     return {
       ...pass(
-        `patch ${patch.patchId ?? short(commitment)} (${bytes(patch.bytes.byteLength)}) read from quilt ${quiltId}${of} ` +
+        `patch ${fetched.patchId ?? short(commitment)} (${bytes(patch.bytes.byteLength)}) read from quilt ${quiltId}${of} ` +
           `${by}${integrity}${notes.length ? `; ${notes.join("; ")}` : ""}`,
         values,
       ),
@@ -180,7 +183,8 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
     return {
       blobId: fetched.quiltId,
       ...(fetched.quiltBytes === undefined ? {} : { blobSize: fetched.quiltBytes }),
-      ...(fetched.patch.patchId === undefined ? {} : { patchId: fetched.patch.patchId }),
+      identifier: fetched.patch.identifier,
+      ...(fetched.patchId === undefined ? {} : { patchId: fetched.patchId }),
       proofBytes: fetched.patch.bytes.byteLength,
       quilt: fetched.quilt,
       quilts: this.quilts.length,
@@ -332,19 +336,29 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
   }
 
   /** The `full` audit: the quilt read whole (its Blob ID recomputed) and the proof's patch cut from it; its size. */
-  private async audit(quiltId: BlobId, commitment: Commitment, patch: Uint8Array): Promise<number | string> {
+  private async audit(
+    quiltId: BlobId,
+    commitment: Commitment,
+    patch: Uint8Array,
+  ): Promise<{ size: number; patchId: string } | string> {
     const whole = await this.ctx.fetchReferenced(quiltId, false);
     if (typeof whole === "string") return `the whole quilt ${quiltId} could not be read for the full audit: ${whole}`;
     let contents: Uint8Array;
+    let patchId: string;
     try {
-      contents = decodeQuilt(whole.bytes, { nShards: this.ctx.walrus.shards }).patch(commitment);
+      const quilt = decodeQuilt(whole.bytes, { nShards: this.ctx.walrus.shards });
+      const entry = quilt.patches.find((p) => p.identifier === commitment);
+      if (entry === undefined)
+        return `the quilt ${quiltId} (Blob ID recomputed and matching) has no patch ${commitment}`;
+      contents = quilt.patch(entry);
+      patchId = quiltPatchId(quiltId, entry);
     } catch (error) {
       if (!(error instanceof StrataError)) throw error;
       const what = error instanceof QuiltFormatError ? "is not a well-formed quilt" : "has no such patch";
       return `the quilt ${quiltId} (Blob ID recomputed and matching) ${what}: ${error.message}`;
     }
     return equal(contents, patch)
-      ? whole.bytes.byteLength
+      ? { size: whole.bytes.byteLength, patchId }
       : `the patch ${short(commitment)} served alone differs from the one in quilt ${quiltId} read whole (Blob ID ` +
           "recomputed and matching): the aggregator serves altered patches";
   }

@@ -49,7 +49,13 @@ export interface Location {
   blobId: string;
   /** The size of that blob in bytes, when it was read whole (a quilt is read whole only by a `full` audit). */
   blobSize?: number;
-  /** A proof in a quilt: the quilt patch ID of its patch (whose identifier is the commitment). */
+  /** A proof in a quilt: its patch's identifier (the commitment). */
+  identifier?: string;
+  /**
+   * A proof in a quilt: the quilt patch ID of its patch, when it is known for sure: read by the patch ID a node gave
+   * (the bytes served under it commit to the commitment), or computed from the whole quilt (`full`). A patch read by
+   * quilt ID and identifier comes without one (an aggregator's word on positions is not taken).
+   */
   patchId?: string;
   /** The size of the proof's own document in bytes (its patch, in a quilt; its blob, anchored singly). */
   proofBytes?: number;
@@ -205,11 +211,12 @@ export function describeFetched(fetched: FetchSummary): string {
   const head = `fetched ${bytes(fetched.bytes)} from Walrus in ${fetched.reads} read${fetched.reads === 1 ? "" : "s"}`;
   const at = fetched.location;
   if (at === undefined) return head;
-  if (at.patchId === undefined) {
+  if (at.identifier === undefined) {
     return `${head}: blob ${at.blobId}${at.blobSize === undefined ? "" : ` (${bytes(at.blobSize)}, read whole)`}`;
   }
+  const how = at.patchId === undefined ? "read by quilt ID and identifier; " : "";
   const quilt = at.quilts !== undefined && at.quilts > 1 ? ` (quilt ${at.quilt! + 1} of ${at.quilts})` : "";
-  const proof = at.proofBytes === undefined ? "" : ` (the proof: ${bytes(at.proofBytes)})`;
+  const proof = at.proofBytes === undefined ? "" : `the proof: ${bytes(at.proofBytes)}`;
   const from =
     at.inclusionFrom === "node"
       ? ", Merkle proof from the node"
@@ -217,7 +224,8 @@ export function describeFetched(fetched: FetchSummary): string {
         ? ", Merkle proof from the quilt's index patch"
         : "";
   const whole = at.full ? `; the whole quilt (${bytes(at.blobSize ?? 0)}) read and checked against its Blob ID` : "";
-  return `${head}: patch ${at.patchId}${proof} of quilt ${at.blobId}${quilt}${from}${whole}`;
+  const about = how || proof ? ` (${how}${proof})` : "";
+  return `${head}: patch ${at.patchId ?? short(at.identifier)}${about} of quilt ${at.blobId}${quilt}${from}${whole}`;
 }
 
 /** `1,234 bytes`. */

@@ -119,7 +119,7 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
         expect(report.fetched).to.deep.include({ bytes: index + patch, reads: 2 });
         expect(report.fetched.location).to.deep.include({
           blobId: one.quiltIds[0],
-          patchId: one.patchIds.get(c),
+          identifier: c,
           proofBytes: patch,
           quilt: 0,
           quilts: 1,
@@ -129,8 +129,10 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
         expect(stepOf(report, "chain-record").detail).to.match(/anchored \(BatchAnchored\).*quilt /);
         expect(stepOf(report, "blob").detail).to.match(/its integrity is its commitment.*not recomputed/);
         expect(stepOf(report, "inclusion").values).to.include({ onChain: true, offChain: true, from: "index-patch" });
+        // Read by quilt ID and identifier: no patch ID is taken on an aggregator's word.
+        expect(report.fetched.location?.patchId).to.equal(undefined);
         const text = renderReport(report);
-        expect(text).to.include(`patch ${one.patchIds.get(c)}`);
+        expect(text).to.include(`(read by quilt ID and identifier; the proof: ${patch.toLocaleString("en-US")} bytes)`);
         expect(text).to.include(`of quilt ${one.quiltIds[0]}`);
         expect(text).to.match(
           new RegExp(`fetched ${(index + patch).toLocaleString("en-US")} bytes from Walrus in 2 reads`),
@@ -221,7 +223,8 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
         const report = await v.verifyProof(one.commitments[0], { root: one.root, nodeUrl: false });
         expect(report.ok, renderReport(report)).to.equal(true);
         expect(wholeReads).to.deep.equal([one.quiltIds[0]]);
-        expect(report.fetched.location).to.deep.include({ full: true });
+        // The patch ID computed from the quilt read whole is the publisher's.
+        expect(report.fetched.location).to.deep.include({ full: true, patchId: one.patchIds.get(one.commitments[0]) });
         expect(report.fetched.location?.blobSize).to.be.greaterThan(report.fetched.location?.proofBytes ?? 0);
         expect(stepOf(report, "blob").detail).to.match(/whole quilt .* read too, its Blob ID recomputed and matching/);
         expect(report.fetched.bytes).to.be.greaterThan(report.fetched.location!.blobSize!);
@@ -245,7 +248,7 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
   });
 
   describe("tampering, each caught at its step", function () {
-    it("an aggregator that corrupts the patch's bytes: caught at the document step (a tensor no longer matches its hash)", async function () {
+    it("an aggregator that corrupts the patch's bytes: caught at the commitment step (a tensor no longer matches its hash)", async function () {
       const c = one.commitments[3];
       const aggregator = await alteringAggregator(env, (path, body) => {
         if (!path.endsWith(`/${c}`)) return undefined;
@@ -256,7 +259,11 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
       const { v } = countingVerifier(env, { aggregators: [aggregator.url] });
       try {
         const report = await v.verifyProof(c, { root: one.root, nodeUrl: false });
-        expectCaughtAt(report, "document", /is not a proof document: .*hash.*the aggregator served altered bytes/);
+        expectCaughtAt(
+          report,
+          "commitment",
+          /the proof's patch does not hash to a commitment: .*output\.tensors\[0\]\.hash .* the tensor or its hash was altered/,
+        );
       } finally {
         await v.close();
         await aggregator.close();
@@ -351,7 +358,10 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
         expect(report.ok, renderBatchReport(report)).to.equal(true);
         expect(report.passed).to.equal(5);
         expect([...wholeReads].sort()).to.deep.equal([...three.quiltIds].sort());
-        expect(patchReads.filter((p) => !p.endsWith("/strata-index"))).to.deep.equal([]);
+        // Besides the index patches, one proof patch at most: the first proof's, to learn the batch's signer.
+        expect(patchReads.filter((p) => !p.endsWith("/strata-index"))).to.deep.equal([
+          `${three.quiltIds[0]}/${three.commitments[0]}`,
+        ]);
         expect(report.fetched.location).to.deep.include({ quilts: 3, full: true });
         expect(renderBatchReport(report)).to.match(/3 quilts read whole/);
       } finally {
