@@ -162,7 +162,7 @@ export class LocateStep {
       return {
         ...pass(
           `found in batch ${short(scan.root)} of ${short(scan.signer!)} by scanning the newest ` +
-            `BatchAnchored and BatchAnnounced events (${scan.scanned} batch${scan.scanned === 1 ? "" : "es"} read)` +
+            `batch events (BatchAnchored, BatchAnnounced, QuiltsAnchored, QuiltsAnnounced) (${scan.scanned} batch${scan.scanned === 1 ? "" : "es"} read)` +
             `${foreign}${notes.length ? `; ${notes.join("; ")}` : ""}`,
           { ...values, root: scan.root },
         ),

@@ -155,7 +155,8 @@ const FOUND_BY: Record<FoundBy, string> = {
   "single-anchor": "anchored singly",
   "caller-root": "batch root given by the caller",
   "node-hint": "batch root from the node (a hint, verified here)",
-  "event-scan": "found by scanning the signer's BatchAnchored and BatchAnnounced events",
+  "event-scan":
+    "found by scanning the signer's batch events (BatchAnchored, BatchAnnounced, QuiltsAnchored, QuiltsAnnounced)",
 };
 
 /** The human form of a proof report: a verdict line, one line per step (status, name, what was compared), timing. */

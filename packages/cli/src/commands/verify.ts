@@ -192,11 +192,12 @@ function showJson(record: ProofRecord): object {
       blobIdHex: at?.blobId === undefined ? anchor.blobIdHex : blobIdToBytes32(at.blobId),
       blobSize: record.blobSize,
       ...(anchor.root === undefined ? {} : { root: anchor.root, index: record.index, count: anchor.count }),
-      ...(at?.patchId === undefined
+      ...(at?.identifier === undefined
         ? {}
         : {
             quiltId: at.blobId,
-            patchId: at.patchId,
+            identifier: at.identifier,
+            ...(at.patchId === undefined ? {} : { patchId: at.patchId }),
             quilt: at.quilt,
             quilts: at.quilts,
             ...(anchor.blobIds === undefined ? {} : { quiltIds: anchor.blobIds }),
@@ -247,11 +248,12 @@ function showLines(record: ProofRecord): string[] {
   const r = doc.runtime;
   const position = record.index === undefined ? "" : `proof #${record.index} of ${anchor.count}`;
   const where =
-    at?.patchId !== undefined
+    at?.identifier !== undefined
       ? [
           `  lives in   batch ${anchor.root} (${quiltPosition(record)}), Walrus quilt ${at.blobId}`,
-          `  patch      ${at.patchId} (identifier = the commitment), ${record.blobSize} bytes, its commitment ` +
-            `recomputed and matching${at.full ? "; the whole quilt read and its Blob ID recomputed" : ""}`,
+          `  patch      ${at.patchId ?? `${at.identifier} (read by quilt ID and identifier: its patch ID is known with --full or from a node)`}, ` +
+            `${record.blobSize} bytes, its commitment recomputed and matching` +
+            `${at.full ? "; the whole quilt read and its Blob ID recomputed" : ""}`,
         ]
       : [
           anchor.kind === "batch"
