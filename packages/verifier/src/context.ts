@@ -144,9 +144,9 @@ export class VerifierContext {
           walrus,
           { quiltId, identifier: QUILT_INDEX_IDENTIFIER },
           (bytes) => readIndex(bytes, root).rejected,
-          limits,
+          { ...limits, keepServerErrors: true },
         );
-        if (!read.found) return { ...read, notFound: true };
+        if (!read.found) return read;
         const { view } = readIndex(read.bytes, root);
         return { ...read, ...(view === undefined ? {} : { view }) };
       },

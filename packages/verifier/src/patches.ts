@@ -16,6 +16,7 @@ import {
   BlobNotFoundError,
   BlobTooLargeError,
   QuiltPatchNotFoundError,
+  WalrusHttpError,
   type QuiltPatchId,
   type WalrusClient,
 } from "@strata/walrus";
@@ -47,9 +48,14 @@ export type PatchLookup =
     }
   | { found: false; why: string };
 
-/** A quilt's index patch read: core's reading of it (`view`, unless it failed the check), or why none was read. */
+/**
+ * A quilt's index patch read: core's reading of it (`view`, unless it failed the check), or why none was read. An
+ * aggregator that fails (5xx) to serve a blob's index patch is kept as `serverError`: for a blob whose format is being
+ * told (v1 blob or quilt?) it means "not readable as a quilt", and the blob is then read whole; for a known quilt the
+ * error is rethrown (the aggregator is unreachable).
+ */
 export type IndexLookup =
-  (Extract<PatchLookup, { found: true }> & { view?: IndexView }) | { found: false; why: string; notFound: boolean };
+  (Extract<PatchLookup, { found: true }> & { view?: IndexView }) | { found: false; why: string; serverError?: unknown };
 
 /** What the verifier uses of a quilt's index patch. */
 export interface IndexView {
@@ -71,8 +77,8 @@ export async function readCheckedPatch(
   walrus: WalrusClient,
   ref: QuiltPatchId | { quiltId: BlobId; identifier: string },
   check: (bytes: Uint8Array) => string | undefined,
-  options: { maxBytes: number; count: (bytes: number) => void },
-): Promise<PatchLookup> {
+  options: { maxBytes: number; count: (bytes: number) => void; keepServerErrors?: boolean },
+): Promise<PatchLookup | { found: false; why: string; serverError: unknown }> {
   let last: { bytes: Uint8Array; identifier: string; rejected: string } | undefined;
   try {
     const read = await walrus.readPatch(ref, {
@@ -101,6 +107,9 @@ export async function readCheckedPatch(
         found: false,
         why: `every aggregator answered with another patch (X-Quilt-Patch-Identifier ${error.actual})`,
       };
+    }
+    if (options.keepServerErrors && error instanceof WalrusHttpError && error.status >= 500) {
+      return { found: false, why: `the aggregator answered HTTP ${error.status}`, serverError: error };
     }
     if (error instanceof BlobTooLargeError) {
       return { found: false, why: `over the verifier's cap of ${options.maxBytes} bytes (maxBlobBytes)` };

@@ -245,6 +245,8 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
     const index: IndexLookup = await this.ctx.quiltIndex(quiltId, root);
     values.from = "index-patch";
     if (!index.found) {
+      // A known quilt whose index patch the aggregator fails to serve: the aggregator is unreachable.
+      if (index.serverError !== undefined) throw index.serverError;
       return fail(
         `the index patch ${QUILT_INDEX_IDENTIFIER} of quilt ${quiltId} could not be read: ${index.why}`,
         values,
