@@ -202,8 +202,10 @@ const MAX_QUILT_PROOFS = 665;
 /**
  * Splits `items` (in batch order) into consecutive quilts of at most `maxPerQuilt` proofs and, with `sizeOf`, at most
  * `maxQuiltBytes` bytes each, the index patch counted at an upper bound of its size ({@link batchIndexSizeBound}).
- * Greedy: each quilt takes as many proofs as fit. Throws {@link BatchFormatError} naming `proofs[i]` for a proof that
- * does not fit in a quilt by itself, and {@link InvalidArgumentError} for bad limits.
+ * Greedy: each quilt takes as many proofs as fit, found by a galloping then binary search over the quilt's size
+ * (a quilt never gets smaller when a patch is added), so `sizeOf` runs O(log n) times per quilt. Throws
+ * {@link BatchFormatError} naming `proofs[i]` for a proof that does not fit in a quilt by itself, and
+ * {@link InvalidArgumentError} for bad limits.
  */
 export function planBatchV2(items: readonly QuiltPlanItem[], options: QuiltPlanOptions = {}): QuiltRange[] {
   const { maxPerQuilt, maxQuiltBytes, sizeOf } = planLimits(options);
@@ -211,32 +213,40 @@ export function planBatchV2(items: readonly QuiltPlanItem[], options: QuiltPlanO
   const ranges: QuiltRange[] = [];
   let start = 0;
   while (start < items.length) {
-    let end = start;
-    const patches: { identifier: string; size: number }[] = [];
-    while (end < items.length && end - start < maxPerQuilt) {
-      if (sizeOf !== undefined) {
-        const index = {
-          identifier: BATCH_INDEX_IDENTIFIER,
-          size: batchIndexSizeBound(end - start + 1, items.length, options.salted === true && ranges.length === 0),
-        };
-        const candidate = [...patches, { identifier: items[end].commitment, size: items[end].size }];
-        const size = sizeOf([...candidate, index]);
-        if (size > maxQuiltBytes) {
-          if (end === start) {
-            throw new BatchFormatError(
-              `proofs[${end}]`,
-              `does not fit in a quilt: with its index patch the quilt takes ${size} bytes, above the cap of ` +
-                `${maxQuiltBytes}; raise maxQuiltBytes (the publisher's body limit) or make the proof smaller`,
-            );
-          }
-          break;
-        }
+    const limit = Math.min(maxPerQuilt, items.length - start);
+    let take = limit;
+    if (sizeOf !== undefined) {
+      const salted = options.salted === true && ranges.length === 0;
+      const sizeWith = (m: number) =>
+        sizeOf([
+          ...items.slice(start, start + m).map((item) => ({ identifier: item.commitment, size: item.size })),
+          { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexSizeBound(m, items.length, salted) },
+        ]);
+      const alone = sizeWith(1);
+      if (alone > maxQuiltBytes) {
+        throw new BatchFormatError(
+          `proofs[${start}]`,
+          `does not fit in a quilt: with its index patch the quilt takes ${alone} bytes, above the cap of ` +
+            `${maxQuiltBytes}; raise maxQuiltBytes (the publisher's body limit) or make the proof smaller`,
+        );
       }
-      patches.push({ identifier: items[end].commitment, size: items[end].size });
-      end++;
+      // `fits` holds for `lo`; `hi` is the least count known not to fit (limit + 1: none known).
+      let lo = 1;
+      let hi = limit + 1;
+      while (lo < limit && hi === limit + 1) {
+        const next = Math.min(2 * lo, limit);
+        if (sizeWith(next) <= maxQuiltBytes) lo = next;
+        else hi = next;
+      }
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (sizeWith(mid) <= maxQuiltBytes) lo = mid;
+        else hi = mid;
+      }
+      take = lo;
     }
-    ranges.push({ start, end });
-    start = end;
+    ranges.push({ start, end: start + take });
+    start += take;
   }
   return ranges;
 }
