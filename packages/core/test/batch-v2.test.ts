@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -24,6 +25,7 @@ import {
   ProofVersion,
   signProof,
   verifyBatchInclusion,
+  toCommitment,
   type BatchPatch,
   type Commitment,
   type InferenceProofV2,
@@ -187,6 +189,27 @@ describe("core proof batches v2 (quilts)", function () {
         ];
         expect(await registry.isIncluded(node.address, batch.root, first.commitment, wrongPath)).to.equal(false);
       }
+    }
+  });
+
+  it("builds 10,000 proofs into 16 quilts of at most 665, with index patches of about 32 bytes per proof", function () {
+    // The node's own encoded proofs (trusted input): a binary proof frame is all buildBatchV2 looks at.
+    const proofs = Array.from({ length: 10_000 }, (_, i) => ({
+      commitment: toCommitment(`0x${createHash("sha256").update(`big ${i}`).digest("hex")}`),
+      bytes: Uint8Array.of(0x89, 0x53, 0x54, 0x50, i & 0xff),
+    }));
+    const batch = buildBatchV2(proofs);
+    expect(batch.quilts.map((q) => q.commitments.length)).to.deep.equal([...Array(15).fill(665), 25]);
+    for (const quilt of batch.quilts) {
+      const index = decodeBatchIndex(quilt.index.bytes);
+      expect(index.bytes.length).to.be.below(32 * quilt.commitments.length + 700);
+      expect(index.path).to.have.length(4); // floor(log2(2 * 16 - 1 - k))
+    }
+    for (const i of [0, 664, 665, 5000, 9999]) {
+      const inclusion = batch.inclusions[i];
+      expect(StandardMerkleTree.verify(batch.root, ["bytes32"], [proofs[i].commitment], inclusion.proof)).to.equal(
+        true,
+      );
     }
   });
 
