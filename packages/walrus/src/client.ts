@@ -810,6 +810,8 @@ export class WalrusClient {
     if (error instanceof WalrusHttpError) return error.status >= 500 || error.status === 429;
     if (error instanceof BlobIntegrityError) return error.failure === "truncated";
     if (error instanceof BlobNotFoundError) {
+      // The quilt was found without that patch: no cache is behind, and no retry changes it.
+      if (error.reason === "QUILT_PATCH_NOT_FOUND") return false;
       const stored = this.#stored.get(blobId);
       return stored !== undefined && Date.now() - stored < this.freshNotFoundMs;
     }

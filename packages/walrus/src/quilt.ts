@@ -15,6 +15,7 @@
 import { bcs } from "@mysten/bcs";
 import { blobIdFromBytes, blobIdToBytes, type BlobId } from "@strata/core";
 import { DEFAULT_SHARDS, sourceSymbols } from "./encoding";
+import { WalrusInternalError } from "./errors";
 import { InvalidQuiltError, InvalidQuiltPatchIdError, QuiltFormatError, QuiltPatchNotFoundError } from "./quilt-errors";
 
 /** The version byte of QuiltV1 (first byte of the quilt, of every patch header and of every patch ID's 5 bytes). */
@@ -38,9 +39,11 @@ const MAX_SYMBOL_SIZE = 65_534;
 /** Runs shorter than this are copied in a loop: below it, `subarray` + `set` costs more than it saves. */
 const SHORT_RUN = 24;
 
-// The BCS types of walrus-core `metadata.rs` (QuiltIndexV1, QuiltPatchV1) and `encoding/quilt_encoding.rs`.
-const Tags = bcs.map(bcs.string(), bcs.string());
-const QuiltPatchV1 = bcs.struct("QuiltPatchV1", { endIndex: bcs.u16(), identifier: bcs.string(), tags: Tags });
+// The BCS types of walrus-core `metadata.rs` (QuiltIndexV1, QuiltPatchV1) and `encoding/quilt_encoding.rs`, built
+// once: building `bcs.string()` costs about 30 microseconds, which is most of the time of a 665-patch quilt.
+const BcsString = bcs.string();
+const Tags = bcs.map(BcsString, BcsString);
+const QuiltPatchV1 = bcs.struct("QuiltPatchV1", { endIndex: bcs.u16(), identifier: BcsString, tags: Tags });
 const QuiltIndexV1 = bcs.struct("QuiltIndexV1", { patches: bcs.vector(QuiltPatchV1) });
 const PatchHeader = bcs.struct("QuiltPatchBlobHeader", { version: bcs.u8(), length: bcs.u32(), mask: bcs.u8() });
 const QuiltPatchIdBcs = bcs.struct("QuiltPatchId", {
@@ -167,15 +170,14 @@ function checkTags(identifier: string, tags: unknown): Record<string, string> {
   return tags as Record<string, string>;
 }
 
-/** One patch as laid out: its identifier and tags in BCS, and the prefix written before its contents. */
+/** One patch as measured: the BCS sizes of its identifier and tags, and its serialized size. */
 interface PlannedPatch {
   identifier: string;
-  /** UTF-8 of the identifier, for sorting as walrus-core does (byte order). */
-  key: Uint8Array;
   tags: Record<string, string>;
-  identifierBcs: Uint8Array;
-  /** The BCS tags of the patch header, when there are tags. */
-  tagsBcs: Uint8Array | undefined;
+  /** BCS size of the identifier (ULEB128 length + UTF-8). */
+  identifierBcsSize: number;
+  /** BCS size of the tags of the patch header, when there are tags. */
+  tagsBcsSize: number | undefined;
   size: number;
   /** The full serialized size: header, identifier, tags and contents. */
   total: number;
@@ -184,6 +186,7 @@ interface PlannedPatch {
 }
 
 interface QuiltPlan {
+  /** In the caller's order (the size of a quilt does not depend on the order). */
   patches: PlannedPatch[];
   indexSize: number;
   geometry: Geometry;
@@ -207,7 +210,16 @@ function ulebSize(n: number): number {
   return size;
 }
 
-/** Validates the patches, sorts them and finds the symbol size: everything but the bytes. */
+/** The BCS size of a string: its ULEB128 length and its UTF-8 bytes. */
+function bcsStringSize(text: string): number {
+  const bytes = Buffer.byteLength(text, "utf8");
+  return ulebSize(bytes) + bytes;
+}
+
+/**
+ * Validates the patches and finds the symbol size, from sizes alone: no bytes are serialized or sorted here (so that
+ * `quiltSize` stays cheap for a node that asks it at every proof).
+ */
 function plan(
   patches: readonly { identifier: string; size: number; tags?: Record<string, string> }[],
   nShards: number,
@@ -223,28 +235,44 @@ function plan(
       `A quilt holds at most ${max} patches at ${nShards} shards, got ${patches.length}: split them into several quilts.`,
     );
   }
+  const seen = new Set<string>();
+  // The index: version, u32 length, then the BCS vector of (u16 end, identifier, tags; an empty map is one 0 byte).
+  let indexSize = INDEX_PREFIX_SIZE + ulebSize(patches.length);
   const planned: PlannedPatch[] = patches.map((patch, input) => {
     checkIdentifier(patch.identifier);
     const identifier = patch.identifier;
+    // Well-formed strings (checked above) are equal exactly when their UTF-8 bytes are.
+    if (seen.has(identifier)) {
+      throw new InvalidQuiltError(
+        "identifier-duplicate",
+        `Identifier ${JSON.stringify(identifier)} is given twice: identifiers are unique in a quilt.`,
+        identifier,
+      );
+    }
+    seen.add(identifier);
     const tags = checkTags(identifier, patch.tags);
-    const key = encoder.encode(identifier);
-    const identifierBcs = bcs.string().serialize(identifier).toBytes();
-    if (identifierBcs.length > MAX_QUILT_IDENTIFIER_BYTES) {
+    const identifierBcsSize = bcsStringSize(identifier);
+    if (identifierBcsSize > MAX_QUILT_IDENTIFIER_BYTES) {
       throw new InvalidQuiltError(
         "identifier-too-long",
-        `Identifier ${JSON.stringify(identifier.slice(0, 64))}... takes ${identifierBcs.length} bytes serialized; ` +
+        `Identifier ${JSON.stringify(identifier.slice(0, 64))}... takes ${identifierBcsSize} bytes serialized; ` +
           `Walrus takes at most ${MAX_QUILT_IDENTIFIER_BYTES}.`,
         identifier,
       );
     }
-    const tagsBcs = Object.keys(tags).length > 0 ? Tags.serialize(new Map(Object.entries(tags))).toBytes() : undefined;
-    if (tagsBcs !== undefined && tagsBcs.length > MAX_QUILT_TAGS_BYTES) {
-      throw new InvalidQuiltError(
-        "tags-too-large",
-        `The tags of ${JSON.stringify(identifier)} take ${tagsBcs.length} bytes serialized; Walrus takes at most ` +
-          `${MAX_QUILT_TAGS_BYTES} per patch.`,
-        identifier,
-      );
+    const entries = Object.entries(tags);
+    let tagsBcsSize: number | undefined;
+    if (entries.length > 0) {
+      tagsBcsSize = ulebSize(entries.length);
+      for (const [key, value] of entries) tagsBcsSize += bcsStringSize(key) + bcsStringSize(value);
+      if (tagsBcsSize > MAX_QUILT_TAGS_BYTES) {
+        throw new InvalidQuiltError(
+          "tags-too-large",
+          `The tags of ${JSON.stringify(identifier)} take ${tagsBcsSize} bytes serialized; Walrus takes at most ` +
+            `${MAX_QUILT_TAGS_BYTES} per patch.`,
+          identifier,
+        );
+      }
     }
     if (!Number.isSafeInteger(patch.size) || patch.size < 0) {
       throw new InvalidQuiltError(
@@ -253,24 +281,11 @@ function plan(
         identifier,
       );
     }
+    indexSize += 2 + identifierBcsSize + (tagsBcsSize ?? 1);
     const prefix =
-      PATCH_HEADER_SIZE + SIZE_FIELD + identifierBcs.length + (tagsBcs !== undefined ? SIZE_FIELD + tagsBcs.length : 0);
-    return { identifier, key, tags, identifierBcs, tagsBcs, size: patch.size, total: prefix + patch.size, input };
+      PATCH_HEADER_SIZE + SIZE_FIELD + identifierBcsSize + (tagsBcsSize !== undefined ? SIZE_FIELD + tagsBcsSize : 0);
+    return { identifier, tags, identifierBcsSize, tagsBcsSize, size: patch.size, total: prefix + patch.size, input };
   });
-  planned.sort((a, b) => compareBytes(a.key, b.key));
-  for (let i = 1; i < planned.length; i++) {
-    if (compareBytes(planned[i - 1].key, planned[i].key) === 0) {
-      throw new InvalidQuiltError(
-        "identifier-duplicate",
-        `Identifier ${JSON.stringify(planned[i].identifier)} is given twice: identifiers are unique in a quilt.`,
-        planned[i].identifier,
-      );
-    }
-  }
-  // The index: version, u32 length, then the BCS vector of (u16 end, identifier, tags; an empty map is one 0 byte).
-  let indexSize = INDEX_PREFIX_SIZE + ulebSize(planned.length);
-  for (const patch of planned) indexSize += 2 + patch.identifierBcs.length + (patch.tagsBcs?.length ?? 1);
-
   const symbolSize = computeSymbolSize([indexSize, ...planned.map((p) => p.total)], nCols, nRows, nShards);
   const columnSize = symbolSize * nRows;
   const geometry: Geometry = { nRows, nCols, symbolSize, rowSize: symbolSize * nCols, columnSize };
@@ -416,26 +431,37 @@ export function encodeQuilt(patches: readonly QuiltPatchInput[], opts: QuiltOpti
     patches.map((p) => ({ identifier: p.identifier, size: p.contents.length, tags: p.tags })),
     nShards,
   );
+  // Walrus's order: by the identifiers' UTF-8 bytes.
+  const keyed = planned.map((patch) => ({ patch, key: encoder.encode(patch.identifier) }));
+  keyed.sort((a, b) => compareBytes(a.key, b.key));
   const quilt = new Uint8Array(geometry.rowSize * geometry.nRows);
   const entries: QuiltPatchEntry[] = [];
   let column = indexColumns;
-  for (const patch of planned) {
+  for (const { patch } of keyed) {
+    const identifierBcs = BcsString.serialize(patch.identifier).toBytes();
+    const tagsBcs =
+      patch.tagsBcsSize !== undefined ? Tags.serialize(new Map(Object.entries(patch.tags))).toBytes() : undefined;
+    if (identifierBcs.length !== patch.identifierBcsSize || tagsBcs?.length !== patch.tagsBcsSize) {
+      throw new WalrusInternalError(
+        `the BCS of quilt patch ${JSON.stringify(patch.identifier)} is not the size planned`,
+      );
+    }
     const prefix = new Uint8Array(patch.total - patch.size);
     const view = new DataView(prefix.buffer);
     prefix.set(
       PatchHeader.serialize({
         version: QUILT_VERSION_V1,
         length: patch.total - PATCH_HEADER_SIZE,
-        mask: patch.tagsBcs ? HAS_TAGS : 0,
+        mask: tagsBcs !== undefined ? HAS_TAGS : 0,
       }).toBytes(),
     );
     let offset = PATCH_HEADER_SIZE;
-    view.setUint16(offset, patch.identifierBcs.length, true);
-    prefix.set(patch.identifierBcs, offset + SIZE_FIELD);
-    offset += SIZE_FIELD + patch.identifierBcs.length;
-    if (patch.tagsBcs !== undefined) {
-      view.setUint16(offset, patch.tagsBcs.length, true);
-      prefix.set(patch.tagsBcs, offset + SIZE_FIELD);
+    view.setUint16(offset, identifierBcs.length, true);
+    prefix.set(identifierBcs, offset + SIZE_FIELD);
+    offset += SIZE_FIELD + identifierBcs.length;
+    if (tagsBcs !== undefined) {
+      view.setUint16(offset, tagsBcs.length, true);
+      prefix.set(tagsBcs, offset + SIZE_FIELD);
     }
     scatter(quilt, prefix, column, 0, geometry);
     scatter(quilt, patches[patch.input].contents, column, prefix.length, geometry);
@@ -456,7 +482,9 @@ export function encodeQuilt(patches: readonly QuiltPatchInput[], opts: QuiltOpti
     })),
   }).toBytes();
   if (index.length + INDEX_PREFIX_SIZE !== indexSize) {
-    throw new QuiltFormatError("index", `the index took ${index.length} bytes, ${indexSize} were planned (a bug)`);
+    throw new WalrusInternalError(
+      `the quilt index took ${index.length} bytes, ${indexSize - INDEX_PREFIX_SIZE} were planned`,
+    );
   }
   const head = new Uint8Array(INDEX_PREFIX_SIZE + index.length);
   head[0] = QUILT_VERSION_V1;
@@ -637,7 +665,7 @@ function checkPatchHeader(bytes: Uint8Array, entry: QuiltPatchEntry, g: Geometry
   let offset = PATCH_HEADER_SIZE;
   const identifierSize = readUint(read(offset, SIZE_FIELD, "identifier size"), 0, 2);
   offset += SIZE_FIELD;
-  const identifier = parseStrict(bcs.string(), read(offset, identifierSize, "identifier"), (v) => v, "patch-header");
+  const identifier = parseStrict(BcsString, read(offset, identifierSize, "identifier"), (v) => v, "patch-header");
   offset += identifierSize;
   if (identifier !== entry.identifier) {
     throw new QuiltFormatError(

@@ -212,6 +212,26 @@ describe("Walrus client: quilts", function () {
     expect(error).to.be.instanceOf(QuiltPatchNotFoundError);
   });
 
+  it("does not retry a missing patch of a quilt it just stored as a cache miss", async function () {
+    // A 404 BLOB_NOT_FOUND for a blob stored moments ago is retried (an aggregator cache); a 404
+    // QUILT_PATCH_NOT_FOUND means the quilt was found without that patch, which no retry changes.
+    const slow = new WalrusClient({
+      ...FAST,
+      retries: 4,
+      retryDelayMs: 2_000,
+      maxRetryDelayMs: 10_000,
+      publisherUrl: store.url,
+      aggregatorUrls: [store.url],
+    });
+    const fresh = await slow.storeQuilt([{ identifier: "only", contents: pseudoRandomBytes(64, 77) }]);
+    const started = Date.now();
+    const error = await rejection(
+      slow.readPatch({ quiltId: fresh.blobId, identifier: "other" }, { sha256: "0".repeat(64) }),
+    );
+    expect(error).to.be.instanceOf(QuiltPatchNotFoundError);
+    expect(Date.now() - started).to.be.below(1_500);
+  });
+
   it("stops a patch read at maxBytes, announced or streamed", async function () {
     const patch = stored.patches.find((p) => p.identifier === "proof-2");
     if (patch === undefined) throw new Error("no proof-2");

@@ -44,6 +44,12 @@ describe("Quilt codec: Walrus's rules", function () {
     expect(maxQuiltPatches(SHARDS)).to.equal(6);
   });
 
+  it("takes 666 patches at 1000 shards and refuses 667", function () {
+    const patches = Array.from({ length: 667 }, (_, i) => patch(`p${i}`, 1));
+    expect(encodeQuilt(patches.slice(0, 666), { nShards: 1000 }).patches).to.have.length(666);
+    expect(invalid(patches, 1000).problem).to.equal("too-many-patches");
+  });
+
   it("refuses no patches and one patch too many", function () {
     expect(invalid([]).problem).to.equal("no-patches");
     const many = Array.from({ length: maxQuiltPatches(SHARDS) + 1 }, (_, i) => patch(`p${i}`));

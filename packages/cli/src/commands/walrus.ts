@@ -1,5 +1,6 @@
 /**
- * Walrus commands: `blob-id`, `store`, `read` and `walrus serve`.
+ * Walrus commands: `blob-id`, `store` (a blob, or files as a quilt), `read` (a blob, or one quilt patch) and
+ * `walrus serve`.
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
@@ -20,6 +21,8 @@ import {
   type TransferProgress,
 } from "@strata/walrus";
 import { byteSize, positiveInteger, resolveWalrusConfig, type WalrusCliFlags } from "../config-walrus";
+import { CliError } from "../errors";
+import { readPatchCommand, storeQuiltFiles, type ReadPatchFlags } from "./quilt";
 
 /** Transfers at least this large get a progress bar (when stderr is a terminal). */
 const PROGRESS_FROM_BYTES = 8 * 1024 * 1024;
@@ -109,10 +112,14 @@ export function storeCommand(): Command {
     new Command("store")
       .summary("store a file on Walrus through a publisher")
       .description(
-        "Store a file on Walrus through a publisher, after computing its Blob ID locally. Public publishers take at " +
-          "most 10 MiB per request; see packages/walrus/README.md for larger blobs.",
+        "Store a file on Walrus through a publisher, after computing its Blob ID locally. With --quilt, store " +
+          "several files as one Walrus quilt (one patch per file, at most 666) and print the quilt ID and each " +
+          "patch ID, all computed locally and checked against the publisher's. Public publishers take at most " +
+          "10 MiB per request; see packages/walrus/README.md for larger blobs.",
       )
-      .argument("<file>", "file to store")
+      .argument("<files...>", "file to store (several with --quilt)")
+      .option("--quilt", "store the files as one quilt, one patch per file")
+      .option("--identifier <names...>", "with --quilt: the patch identifiers, one per file (default: file names)")
       .option("--epochs <n>", "epochs ahead to store for (at most 53)", "1")
       .option("--permanent", "store a permanent blob (default: deletable)")
       .option("--force", "store again even if the blob is already certified")
@@ -123,9 +130,24 @@ export function storeCommand(): Command {
       ),
   ).action(
     async (
-      file: string,
-      flags: WalrusCliFlags & { epochs: string; permanent?: boolean; force?: boolean; json?: boolean },
+      files: string[],
+      flags: WalrusCliFlags & {
+        epochs: string;
+        permanent?: boolean;
+        force?: boolean;
+        json?: boolean;
+        quilt?: boolean;
+        identifier?: string[];
+      },
     ) => {
+      if (flags.quilt === true) return storeQuiltFiles(files, flags);
+      if (files.length !== 1 || flags.identifier !== undefined) {
+        throw new CliError(
+          "USAGE",
+          "store takes one file; to store several files (with --identifier names) as one quilt, add --quilt",
+        );
+      }
+      const file = files[0];
       const config = resolveWalrusConfig(flags);
       const client = new WalrusClient(config);
       const { size } = await stat(file);
@@ -158,16 +180,25 @@ export function storeCommand(): Command {
 export function readCommand(): Command {
   return networkOptions(
     new Command("read")
-      .summary("read a blob from aggregators into a file, verified")
+      .summary("read a blob (or one quilt patch) from aggregators, verified")
       .description(
         "Read a blob from Walrus aggregators (with failover) into a file. The bytes are verified against --sha256 " +
-          "when given, else by recomputing the Blob ID, and only then renamed onto the output file.",
+          "when given, else by recomputing the Blob ID, and only then renamed onto the output file. With --patch " +
+          "<patchId> (or a quilt ID and --identifier <name>), read one patch of a quilt, verified by --sha256 or " +
+          "--whole-quilt, to --output or to stdout.",
       )
-      .argument("<blobId>", "Blob ID (43 characters of base64url)")
-      .requiredOption("-o, --output <file>", "where to write the blob")
+      .argument("[blobId]", "Blob ID (43 characters of base64url); with --identifier, the quilt ID")
+      .option("-o, --output <file>", "where to write the blob (or the patch; default for a patch: stdout)")
       .option("--sha256 <hex>", "expected sha256 of the content (fast verification)")
+      .option("--patch <patchId>", "read one quilt patch by its patch ID (50 characters)")
+      .option("--identifier <name>", "read the patch of this identifier in the quilt <blobId>")
+      .option("--whole-quilt", "verify a patch by reading the whole quilt and recomputing its Blob ID")
       .option("--aggregator <url...>", "aggregator base URL(s), tried in order (env STRATA_WALRUS_AGGREGATORS)"),
-  ).action(async (blobId: string, flags: WalrusCliFlags & { output: string; sha256?: string; json?: boolean }) => {
+  ).action(async (blobId: string | undefined, flags: ReadPatchFlags) => {
+    if (flags.patch !== undefined || flags.identifier !== undefined) return readPatchCommand(blobId, flags);
+    if (blobId === undefined) throw new CliError("USAGE", "read needs a Blob ID (or --patch <patchId>)");
+    if (flags.wholeQuilt === true) throw new CliError("USAGE", "--whole-quilt applies to patch reads (--patch)");
+    if (flags.output === undefined) throw new CliError("USAGE", "read needs -o, --output <file> for a blob");
     const id = parseBlobId(blobId);
     const config = resolveWalrusConfig(flags);
     const client = new WalrusClient(config);
@@ -194,8 +225,10 @@ export function walrusCommand(): Command {
     .command("serve")
     .summary("run the local Walrus-compatible store (publisher and aggregator)")
     .description(
-      "Run a local Walrus-compatible store: PUT /v1/blobs, GET /v1/blobs/{blobId}, GET /v1/blobs/by-object-id/{id} " +
-        "and GET /status, with true Blob IDs, blobs kept in --dir, and a simulated epoch clock.",
+      "Run a local Walrus-compatible store: PUT /v1/blobs, GET /v1/blobs/{blobId}, GET /v1/blobs/by-object-id/{id}, " +
+        "the quilt routes (PUT /v1/quilts, GET /v1/blobs/by-quilt-patch-id/{id}, GET /v1/blobs/by-quilt-id/{id}/" +
+        "{identifier}, GET /v1/quilts/{id}/patches), GET /v1/blobs/{id}/byte-range and GET /status, with true Blob " +
+        "IDs, blobs kept in --dir, and a simulated epoch clock.",
     )
     .option("--port <port>", "TCP port", String(LOCAL_WALRUS_PORT))
     .option("--host <host>", "address to listen on", "127.0.0.1")
