@@ -17,7 +17,7 @@ import {
   VerifierUsageError,
   type ProofRecord,
 } from "@strata/verifier";
-import { blobIdToBytes32, decodeTensor, proofModelBlobId, type InferenceProof } from "@strata/core";
+import { blobIdToBytes32, decodeTensor, proofModelBlobId, proofToJson } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -211,7 +211,7 @@ function showJson(record: ProofRecord): object {
       blockNumber: anchor.blockNumber,
       txHash: anchor.txHash,
     },
-    document: jsonDocument(record.document),
+    document: proofToJson(record.document),
   };
 }
 
@@ -222,16 +222,6 @@ function quiltPosition(record: ProofRecord): string {
   return (at.quilts ?? 1) > 1
     ? `${proof}quilt ${at.quilt! + 1} of ${at.quilts}, ${record.anchor.count} proofs in all`
     : `${proof}${record.anchor.count}`;
-}
-
-/** A proof document as JSON: a v2 document's raw tensor bytes as base64 `data`, as in a v1 document. */
-function jsonDocument(doc: InferenceProof): object {
-  if (doc.version === 1) return doc;
-  const tensors = (set: InferenceProof["input"]) => ({
-    hash: set.hash,
-    tensors: set.tensors.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims, hash: t.hash, data: t.data })),
-  });
-  return { ...doc, input: tensors(doc.input), output: tensors(doc.output) };
 }
 
 function showLines(record: ProofRecord): string[] {
