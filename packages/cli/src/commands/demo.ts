@@ -1,9 +1,9 @@
 /**
  * `strata demo` (`npm run demo`): the whole story on embedded defaults, with no accounts, keys or servers to set up.
  * It starts a private devnet on free loopback ports (chain, Walrus store, registries, inference node), publishes a
- * model, runs inferences through the node, waits for the batch to be anchored, verifies a proof end to end with
- * re-execution, then tampers with a copy — an output changed and re-signed with the node's own key — and shows the
- * verifier catching it.
+ * model, runs inferences through the node, waits for the batch (a Walrus quilt) to be anchored, verifies a proof end to
+ * end from its patch alone (the bytes fetched beside the quilt's size) with re-execution, then tampers with a copy — an
+ * output changed and re-signed with the node's own key — and shows the verifier catching it.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,14 +11,15 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { JsonRpcProvider, Wallet } from "ethers";
 import {
-  buildBatch,
+  binaryTensor,
+  buildBatchV2,
   buildProof,
-  decodeBatch,
   decodeTensor,
-  encodeTensor,
+  encodeBinaryTensor,
+  ProofVersion,
   signProof,
   StrataClient,
-  toCommitment,
+  tensorBytes,
   type InferenceProof,
   type Tensor,
 } from "@strata/core";
@@ -121,47 +122,62 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     }
     line(`${INFERENCES} inferences, each signed (EIP-712) and journalled before the answer: ${inferTime}`);
 
-    section("4. The node batches the proofs: one Walrus blob, one anchorBatch transaction");
+    section("4. The node batches the proofs: one Walrus quilt (a patch per proof + an index patch), one anchorBatch");
     const commitment = answers[0].proof.commitment;
     const [status, anchorTime] = await timed(() => devnet.nodeClient.waitForAnchor(commitment, { intervalMs: 200 }));
     const receipt = await provider.getTransactionReceipt(status.txHash);
+    const quiltId = status.quiltId ?? status.blobId;
     line(`batch root ${status.root}`);
-    line(`batch blob ${status.blobId}`);
+    line(`quilt ${quiltId}`);
+    line(`proof #0: patch ${status.patchId ?? "(none: not a quilt)"} (identifier = its commitment)`);
     line(
       `tx ${status.txHash}: gas ${receipt?.gasUsed} for ${INFERENCES} proofs (${(Number(receipt?.gasUsed) / INFERENCES).toFixed(0)} per proof)  (${anchorTime})`,
     );
 
-    section(`5. Verify proof #0 from its commitment alone, re-executing the inference`);
+    section("5. Verify proof #0 from its patch alone (the node's hint, checked), re-executing the inference");
     const verifier = new Verifier({ client, walrus, modelCacheDir: join(dir, "verifier-models") });
     const [report, verifyTime] = await timed(() =>
-      verifier.verifyProof(commitment, { reexecute: true, nodeUrl: false }),
+      verifier.verifyProof(commitment, { reexecute: true, nodeUrl: devnet.nodeUrl }),
     );
     out(renderReport(report).replace(/^/gm, "   ") + "\n");
     line(`(${verifyTime})`);
+    // The whole-blob audit, for comparison: the quilt read whole and checked against its Blob ID.
+    const audit = await verifier.verifyProof(commitment, { full: true, nodeUrl: devnet.nodeUrl });
+    const quiltBytes = audit.fetched.location?.blobSize;
+    const fromPatch = report.ok && report.fetched.location?.identifier !== undefined;
+    if (quiltBytes !== undefined && fromPatch) {
+      line(
+        `read from Walrus: ${bytes(report.fetched.bytes)} (the proof's patch alone; its commitment is its integrity, ` +
+          `no Blob ID recomputed), beside the quilt's ${bytes(quiltBytes)}: ` +
+          `${(quiltBytes / report.fetched.bytes).toFixed(0)}x less; --full audited the whole quilt: ` +
+          `${audit.ok ? "its Blob ID matches" : "FAILED"}`,
+      );
+    }
 
     section("6. Tamper: change one output of a copy, re-sign it with the node's own key, store and anchor it");
-    const batch = decodeBatch(await walrus.read(status.blobId));
-    const original = batch.proofs[batch.commitments.indexOf(toCommitment(commitment))];
+    const original = (await verifier.showProof(commitment, { nodeUrl: devnet.nodeUrl })).document;
     const tampered = await tamperOutput(original, nodeWallet);
-    const copy = buildBatch([tampered]);
-    const stored = await walrus.store(copy.bytes, { epochs: 5 });
+    const copy = buildBatchV2([tampered]);
+    const stored = await walrus.storeQuilt(copy.quilts[0].patches, { epochs: 5 });
     const anchored = await (await client.proofs.connect(nodeWallet).anchorBatch(copy.root, stored.blobId, 1)).wait();
     const tamperedCommitment = copy.commitments[0];
     line(
       `y[0] ${decodeTensor(original.output.tensors[0]).values[0]} -> ${decodeTensor(tampered.output.tensors[0]).values[0]}`,
     );
     line(`tampered proof ${tamperedCommitment} in batch ${copy.root}`);
-    line(`blob ${anchored.blobId}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`);
+    line(`quilt ${anchored.blobId}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`);
     const caught = await verifier.verifyProof(tamperedCommitment, { root: copy.root, reexecute: true, nodeUrl: false });
     out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();
 
     const total = ((performance.now() - started) / 1000).toFixed(1);
-    const success = report.ok && !caught.ok;
+    const success = report.ok && fromPatch && audit.ok && !caught.ok;
     section(
       success
-        ? `Done in ${total} s: the genuine proof verified (re-executed bit-exact) and the tampered copy was caught.`
-        : `Done in ${total} s: UNEXPECTED — genuine proof ok=${report.ok}, tampered proof ok=${caught.ok}.`,
+        ? `Done in ${total} s: the genuine proof verified from its patch alone (re-executed bit-exact) and the ` +
+            "tampered copy was caught."
+        : `Done in ${total} s: UNEXPECTED — genuine proof ok=${report.ok} (from its patch: ${fromPatch}), audit ` +
+            `ok=${audit.ok}, tampered proof ok=${caught.ok}.`,
     );
     return success;
   } finally {
@@ -171,21 +187,27 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
   }
 }
 
-/** A copy of `proof` whose first output value is changed, re-hashed and re-signed by `signer`. */
+/** A copy of `proof` whose first output value is changed, re-hashed and re-signed by `signer` (a v2 proof). */
 async function tamperOutput(proof: InferenceProof, signer: Wallet): Promise<InferenceProof> {
-  const strip = (t: Tensor): Tensor => ({ name: t.name, dtype: t.dtype, dims: t.dims, data: t.data });
+  const strip = (t: Tensor): Tensor => binaryTensor(t.name, t.dtype, t.dims, tensorBytes(t));
   const [first, ...rest] = proof.output.tensors;
-  const decoded = decodeTensor(first);
-  const values = Float32Array.from(decoded.values as Float32Array);
+  const values = Float32Array.from(decodeTensor(first).values as Float32Array);
   values[0] += 0.5;
-  const unsigned = buildProof({
-    domain: proof.domain,
-    model: proof.model,
-    inputs: proof.input.tensors.map(strip),
-    outputs: [encodeTensor(first.name, "float32", first.dims, values), ...rest.map(strip)],
-    runtime: proof.runtime,
-    node: proof.node,
-    timestamp: proof.timestamp,
-  });
+  const unsigned = buildProof(
+    {
+      domain: proof.domain,
+      model: proof.model,
+      inputs: proof.input.tensors.map(strip),
+      outputs: [encodeBinaryTensor(first.name, "float32", first.dims, values), ...rest.map(strip)],
+      runtime: proof.runtime,
+      node: proof.node,
+      timestamp: proof.timestamp,
+    },
+    { version: ProofVersion.V2 },
+  );
   return signProof(unsigned, signer);
+}
+
+function bytes(n: number): string {
+  return `${n.toLocaleString("en-US")} bytes`;
 }
