@@ -69,11 +69,12 @@ describe("strata verify and strata proof show", function () {
   });
 
   it("exits 0 and prints a JSON report when every check passes, the batch found through the node's hint", async function () {
-    const [batch] = env.batches;
+    // The node knows the proofs it made (in the batches it sealed itself).
+    const [batch] = env.nodeBatches;
     const run = await strata(["verify", batch.commitments[2], "--json", ...network]);
     expect(run.code, run.stderr).to.equal(0);
-    const report = JSON.parse(run.stdout) as { ok: boolean; foundBy: string; root: string; index: number };
-    expect(report).to.include({ ok: true, foundBy: "node-hint", root: batch.root, index: 2 });
+    const report = JSON.parse(run.stdout) as { ok: boolean; foundBy: string; root: string };
+    expect(report).to.include({ ok: true, foundBy: "node-hint", root: batch.root });
   });
 
   it("re-executes on request and prints one line per check", async function () {

@@ -20,6 +20,7 @@ import {
   buildProof,
   canonicalJsonBytes,
   decodeBatch,
+  decodeBatchQuilt,
   decodeTensor,
   encodeTensor,
   makeTensorSet,
@@ -38,7 +39,7 @@ import {
 } from "@strata/core";
 import { buildServer, InferenceNode } from "@strata/node";
 import type { PublishedModel } from "@strata/runtime";
-import { blobId as computeBlobId, encodeQuilt, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { blobId as computeBlobId, decodeQuilt, encodeQuilt, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { Verifier, type VerifierOptions } from "@strata/verifier";
 
 export const SHARDS = 10;
@@ -71,8 +72,10 @@ export interface Env {
   otherModel: PublishedModel;
   node: InferenceNode;
   nodeUrl: string;
-  /** Node A's batches: the first of 4 proofs, the second of 2. */
+  /** Node A's proofs in v1 batches (v1 documents in v1 batch blobs, anchored by A): the first of 4 proofs, then 2. */
   batches: [AnchoredBatch, AnchoredBatch];
+  /** The batches node A sealed itself, as it made them (quilts, for a node that makes v2 proofs): 4 proofs, then 2. */
+  nodeBatches: [AnchoredBatch, AnchoredBatch];
   /** How far the proofs' clock (this machine's) may be from the chain's (see {@link setup}). */
   clockSkewSeconds: number;
   dataDirs: string[];
@@ -130,19 +133,34 @@ export async function setup(options: { shards?: number } = {}): Promise<Env> {
     // test's own transactions from node A never race the outbox's.
     batch: { maxBatch: 1_000, maxAgeMs: 3_600_000 },
   });
-  const batches: AnchoredBatch[] = [];
   for (const size of [4, 2]) {
     for (let i = 0; i < size; i++) {
-      await node.infer({ model: "tiny-mlp", inputs: input([[i + batches.length, -1, 0.5 * i, 2]]) });
+      await node.infer({ model: "tiny-mlp", inputs: input([[i + size, -1, 0.5 * i, 2]]) });
     }
     await node.outbox.flush();
   }
+  const nodeBatches: AnchoredBatch[] = [];
   for (const sealed of await node.outbox.listBatches()) {
-    const batch = decodeBatch(await walrusClient.read(sealed.blobId!));
-    batches.push({ root: batch.root, blobId: sealed.blobId!, commitments: batch.commitments, proofs: batch.proofs });
+    nodeBatches.push(await readNodeBatch(walrusClient, sealed, shards));
   }
-  if (batches.map((b) => b.commitments.length).join() !== "4,2") {
-    throw new Error(`node A sealed batches of ${batches.map((b) => b.commitments.length).join(", ")} proofs, not 4, 2`);
+  if (nodeBatches.map((b) => b.commitments.length).join() !== "4,2") {
+    throw new Error(
+      `node A sealed batches of ${nodeBatches.map((b) => b.commitments.length).join(", ")} proofs, not 4, 2`,
+    );
+  }
+  // The v1 batches most tests verify: node A's proofs as a v1 node makes them (v1 documents, signed by node A's key,
+  // in v1 batch blobs anchored by node A). A node that makes v2 proofs (in quilts) has its proofs re-signed as v1.
+  const batches: AnchoredBatch[] = [];
+  for (const made of nodeBatches) {
+    if (made.proofs[0].version === ProofVersion.V1) {
+      batches.push(made);
+      continue;
+    }
+    const docs = await Promise.all(made.proofs.map((proof) => asV1(proof, nodeA)));
+    const built = buildBatch(docs);
+    const stored = await walrusClient.store(built.bytes, { epochs: 5 });
+    await (await client.proofs.connect(nodeA).anchorBuiltBatch(built, stored.blobId)).wait();
+    batches.push({ root: built.root, blobId: stored.blobId, commitments: built.commitments, proofs: built.proofs });
   }
   const server = await listen(buildServer(node));
 
@@ -169,6 +187,7 @@ export async function setup(options: { shards?: number } = {}): Promise<Env> {
     node,
     nodeUrl: server.url,
     batches: batches as [AnchoredBatch, AnchoredBatch],
+    nodeBatches: nodeBatches as [AnchoredBatch, AnchoredBatch],
     clockSkewSeconds: Math.max(300, lead + 60),
     dataDirs: [walrusDir, dataDir],
     server: server.server,
@@ -198,6 +217,48 @@ async function listen(app: ReturnType<typeof buildServer>): Promise<{ url: strin
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${address.port}`, server: app.server };
+}
+
+/** A batch node A sealed, read back: a v1 batch blob, or its quilts (each read whole and decoded by core). */
+async function readNodeBatch(
+  walrus: WalrusClient,
+  sealed: { root: string; blobId?: string; quiltIds?: string[] },
+  shards: number,
+): Promise<AnchoredBatch> {
+  if (sealed.quiltIds === undefined || sealed.quiltIds.length === 0) {
+    const batch = decodeBatch(await walrus.read(sealed.blobId!));
+    return { root: batch.root, blobId: sealed.blobId! as BlobId, commitments: batch.commitments, proofs: batch.proofs };
+  }
+  const proofs: InferenceProof[] = [];
+  const commitments: Bytes32[] = [];
+  for (const quiltId of sealed.quiltIds) {
+    const quilt = decodeQuilt(await walrus.read(quiltId), { nShards: shards });
+    const contents = decodeBatchQuilt(
+      quilt.patches.map((p) => ({ identifier: p.identifier, contents: quilt.patch(p) })),
+    );
+    proofs.push(...contents.proofs);
+    commitments.push(...contents.index.commitments);
+  }
+  return { root: toCommitment(sealed.root), blobId: sealed.quiltIds[0] as BlobId, commitments, proofs };
+}
+
+/** A copy of `proof` as a version 1 document (same content, base64 tensors), signed by `signer`. */
+export async function asV1(proof: InferenceProof, signer: Signer): Promise<InferenceProof> {
+  if (proof.version === ProofVersion.V1) return proof;
+  const strip = (t: Tensor): Tensor => ({ name: t.name, dtype: t.dtype, dims: t.dims, data: t.data });
+  return signProof(
+    buildProof({
+      domain: proof.domain,
+      model: proof.model,
+      inputs: proof.input.tensors.map(strip),
+      outputs: proof.output.tensors.map(strip),
+      runtime: proof.runtime,
+      node: proof.node,
+      timestamp: proof.timestamp,
+      requestId: proof.requestId,
+    }),
+    signer,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

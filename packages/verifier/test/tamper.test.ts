@@ -126,13 +126,15 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const [batch] = env.batches;
       const byRoot = await v.verifyProof(batch.commitments[2], { root: batch.root, index: 2 });
       expect(byRoot).to.include({ ok: true, foundBy: "caller-root", index: 2 });
-      const byNode = await v.verifyProof(batch.commitments[3], { nodeUrl: env.nodeUrl });
-      expect(byNode).to.include({ ok: true, foundBy: "node-hint", root: batch.root });
+      // The node knows the proofs it made (in the batches it sealed itself).
+      const [made] = env.nodeBatches;
+      const byNode = await v.verifyProof(made.commitments[3], { nodeUrl: env.nodeUrl });
+      expect(byNode).to.include({ ok: true, foundBy: "node-hint", root: made.root });
       expect(stepOf(byNode, "locate").detail).to.match(
         /names batch .*a hint: everything below is checked independently/,
       );
       // A node that does not answer is only a missed hint: the scan finds the batch.
-      const silent = await v.verifyProof(batch.commitments[3], { nodeUrl: "http://127.0.0.1:9" });
+      const silent = await v.verifyProof(made.commitments[3], { nodeUrl: "http://127.0.0.1:9" });
       expect(silent).to.include({ ok: true, foundBy: "event-scan" });
       expect(stepOf(silent, "locate").detail).to.match(/the node at http:\/\/127\.0\.0\.1:9 did not answer/);
     });
