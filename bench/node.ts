@@ -76,7 +76,7 @@ const NO_BATCHING = { maxBatch: 1_000_000, maxAgeMs: 3_600_000 };
 /** How long to wait for the last batch of (3) to be anchored before giving up. */
 const ANCHOR_CAP_MS = 120_000;
 
-const TARGET_OVERHEAD = 1.05;
+const TARGET_OVERHEAD = 1.3;
 const TARGET_PROOFS_PER_SECOND = 1_000;
 
 const log = (line: string) => process.stderr.write(`… ${line}\n`);

@@ -272,19 +272,33 @@ export class InferenceNode implements NodeService {
       const t1 = performance.now();
       const session = await this.session(version);
       const t2 = performance.now();
-      const inputs = Object.entries(request.inputs).map(([name, json]) => tensorFromJson(name, json));
+      const entries = Object.entries(request.inputs);
+      const inputs = entries.map(([name, json]) => tensorFromJson(name, json));
+      // An input sent as base64 is in the proof form already (tensorFromJson checked it is canonical): no re-encoding.
+      const proofInputs = entries.map(([name, json], i) =>
+        typeof json.data === "string"
+          ? { name, dtype: inputs[i].dtype, dims: [...inputs[i].dims], data: json.data }
+          : toProofTensor(inputs[i]),
+      );
       const outputs = await session.run(inputs);
       const t3 = performance.now();
       const unsigned = buildProof({
         domain: this.options.client.proofDomain,
         model: proofModelOf(version),
-        inputs: inputs.map(toProofTensor),
+        inputs: proofInputs,
         outputs: outputs.map(toProofTensor),
         runtime: NODE_RUNTIME,
         node: this.address,
       });
       const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
-      await this.outbox.accept(doc, commitment);
+      // The journal writes and syncs the proof on libuv's threads; the answer's outputs are converted meanwhile.
+      const durable = this.outbox.accept(doc, commitment);
+      let outputsJson: InferResponse["outputs"];
+      try {
+        outputsJson = Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)]));
+      } finally {
+        await durable; // answer (or fail) only once the proof is durable
+      }
       const t4 = performance.now();
       this.metricsState.inferMsTotal += t4 - t0;
       return {
@@ -294,7 +308,7 @@ export class InferenceNode implements NodeService {
           blobId: version.blobId,
           sha256: version.sha256,
         },
-        outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
+        outputs: outputsJson,
         proof: {
           ...(await this.outbox.status(commitment))!,
           requestId: doc.requestId,
