@@ -18,7 +18,11 @@ export type WalrusErrorCode =
   | "BLOB_MARKED_INVALID"
   | "STORE_FAILED"
   | "LOCAL_STORE"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "INVALID_QUILT"
+  | "QUILT_FORMAT"
+  | "INVALID_QUILT_PATCH_ID"
+  | "QUILT_PATCH_NOT_FOUND";
 
 /** Base class of every error thrown by `@strata/walrus`: a {@link StrataError} with a {@link WalrusErrorCode}. */
 export abstract class WalrusError extends StrataError {
@@ -61,7 +65,7 @@ export class BlobNotFoundError extends WalrusError {
  * How returned bytes failed: their sha256 or recomputed Blob ID differ, the body ended early (`truncated`), or its
  * length is not the size the caller expects (`size`: another Content-Length, or more bytes than expected).
  */
-export type IntegrityFailure = "sha256" | "blob-id" | "truncated" | "size";
+export type IntegrityFailure = "sha256" | "blob-id" | "truncated" | "size" | "identifier" | "verify";
 
 /** The bytes an aggregator returned are not the blob that was asked for. */
 export class BlobIntegrityError extends WalrusError {
@@ -86,7 +90,11 @@ export class BlobIntegrityError extends WalrusError {
           ? `their recomputed Blob ID is ${actual}`
           : failure === "size"
             ? `the blob has ${expected} bytes, but the body has ${actual}`
-            : `the body ended after ${actual} of ${expected} bytes`;
+            : failure === "identifier"
+              ? `they are the quilt patch ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`
+              : failure === "verify"
+                ? `the caller's check refused them (${actual})`
+                : `the body ended after ${actual} of ${expected} bytes`;
     super(
       "BLOB_INTEGRITY",
       `The bytes returned for blob ${blobId}${url ? ` by ${url}` : ""} failed verification: ${what}. ` +

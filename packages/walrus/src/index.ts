@@ -58,6 +58,34 @@ export {
   type LocalWalrus,
   type LocalWalrusOptions,
 } from "./server";
+export {
+  MAX_QUILT_IDENTIFIER_BYTES,
+  MAX_QUILT_TAGS_BYTES,
+  QUILT_PATCH_ID_BYTES,
+  QUILT_PATCH_ID_LENGTH,
+  QUILT_VERSION_V1,
+  decodeQuilt,
+  encodeQuilt,
+  isQuiltPatchId,
+  maxQuiltPatches,
+  parseQuiltPatchId,
+  quiltPatchId,
+  quiltSize,
+  type DecodedQuilt,
+  type EncodedQuilt,
+  type QuiltOptions,
+  type QuiltPatchEntry,
+  type QuiltPatchId,
+  type QuiltPatchInput,
+} from "./quilt";
+export {
+  InvalidQuiltError,
+  InvalidQuiltPatchIdError,
+  QuiltFormatError,
+  QuiltPatchMismatchError,
+  QuiltPatchNotFoundError,
+  type QuiltInputProblem,
+} from "./quilt-errors";
 export { LOCAL_WALRUS, LOCAL_WALRUS_PORT, WALRUS_NETWORKS, WALRUS_TESTNET, type WalrusNetworkConfig } from "./config";
 export type {
   AlreadyCertifiedResponse,
