@@ -26,7 +26,7 @@ import {
 import { blobIdFromBytes32, blobIdToBytes32, type BlobId } from "./blob-id";
 import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
 import type { ModelVersion } from "./models";
-import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
+import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 import { join, kind, ShapeChecker } from "./shape";
 import { DTYPE_SIZES, DTYPES, tensorBytes, withLazyData, type Dtype, type FixedDtype, type Tensor } from "./tensor";
@@ -842,6 +842,19 @@ export function decodeProof(input: Uint8Array | string): InferenceProof {
     );
   }
   return validateProof(parsed);
+}
+
+/**
+ * A JSON view of `doc` for display (`JSON.stringify`, `--json` output, logs): a v1 document as it is; a v2 document with
+ * each tensor as `{ name, dtype, dims, hash, data }` (`data` the base64 of its bytes), the v1 shape with version 2. Not
+ * a serialization (that is {@link encodeProof}), but {@link validateProof} reads it back: a v2 tensor may give `data`.
+ */
+export function proofToJson(doc: InferenceProof): JsonValue {
+  const set = (s: TensorSet) => ({
+    hash: s.hash,
+    tensors: s.tensors.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], hash: t.hash, data: t.data })),
+  });
+  return JSON.parse(canonicalJson({ ...doc, input: set(doc.input), output: set(doc.output) })) as JsonValue;
 }
 
 /** The v2 header of a checked v2 document: the document with each tensor as `{ name, dtype, dims, hash, length }`. */

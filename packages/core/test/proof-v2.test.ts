@@ -14,6 +14,7 @@ import {
   LATEST_PROOF_VERSION,
   proofCommitment,
   ProofFormatError,
+  proofToJson,
   proofTypedData,
   ProofVersion,
   SignatureError,
@@ -184,6 +185,15 @@ describe("core proof format v2 (binary tensors)", function () {
       const mixed = { ...signed, input: { ...signed.input, tensors } };
       expect(formatError(() => validateProof(mixed)).field).to.equal(`input.tensors[${i}].data`);
     });
+  });
+
+  it("gives a JSON view with base64 data for display, which validates back to the same commitment", async function () {
+    const { signed, commitment } = await loadFixture(v2Fixture);
+    const text = JSON.stringify(proofToJson(signed));
+    expect(text).to.not.contain('"bytes"');
+    const parsed = JSON.parse(text) as { input: { tensors: { data: string }[] } };
+    expect(parsed.input.tensors[1].data).to.equal(signed.input.tensors[1].data);
+    expect(proofCommitment(validateProof(parsed))).to.equal(commitment);
   });
 
   describe("commitment", function () {
