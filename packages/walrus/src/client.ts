@@ -12,7 +12,7 @@ import { request, type Dispatcher } from "undici";
 import { checkStoreResponse, readErrorBody, type ResourceOperation, type StoreResponse } from "./api";
 import { parseBlobId, type BlobId } from "@strata/core";
 import type { WalrusNetworkConfig } from "./config";
-import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
+import { defaultEncoderPool, type BlobMetadata, type EncoderPool } from "./encoder-pool";
 import { assertEncodable, DEFAULT_SHARDS, maxBlobSize } from "./encoding";
 import {
   BlobIntegrityError,
@@ -30,6 +30,20 @@ import {
   WalrusTimeoutError,
 } from "./errors";
 import { StrataError } from "@strata/errors";
+import type { QuiltPatchInput } from "./quilt";
+import {
+  listPatches,
+  readPatch,
+  readRange,
+  storeQuilt,
+  type ListedPatch,
+  type PatchRead,
+  type PatchRef,
+  type QuiltClientTransport,
+  type QuiltStoreResult,
+  type RangeRead,
+  type ReadPatchOptions,
+} from "./quilt-client";
 
 export interface WalrusClientOptions extends Partial<WalrusNetworkConfig> {
   /** Publisher base URL (needed by `store`). */
@@ -329,8 +343,7 @@ export class WalrusClient {
   async store(input: Uint8Array | string, options: StoreOptions = {}): Promise<StoreResult> {
     const publisher = this.publisherUrl;
     if (publisher === undefined) throw new TypeError("WalrusClient.store needs a publisherUrl");
-    const epochs = options.epochs ?? 1;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer: ${epochs}`);
+    const query = this.#storeQuery(options);
 
     let bytes: Uint8Array;
     if (typeof input === "string") {
@@ -350,13 +363,43 @@ export class WalrusClient {
     const { metadata } = computed;
     bytes = computed.bytes;
 
+    const url = `${publisher}/v1/blobs?${query}`;
+    const { response } = await this.#publish(
+      url,
+      bytes,
+      "application/octet-stream",
+      metadata.blobId,
+      options,
+      (json) => json,
+    );
+    return this.#storeResult(response, metadata, url);
+  }
+
+  /** The query of a store: epochs, permanent, force and send_object_to (the same for blobs and quilts). */
+  #storeQuery(options: StoreOptions): URLSearchParams {
+    const epochs = options.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer: ${epochs}`);
     const query = new URLSearchParams({ epochs: String(epochs) });
     if (options.permanent === true) query.set("permanent", "true");
     if (options.force === true) query.set("force", "true");
     if (options.sendObjectTo !== undefined) query.set("send_object_to", options.sendObjectTo);
-    const url = `${publisher}/v1/blobs?${query}`;
+    return query;
+  }
 
-    const response = await this.#retrying(options.signal, metadata.blobId, async () => {
+  /**
+   * PUTs `bytes` to the publisher with retries and checks its answer: a store result (`unwrap` finds it in the JSON
+   * body) that is not marked invalid nor failed. Returns it with the whole JSON answer.
+   */
+  async #publish(
+    url: string,
+    bytes: Uint8Array,
+    contentType: string,
+    blobId: BlobId,
+    options: StoreOptions,
+    unwrap: (json: unknown) => unknown,
+  ): Promise<{ response: StoreResponse; json: unknown }> {
+    const metadata = { blobId };
+    return this.#retrying(options.signal, metadata.blobId, async () => {
       const timer = new ProgressTimer(
         this.timeoutMs,
         () => new WalrusTimeoutError(url, this.timeoutMs),
@@ -364,7 +407,7 @@ export class WalrusClient {
       );
       try {
         const headers: Record<string, string> = {
-          "content-type": "application/octet-stream",
+          "content-type": contentType,
           "content-length": String(bytes.byteLength),
         };
         if (this.#publisherToken !== undefined) headers.authorization = `Bearer ${this.#publisherToken}`;
@@ -395,7 +438,7 @@ export class WalrusClient {
         } catch {
           throw new WalrusResponseError(url, `the body is not JSON: ${text.slice(0, 200)}`, metadata.blobId);
         }
-        const checked = checkStoreResponse(json);
+        const checked = checkStoreResponse(unwrap(json));
         if (typeof checked === "string") throw new WalrusResponseError(url, checked, metadata.blobId);
         // Answers that no retry changes: thrown as they are.
         if ("markedInvalid" in checked) {
@@ -407,14 +450,17 @@ export class WalrusClient {
             blobId: checked.error.blobId ?? metadata.blobId,
           });
         }
-        return checked;
+        return { response: checked, json };
       } catch (error) {
         throw this.#classify(error, url, timer, options.signal, metadata.blobId);
       } finally {
         timer.stop();
       }
     });
+  }
 
+  /** The result of a store, once the publisher's Blob ID is checked against the one computed locally. */
+  #storeResult(response: StoreResponse, metadata: BlobMetadata, url: string): StoreResult {
     const certified =
       "newlyCreated" in response ? response.newlyCreated.blobObject.blobId : response.alreadyCertified.blobId;
     if (certified !== metadata.blobId) throw new PublisherMismatchError(metadata.blobId, certified, url);
@@ -446,12 +492,70 @@ export class WalrusClient {
     };
   }
 
+  /**
+   * Stores patches as one Walrus quilt (`PUT /v1/quilts`). The quilt is encoded locally first, so its Blob ID (the
+   * quilt ID) and every patch ID are known before the publisher answers; a publisher that answers with another quilt
+   * ID fails with `PublisherMismatchError`, with another patch ID with `QuiltPatchMismatchError`.
+   */
+  async storeQuilt(patches: readonly QuiltPatchInput[], options: StoreOptions = {}): Promise<QuiltStoreResult> {
+    return storeQuilt(this.#transport(), patches, options);
+  }
+
+  /**
+   * Reads one patch of a quilt, by patch ID or by `{ quiltId, identifier }`, verified by exactly one of: `sha256`
+   * (its hash), `verify(bytes, identifier)` (the caller's check; throw to refuse) or `wholeQuilt: true` (the whole
+   * quilt is read and verified by its Blob ID). Reports the bytes fetched.
+   */
+  async readPatch(ref: PatchRef, options: ReadPatchOptions): Promise<PatchRead> {
+    return readPatch(this.#transport(), ref, options);
+  }
+
+  /** Lists a quilt's patches as an aggregator answers: identifiers, tags and positions NOT verified. */
+  async listPatches(
+    quiltId: string,
+    options: Omit<ReadOptions, "sha256" | "expectedSize"> = {},
+  ): Promise<ListedPatch[]> {
+    return listPatches(this.#transport(), quiltId, options);
+  }
+
+  /** Reads `length` bytes of a blob at `start`, verified against their sha256. */
+  async readRange(
+    blobId: string,
+    start: number,
+    length: number,
+    options: Omit<ReadOptions, "sha256" | "expectedSize"> & { sha256: string },
+  ): Promise<RangeRead> {
+    return readRange(this.#transport(), blobId, start, length, options);
+  }
+
+  /** This client's publish and read paths, for the quilt calls. */
+  #transport(): QuiltClientTransport {
+    return {
+      shards: this.shards,
+      publisherUrl: this.publisherUrl,
+      pool: this.#pool,
+      checkPublishSize: (size, url) => this.#checkPublishSize(size, url),
+      storeQuery: (options) => this.#storeQuery(options),
+      publish: (url, bytes, contentType, blobId, options, unwrap) =>
+        this.#publish(url, bytes, contentType, blobId, options, unwrap),
+      storeResult: (response, metadata, url) => this.#storeResult(response, metadata, url),
+      fetch: (route, id, options, finish) => {
+        const expectedSha = this.#checkSha(options.sha256);
+        const sink = new MemorySink();
+        return this.#readVerified(route, id, expectedSha, sink, options, (url, sha256, size, headers) =>
+          finish({ url, bytes: sink.bytes(), sha256, size, headers }),
+        );
+      },
+      read: (blobId, options) => this.read(blobId, options),
+    };
+  }
+
   /** Reads a blob from the aggregators and returns its bytes once they are verified. */
   async read(blobId: string, options: ReadOptions = {}): Promise<Uint8Array> {
     const id = parseBlobId(blobId);
     const expectedSha = this.#checkSha(options.sha256);
     const sink = new MemorySink();
-    return this.#readVerified(id, expectedSha, sink, options, async (url, sha256) => {
+    return this.#readVerified(`/v1/blobs/${id}`, id, expectedSha, sink, options, async (url, sha256) => {
       const bytes = sink.bytes();
       if (expectedSha === undefined) {
         // Verify by recomputing the Blob ID; the buffer goes to the encoder and comes back without a copy.
@@ -478,7 +582,7 @@ export class WalrusClient {
     await mkdir(path.dirname(target), { recursive: true });
     const sink = new FileSink(target);
     try {
-      return await this.#readVerified(id, expectedSha, sink, options, async (url, sha256, size) => {
+      return await this.#readVerified(`/v1/blobs/${id}`, id, expectedSha, sink, options, async (url, sha256, size) => {
         await sink.finish();
         if (expectedSha === undefined) {
           const { metadata } = await this.#pool.computeMetadataOwned(await readFile(sink.temp), {
@@ -501,11 +605,12 @@ export class WalrusClient {
    * verify the rest and produce the result. An integrity failure moves on to the next aggregator.
    */
   async #readVerified<T>(
+    route: string,
     blobId: BlobId,
     expectedSha: string | undefined,
     sink: Sink,
     options: ReadOptions,
-    finish: (url: string, sha256: string, size: number) => Promise<T>,
+    finish: (url: string, sha256: string, size: number, headers: Dispatcher.ResponseData["headers"]) => Promise<T>,
   ): Promise<T> {
     if (this.aggregatorUrls.length === 0) throw new TypeError("WalrusClient.read needs at least one aggregator URL");
     const bounds = this.#readBounds(options);
@@ -514,13 +619,13 @@ export class WalrusClient {
       const start = this.#preferred;
       for (let i = 0; i < this.aggregatorUrls.length; i++) {
         const index = (start + i) % this.aggregatorUrls.length;
-        const url = `${this.aggregatorUrls[index]}/v1/blobs/${blobId}`;
+        const url = `${this.aggregatorUrls[index]}${route}`;
         try {
-          const { sha256, size } = await this.#download(url, blobId, sink, bounds, options);
+          const { sha256, size, headers } = await this.#download(url, blobId, sink, bounds, options);
           if (expectedSha !== undefined && sha256 !== expectedSha) {
             throw new BlobIntegrityError(blobId, url, "sha256", expectedSha, sha256);
           }
-          const result = await finish(url, sha256, size);
+          const result = await finish(url, sha256, size, headers);
           this.#preferred = index;
           return result;
         } catch (error) {
@@ -583,7 +688,7 @@ export class WalrusClient {
     sink: Sink,
     bounds: ReadBounds,
     options: ReadOptions,
-  ): Promise<{ sha256: string; size: number }> {
+  ): Promise<{ sha256: string; size: number; headers: Dispatcher.ResponseData["headers"] }> {
     const timer = new ProgressTimer(
       this.timeoutMs,
       () => new WalrusTimeoutError(url, this.timeoutMs, blobId),
@@ -596,7 +701,9 @@ export class WalrusClient {
       try {
         if (res.statusCode !== 200) {
           const text = await res.body.text();
-          if (res.statusCode === 404) throw new BlobNotFoundError(blobId, url, readErrorBody(safeJson(text))?.reason);
+          if (res.statusCode === 404) {
+            throw new BlobNotFoundError(blobId, url, readErrorBody(safeJson(text))?.reason);
+          }
           throw this.#httpError(url, res.statusCode, text, blobId);
         }
         const length = res.headers["content-length"];
@@ -625,7 +732,7 @@ export class WalrusClient {
         if (announced !== undefined && received < announced) {
           throw new BlobIntegrityError(blobId, url, "truncated", String(announced), String(received));
         }
-        return { sha256: hash.digest("hex"), size: received };
+        return { sha256: hash.digest("hex"), size: received, headers: res.headers };
       } finally {
         // Leaving early (an error, a refused length, an abort) must not leave the connection half-read. A body never
         // read emits its abort as an error: it is expected here.

@@ -50,6 +50,8 @@ export { InvalidBlobIdError } from "@strata/core";
 export class BlobNotFoundError extends WalrusError {
   declare readonly code: "BLOB_NOT_FOUND";
   declare readonly blobId: string;
+  /** The reason of the aggregator's error body (`BLOB_NOT_FOUND`, `QUILT_PATCH_NOT_FOUND`), when it gave one. */
+  readonly reason?: string;
 
   constructor(blobId: string, url: string, detail?: string) {
     super(
@@ -58,12 +60,14 @@ export class BlobNotFoundError extends WalrusError {
         `Check the Blob ID and that the blob has not expired; a blob stored moments ago can take a while to appear.`,
       { blobId, url },
     );
+    if (detail !== undefined) this.reason = detail;
   }
 }
 
 /**
  * How returned bytes failed: their sha256 or recomputed Blob ID differ, the body ended early (`truncated`), or its
- * length is not the size the caller expects (`size`: another Content-Length, or more bytes than expected).
+ * length is not the size the caller expects (`size`: another Content-Length, or more bytes than expected); for a
+ * quilt patch, the aggregator named another patch (`identifier`) or the caller's own check refused it (`verify`).
  */
 export type IntegrityFailure = "sha256" | "blob-id" | "truncated" | "size" | "identifier" | "verify";
 

@@ -78,6 +78,16 @@ export {
   type QuiltPatchId,
   type QuiltPatchInput,
 } from "./quilt";
+export type {
+  ListedPatch,
+  PatchIntegrity,
+  PatchRead,
+  PatchRef,
+  QuiltStoreResult,
+  RangeRead,
+  ReadPatchOptions,
+  StoredQuiltPatch,
+} from "./quilt-client";
 export {
   InvalidQuiltError,
   InvalidQuiltPatchIdError,

@@ -15,6 +15,8 @@ export type QuiltInputProblem =
   | "identifier-malformed-unicode"
   | "identifier-too-long"
   | "identifier-duplicate"
+  /** An identifier a multipart upload cannot carry unchanged (it holds '"'). */
+  | "identifier-not-sendable"
   | "tags-invalid"
   | "tags-too-large"
   | "contents-invalid"

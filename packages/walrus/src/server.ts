@@ -12,13 +12,14 @@ import bs58 from "bs58";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import parseRange from "range-parser";
 import writeFileAtomic from "write-file-atomic";
-import type { AlreadyCertifiedResponse, NewlyCreatedResponse, WalrusErrorBody } from "./api";
+import type { AlreadyCertifiedResponse, NewlyCreatedResponse, StoreResponse, WalrusErrorBody } from "./api";
 import { parseBlobId, type BlobId } from "@strata/core";
 import { LOCAL_WALRUS_PORT } from "./config";
 import { defaultEncoderPool, type EncoderPool } from "./encoder-pool";
 import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./encoding";
 import { StrataError } from "@strata/errors";
 import { BlobTooLargeError, InvalidBlobIdError, LocalStoreError } from "./errors";
+import { QUILT_ROUTE_METHODS, registerQuiltRoutes } from "./quilt-routes";
 
 export interface LocalWalrusOptions {
   /** Directory the blobs and the epoch clock's genesis are kept in (created if missing). */
@@ -74,6 +75,14 @@ interface Registration {
   deletable: boolean;
   txDigest: string;
   eventSeq: string;
+}
+
+/** The parameters of a store request, once checked. */
+export interface StoreParams {
+  epochs: number;
+  deletable: boolean;
+  force: boolean;
+  share: boolean;
 }
 
 /** What is kept beside each blob file, as `<blobId>.json`. */
@@ -155,12 +164,14 @@ const ROUTE_METHODS: [RegExp, string][] = [
   [/^\/v1\/blobs\/[^/]+$/, "GET,HEAD"],
   [/^\/status$/, "GET,HEAD"],
   [/^\/local\/status$/, "GET,HEAD"],
+  ...QUILT_ROUTE_METHODS,
 ];
 
 /**
  * The one table of this server's error answers: each reason (the `code` of an {@link HttpProblem}, and the `reason`
  * of the Walrus error body) and the HTTP status the daemon answers it with. A body too large is answered apart (413 in
  * plain text, as the daemon's body limit does), and so is a framework error with a 4xx of its own (`BAD_REQUEST`).
+ * `GET /v1/blobs/{id}/byte-range` answers `INVALID_BYTE_RANGE` with 400, as the daemon's `ByteRangeReadError` does.
  */
 export const LOCAL_WALRUS_STATUS = {
   BAD_REQUEST: 400,
@@ -170,8 +181,11 @@ export const LOCAL_WALRUS_STATUS = {
   INVALID_CONSISTENCY_CHECK: 400,
   INVALID_BLOB_ID: 400,
   INVALID_OBJECT_ID: 400,
+  INVALID_QUILT_PATCH_ID: 400,
+  MALFORMED_REQUEST: 400,
   NOT_FOUND: 404,
   BLOB_NOT_FOUND: 404,
+  QUILT_PATCH_NOT_FOUND: 404,
   INVALID_BYTE_RANGE: 416,
   BLOB_UNAVAILABLE: 500,
   STORAGE_FULL: 500,
@@ -184,9 +198,12 @@ export type LocalWalrusReason = keyof typeof LOCAL_WALRUS_STATUS;
 /** An error answered with the Walrus error body; its `code` is the body's reason, its status from the table. */
 class HttpProblem extends StrataError {
   declare readonly code: LocalWalrusReason;
+  /** The HTTP status, when the route answers this reason with another status than the table's. */
+  readonly status?: number;
 
-  constructor(reason: LocalWalrusReason, message: string) {
+  constructor(reason: LocalWalrusReason, message: string, status?: number) {
     super(reason, message);
+    if (status !== undefined) this.status = status;
   }
 }
 
@@ -454,7 +471,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
 
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof HttpProblem) {
-      return reply.code(LOCAL_WALRUS_STATUS[error.code]).send(problemBody(error.code, error.message));
+      const status = error.status ?? LOCAL_WALRUS_STATUS[error.code];
+      return reply.code(status).send(problemBody(error.code, error.message, status));
     }
     const code = (error as { code?: string }).code;
     const statusCode = (error as { statusCode?: number }).statusCode;
@@ -498,8 +516,9 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       .send(problemBody("NOT_FOUND", `No route ${request.method} ${route}`));
   });
 
-  app.put<{ Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
-    const query = checkQuery(request.query, PUT_PARAMETERS);
+  /** The parameters of a store (`PUT /v1/blobs` and `PUT /v1/quilts` take the same), checked as the daemon does. */
+  function parseStoreQuery(rawQuery: unknown): StoreParams {
+    const query = checkQuery(rawQuery, PUT_PARAMETERS);
     if (query.encoding_type !== undefined && query.encoding_type !== "RS2") {
       throw new HttpProblem(
         "INVALID_QUERY_PARAMETERS",
@@ -533,15 +552,19 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     if (share && query.send_object_to !== undefined) {
       throw new HttpProblem("INVALID_PARAMETER", "share and send_object_to cannot be used together");
     }
-    const deletable = !permanent;
-    const body = request.body ?? Buffer.alloc(0);
+    return { epochs, deletable: !permanent, force, share };
+  }
+
+  /** Stores `body` as a blob: a new certified registration, or the live one that already covers the request. */
+  async function storeBlob(params: StoreParams, body: Buffer): Promise<StoreResponse> {
+    const { epochs, deletable, force, share } = params;
     if (body.byteLength > limit)
       throw new BlobTooLargeError(body.byteLength, limit, { why: "above this store's limit" });
 
     // The encoder takes the body without a copy and hands it back.
     const { metadata, bytes } = await pool.computeMetadataOwned(body, { shards });
 
-    const response = await serializer.run(metadata.blobId, async () => {
+    return serializer.run(metadata.blobId, async (): Promise<StoreResponse> => {
       const epoch = currentEpoch();
       const wantedEnd = epoch + epochs;
       const record = store.get(metadata.blobId);
@@ -609,7 +632,11 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       };
       return answer;
     });
-    return reply.code(200).send(response);
+  }
+
+  app.put<{ Body: Buffer | undefined }>("/v1/blobs", async (request, reply) => {
+    const params = parseStoreQuery(request.query);
+    return reply.code(200).send(await storeBlob(params, request.body ?? Buffer.alloc(0)));
   });
 
   /** The live registration serving a blob, or a 404. */
@@ -741,6 +768,20 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     const record = store.get(found.blobId);
     if (record === undefined) throw new HttpProblem("BLOB_NOT_FOUND", `no live blob object ${objectId}`);
     return sendBlob(request, reply, record);
+  });
+
+  registerQuiltRoutes(app, {
+    shards,
+    maxBlobSize: limit,
+    problem: (reason, message, status) => new HttpProblem(reason, message, status),
+    checkQuery,
+    parseStoreQuery,
+    storeBlob,
+    async liveBlob(blobId) {
+      const record = liveRecord(blobId);
+      await assertAvailable(record);
+      return { blobId: record.blobId, size: record.size, sha256: record.sha256, file: store.blobPath(record.blobId) };
+    },
   });
 
   // As the daemon: 200 and a plain "OK" whenever it is up.
