@@ -497,12 +497,16 @@ export function buildProof(params: ProofParams, options?: BuildProofOptions): Un
 export function buildProof(params: ProofParams, options: BuildProofOptions = {}): UnsignedInferenceProof {
   const version = checkVersion(options.version ?? DEFAULT_PROOF_VERSION);
   // Tensors are validated (and their data decoded) once; their hashes are then computed from those bytes.
-  const unhashed = (tensors: readonly Tensor[]): TensorSet => ({
+  const known: Record<"input" | "output", (Bytes32 | undefined)[]> = { input: [], output: [] };
+  const unhashed = (tensors: readonly Tensor[], set: "input" | "output"): TensorSet => ({
     hash: ZERO_HASH,
     tensors: sortByName(tensors).map((t): HashedTensor => {
       const common = { name: t.name, dtype: t.dtype, dims: Array.isArray(t.dims) ? [...t.dims] : t.dims };
+      const prehashed = PREHASHED.get(t);
+      known[set].push(prehashed?.hash);
       if (version === ProofVersion.V1) return { ...common, data: t.data, hash: ZERO_HASH };
-      const bytes = t.bytes instanceof Uint8Array ? t.bytes.slice() : t.bytes;
+      // A prehashed tensor's bytes are already core's own copy.
+      const bytes = prehashed?.bytes ?? (t.bytes instanceof Uint8Array ? t.bytes.slice() : t.bytes);
       return bytes === undefined
         ? { ...common, data: t.data, hash: ZERO_HASH }
         : withLazyData({ ...common, bytes, hash: ZERO_HASH });
@@ -512,8 +516,8 @@ export function buildProof(params: ProofParams, options: BuildProofOptions = {})
     version,
     domain: { ...params.domain },
     model: { ...params.model },
-    input: unhashed(params.inputs),
-    output: unhashed(params.outputs),
+    input: unhashed(params.inputs, "input"),
+    output: unhashed(params.outputs, "output"),
     runtime: params.runtime,
     node: params.node,
     timestamp: params.timestamp ?? Math.floor(Date.now() / 1000),
@@ -522,17 +526,44 @@ export function buildProof(params: ProofParams, options: BuildProofOptions = {})
   const bytes: TensorBytes = { input: [], output: [] };
   const doc = validateUnsigned(built, "", version, bytes);
   const hashes: string[] = [];
-  for (const [set, data] of [
-    [doc.input, bytes.input],
-    [doc.output, bytes.output],
-  ] as const) {
-    set.tensors.forEach((tensor, i) => (tensor.hash = tensorHash(tensor, data[i])));
+  for (const key of ["input", "output"] as const) {
+    const set = doc[key];
+    set.tensors.forEach((tensor, i) => (tensor.hash = known[key][i] ?? tensorHash(tensor, bytes[key][i])));
     set.hash = hashTensorSet(set.tensors);
     hashes.push(set.hash);
   }
   deepFreeze(doc);
   BUILT.set(doc, { bytes, inputHash: hashes[0], outputHash: hashes[1], runtimeHash: hashRuntime(doc.runtime) });
   return doc;
+}
+
+/**
+ * Tensors {@link prehashTensor} returned, with the hash it computed and its copy of their bytes (kept here, so changing
+ * the returned object's fields changes nothing).
+ */
+const PREHASHED = new WeakMap<object, { hash: Bytes32; bytes?: Uint8Array }>();
+
+/**
+ * Checks and hashes `tensor` ahead of {@link buildProof}, which then takes the hash as it is: a node can hash its
+ * inputs while ONNX Runtime runs (its `run` is asynchronous) rather than after. Returns the tensor with its `hash`
+ * (frozen; a binary tensor's bytes are copied, and must not be written into afterwards). Throws {@link TensorError}
+ * for a tensor whose dtype, dims and data disagree.
+ */
+export function prehashTensor(tensor: Tensor): HashedTensor {
+  const raw = tensorBytes(tensor);
+  const dims = [...tensor.dims];
+  let out: HashedTensor;
+  if (tensor.bytes !== undefined) {
+    const bytes = raw.slice();
+    out = withLazyData({ name: tensor.name, dtype: tensor.dtype, dims, bytes, hash: ZERO_HASH });
+    out.hash = tensorHash(out, bytes);
+    PREHASHED.set(out, { hash: out.hash, bytes });
+  } else {
+    out = { name: tensor.name, dtype: tensor.dtype, dims, data: tensor.data, hash: tensorHash(tensor, raw) };
+    PREHASHED.set(out, { hash: out.hash });
+  }
+  Object.freeze(dims);
+  return Object.freeze(out);
 }
 
 /**

@@ -5,7 +5,7 @@ import { Wallet } from "ethers";
 import {
   BATCH_INDEX_IDENTIFIER,
   BatchFormatError,
-  batchIndexSizeBound,
+  batchIndexPatchSize,
   buildBatch,
   buildBatchV2,
   buildProof,
@@ -61,7 +61,7 @@ function referenceRoot(batch: ProofBatchV2): string {
       ["bytes32"],
     ).root;
   });
-  return subroots.length === 1 ? subroots[0] : SimpleMerkleTree.of(subroots).root;
+  return subroots.length === 1 ? subroots[0] : SimpleMerkleTree.of(subroots, { sortLeaves: false }).root;
 }
 
 function batchError(run: () => unknown): BatchFormatError {
@@ -74,11 +74,31 @@ function batchError(run: () => unknown): BatchFormatError {
   expect.fail("expected a BatchFormatError");
 }
 
-/** An index patch's bytes re-encoded after `edit` (canonical, so only the edit is wrong). */
-function editIndex(bytes: Uint8Array, edit: (doc: Record<string, unknown>) => void): string {
-  const doc = JSON.parse(Buffer.from(bytes).toString("utf8")) as Record<string, unknown>;
-  edit(doc);
-  return canonicalJson(doc);
+/** The header and body of an index patch, read by hand (not by the library). */
+function splitIndex(bytes: Uint8Array): { header: Record<string, unknown>; body: Buffer } {
+  const b = Buffer.from(bytes);
+  const length = b.readUInt32LE(6);
+  return {
+    header: JSON.parse(b.subarray(10, 10 + length).toString("utf8")) as Record<string, unknown>,
+    body: b.subarray(10 + length),
+  };
+}
+
+/** An index patch framed by hand: 0x89 "STI", u16 LE version, u32 LE header length, header, body. */
+function frameIndex(header: string, body: Uint8Array, version = 2, magic = [0x89, 0x53, 0x54, 0x49]): Uint8Array {
+  const h = Buffer.from(header, "utf8");
+  const prefix = Buffer.alloc(10);
+  Buffer.from(magic).copy(prefix, 0);
+  prefix.writeUInt16LE(version, 4);
+  prefix.writeUInt32LE(h.length, 6);
+  return new Uint8Array(Buffer.concat([prefix, h, body]));
+}
+
+/** An index patch re-framed after `edit` of its header (canonical, so only the edit is wrong). */
+function editIndex(bytes: Uint8Array, edit: (doc: Record<string, unknown>) => void): Uint8Array {
+  const { header, body } = splitIndex(bytes);
+  edit(header);
+  return frameIndex(canonicalJson(header), body);
 }
 
 describe("core proof batches v2 (quilts)", function () {
@@ -138,7 +158,7 @@ describe("core proof batches v2 (quilts)", function () {
       ["bytes32"],
     );
     expect(v2.root).to.equal(reference.root);
-    expect(v2.quilts[0].index.document.tree).to.deep.equal(reference.dump());
+    expect(v2.quilts[0].index.values).to.deep.equal(proofs.slice(0, 4).map((p) => proofCommitment(p)));
   });
 
   it("anchors 1, 3 and 16 quilts, and ProofRegistry.isIncluded accepts every concatenated proof", async function () {
@@ -178,9 +198,10 @@ describe("core proof batches v2 (quilts)", function () {
       const salted = buildBatchV2(proofs.slice(0, 7), { maxPerQuilt: 3, salt });
       expect(salted.root).to.not.equal(plain.root);
       expect(salted.root).to.equal(referenceRoot(salted));
-      expect(salted.quilts[0].index.document.salt).to.equal(salt);
-      expect(salted.quilts[0].index.document.tree.values.at(-1)!.value[0]).to.equal(salt);
-      expect(salted.quilts[1].index.document.salt).to.equal(undefined);
+      expect(salted.quilts[0].index.header.salt).to.equal(salt);
+      expect(salted.quilts[0].index.values.at(-1)).to.equal(salt);
+      expect(splitIndex(salted.quilts[0].index.bytes).body.subarray(-32).toString("hex")).to.equal(salt.slice(2));
+      expect(salted.quilts[1].index.header.salt).to.equal(undefined);
       expect(decodeBatchIndex(salted.quilts[0].index.bytes).commitments).to.deep.equal(salted.quilts[0].commitments);
       expect(inspectBatchIndex(salted.quilts[0].index.bytes).leaves.map((l) => l.commitment)).to.deep.equal(
         salted.quilts[0].commitments,
@@ -200,7 +221,7 @@ describe("core proof batches v2 (quilts)", function () {
       const moved = editIndex(salted.quilts[1].index.bytes, (d) => (d.salt = b32("salt")));
       expect(batchError(() => decodeBatchIndex(moved)).field).to.equal("salt");
       const other = editIndex(salted.quilts[0].index.bytes, (d) => (d.salt = b32("another salt")));
-      expect(batchError(() => decodeBatchIndex(other)).field).to.equal("tree.values[2]");
+      expect(batchError(() => decodeBatchIndex(other)).field).to.equal("values[2]");
     });
   });
 
@@ -208,7 +229,7 @@ describe("core proof batches v2 (quilts)", function () {
     it("fills each quilt up to maxQuiltBytes (index patch included) and no further", async function () {
       const { proofs } = await loadFixture(proofsFixture);
       const encoded = proofs.map((p) => encodeProof(p));
-      const cap = 1000 + 3 * (encoded[0].length + 100) + batchIndexSizeBound(3, 40) + 30;
+      const cap = 1000 + 3 * (encoded[0].length + 100) + batchIndexPatchSize(3, 40, false) + 30;
       const batch = buildBatchV2(proofs, { sizeOf: fakeSize, maxQuiltBytes: cap });
       expect(batch.quilts.length).to.be.greaterThan(5);
       batch.quilts.forEach((quilt, k) => {
@@ -222,7 +243,8 @@ describe("core proof batches v2 (quilts)", function () {
             ...patches.slice(0, -1),
             { identifier: next, size: encoded[batch.commitments.indexOf(next)].length },
           ];
-          const index = { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexSizeBound(bigger.length, 40) };
+          const size = batchIndexPatchSize(bigger.length, batch.quilts.length, false, { quilt: k, count: 40 });
+          const index = { identifier: BATCH_INDEX_IDENTIFIER, size };
           expect(fakeSize([...bigger, index])).to.be.greaterThan(cap);
         }
       });
@@ -238,6 +260,35 @@ describe("core proof batches v2 (quilts)", function () {
       expect(() => planBatchV2([{ commitment: b32("c"), size: 1 }], { maxPerQuilt: 666 })).to.throw(/1 to 665/);
     });
 
+    it("follows a split the caller made, and refuses one that skips, overlaps or misses proofs", async function () {
+      const { proofs } = await loadFixture(proofsFixture);
+      const batch = buildBatchV2(proofs.slice(0, 6), {
+        plan: [
+          { start: 0, end: 1 },
+          { start: 1, end: 6 },
+        ],
+      });
+      expect(batch.quilts.map((q) => q.commitments.length)).to.deep.equal([1, 5]);
+      for (const inclusion of batch.inclusions) {
+        expect(verifyBatchInclusion(batch.root, inclusion.commitment, inclusion.proof)).to.equal(true);
+      }
+      const bad = [
+        [
+          { start: 0, end: 2 },
+          { start: 3, end: 6 },
+        ],
+        [
+          { start: 0, end: 4 },
+          { start: 3, end: 6 },
+        ],
+        [{ start: 0, end: 5 }],
+        [{ start: 0, end: 6 }],
+      ];
+      for (const plan of bad) {
+        expect(() => buildBatchV2(proofs.slice(0, 6), { plan, maxPerQuilt: 5 })).to.throw(BatchFormatError, /plan/);
+      }
+    });
+
     it("splits at 665 proofs per quilt by default", function () {
       const items = Array.from({ length: 1400 }, (_, i) => ({ commitment: b32(`c${i}`), size: 100 }));
       expect(planBatchV2(items)).to.deep.equal([
@@ -247,7 +298,7 @@ describe("core proof batches v2 (quilts)", function () {
       ]);
     });
 
-    it("bounds the index patch size from above, exactly but for the path and quilt numbers", async function () {
+    it("sizes the index patch exactly for its position and count, and from above without them", async function () {
       const { proofs } = await loadFixture(proofsFixture);
       for (const [count, maxPerQuilt, salt] of [
         [1, 665, undefined],
@@ -257,9 +308,13 @@ describe("core proof batches v2 (quilts)", function () {
       ] as const) {
         const batch = buildBatchV2(proofs.slice(0, count), { maxPerQuilt, ...(salt ? { salt } : {}) });
         for (const quilt of batch.quilts) {
-          const bound = batchIndexSizeBound(quilt.commitments.length, count, salt !== undefined && quilt.quilt === 0);
-          expect(quilt.index.bytes.length).to.be.at.most(bound);
-          expect(bound - quilt.index.bytes.length).to.be.below(32 * 69 + 40);
+          const salted = salt !== undefined && quilt.quilt === 0;
+          const n = batch.quilts.length;
+          const exact = batchIndexPatchSize(quilt.commitments.length, n, salted, { quilt: quilt.quilt, count });
+          expect(quilt.index.bytes.length).to.equal(exact);
+          expect(batchIndexPatchSize(quilt.commitments.length, n, salted)).to.be.at.least(exact);
+          // About 32 bytes per proof.
+          expect(exact).to.be.below(32 * quilt.commitments.length + 400 + 69 * quilt.path.length);
         }
       }
     });
@@ -290,7 +345,7 @@ describe("core proof batches v2 (quilts)", function () {
   });
 
   describe("strict and lenient index readers", function () {
-    it("rejects an altered path, root, count, quilt number or tree, naming the field", async function () {
+    it("rejects an altered path, root, quilt numbers, leaves, values or header, naming the field", async function () {
       const { proofs } = await loadFixture(proofsFixture);
       const batch = buildBatchV2(proofs.slice(0, 7), { maxPerQuilt: 3 });
       const bytes = batch.quilts[1].index.bytes;
@@ -298,23 +353,42 @@ describe("core proof batches v2 (quilts)", function () {
         ["path", (d) => ((d.path as string[])[0] = b32("x"))],
         ["path", (d) => (d.root = b32("another root"))],
         ["path", (d) => (d.path = [])],
-        ["quilt", (d) => (d.quilt = 3)],
+        ["path", (d) => (d.quilts = 6)],
         ["quilts", (d) => (d.quilts = 8)],
-        ["tree", (d) => ((d.tree as { tree: string[] }).tree[0] = b32("x"))],
-        ["tree.values[0].value[0]", (d) => ((d.tree as { values: { value: string[] }[] }).values[0].value[0] = "0x12")],
+        ["quilt", (d) => (d.quilt = 3)],
+        ["leaves", (d) => (d.leaves = 4)],
+        ["trailing", (d) => (d.leaves = 2)],
         ["extra", (d) => (d.extra = 1)],
         ["version", (d) => (d.version = 1)],
         ["kind", (d) => (d.kind = "other")],
+        ["salt", (d) => (d.salt = b32("s"))],
       ];
       for (const [field, edit] of cases) {
         expect(batchError(() => decodeBatchIndex(editIndex(bytes, edit))).field).to.equal(field, field);
       }
+      const { header, body } = splitIndex(bytes);
+      const altered = Buffer.from(body);
+      altered[0] ^= 1; // a value: the rebuilt subtree no longer reaches the root
+      expect(batchError(() => decodeBatchIndex(frameIndex(canonicalJson(header), altered))).field).to.equal("path");
+      const repeated = Buffer.concat([body.subarray(0, 32), body.subarray(0, 32), body.subarray(64)]);
+      expect(batchError(() => decodeBatchIndex(frameIndex(canonicalJson(header), repeated))).field).to.equal(
+        "values[1]",
+      );
+      expect(batchError(() => decodeBatchIndex(new Uint8Array([...bytes, 0]))).field).to.equal("trailing");
+      expect(batchError(() => decodeBatchIndex(frameIndex(JSON.stringify(header, null, 1), body))).field).to.equal(
+        "header",
+      );
+      expect(batchError(() => decodeBatchIndex(frameIndex(canonicalJson(header), body, 3))).field).to.equal("version");
+      expect(
+        batchError(() => decodeBatchIndex(frameIndex(canonicalJson(header), body, 2, [0x89, 0x53, 0x54, 0x50]))).field,
+      ).to.equal("magic");
+      expect(batchError(() => decodeBatchIndex(Buffer.from("{"))).field).to.equal("magic");
+      const two = buildBatchV2(proofs.slice(0, 5), { maxPerQuilt: 3 });
+      const fewer = editIndex(two.quilts[0].index.bytes, (d) => (d.count = 2));
+      expect(batchError(() => decodeBatchIndex(fewer)).field).to.equal("count");
       const single = buildBatchV2(proofs.slice(0, 2));
       const withPath = editIndex(single.quilts[0].index.bytes, (d) => (d.path = [b32("x")]));
       expect(batchError(() => decodeBatchIndex(withPath)).field).to.equal("path");
-      const loose = JSON.stringify(JSON.parse(Buffer.from(bytes).toString("utf8")), null, 2);
-      expect(batchError(() => decodeBatchIndex(loose)).field).to.equal("$");
-      expect(batchError(() => decodeBatchIndex("{")).field).to.equal("$");
     });
 
     it("reads a lying index leniently, and the proof it gives then fails against the real root", async function () {
@@ -331,7 +405,7 @@ describe("core proof batches v2 (quilts)", function () {
       const { proofs } = await loadFixture(proofsFixture);
       const batch = buildBatchV2(proofs.slice(0, 2));
       expect(batchError(() => decodeBatch(batch.quilts[0].index.bytes)).message).to.match(/decodeBatchIndex/);
-      expect(batchError(() => inspectBatch(batch.quilts[0].index.bytes)).field).to.equal("version");
+      expect(batchError(() => inspectBatch(batch.quilts[0].index.bytes)).message).to.match(/decodeBatchIndex/);
     });
 
     it("rejects a quilt whose patch holds another proof, lacks a proof or the index, or has a stray patch", async function () {

@@ -14,6 +14,7 @@ import {
   LATEST_PROOF_VERSION,
   proofCommitment,
   ProofFormatError,
+  prehashTensor,
   proofToJson,
   proofTypedData,
   ProofVersion,
@@ -194,6 +195,20 @@ describe("core proof format v2 (binary tensors)", function () {
     const parsed = JSON.parse(text) as { input: { tensors: { data: string }[] } };
     expect(parsed.input.tensors[1].data).to.equal(signed.input.tensors[1].data);
     expect(proofCommitment(validateProof(parsed))).to.equal(commitment);
+  });
+
+  it("builds the same proof from tensors hashed ahead (prehashTensor), and trusts no copy of them", async function () {
+    const { params, unsigned, v1 } = await loadFixture(v2Fixture);
+    const ahead = { ...params, inputs: params.inputs.map((t) => prehashTensor(t)) };
+    expect(proofCommitment(buildProof(ahead, { version: ProofVersion.V2 }))).to.equal(proofCommitment(unsigned));
+    expect(proofCommitment(buildProof(ahead))).to.equal(proofCommitment(v1));
+    // A copy with other data keeps the stale hash field, but is hashed afresh.
+    const [first, ...rest] = ahead.inputs;
+    const other = encodeBinaryTensor(first.name, "float32", [0, 4], new Float32Array(0));
+    const copy = { ...first, dtype: other.dtype, dims: other.dims, bytes: other.bytes };
+    const built = buildProof({ ...params, inputs: [copy, ...rest] }, { version: ProofVersion.V2 });
+    expect(built.input.tensors[0].hash).to.not.equal(first.hash);
+    expect(() => proofCommitment(built)).to.not.throw();
   });
 
   describe("commitment", function () {

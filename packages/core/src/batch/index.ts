@@ -13,21 +13,23 @@ import {
   type ProofBatch,
 } from "./format";
 import { batchFormatV1 } from "./v1";
-import { BATCH_INDEX_IDENTIFIER } from "./v2";
+import { BATCH_INDEX_IDENTIFIER, isBatchIndex } from "./v2";
 
 export * from "./format";
 export {
   BATCH_INDEX_IDENTIFIER,
   DEFAULT_MAX_PER_QUILT,
   DEFAULT_MAX_QUILT_BYTES,
-  batchIndexSizeBound,
+  BATCH_INDEX_MAGIC,
+  batchIndexPatchSize,
+  isBatchIndex,
   buildBatchV2,
   decodeBatchIndex,
   decodeBatchQuilt,
   inclusionOf,
   inspectBatchIndex,
   planBatchV2,
-  type BatchIndexDocumentV2,
+  type BatchIndexHeaderV2,
   type BatchIndexInspection,
   type BatchIndexV2,
   type BatchInclusionV2,
@@ -111,6 +113,13 @@ function formatOf(version: unknown): BatchFormat {
 
 /** Parses a blob to a JSON object and finds the format of its `version`. */
 function open(input: Uint8Array | string, notJson: string): { document: Record<string, unknown>; format: BatchFormat } {
+  if (typeof input !== "string" && isBatchIndex(input)) {
+    throw new BatchFormatError(
+      "$",
+      `is the index patch (${BATCH_INDEX_IDENTIFIER}) of a v2 batch quilt, not a v1 batch blob: read it with ` +
+        "decodeBatchIndex or inspectBatchIndex, and each proof from its own patch",
+    );
+  }
   let parsed: unknown;
   try {
     parsed = parseJson(input);
@@ -125,8 +134,8 @@ function open(input: Uint8Array | string, notJson: string): { document: Record<s
   if (document.version === BatchVersion.V2 && document.kind === BATCH_KIND) {
     throw new BatchFormatError(
       "version",
-      `is 2: this is the index patch (${BATCH_INDEX_IDENTIFIER}) of a v2 batch quilt; read it with decodeBatchIndex or ` +
-        "inspectBatchIndex, and each proof from its own patch",
+      "is 2, but a v2 batch is a list of Walrus quilts, not one JSON blob: read its index patches with " +
+        "decodeBatchIndex or inspectBatchIndex, and each proof from its own patch",
     );
   }
   return { document, format: formatOf(document.version) };

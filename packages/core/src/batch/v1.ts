@@ -197,11 +197,8 @@ function assemble(document: ProofBatchDocumentV1, commitments: Commitment[], byt
   };
 }
 
-/**
- * Checks the JSON of a StandardMerkleTree dump (at `tree`) and that it has exactly `count` values (one leaf per proof,
- * plus the salt). Shared with the v2 index patch.
- */
-export function validateDump(value: unknown, count: number): BatchTreeDump {
+/** Checks the JSON of a StandardMerkleTree dump and that it has exactly one leaf per proof. */
+function validateDump(value: unknown, count: number): BatchTreeDump {
   const t = check.object(value, "tree", ["format", "leafEncoding", "tree", "values"]);
   if (t.format !== "standard-v1")
     throw new BatchFormatError("tree.format", `must be "standard-v1", got ${kind(t.format)}`);

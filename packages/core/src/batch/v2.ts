@@ -1,6 +1,7 @@
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { BatchFormatError, InvalidArgumentError, NotInBatchError, StrataError } from "../errors";
 import { isBytes32Hex, toCommitment, type BatchRoot, type Bytes32, type Commitment } from "../ids";
+import { decodeFrame, encodeFrame, FRAME_PREFIX, hasMagic, type Frame, type FramePiece } from "../frame";
 import { canonicalJson, canonicalJsonBytes, parseJson } from "../json";
 import { keccak256Hex, writeHex } from "../keccak";
 import { isBinaryProof } from "../proof-binary";
@@ -14,8 +15,7 @@ import {
 } from "../proof";
 import { join, kind, ShapeChecker } from "../shape";
 import { BATCH_KIND, BatchVersion, type BatchInclusion, type BatchLeafEntry } from "./format";
-import { BatchTree, checkTreeDump, merkleProofAt, proofInCheckedTree, type BatchTreeDump } from "./tree";
-import { validateDump } from "./v1";
+import { BatchTree } from "./tree";
 
 /**
  * # Batch format version 2: a batch is a list of Walrus quilts
@@ -24,24 +24,30 @@ import { validateDump } from "./v1";
  * more). Quilt `k` holds:
  * - one patch per proof: identifier = the proof's commitment (lowercase `0x` hex), contents = the proof's v2 bytes
  *   (`encodeProof`), so each proof is read by itself (by quilt ID + identifier, or by its patch ID);
- * - the index patch, identifier {@link BATCH_INDEX_IDENTIFIER} (`strata-index`): the canonical JSON (see `json.ts`) of
- *   `{ kind: "strata.proof-batch", version: 2, root, quilt: k, quilts: n, count, tree, path, salt? }` where `tree` is
- *   the `StandardMerkleTree` dump of the quilt's values (its proofs' commitments in batch order, then, in quilt 0 of a
- *   salted batch, the salt) and `path` the proof of that tree's root (the quilt's *subroot*) up to `root`.
+ * - the index patch, identifier {@link BATCH_INDEX_IDENTIFIER} (`strata-index`), small (about 32 bytes per proof: at
+ *   1000 shards every patch of a full quilt gets one column, so one large patch inflates the whole quilt). It is the
+ *   binary frame of `frame.ts` with the magic {@link BATCH_INDEX_MAGIC} (`0x89 "STI"`), version 2, the header
+ *   `{ kind: "strata.proof-batch", version: 2, root, quilt: k, quilts: n, count, leaves, path, salt? }` (canonical
+ *   JSON) and a body of `leaves` raw 32-byte words: the quilt's values, i.e. its proofs' commitments in batch order,
+ *   then, in quilt 0 of a salted batch, the salt. `path` leads from the subtree's root (the quilt's *subroot*) to
+ *   `root`. No tree is stored: readers rebuild the subtree from the values, and `path` ties it to the root, so nothing
+ *   in the patch is trusted.
  *
  * ## The two-level tree
- * Each quilt's values make a subtree, exactly the v1 batch tree (`tree.ts`: leaf = `keccak256(keccak256(abi.encode(
- * c)))` = `ProofRegistry.leafOf(c)`, sorted-pair keccak256 nodes). The root is OpenZeppelin's `SimpleMerkleTree` (its
- * defaults: the values are the leaves, sorted; sorted-pair keccak256 nodes) over the subroots in quilt order; with one
- * quilt the root is the subroot and every path is `[]`, so a one-quilt batch has the root a v1 batch of the same
- * values has. Both levels hash pairs the same commutative way, so the inclusion proof of a commitment is its subtree
- * proof followed by its quilt's path, and OpenZeppelin's `MerkleProof.verify` and `ProofRegistry.isIncluded` accept it
- * unchanged. A leaf is a double hash (64-byte preimages are inner nodes only), so no subroot can pass for a proof.
+ * Each quilt's values make a subtree, exactly the v1 batch tree (`tree.ts`: OpenZeppelin `StandardMerkleTree`, leaf =
+ * `keccak256(keccak256(abi.encode(c)))` = `ProofRegistry.leafOf(c)`, sorted-pair keccak256 nodes). The root is
+ * OpenZeppelin's `SimpleMerkleTree` over the subroots in quilt order (`sortLeaves: false`, so quilt `k`'s path has the
+ * fixed length `floor(log2(2n - 1 - k))`); with one quilt the root is the subroot and the path `[]`, so a one-quilt
+ * batch has the root of a v1 batch of the same values. Both levels hash pairs the same commutative way, so the
+ * inclusion proof of a commitment is its subtree proof followed by its quilt's path, and OpenZeppelin's
+ * `MerkleProof.verify` and `ProofRegistry.isIncluded` accept it unchanged. A leaf is a double hash (64-byte preimages
+ * are inner nodes only), so no subroot can pass for a proof.
  *
  * ## Limits
  * A quilt holds at most {@link DEFAULT_MAX_PER_QUILT} proofs (665: Walrus's 666 patches at 1000 shards, less the index)
  * and, when the caller gives the quilt's encoded size (`sizeOf`, e.g. `quiltSize` of `@strata/walrus`: core does not
- * import walrus), at most `maxQuiltBytes` bytes with its index patch. {@link planBatchV2} splits a batch in order.
+ * import walrus), at most `maxQuiltBytes` bytes with its index patch ({@link batchIndexPatchSize}). {@link planBatchV2}
+ * splits a batch in order.
  */
 
 /** The identifier of the index patch of every v2 batch quilt. */
@@ -49,6 +55,9 @@ export const BATCH_INDEX_IDENTIFIER = "strata-index";
 
 /** The most proofs in one quilt by default: 666 patches at 1000 shards, one of them the index. */
 export const DEFAULT_MAX_PER_QUILT = 665;
+
+/** The first four bytes of an index patch: 0x89 "STI" (Strata Index). */
+export const BATCH_INDEX_MAGIC: Uint8Array = Uint8Array.of(0x89, 0x53, 0x54, 0x49);
 
 /** The default byte cap of one quilt when a `sizeOf` is given: the publisher's default body limit, 10 MiB. */
 export const DEFAULT_MAX_QUILT_BYTES = 10 * 1024 * 1024;
@@ -96,10 +105,16 @@ export interface EncodedProofV2 {
 export interface BuildBatchV2Options extends Omit<QuiltPlanOptions, "salted"> {
   /** A salt (bytes32, not any proof's commitment), one extra value of quilt 0's subtree: the root changes. */
   salt?: Bytes32;
+  /**
+   * The split into quilts, when the caller made it (consecutive ranges covering every proof, each of at most
+   * `maxPerQuilt`); default {@link planBatchV2} with these options. With `sizeOf`, every quilt is still checked against
+   * `maxQuiltBytes`.
+   */
+  plan?: readonly QuiltRange[];
 }
 
-/** The index patch document of a v2 quilt. */
-export interface BatchIndexDocumentV2 {
+/** The header of a v2 index patch (its body is the `leaves` values). */
+export interface BatchIndexHeaderV2 {
   kind: typeof BATCH_KIND;
   version: BatchVersion.V2;
   root: BatchRoot;
@@ -109,28 +124,32 @@ export interface BatchIndexDocumentV2 {
   quilts: number;
   /** The number of proofs under the root (all quilts): the `count` anchored. */
   count: number;
-  /** `StandardMerkleTree.dump()` of this quilt's values. */
-  tree: BatchTreeDump;
+  /** The number of values in the body: this quilt's proofs, plus one for a salt. */
+  leaves: number;
   /** The sibling hashes from this quilt's subroot up to the root (`[]` for a one-quilt batch). */
   path: Bytes32[];
-  /** The salt of a salted batch: quilt 0's last tree value. */
+  /** The salt of a salted batch: quilt 0's last value. */
   salt?: Bytes32;
 }
 
 /** An index patch checked by {@link decodeBatchIndex} (or built by {@link buildBatchV2}). */
 export interface BatchIndexV2 {
-  document: BatchIndexDocumentV2;
+  header: BatchIndexHeaderV2;
   root: BatchRoot;
   quilt: number;
   quilts: number;
   count: number;
+  /** The quilt's values (commitments, then the salt if any), in order. */
+  values: Bytes32[];
+  /** The subtree over {@link values} (rebuilt, so consistent by construction). */
+  tree: BatchTree;
   /** The root of this quilt's subtree. */
   subroot: Bytes32;
   path: Bytes32[];
   /** The commitments of this quilt's proofs, in batch order (the salt left out). */
   commitments: Commitment[];
   salt?: Bytes32;
-  /** The patch contents: canonical JSON. */
+  /** The patch contents. */
   bytes: Uint8Array;
 }
 
@@ -168,7 +187,10 @@ export interface ProofBatchV2 {
   salt?: Bytes32;
 }
 
-/** An index patch read leniently ({@link inspectBatchIndex}): its outer shape only, nothing proven. */
+/**
+ * An index patch read leniently ({@link inspectBatchIndex}): its frame and outer shape, nothing proven (the path and
+ * root may lie; the subtree is rebuilt from the values, so the proofs it gives are checked against the anchored root).
+ */
 export interface BatchIndexInspection {
   version: BatchVersion.V2;
   /** The root the patch declares; the anchored root is what counts. */
@@ -176,10 +198,10 @@ export interface BatchIndexInspection {
   quilt: number;
   quilts: number;
   count: number;
-  /** The commitments of the tree's values with their tree index (the salt excluded). */
+  /** The commitments of the quilt with their place in the rebuilt subtree (the salt excluded). */
   leaves: BatchLeafEntry[];
-  /** The tree's node hashes, root first, unchecked. */
-  nodes: string[];
+  /** The rebuilt subtree. */
+  tree: BatchTree;
   /** The path to the root, unchecked. */
   path: string[];
   salt?: Bytes32;
@@ -193,7 +215,7 @@ export interface BatchQuiltContents {
 }
 
 const check = new ShapeChecker((field, reason) => new BatchFormatError(field || "$", reason));
-const INDEX_FIELDS = ["kind", "version", "root", "quilt", "quilts", "count", "tree", "path"];
+const INDEX_FIELDS = ["kind", "version", "root", "quilt", "quilts", "count", "leaves", "path"];
 const MAX_QUILT_PROOFS = 665;
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -201,26 +223,45 @@ const MAX_QUILT_PROOFS = 665;
 
 /**
  * Splits `items` (in batch order) into consecutive quilts of at most `maxPerQuilt` proofs and, with `sizeOf`, at most
- * `maxQuiltBytes` bytes each, the index patch counted at an upper bound of its size ({@link batchIndexSizeBound}).
- * Greedy: each quilt takes as many proofs as fit, found by a galloping then binary search over the quilt's size
- * (a quilt never gets smaller when a patch is added), so `sizeOf` runs O(log n) times per quilt. Throws
- * {@link BatchFormatError} naming `proofs[i]` for a proof that does not fit in a quilt by itself, and
- * {@link InvalidArgumentError} for bad limits.
+ * `maxQuiltBytes` bytes each, index patch included ({@link batchIndexPatchSize}, exact for the quilt's position and the
+ * batch's count; the number of quilts, which the index's path and `quilts` depend on, is bounded by a first pass and
+ * then the plan is made again under that bound). Greedy: each quilt takes as many proofs as fit, found by a galloping
+ * then binary search over the quilt's size (a quilt never gets smaller when a patch is added), so `sizeOf` runs
+ * O(log n) times per quilt. Throws {@link BatchFormatError} naming `proofs[i]` for a proof that does not fit in a quilt
+ * by itself, and {@link InvalidArgumentError} for bad limits.
  */
 export function planBatchV2(items: readonly QuiltPlanItem[], options: QuiltPlanOptions = {}): QuiltRange[] {
-  const { maxPerQuilt, maxQuiltBytes, sizeOf } = planLimits(options);
+  const limits = planLimits(options);
   if (items.length === 0) throw new BatchFormatError("proofs", "must hold at least one proof");
+  if (limits.sizeOf === undefined) return greedy(items, limits, options.salted === true, items.length);
+  const first = greedy(items, limits, options.salted === true, items.length);
+  const second = greedy(items, limits, options.salted === true, first.length);
+  return second.length <= first.length ? second : first;
+}
+
+/** The greedy split of {@link planBatchV2}, with the index sized for a batch of at most `quilts` quilts. */
+function greedy(
+  items: readonly QuiltPlanItem[],
+  { maxPerQuilt, maxQuiltBytes, sizeOf }: { maxPerQuilt: number; maxQuiltBytes: number; sizeOf?: QuiltSizeOf },
+  salted: boolean,
+  quilts: number,
+): QuiltRange[] {
   const ranges: QuiltRange[] = [];
   let start = 0;
   while (start < items.length) {
     const limit = Math.min(maxPerQuilt, items.length - start);
     let take = limit;
     if (sizeOf !== undefined) {
-      const salted = options.salted === true && ranges.length === 0;
+      const k = ranges.length;
+      // Past the assumed number of quilts (a plan the caller then drops): size the index for any position.
+      const at = k < quilts ? { quilt: k, count: items.length } : { count: items.length };
       const sizeWith = (m: number) =>
         sizeOf([
           ...items.slice(start, start + m).map((item) => ({ identifier: item.commitment, size: item.size })),
-          { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexSizeBound(m, items.length, salted) },
+          {
+            identifier: BATCH_INDEX_IDENTIFIER,
+            size: batchIndexPatchSize(m, Math.max(quilts, k + 1), salted && k === 0, at),
+          },
         ]);
       const alone = sizeWith(1);
       if (alone > maxQuiltBytes) {
@@ -230,7 +271,7 @@ export function planBatchV2(items: readonly QuiltPlanItem[], options: QuiltPlanO
             `${maxQuiltBytes}; raise maxQuiltBytes (the publisher's body limit) or make the proof smaller`,
         );
       }
-      // `fits` holds for `lo`; `hi` is the least count known not to fit (limit + 1: none known).
+      // `lo` fits; `hi` is the least count known not to fit (limit + 1: none known).
       let lo = 1;
       let hi = limit + 1;
       while (lo < limit && hi === limit + 1) {
@@ -271,31 +312,36 @@ function planLimits(options: QuiltPlanOptions): { maxPerQuilt: number; maxQuiltB
 }
 
 /**
- * An upper bound of the byte length of the index patch of a quilt of `values` proofs in a batch of `count` proofs
- * (`salted`: quilt 0 of a salted batch, one more value and the `salt` field). Exact for everything but the path (at
- * most `ceil(log2(count))` siblings: there are at most `count` quilts) and the quilt numbers (at most `count`).
+ * The byte length of the index patch of a quilt of `proofs` proofs (`salted`: quilt 0 of a salted batch, one more
+ * value and the `salt` field) in a batch of `quilts` quilts: exact when `at.quilt` (its position) and `at.count` (the
+ * proofs under the root) are given, else the largest over them (any position; a count up to 2^32 - 1).
  */
-export function batchIndexSizeBound(values: number, count: number, salted = false): number {
-  const n = values + (salted ? 1 : 0);
+export function batchIndexPatchSize(
+  proofs: number,
+  quilts: number,
+  salted: boolean,
+  at: { quilt?: number; count?: number } = {},
+): number {
   const word = "0x" + "0".repeat(64);
-  const depth = count <= 1 ? 0 : Math.ceil(Math.log2(count));
-  const empty: Record<string, unknown> = {
+  const depth = at.quilt === undefined ? pathLength(0, quilts) : pathLength(at.quilt, quilts);
+  const leaves = proofs + (salted ? 1 : 0);
+  const header: Record<string, unknown> = {
     kind: BATCH_KIND,
     version: BatchVersion.V2,
     root: word,
-    quilt: Math.max(count - 1, 0),
-    quilts: count,
-    count,
-    tree: { format: "standard-v1", leafEncoding: ["bytes32"], tree: [], values: [] },
+    quilt: at.quilt ?? Math.max(quilts - 1, 0),
+    quilts,
+    count: at.count ?? 2 ** 32 - 1,
+    leaves,
     path: Array.from({ length: depth }, () => word),
     ...(salted ? { salt: word } : {}),
   };
-  let size = Buffer.byteLength(canonicalJson(empty));
-  const nodes = 2 * n - 1;
-  size += nodes * 68 + (nodes - 1); // `"0x…"` and commas
-  // `{"treeIndex":t,"value":["0x…"]}` for t = n-1 … 2n-2 (the leaves are the last n nodes), and commas.
-  for (let t = n - 1; t <= 2 * n - 2; t++) size += 93 + String(t).length;
-  return size + (n - 1);
+  return FRAME_PREFIX + Buffer.byteLength(canonicalJson(header)) + 32 * leaves;
+}
+
+/** The length of quilt `k`'s path in a top tree of `n` quilts (SimpleMerkleTree, leaves unsorted). */
+function pathLength(k: number, n: number): number {
+  return n <= 1 ? 0 : Math.floor(Math.log2(2 * n - 1 - k));
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -305,7 +351,8 @@ export function batchIndexSizeBound(values: number, count: number, salted = fals
  * Builds a v2 batch of `proofs` (at least one, in batch order, no two with the same commitment): v2 documents (checked:
  * shape and hashes, then encoded) or {@link EncodedProofV2}s the caller vouches for (its own proofs, encoded and
  * committed when it signed them: their bytes must be a binary proof, and are not decoded again). Splits them into quilts
- * as {@link planBatchV2} does, builds each quilt's subtree and index patch and the root over the subroots.
+ * as {@link planBatchV2} does (or as `options.plan` says), builds each quilt's subtree and index patch and the root
+ * over the subroots.
  */
 export function buildBatchV2(
   proofs: readonly (InferenceProof | EncodedProofV2)[],
@@ -320,10 +367,13 @@ export function buildBatchV2(
     const at = (commitments as readonly string[]).indexOf(salt);
     if (at >= 0) throw new BatchFormatError("salt", `is the commitment of proofs[${at}]: choose a random salt`);
   }
-  const plan = planBatchV2(
-    encoded.map((e) => ({ commitment: e.commitment, size: e.bytes.length })),
-    { ...options, salted: salt !== undefined },
-  );
+  const plan =
+    options.plan === undefined
+      ? planBatchV2(
+          encoded.map((e) => ({ commitment: e.commitment, size: e.bytes.length })),
+          { ...options, salted: salt !== undefined },
+        )
+      : checkPlan(options.plan, proofs.length, planLimits(options).maxPerQuilt);
   const subtrees = plan.map(({ start, end }, k) => {
     const quiltCommitments = commitments.slice(start, end);
     const values: Bytes32[] = k === 0 && salt !== undefined ? [...quiltCommitments, salt] : quiltCommitments;
@@ -331,39 +381,41 @@ export function buildBatchV2(
   });
   const { root, paths } = topLevel(subtrees.map((s) => s.tree.root));
   const count = proofs.length;
+  const cap = options.maxQuiltBytes ?? DEFAULT_MAX_QUILT_BYTES;
   const inclusions: BatchInclusionV2[] = [];
   const quilts = subtrees.map((s, k): BatchQuiltV2 => {
-    const document: BatchIndexDocumentV2 = {
+    const header: BatchIndexHeaderV2 = {
       kind: BATCH_KIND,
       version: BatchVersion.V2,
       root,
       quilt: k,
       quilts: subtrees.length,
       count,
-      tree: s.tree.dump(s.values),
+      leaves: s.values.length,
       path: paths[k],
       ...(k === 0 && salt !== undefined ? { salt } : {}),
     };
-    const bytes = canonicalJsonBytes(document);
+    const bytes = encodeIndex(header, s.values);
     const index: BatchIndexV2 = {
-      document,
+      header,
       root,
       quilt: k,
       quilts: subtrees.length,
       count,
+      values: s.values,
+      tree: s.tree,
       subroot: s.tree.root,
       path: paths[k],
       commitments: s.commitments,
       ...(k === 0 && salt !== undefined ? { salt } : {}),
       bytes,
     };
-    const nodes = document.tree.tree;
     s.commitments.forEach((commitment, j) => {
       inclusions.push({
         root,
         index: s.start + j,
         commitment,
-        leaf: nodes[s.tree.treeIndex(j)],
+        leaf: s.tree.leaf(j),
         proof: [...s.tree.proof(j), ...paths[k]],
         quilt: k,
         identifier: commitment,
@@ -383,10 +435,11 @@ export function buildBatchV2(
     };
     if (options.sizeOf !== undefined) {
       quilt.size = options.sizeOf(patches.map((p) => ({ identifier: p.identifier, size: p.contents.length })));
-      const cap = options.maxQuiltBytes ?? DEFAULT_MAX_QUILT_BYTES;
       if (quilt.size > cap) {
-        // The plan bounds the index from above; reaching this is a bug in that bound.
-        throw new BatchFormatError(`quilts[${k}]`, `takes ${quilt.size} bytes, above the cap of ${cap}`);
+        throw new BatchFormatError(
+          `quilts[${k}]`,
+          `takes ${quilt.size} bytes with its index patch, above the cap of ${cap}: split the proofs into smaller quilts`,
+        );
       }
     }
     return quilt;
@@ -402,14 +455,42 @@ export function buildBatchV2(
   };
 }
 
-/** The root over the subroots (OpenZeppelin SimpleMerkleTree; one quilt: the subroot) and each quilt's path. */
+/** Checks a caller's plan: consecutive non-empty ranges from 0 to `count`, each of at most `max` proofs. */
+function checkPlan(plan: readonly QuiltRange[], count: number, max: number): readonly QuiltRange[] {
+  let at = 0;
+  plan.forEach((range, k) => {
+    if (
+      range.start !== at ||
+      !Number.isSafeInteger(range.end) ||
+      range.end <= range.start ||
+      range.end - range.start > max
+    ) {
+      throw new BatchFormatError(
+        `plan[${k}]`,
+        `must be the next ${max} or fewer proofs from ${at} ({ start: ${at}, end: > ${at} }), got ${JSON.stringify(range)}`,
+      );
+    }
+    at = range.end;
+  });
+  if (at !== count) throw new BatchFormatError("plan", `covers proofs 0 to ${at}, not all ${count}`);
+  return plan;
+}
+
+/** The root over the subroots (OpenZeppelin SimpleMerkleTree, leaves in quilt order; one quilt: the subroot). */
 function topLevel(subroots: readonly Bytes32[]): { root: BatchRoot; paths: Bytes32[][] } {
   if (subroots.length === 1) return { root: subroots[0] as BatchRoot, paths: [[]] };
-  const tree = SimpleMerkleTree.of([...subroots]);
+  const tree = SimpleMerkleTree.of([...subroots], { sortLeaves: false });
   return {
     root: tree.root.toLowerCase() as BatchRoot,
     paths: subroots.map((_, k) => tree.getProof(k).map((node) => node.toLowerCase())),
   };
+}
+
+/** The index patch bytes: the frame with the header and the values as 32-byte words. */
+function encodeIndex(header: BatchIndexHeaderV2, values: readonly Bytes32[]): Uint8Array {
+  const body = new Uint8Array(32 * values.length);
+  values.forEach((value, i) => writeHex(value, body, 32 * i, 32));
+  return encodeFrame(BATCH_INDEX_MAGIC, BatchVersion.V2, canonicalJsonBytes(header), [body]);
 }
 
 function encodedOf(proof: InferenceProof | EncodedProofV2, i: number): EncodedProofV2 {
@@ -447,16 +528,19 @@ function toCommitmentAt(value: unknown, field: string): Commitment {
 // Reading
 
 /**
- * The strict reader of an index patch: canonical JSON of the exact shape; a valid StandardMerkleTree of unique values
- * (the salt last, in quilt 0 only); `path` leads from the tree's root to `root` (with one quilt: `path` is `[]` and
- * `root` is the tree's root); `quilt < quilts <= count`. Throws {@link BatchFormatError} naming the field.
+ * The strict reader of an index patch: the frame (magic {@link BATCH_INDEX_MAGIC}, version 2, nothing trailing), a
+ * canonical JSON header of the exact shape, `leaves` 32-byte values in the body, unique, the salt last and in quilt 0
+ * only; the subtree rebuilt from them; `path` of the length quilt `quilt` of `quilts` has, leading from the subtree's
+ * root to `root` (one quilt: `path` is `[]` and `root` is the subroot); `quilt < quilts <= count`. Throws
+ * {@link BatchFormatError} naming the field (`magic`, `version`, `headerLength`, `header`, `leaves`, `values[i]`,
+ * `trailing`, or the header field).
  */
-export function decodeBatchIndex(input: Uint8Array | string): BatchIndexV2 {
-  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
-  const r = check.object(parseIndex(bytes), "", INDEX_FIELDS, ["salt"]);
+export function decodeBatchIndex(input: Uint8Array): BatchIndexV2 {
+  const { frame, header: h } = openIndex(input);
+  const r = check.object(h, "", INDEX_FIELDS, ["salt"]);
   if (r.kind !== BATCH_KIND) throw new BatchFormatError("kind", `must be "${BATCH_KIND}", got ${kind(r.kind)}`);
   if (r.version !== BatchVersion.V2) {
-    throw new BatchFormatError("version", `must be ${BatchVersion.V2} in an index patch, got ${kind(r.version)}`);
+    throw new BatchFormatError("version", `is ${kind(r.version)} in the header but 2 in the frame`);
   }
   const root = check.bytes32(r.root, "root") as BatchRoot;
   const count = check.integer(r.count, "count", 1, 2 ** 32 - 1);
@@ -464,129 +548,120 @@ export function decodeBatchIndex(input: Uint8Array | string): BatchIndexV2 {
   const quilt = check.integer(r.quilt, "quilt", 0, quilts - 1);
   const salt = r.salt === undefined ? undefined : check.bytes32(r.salt, "salt");
   if (salt !== undefined && quilt !== 0) {
-    throw new BatchFormatError("salt", `is in the index of quilt ${quilt}: a batch's salt is in quilt 0's tree only`);
+    throw new BatchFormatError("salt", `is in the index of quilt ${quilt}: a batch's salt is in quilt 0's values only`);
   }
-  const valuesLength = Array.isArray((r.tree as { values?: unknown } | null)?.values)
-    ? (r.tree as { values: unknown[] }).values.length
-    : 0;
-  const dump = validateDump(r.tree, Math.max(valuesLength, 1));
-  const commitments = dump.values.map((v) => v.value[0] as Commitment);
-  if (salt !== undefined) {
-    const last = commitments.pop();
-    if (last !== salt) {
-      throw new BatchFormatError(
-        `tree.values[${dump.values.length - 1}]`,
-        `is ${last} but the batch's salt is ${salt}: the salt must be the last tree value`,
-      );
-    }
+  const leaves = check.integer(r.leaves, "leaves", salt === undefined ? 1 : 2, MAX_QUILT_PROOFS + 1);
+  const path = check.array(r.path, "path").map((node, i) => check.bytes32(node, join("path", i)));
+  const body: FramePiece = { field: "leaves", length: 32 * leaves, bytes: new Uint8Array(0) };
+  frame.slice([body]);
+  const values = Array.from(
+    { length: leaves },
+    (_, i) => `0x${Buffer.from(body.bytes.subarray(32 * i, 32 * i + 32)).toString("hex")}`,
+  );
+  checkUniqueValues(values);
+  const commitments = values.slice() as Commitment[];
+  if (salt !== undefined && commitments.pop() !== salt) {
+    throw new BatchFormatError(`values[${leaves - 1}]`, `must be the batch's salt ${salt}: the salt is the last value`);
   }
-  if (commitments.length === 0) throw new BatchFormatError("tree.values", "must hold at least one proof commitment");
   if (commitments.length > count) {
     throw new BatchFormatError("count", `is ${count} but this quilt alone holds ${commitments.length} proofs`);
   }
-  checkUniqueValues(dump.values.map((v) => v.value[0]));
-  const subroot = checkTreeDump(dump);
-  const path = check.array(r.path, "path").map((node, i) => check.bytes32(node, join("path", i)));
-  if (quilts === 1 && path.length !== 0) {
-    throw new BatchFormatError("path", "must be [] in a one-quilt batch (its root is the quilt's tree root)");
+  const expected = pathLength(quilt, quilts);
+  if (path.length !== expected) {
+    throw new BatchFormatError(
+      "path",
+      `holds ${path.length} node(s), but quilt ${quilt} of ${quilts} has a path of ${expected} (${quilts === 1 ? "a one-quilt batch's root is its subroot" : "OpenZeppelin SimpleMerkleTree over the subroots in quilt order"})`,
+    );
   }
-  if (path.length > 32)
-    throw new BatchFormatError("path", `holds ${path.length} nodes; a batch has at most 32 levels of quilts`);
+  const tree = BatchTree.of(values);
+  const subroot = tree.root;
   const reached = path.reduce<string>((node, sibling) => hashPair(node, sibling), subroot);
   if (reached !== root) {
     throw new BatchFormatError(
       "path",
-      `leads from the quilt's tree root ${subroot} to ${reached}, not to the batch root ${root}: the index was altered`,
+      `leads from the quilt's subroot ${subroot} to ${reached}, not to the batch root ${root}: the index was altered`,
     );
   }
-  const document: BatchIndexDocumentV2 = {
+  const header: BatchIndexHeaderV2 = {
     kind: BATCH_KIND,
     version: BatchVersion.V2,
     root,
     quilt,
     quilts,
     count,
-    tree: dump,
+    leaves,
     path,
     ...(salt === undefined ? {} : { salt }),
   };
-  const canonical = canonicalJsonBytes(document);
-  if (!Buffer.from(canonical).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+  if (!Buffer.from(canonicalJsonBytes(header)).equals(Buffer.from(frame.header))) {
     throw new BatchFormatError(
-      "$",
-      "is not the canonical JSON of the index (sorted keys, no whitespace, lowercase hex): an index patch has one encoding",
+      "header",
+      "is not the canonical JSON of the index header (sorted keys, no whitespace, lowercase hex): an index has one encoding",
     );
   }
   return {
-    document,
+    header,
     root,
     quilt,
     quilts,
     count,
+    values,
+    tree,
     subroot,
     path,
     commitments,
     ...(salt === undefined ? {} : { salt }),
-    bytes,
+    bytes: input,
   };
 }
 
 /**
- * The lenient reader of an index patch, for verifying ONE proof: the outer shape (kind, version, the tree's values and
- * nodes, the path), nothing proven. A proof's inclusion is then `inclusionOf(inspection, commitment).proof` checked
- * against the anchored root (`provesBatchInclusion`, `ProofRegistry.isIncluded`): an index that lies gives a proof that
- * fails. Throws {@link BatchFormatError} naming the field.
+ * The lenient reader of an index patch, for verifying ONE proof: the frame, the header's outer shape and the values;
+ * nothing proven. The subtree is rebuilt from the values; a proof's inclusion is then `inclusionOf(inspection,
+ * commitment).proof` checked against the anchored root (`provesBatchInclusion`, `ProofRegistry.isIncluded`): an index
+ * that lies gives a proof that fails. Throws {@link BatchFormatError} naming the field.
  */
-export function inspectBatchIndex(input: Uint8Array | string): BatchIndexInspection {
-  const doc = parseIndex(typeof input === "string" ? new TextEncoder().encode(input) : input);
+export function inspectBatchIndex(input: Uint8Array): BatchIndexInspection {
+  const { frame, header: doc } = openIndex(input);
   const fail = (field: string, reason: string) => new BatchFormatError(field, reason);
   if (doc.kind !== BATCH_KIND) throw fail("kind", `must be "${BATCH_KIND}", got ${kind(doc.kind)}`);
-  if (doc.version !== BatchVersion.V2) throw fail("version", `must be 2 in an index patch, got ${kind(doc.version)}`);
   if (typeof doc.root !== "string") throw fail("root", "must be a bytes32 hex string");
   const integer = (field: string) => {
     const value = doc[field];
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
       throw fail(field, "must be a non-negative integer");
+    }
     return value;
   };
-  const tree = doc.tree as Record<string, unknown> | null;
-  if (typeof tree !== "object" || tree === null || Array.isArray(tree)) throw fail("tree", "must be a JSON object");
-  if (!Array.isArray(tree.tree) || !tree.tree.every((n) => typeof n === "string")) {
-    throw fail("tree.tree", "must be an array of hex node hashes");
+  const leaves = integer("leaves");
+  if (leaves < 1 || 32 * leaves !== frame.body.length) {
+    throw fail("leaves", `is ${leaves} but the body holds ${frame.body.length} bytes (32 per value, at least one)`);
   }
-  if (!Array.isArray(tree.values)) throw fail("tree.values", "must be an array");
-  const leaves = tree.values.map((item: unknown, i): BatchLeafEntry => {
-    const at = `tree.values[${i}]`;
-    const value = item as { value?: unknown; treeIndex?: unknown } | null;
-    const leaf = value?.value;
-    if (!Array.isArray(leaf) || leaf.length !== 1 || !isBytes32Hex(leaf[0])) {
-      throw fail(`${at}.value`, "must hold exactly one bytes32 commitment");
-    }
-    const treeIndex = value?.treeIndex;
-    if (typeof treeIndex !== "number" || !Number.isSafeInteger(treeIndex) || treeIndex < 0) {
-      throw fail(`${at}.treeIndex`, "must be a non-negative integer");
-    }
-    return { commitment: leaf[0].toLowerCase() as Commitment, treeIndex };
-  });
   if (!Array.isArray(doc.path) || !doc.path.every((n) => typeof n === "string")) {
     throw fail("path", "must be an array of hex node hashes");
   }
+  const values = Array.from(
+    { length: leaves },
+    (_, i) => `0x${Buffer.from(frame.body.subarray(32 * i, 32 * i + 32)).toString("hex")}`,
+  );
   let salt: Bytes32 | undefined;
   if (doc.salt !== undefined) {
     if (!isBytes32Hex(doc.salt)) throw fail("salt", "must be a bytes32 hex string");
     salt = doc.salt.toLowerCase();
-    const last = leaves.pop();
-    if (last?.commitment !== salt)
-      throw fail("salt", `must be the tree's last value, which is ${last?.commitment ?? "missing"}`);
+    if (values[leaves - 1] !== salt) throw fail("salt", `must be the last value, which is ${values[leaves - 1]}`);
   }
+  const tree = BatchTree.of(values);
+  const proofs = salt === undefined ? leaves : leaves - 1;
   return {
     version: BatchVersion.V2,
     root: doc.root,
     quilt: integer("quilt"),
     quilts: integer("quilts"),
     count: integer("count"),
-    leaves,
-    nodes: tree.tree as string[],
+    leaves: values
+      .slice(0, proofs)
+      .map((commitment, i) => ({ commitment: commitment as Commitment, treeIndex: tree.treeIndex(i) })),
+    tree,
     path: doc.path as string[],
     ...(salt === undefined ? {} : { salt }),
   };
@@ -594,49 +669,36 @@ export function inspectBatchIndex(input: Uint8Array | string): BatchIndexInspect
 
 /**
  * Where `commitment` sits under an index patch (strict {@link BatchIndexV2} or lenient {@link BatchIndexInspection})
- * and its inclusion proof: the subtree proof followed by the quilt's path, what `ProofRegistry.isIncluded(root,
+ * and its inclusion proof: the subtree proof followed by the quilt's path, what `ProofRegistry.isIncluded(node, root,
  * commitment, proof)` and `verifyBatchInclusion` accept. For an inspection nothing is proven until the proof is checked
- * against the anchored root. Throws {@link NotInBatchError} when the index has no such value, {@link BatchFormatError}
- * when an inspected tree is too malformed to give a proof.
+ * against the anchored root. Throws {@link NotInBatchError} when the index has no such commitment, and
+ * {@link BatchFormatError} when an inspected path is not bytes32 hex.
  */
 export function inclusionOf(
   index: BatchIndexV2 | BatchIndexInspection,
   commitment: Commitment | string,
 ): { root: string; proof: Bytes32[]; leaf: Bytes32; quilt: number; treeIndex: number } {
   const wanted = toCommitment(commitment, "commitment");
-  if ("document" in index) {
-    const at = index.commitments.indexOf(wanted);
-    if (at < 0) throw new NotInBatchError(wanted, index.root);
-    const nodes = index.document.tree.tree;
-    const treeIndex = index.document.tree.values[at].treeIndex;
-    return {
-      root: index.root,
-      proof: [...proofInCheckedTree(nodes, treeIndex), ...index.path],
-      leaf: nodes[treeIndex],
-      quilt: index.quilt,
-      treeIndex,
-    };
+  const at =
+    "commitments" in index ? index.commitments.indexOf(wanted) : index.leaves.findIndex((l) => l.commitment === wanted);
+  if (at < 0) throw new NotInBatchError(wanted, index.root);
+  if (!index.path.every((node) => isBytes32Hex(node))) {
+    throw new BatchFormatError("path", `cannot give a Merkle proof of ${wanted}: a path entry is not bytes32 hex`);
   }
-  const entry = index.leaves.find((leaf) => leaf.commitment === wanted);
-  if (entry === undefined) throw new NotInBatchError(wanted, index.root);
-  const proof = merkleProofAt(index.nodes, entry.treeIndex);
-  if (proof === null || !index.path.every((node) => isBytes32Hex(node))) {
-    throw new BatchFormatError("tree", `cannot give a Merkle proof of ${wanted}: a node or path entry is not bytes32`);
-  }
-  const leaf = index.nodes[entry.treeIndex];
   return {
     root: index.root,
-    proof: [...proof, ...index.path.map((node) => node.toLowerCase())],
-    leaf: (isBytes32Hex(leaf) ? leaf.toLowerCase() : leaf) as Bytes32,
+    proof: [...index.tree.proof(at), ...index.path.map((node) => node.toLowerCase())],
+    leaf: index.tree.leaf(at),
     quilt: index.quilt,
-    treeIndex: entry.treeIndex,
+    treeIndex: index.tree.treeIndex(at),
   };
 }
 
 /**
  * The strict reader of a whole quilt (every patch, e.g. from a whole-quilt read): the index patch
- * ({@link decodeBatchIndex}), and one proof patch per index value, each a v2 proof (`decodeProof`) whose commitment is
- * its identifier; no other patch. Throws {@link BatchFormatError} naming the patch (`patches["<identifier>"]`).
+ * ({@link decodeBatchIndex}), and one proof patch per index commitment, each a v2 proof (`decodeProof`) whose
+ * commitment is its identifier; no other patch. Throws {@link BatchFormatError} naming the patch
+ * (`patches["<identifier>"]`).
  */
 export function decodeBatchQuilt(patches: readonly BatchPatch[]): BatchQuiltContents {
   const byId = new Map<string, Uint8Array>();
@@ -680,20 +742,38 @@ export function decodeBatchQuilt(patches: readonly BatchPatch[]): BatchQuiltCont
   return { index, proofs };
 }
 
+/** Whether `bytes` start with {@link BATCH_INDEX_MAGIC} (a v2 index patch). */
+export function isBatchIndex(bytes: Uint8Array): boolean {
+  return hasMagic(bytes, BATCH_INDEX_MAGIC);
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** Parses an index patch to a JSON object. */
-function parseIndex(bytes: Uint8Array): Record<string, unknown> {
+/** Reads an index patch's frame (version 2) and parses its header to a JSON object. */
+function openIndex(bytes: Uint8Array): { frame: Frame; header: Record<string, unknown> } {
+  if (!(bytes instanceof Uint8Array)) throw new BatchFormatError("$", `must be the patch's bytes, got ${kind(bytes)}`);
+  const frame = decodeFrame(
+    bytes,
+    BATCH_INDEX_MAGIC,
+    "an index patch",
+    (field, reason) => new BatchFormatError(field, reason),
+  );
+  if (frame.version !== BatchVersion.V2) {
+    throw new BatchFormatError(
+      "version",
+      `is ${frame.version} in the frame; this library reads index patches of version 2`,
+    );
+  }
   let parsed: unknown;
   try {
-    parsed = parseJson(bytes);
+    parsed = parseJson(frame.header);
   } catch (error) {
-    throw new BatchFormatError("$", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
+    throw new BatchFormatError("header", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new BatchFormatError("$", `must be an object, got ${kind(parsed)}`);
+    throw new BatchFormatError("header", `must be a JSON object, got ${kind(parsed)}`);
   }
-  return parsed as Record<string, unknown>;
+  return { frame, header: parsed as Record<string, unknown> };
 }
 
 /** keccak256 of two lowercase bytes32 hex nodes, sorted (OpenZeppelin's commutative node hash). */
@@ -720,7 +800,7 @@ function checkUniqueValues(values: readonly string[]): void {
   const seen = new Map<string, number>();
   values.forEach((value, i) => {
     const earlier = seen.get(value);
-    if (earlier !== undefined) throw new BatchFormatError(`tree.values[${i}]`, `repeats tree.values[${earlier}]`);
+    if (earlier !== undefined) throw new BatchFormatError(`values[${i}]`, `repeats values[${earlier}]`);
     seen.set(value, i);
   });
 }
