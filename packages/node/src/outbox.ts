@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   BATCH_INDEX_IDENTIFIER,
-  batchIndexSizeBound,
+  batchIndexPatchSize,
   BatchTree,
   buildBatch,
   buildBatchV2,
@@ -225,7 +225,8 @@ export class Outbox {
   checkFitsQuilt(proofBytes: number, what?: string): void {
     const size = this.quiltSizeOf([
       { identifier: `0x${"0".repeat(64)}`, size: proofBytes },
-      { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexSizeBound(1, Math.max(this.options.maxBatch, 2), true) },
+      // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts.
+      { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true) },
     ]);
     if (size > this.options.maxBatchBytes) {
       throw new ProofTooLargeError(
@@ -426,11 +427,20 @@ export class Outbox {
     return built.root;
   }
 
-  private buildQuilts(commitments: Commitment[], salt: Bytes32 | undefined, maxQuiltBytes: number, nShards: number) {
+  private buildQuilts(
+    commitments: Commitment[],
+    salt: Bytes32 | undefined,
+    maxQuiltBytes: number,
+    nShards: number,
+    counts?: number[],
+  ) {
+    let start = 0;
+    const plan = counts?.map((count) => ({ start, end: (start += count) }));
     return buildBatchV2(
       commitments.map((c) => ({ commitment: c, bytes: this.b.pending.get(c)!.bytes! })),
       {
         ...(salt ? { salt } : {}),
+        ...(plan ? { plan } : {}),
         maxPerQuilt: this.options.maxPerQuilt,
         maxQuiltBytes,
         sizeOf: (patches) => this.quiltSizeOf(patches, nShards),
@@ -438,16 +448,16 @@ export class Outbox {
     );
   }
 
-  /** A sealed v2 batch rebuilt from its proofs with the limits it was sealed with (after a restart). */
+  /** A sealed v2 batch rebuilt from its proofs in the quilts it was sealed as (after a restart): the same quilts. */
   private rebuildQuilts(batch: SealedBatch): ProofBatchV2 {
     const plan = batch.plan!;
-    const built = this.buildQuilts(batch.commitments, batch.salt, plan.maxQuiltBytes, plan.nShards);
+    const built = this.buildQuilts(batch.commitments, batch.salt, plan.maxQuiltBytes, plan.nShards, plan.counts);
     const counts = built.quilts.map((q) => q.commitments.length);
     if (built.root !== batch.root || counts.join(",") !== plan.counts.join(",")) {
       throw new OutboxError(
         `batch ${batch.root}: its proofs rebuild to root ${built.root} in quilts of [${counts.join(", ")}] proofs, ` +
-          `not the quilts of [${plan.counts.join(", ")}] it was sealed as; this node version splits quilts ` +
-          "differently from the one that sealed it: finish it with that version",
+          `not root ${batch.root} in quilts of [${plan.counts.join(", ")}] it was sealed as: this node version ` +
+          "builds quilts differently from the one that sealed it; finish the batch with that version",
       );
     }
     return built;

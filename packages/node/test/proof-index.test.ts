@@ -151,7 +151,10 @@ function quiltBatchOf(tag: string, b: number, sizes: number[], salt?: string): I
     const own = commitments.slice(offset, (offset += size));
     return { own, tree: libraryTree(own, k === 0 ? salt : undefined) };
   });
-  const top = SimpleMerkleTree.of(parts.map((p) => p.tree.root));
+  const top = SimpleMerkleTree.of(
+    parts.map((p) => p.tree.root),
+    { sortLeaves: false },
+  );
   const quilts = parts.map((p, k) => {
     const quiltId = createHash("sha256").update(`quilt:${tag}:${b}:${k}`).digest().toString("base64url") as BlobId;
     return {
