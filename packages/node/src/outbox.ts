@@ -19,7 +19,7 @@ import {
   type ProofBatchV2,
   type ProofRegistryClient,
 } from "@strata/core";
-import { BlobTooLargeError, quiltSize, WalrusHttpError, type WalrusClient } from "@strata/walrus";
+import { BlobTooLargeError, maxQuiltPatches, quiltSize, WalrusHttpError, type WalrusClient } from "@strata/walrus";
 import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors";
 import { Journal, type JournalCodec, type JournalOptions } from "./journal";
 import { ProofIndex, type IndexedBatch } from "./proof-index";
@@ -441,7 +441,8 @@ export class Outbox {
       {
         ...(salt ? { salt } : {}),
         ...(plan ? { plan } : {}),
-        maxPerQuilt: this.options.maxPerQuilt,
+        // 665 at 1000 shards; fewer on a smaller network (one patch per secondary column, one column for the index).
+        maxPerQuilt: Math.min(this.options.maxPerQuilt, maxQuiltPatches(nShards) - 1),
         maxQuiltBytes,
         sizeOf: (patches) => this.quiltSizeOf(patches, nShards),
       },
