@@ -6,14 +6,38 @@ import {
   type Bytes32,
   type Commitment,
   type InferenceProof,
+  type ProofBatchV2,
 } from "@strata/core";
+import type { QuiltPatchId } from "@strata/walrus";
 import { OutboxError } from "./errors";
+
+/** How a v2 batch was split into quilts when it was sealed: rebuilding it with these limits gives the same quilts. */
+export interface QuiltPlan {
+  /** The number of proofs of each quilt, in order. */
+  counts: number[];
+  /** Each quilt's path from its subroot to the root. */
+  paths: Bytes32[][];
+  /** The byte cap and shard count the quilts were sized with. */
+  maxQuiltBytes: number;
+  nShards: number;
+}
+
+/** A stored quilt of a v2 batch: its ID and the patch ID of each of its proofs (in batch order) and of its index. */
+export interface StoredQuilt {
+  quiltId: BlobId;
+  patchIds: QuiltPatchId[];
+  indexPatchId: QuiltPatchId;
+}
 
 /** A record of the outbox journal. */
 export type OutboxRecord =
+  /** A v1 proof (a JSON line). */
   | { t: "proof"; doc: InferenceProof }
-  | { t: "batch"; root: BatchRoot; commitments: Commitment[]; salt?: Bytes32 }
-  | { t: "stored"; root: BatchRoot; blobId: BlobId }
+  /** A v2 proof: its binary encoding (a binary frame of the journal) and its commitment (recomputed on replay). */
+  | { t: "proof2"; commitment: Commitment; bytes: Uint8Array }
+  /** A sealed batch: a v1 batch blob, or (with `quilts`) a v2 batch of Walrus quilts. */
+  | { t: "batch"; root: BatchRoot; commitments: Commitment[]; salt?: Bytes32; quilts?: QuiltPlan }
+  | { t: "stored"; root: BatchRoot; blobId: BlobId; quilts?: StoredQuilt[] }
   | { t: "anchored"; root: BatchRoot; txHash: string; block: number; gasUsed?: string }
   /** A sealed batch replaced by the batch records that follow (re-sealed with a salt, or split to fit the cap). */
   | { t: "dropped"; root: BatchRoot; reason: string };
@@ -30,8 +54,12 @@ export interface ProofStatus {
   /** The position of the proof in its batch, and the Merkle proof `ProofRegistry.isIncluded` accepts. */
   index?: number;
   merkleProof?: Bytes32[];
-  /** The batch blob on Walrus (base64url), once stored. */
+  /** The batch blob on Walrus (base64url), once stored; for a batch of quilts, the quilt that holds the proof. */
   blobId?: BlobId;
+  /** For a batch of quilts, once stored: the proof's quilt, its patch there and the quilt's index patch. */
+  quiltId?: BlobId;
+  patchId?: QuiltPatchId;
+  indexPatchId?: QuiltPatchId;
   txHash?: string;
   block?: number;
 }
@@ -42,6 +70,8 @@ export interface BatchInfo {
   commitments: Commitment[];
   salt?: Bytes32;
   blobId?: BlobId;
+  /** The quilt IDs of a batch stored as Walrus quilts, in order (`blobId` is the first). */
+  quiltIds?: BlobId[];
   txHash?: string;
   block?: number;
   gasUsed?: string;
@@ -59,6 +89,16 @@ export interface QuarantinedBatch {
 export interface SealedBatch extends BatchInfo {
   /** Bytes of the batch blob, kept from sealing until it is stored. */
   bytes?: Uint8Array;
+  /** A v2 batch: how it is split into quilts. */
+  plan?: QuiltPlan;
+  /** A v2 batch as built at sealing, kept until it is stored. */
+  built?: ProofBatchV2;
+  /** A v2 batch's quilts once stored. */
+  quilts?: StoredQuilt[];
+  /** Quilts stored in the current attempt (not journalled: a restart stores them again, with the same IDs). */
+  storedSoFar?: StoredQuilt[];
+  /** A v2 batch's subtrees (one per quilt), built on demand for status answers. */
+  subtrees?: BatchTree[];
   attempts: number;
   nextAt: number;
   lastError?: string;
@@ -69,8 +109,11 @@ export interface SealedBatch extends BatchInfo {
 }
 
 export interface PendingProof {
-  doc: InferenceProof;
-  /** Bytes the proof adds to a batch blob (estimate: its JSON plus its share of the tree). */
+  /** A v1 proof's document. */
+  doc?: InferenceProof;
+  /** A v2 proof's binary encoding (its quilt patch). */
+  bytes?: Uint8Array;
+  /** Bytes the proof adds to a batch (v1: its JSON plus its share of the tree; v2: its patch). */
   size: number;
   /** The sealed batch holding it, once batched. */
   root?: BatchRoot;
@@ -89,7 +132,8 @@ export const RECORD_ENVELOPE = JSON.stringify({ t: "proof", doc: null }).length 
 export class Backlog {
   readonly pending = new Map<Commitment, PendingProof>();
   readonly sealed = new Map<BatchRoot, SealedBatch>();
-  waiting: { commitment: Commitment; at: number; size: number }[] = [];
+  waiting: { commitment: Commitment; at: number; size: number; v2: boolean }[] = [];
+  /** Bytes of the waiting v1 proofs (a v1 batch blob is sealed by them; v2 quilts are sized when built). */
   waitingBytes = 0;
   backlogBytes = 0;
   quarantinedCount = 0;
@@ -102,17 +146,25 @@ export class Backlog {
         case "proof": {
           const commitment = proofCommitment(record.doc);
           if (this.pending.has(commitment)) break; // written twice around a compaction
-          this.addWaiting(commitment, record.doc, proofSize(record.doc), now);
+          this.addWaiting(commitment, { doc: record.doc }, proofSize(record.doc), now);
+          break;
+        }
+        case "proof2": {
+          if (this.pending.has(record.commitment)) break;
+          this.addWaiting(record.commitment, { bytes: record.bytes }, record.bytes.length, now);
           break;
         }
         case "batch": {
           if (this.sealed.has(record.root)) break;
-          this.seal(record.root, record.commitments, record.salt);
+          this.seal(record.root, record.commitments, record.salt, undefined, record.quilts);
           break;
         }
         case "stored": {
           const batch = this.sealed.get(record.root);
-          if (batch) batch.blobId = record.blobId;
+          if (batch) {
+            batch.blobId = record.blobId;
+            if (record.quilts) batch.quilts = record.quilts;
+          }
           break;
         }
         case "anchored":
@@ -125,24 +177,46 @@ export class Backlog {
     }
   }
 
-  addWaiting(commitment: Commitment, doc: InferenceProof, size: number, at: number): void {
-    this.pending.set(commitment, { doc, size });
-    this.waiting.push({ commitment, at, size });
-    this.waitingBytes += size;
+  addWaiting(
+    commitment: Commitment,
+    proof: { doc?: InferenceProof; bytes?: Uint8Array },
+    size: number,
+    at: number,
+  ): void {
+    this.pending.set(commitment, { ...proof, size });
+    this.waiting.push({ commitment, at, size, v2: proof.bytes !== undefined });
+    if (proof.bytes === undefined) this.waitingBytes += size;
     this.backlogBytes += size;
   }
 
-  seal(root: BatchRoot, commitments: Commitment[], salt?: Bytes32, bytes?: Uint8Array): SealedBatch {
+  seal(
+    root: BatchRoot,
+    commitments: Commitment[],
+    salt?: Bytes32,
+    bytes?: Uint8Array,
+    plan?: QuiltPlan,
+    built?: ProofBatchV2,
+  ): SealedBatch {
     const members = new Set(commitments);
     const taken = this.waiting.filter((w) => members.has(w.commitment));
     this.waiting = this.waiting.filter((w) => !members.has(w.commitment));
-    for (const w of taken) this.waitingBytes -= w.size;
+    for (const w of taken) if (!w.v2) this.waitingBytes -= w.size;
     for (const c of commitments) {
       const proof = this.pending.get(c);
       if (!proof) throw new OutboxError(`journal: batch ${root} names proof ${c}, which the journal never accepted`);
       proof.root = root;
     }
-    const batch: SealedBatch = { root, commitments, salt, bytes, attempts: 0, nextAt: 0, quarantined: false };
+    const batch: SealedBatch = {
+      root,
+      commitments,
+      salt,
+      bytes,
+      plan,
+      built,
+      attempts: 0,
+      nextAt: 0,
+      quarantined: false,
+    };
     this.sealed.set(root, batch);
     return batch;
   }
@@ -156,8 +230,8 @@ export class Backlog {
     const back = batch.commitments.map((commitment) => {
       const proof = this.pending.get(commitment)!;
       proof.root = undefined;
-      this.waitingBytes += proof.size;
-      return { commitment, at: 0, size: proof.size };
+      if (proof.bytes === undefined) this.waitingBytes += proof.size;
+      return { commitment, at: 0, size: proof.size, v2: proof.bytes !== undefined };
     });
     this.waiting = [...back, ...this.waiting];
   }
@@ -178,17 +252,30 @@ export class Backlog {
   liveRecords(): OutboxRecord[] {
     const records: OutboxRecord[] = [];
     for (const batch of this.sealed.values()) {
-      for (const c of batch.commitments) records.push({ t: "proof", doc: this.pending.get(c)!.doc });
+      for (const c of batch.commitments) records.push(this.proofRecord(c));
       records.push({
         t: "batch",
         root: batch.root,
         commitments: batch.commitments,
         ...(batch.salt ? { salt: batch.salt } : {}),
+        ...(batch.plan ? { quilts: batch.plan } : {}),
       });
-      if (batch.blobId) records.push({ t: "stored", root: batch.root, blobId: batch.blobId });
+      if (batch.blobId) {
+        records.push({
+          t: "stored",
+          root: batch.root,
+          blobId: batch.blobId,
+          ...(batch.quilts ? { quilts: batch.quilts } : {}),
+        });
+      }
     }
-    for (const w of this.waiting) records.push({ t: "proof", doc: this.pending.get(w.commitment)!.doc });
+    for (const w of this.waiting) records.push(this.proofRecord(w.commitment));
     return records;
+  }
+
+  private proofRecord(commitment: Commitment): OutboxRecord {
+    const proof = this.pending.get(commitment)!;
+    return proof.bytes ? { t: "proof2", commitment, bytes: proof.bytes } : { t: "proof", doc: proof.doc! };
   }
 }
 

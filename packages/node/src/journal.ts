@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { JournalWriteError, NodeError, OutboxError } from "./errors";
 
 /** The part of a file handle the journal uses; injectable so tests can fail writes the way a full disk does. */
@@ -11,14 +12,46 @@ export interface JournalFile {
   close(): Promise<void>;
 }
 
-/** Opens `path` for positioned reads and writes, creating it if needed (never truncating it). */
+/**
+ * Opens `path` for positioned reads and writes, creating it if needed (never truncating it), with `O_DSYNC`: a write
+ * returns once its bytes are on disk, so writing and syncing a record is one operation on libuv's threads, which runs
+ * on while the main thread is busy (an ONNX Runtime run, converting an answer). The journal still calls `datasync`
+ * after each write (nearly free then), so a file opened without the flag is as durable.
+ */
 export async function openJournalFile(path: string): Promise<JournalFile> {
-  return open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+  return open(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
 }
 
 export interface JournalOptions {
   /** How the journal opens its files (default {@link openJournalFile}). */
   openFile?: (path: string) => Promise<JournalFile>;
+}
+
+/**
+ * How a journal keeps some records as binary frames rather than JSON lines: records with large binary parts (a v2
+ * proof's raw tensor bytes) are written as they are, without base64 or JSON around them.
+ */
+export interface JournalCodec<R> {
+  /** The frame payload of `record`, or `undefined` to write it as a JSON line. */
+  encode(record: R): Uint8Array | undefined;
+  /** The record a frame payload holds; throws for a payload it cannot read (the frame is then skipped and reported). */
+  decode(payload: Uint8Array): R;
+}
+
+/** The first byte of a binary frame (ASCII record separator: a JSON line starts with `{`). */
+const FRAME_MARK = 0x1e;
+/** Mark, u32 LE payload length, u32 LE CRC-32 of the payload. */
+const FRAME_HEADER = 9;
+
+/** The bytes of a binary frame: mark, u32 LE length, u32 LE CRC-32 (zlib's) of the payload, the payload, newline. */
+export function journalFrame(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length + 1);
+  out[0] = FRAME_MARK;
+  out.writeUInt32LE(payload.length, 1);
+  out.writeUInt32LE(crc32(payload), 5);
+  out.set(payload, FRAME_HEADER);
+  out[FRAME_HEADER + payload.length] = 0x0a;
+  return out;
 }
 
 /** A line of the journal that is not a record: bytes of a write that failed and was never acknowledged. */
@@ -38,7 +71,7 @@ interface Pending {
 const JOURNAL = "journal.jsonl";
 
 /**
- * An append-only journal of JSON records with group commit: every `append` resolves only after its record is on disk
+ * An append-only journal of records (JSON lines, or binary frames through a {@link JournalCodec}) with group commit: every `append` resolves only after its record is on disk
  * (every byte written, then fdatasync), and appends that arrive while a sync is in flight share the next one.
  *
  * Failures lose nothing that was acknowledged and leave nothing half-written behind:
@@ -47,8 +80,8 @@ const JOURNAL = "journal.jsonl";
  *   written; while that truncation fails, every append is refused.
  * - An `apply` callback given with a record runs only once the record is durable, before `append` resolves, so state
  *   derived from the journal never runs ahead of it (and a compaction never misses it).
- * - Opening writes nothing but the truncation of a torn last line (which shrinks the file), so a node starts on a
- *   full disk. A line that does not parse between good lines (left by a failed write of an older version) is skipped,
+ * - Opening writes nothing but the truncation of a torn last line or frame (which shrinks the file), so a node starts
+ *   on a full disk. A binary frame carries its length and a CRC-32: one that does not check is skipped like a bad line. A line that does not parse between good lines (left by a failed write of an older version) is skipped,
  *   copied to `journal.skipped` and reported; a good record glued to it is recovered.
  * - `compact` replaces the journal by a snapshot of the live records atomically (temporary file, fsync, rename, fsync of
  *   the directory); if it cannot be written the old journal stays as it was.
@@ -67,6 +100,7 @@ export class Journal<R> {
     private handle: JournalFile,
     size: number,
     private readonly openFile: (path: string) => Promise<JournalFile>,
+    private readonly codec: JournalCodec<R> | undefined,
   ) {
     this._size = size;
   }
@@ -80,6 +114,7 @@ export class Journal<R> {
   static async open<R>(
     dir: string,
     options: JournalOptions = {},
+    codec?: JournalCodec<R>,
   ): Promise<{ journal: Journal<R>; records: R[]; skipped: SkippedLine[] }> {
     await mkdir(dir, { recursive: true });
     const path = join(dir, JOURNAL);
@@ -89,7 +124,7 @@ export class Journal<R> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    const { records, skipped, validLength } = parseJournal<R>(text);
+    const { records, skipped, validLength } = parseJournal<R>(text, codec);
     const openFile = options.openFile ?? openJournalFile;
     const handle = await openFile(path);
     if (validLength !== text.length) {
@@ -101,7 +136,7 @@ export class Journal<R> {
       const note = skipped.map((s) => `line ${s.line} (skipped ${new Date().toISOString()}): ${s.text}\n`).join("");
       await appendFile(join(dir, "journal.skipped"), note).catch(() => undefined);
     }
-    return { journal: new Journal<R>(dir, handle, validLength, openFile), records, skipped };
+    return { journal: new Journal<R>(dir, handle, validLength, openFile, codec), records, skipped };
   }
 
   /**
@@ -109,16 +144,32 @@ export class Journal<R> {
    * the promise resolves; it never runs for a write that failed.
    */
   append(records: R[], apply?: () => void): Promise<void> {
-    return this.appendJson(
-      records.map((r) => JSON.stringify(r)),
-      apply,
-    );
+    if (!this.codec) {
+      return this.appendJson(
+        records.map((r) => JSON.stringify(r)),
+        apply,
+      );
+    }
+    return this.appendBytes(Buffer.concat(records.map((r) => this.recordBytes(r))), apply);
   }
 
   /** {@link append} for records the caller has already serialized (`JSON.stringify` of each, no newline). */
   appendJson(records: string[], apply?: () => void): Promise<void> {
+    return this.appendBytes(Buffer.from(records.map((r) => r + "\n").join("")), apply);
+  }
+
+  /** {@link append} for one record the caller has already encoded as a frame payload (what the codec's `decode` reads). */
+  appendFrame(payload: Uint8Array, apply?: () => void): Promise<void> {
+    return this.appendBytes(journalFrame(payload), apply);
+  }
+
+  private recordBytes(record: R): Buffer {
+    const payload = this.codec?.encode(record);
+    return payload === undefined ? Buffer.from(JSON.stringify(record) + "\n") : journalFrame(payload);
+  }
+
+  private appendBytes(bytes: Buffer, apply?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new OutboxError("the journal is closed: the node is stopping"));
-    const bytes = Buffer.from(records.map((r) => r + "\n").join(""));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, apply, resolve, reject });
       if (!this.flushing && !this.compacting) this.flushing = this.flush();
@@ -200,11 +251,7 @@ export class Journal<R> {
       if (this.closed) return;
       const path = join(this.dir, JOURNAL);
       const tmp = `${path}.compact`;
-      const bytes = Buffer.from(
-        live()
-          .map((r) => JSON.stringify(r) + "\n")
-          .join(""),
-      );
+      const bytes = Buffer.concat(live().map((r) => this.recordBytes(r)));
       await rm(tmp, { force: true });
       let next: JournalFile | undefined;
       try {
@@ -244,22 +291,54 @@ export class Journal<R> {
 }
 
 /** Splits a journal into its records; see {@link Journal} for what is skipped and recovered. */
-function parseJournal<R>(text: Buffer): { records: R[]; skipped: SkippedLine[]; validLength: number } {
+function parseJournal<R>(
+  text: Buffer,
+  codec?: JournalCodec<R>,
+): { records: R[]; skipped: SkippedLine[]; validLength: number } {
   const records: R[] = [];
   const skipped: SkippedLine[] = [];
   let start = 0;
   let lineNo = 0;
-  for (;;) {
+  while (start < text.length) {
+    if (text[start] === FRAME_MARK) {
+      const frame = readFrame(text, start, codec);
+      if (frame === "torn") break; // the file ends inside the frame: a write that was never acknowledged
+      lineNo++;
+      if (frame.ok) {
+        records.push(frame.record);
+        start = frame.end;
+        continue;
+      }
+      // A frame that does not check: skip it whole when its length still ends at a newline, else to the next record
+      // that reads (a frame's payload may hold newlines, so a newline alone is not a record boundary).
+      const next = frame.end ?? nextRecordStart(text, start + 1, codec);
+      if (next < 0) break;
+      skipped.push({ line: lineNo, text: `binary frame at byte ${start}: ${frame.reason}` });
+      start = next;
+      continue;
+    }
     const end = text.indexOf(0x0a, start);
     if (end < 0) break; // no newline: a torn tail (or nothing)
     lineNo++;
     const line = text.subarray(start, end).toString("utf8");
+    const lineStart = start;
     start = end + 1;
     if (line.length === 0) continue;
     const record = parseRecord<R>(line);
     if (record !== undefined) {
       records.push(record);
       continue;
+    }
+    // A binary frame glued to a partial line (a torn write of an older version before it): recover it.
+    const mark = text.indexOf(FRAME_MARK, lineStart + 1);
+    if (mark > lineStart && mark < end) {
+      const frame = readFrame(text, mark, codec);
+      if (frame !== "torn" && frame.ok) {
+        skipped.push({ line: lineNo, text: text.subarray(lineStart, mark).toString("utf8") });
+        records.push(frame.record);
+        start = frame.end;
+        continue;
+      }
     }
     // Not a record: a partial write, possibly with the next (good) record appended right after it on this line.
     let recovered: R | undefined;
@@ -272,6 +351,43 @@ function parseJournal<R>(text: Buffer): { records: R[]; skipped: SkippedLine[]; 
     if (recovered !== undefined) records.push(recovered);
   }
   return { records, skipped, validLength: start };
+}
+
+/** The frame at `start`: its record and where the next record starts, why it does not check, or "torn" (cut short). */
+function readFrame<R>(
+  text: Buffer,
+  start: number,
+  codec: JournalCodec<R> | undefined,
+): "torn" | { ok: true; record: R; end: number } | { ok: false; reason: string; end?: number } {
+  if (start + FRAME_HEADER > text.length) return "torn";
+  const length = text.readUInt32LE(start + 1);
+  const end = start + FRAME_HEADER + length;
+  if (end + 1 > text.length) return "torn";
+  if (text[end] !== 0x0a) return { ok: false, reason: `no newline after its ${length} bytes` };
+  const payload = text.subarray(start + FRAME_HEADER, end);
+  if (crc32(payload) !== text.readUInt32LE(start + 5))
+    return { ok: false, reason: `its ${length} bytes fail their CRC-32`, end: end + 1 };
+  if (!codec) return { ok: false, reason: "this journal reads no binary records", end: end + 1 };
+  try {
+    return { ok: true, record: codec.decode(payload), end: end + 1 };
+  } catch (error) {
+    return { ok: false, reason: `its record is unreadable (${(error as Error).message.split("\n")[0]})`, end: end + 1 };
+  }
+}
+
+/** Where the next record that reads (a JSON line, or a frame that checks) starts after a newline from `from`, or -1. */
+function nextRecordStart<R>(text: Buffer, from: number, codec: JournalCodec<R> | undefined): number {
+  for (let nl = text.indexOf(0x0a, from); nl >= 0 && nl + 1 < text.length; nl = text.indexOf(0x0a, nl + 1)) {
+    const next = nl + 1;
+    if (text[next] === FRAME_MARK) {
+      const frame = readFrame(text, next, codec);
+      if (frame !== "torn" && frame.ok) return next;
+    } else if (text[next] === 0x7b) {
+      const end = text.indexOf(0x0a, next);
+      if (end > 0 && parseRecord(text.subarray(next, end).toString("utf8")) !== undefined) return next;
+    }
+  }
+  return -1;
 }
 
 function parseRecord<R>(line: string): R | undefined {

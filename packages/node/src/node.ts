@@ -3,7 +3,9 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
   buildProof,
+  encodeBinaryTensor,
   Memo,
+  ProofVersion,
   signProofWithCommitment,
   StrataClient,
   InvalidArgumentError,
@@ -15,6 +17,7 @@ import {
   toCommitment,
   type ModelId,
   type ModelVersion,
+  type DecodedTensor,
   type RuntimeV1,
 } from "@strata/core";
 import {
@@ -23,7 +26,6 @@ import {
   RUNTIME_SETTINGS,
   tensorFromJson,
   tensorToJson,
-  toProofTensor,
   ModelNotFoundError,
 } from "@strata/runtime";
 import type { WalrusClient } from "@strata/walrus";
@@ -266,8 +268,8 @@ export class InferenceNode implements NodeService {
     try {
       const refused = this.refusal();
       if (refused) throw refused;
-      // Refuse (413) an inference whose inputs alone could never fit in a batch blob, before running it.
-      this.outbox.checkFits(inputBytes(request), "the inputs of this inference");
+      // Refuse (413) an inference whose inputs alone could never fit in a quilt, before running it.
+      this.outbox.checkFitsQuilt(inputBytes(request), "a quilt holding the inputs of this inference");
       const version = await this.resolve(request.model, request.version);
       const t1 = performance.now();
       const session = await this.session(version);
@@ -275,16 +277,27 @@ export class InferenceNode implements NodeService {
       const inputs = Object.entries(request.inputs).map(([name, json]) => tensorFromJson(name, json));
       const outputs = await session.run(inputs);
       const t3 = performance.now();
-      const unsigned = buildProof({
-        domain: this.options.client.proofDomain,
-        model: proofModelOf(version),
-        inputs: inputs.map(toProofTensor),
-        outputs: outputs.map(toProofTensor),
-        runtime: NODE_RUNTIME,
-        node: this.address,
-      });
+      // A v2 proof: tensors as raw little-endian bytes (no base64), hashed once, journalled and stored as they are.
+      const unsigned = buildProof(
+        {
+          domain: this.options.client.proofDomain,
+          model: proofModelOf(version),
+          inputs: inputs.map(binaryProofTensor),
+          outputs: outputs.map(binaryProofTensor),
+          runtime: NODE_RUNTIME,
+          node: this.address,
+        },
+        { version: ProofVersion.V2 },
+      );
       const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
-      await this.outbox.accept(doc, commitment);
+      // The journal writes and syncs the proof on libuv's threads; the answer's outputs are converted meanwhile.
+      const durable = this.outbox.accept(doc, commitment);
+      let outputsJson: InferResponse["outputs"];
+      try {
+        outputsJson = Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)]));
+      } finally {
+        await durable; // answer (or fail) only once the proof is durable
+      }
       const t4 = performance.now();
       this.metricsState.inferMsTotal += t4 - t0;
       return {
@@ -294,7 +307,7 @@ export class InferenceNode implements NodeService {
           blobId: version.blobId,
           sha256: version.sha256,
         },
-        outputs: Object.fromEntries(outputs.map((o) => [o.name, tensorToJson(o)])),
+        outputs: outputsJson,
         proof: {
           ...(await this.outbox.status(commitment))!,
           requestId: doc.requestId,
@@ -385,12 +398,20 @@ function probeJson(probe: Probe): Record<string, unknown> {
   };
 }
 
-/** A lower bound of the bytes an inference's inputs take in its proof (base64 data, or JSON numbers at >= 1 byte). */
+/** The proof form of a decoded tensor: its little-endian element bytes (a v2 proof's binary tensor). */
+function binaryProofTensor(tensor: DecodedTensor) {
+  return encodeBinaryTensor(tensor.name, tensor.dtype, tensor.dims, tensor.values);
+}
+
+/**
+ * A lower bound of the bytes an inference's inputs take in its (binary) proof: 3 bytes per 4 of base64 data, at least
+ * one byte per element of a JSON array.
+ */
 function inputBytes(request: InferRequest): number {
   let bytes = 0;
   for (const tensor of Object.values(request.inputs)) {
     const data = (tensor as { data?: unknown }).data;
-    if (typeof data === "string") bytes += data.length;
+    if (typeof data === "string") bytes += Math.max(0, Math.floor((data.length * 3) / 4) - 2);
     else if (Array.isArray(data)) bytes += data.length;
   }
   return bytes;

@@ -1,19 +1,27 @@
 import { randomBytes } from "node:crypto";
 import {
+  BATCH_INDEX_IDENTIFIER,
+  batchIndexPatchSize,
   BatchTree,
   buildBatch,
+  buildBatchV2,
   ContractRevertError,
+  decodeProof,
+  DEFAULT_MAX_PER_QUILT,
+  encodeProof,
   proofCommitment,
+  ProofVersion,
   type BatchRoot,
   type BlobId,
   type Bytes32,
   type Commitment,
   type InferenceProof,
+  type ProofBatchV2,
   type ProofRegistryClient,
 } from "@strata/core";
-import { BlobTooLargeError, WalrusHttpError, type WalrusClient } from "@strata/walrus";
+import { BlobTooLargeError, maxQuiltPatches, quiltSize, WalrusHttpError, type WalrusClient } from "@strata/walrus";
 import { NodeUnavailableError, OutboxError, ProofTooLargeError } from "./errors";
-import { Journal, type JournalOptions } from "./journal";
+import { Journal, type JournalCodec, type JournalOptions } from "./journal";
 import { ProofIndex, type IndexedBatch } from "./proof-index";
 import {
   Backlog,
@@ -24,16 +32,45 @@ import {
   type OutboxRecord,
   type ProofStatus,
   type QuarantinedBatch,
+  type QuiltPlan,
   type SealedBatch,
+  type StoredQuilt,
 } from "./backlog";
 import { backoffDelay, sendAndMine, TransactionPendingError, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 
+/**
+ * What the outbox stores batches with: `store` for v1 batch blobs, `storeQuilt` for v2 batches (Walrus quilts), and the
+ * network's shard count (`shards`, default 1000), which sizes quilts.
+ */
+export type OutboxStore = Pick<WalrusClient, "store"> & Partial<Pick<WalrusClient, "storeQuilt" | "shards">>;
+
+/** The shard count quilts are sized at when the store does not say (mainnet's and testnet's). */
+const DEFAULT_SHARDS = 1000;
+
+/** Journal records of v2 proofs are binary frames holding the proof's encoding (no base64, no JSON). */
+const JOURNAL_CODEC: JournalCodec<OutboxRecord> = {
+  encode: (record) => (record.t === "proof2" ? record.bytes : undefined),
+  decode: (payload) => {
+    const bytes = payload.slice(); // its own copy: the journal's read buffer is not kept alive
+    const doc = decodeProof(bytes);
+    if (doc.version !== ProofVersion.V2) {
+      throw new OutboxError(`a binary journal record holds a v${String(doc.version)} proof, not a v2 one`);
+    }
+    return { t: "proof2", commitment: proofCommitment(doc), bytes };
+  },
+};
+
 export interface OutboxOptions {
-  /** Seal a batch when this many proofs wait (default 4,096). */
+  /** Seal a batch when this many proofs wait (default 4,096); a batch of v2 proofs spans as many quilts as it needs. */
   maxBatch?: number;
-  /** Seal a batch before its blob would exceed this many bytes: the publisher's body cap (default 10 MiB). */
+  /**
+   * The publisher's body cap (default 10 MiB): no v1 batch blob and no quilt of a v2 batch (its index patch
+   * included, by Walrus's exact quilt size) is larger.
+   */
   maxBatchBytes?: number;
+  /** At most this many proofs per quilt of a v2 batch (default 665: 666 patches at 1000 shards, less the index). */
+  maxPerQuilt?: number;
   /** Seal a batch when the oldest waiting proof is this old (default 2,000 ms). */
   maxAgeMs?: number;
   /** Walrus epochs to store batch blobs for (default 5). */
@@ -94,7 +131,7 @@ export class Outbox {
   private constructor(
     private readonly journal: Journal<OutboxRecord>,
     private readonly index: ProofIndex,
-    private readonly walrus: Pick<WalrusClient, "store">,
+    private readonly walrus: OutboxStore,
     private readonly proofs: ProofRegistryClient,
     private readonly node: string,
     private readonly options: ResolvedOptions,
@@ -103,16 +140,17 @@ export class Outbox {
   /** Opens the outbox in `dir`, replaying its journal. Call {@link start} to run the batcher. */
   static async open(
     dir: string,
-    walrus: Pick<WalrusClient, "store">,
+    walrus: OutboxStore,
     proofs: ProofRegistryClient,
     node: string,
     options: OutboxOptions = {},
   ): Promise<Outbox> {
-    const { journal, records, skipped } = await Journal.open<OutboxRecord>(dir, options.journal);
+    const { journal, records, skipped } = await Journal.open<OutboxRecord>(dir, options.journal, JOURNAL_CODEC);
     const index = await ProofIndex.open(`${dir}/index`);
     const outbox = new Outbox(journal, index, walrus, proofs, node, {
       maxBatch: NODE_DEFAULTS.batchSize,
       maxBatchBytes: NODE_DEFAULTS.batchMaxBytes,
+      maxPerQuilt: DEFAULT_MAX_PER_QUILT,
       maxAgeMs: NODE_DEFAULTS.batchAgeMs,
       epochs: NODE_DEFAULTS.batchEpochs,
       maxBacklogBytes: NODE_DEFAULTS.maxBacklogBytes,
@@ -179,11 +217,40 @@ export class Outbox {
     if (total > this.options.maxBatchBytes) throw new ProofTooLargeError(total, this.options.maxBatchBytes, what);
   }
 
+  /**
+   * Refuses (413) a v2 proof of `proofBytes` bytes (its binary encoding, or a lower bound of it) when a quilt holding
+   * it alone, with the largest index patch a batch can give it, would pass the publisher's cap: Walrus's exact quilt
+   * size at the network's shard count, so every proof accepted fits in some quilt.
+   */
+  checkFitsQuilt(proofBytes: number, what?: string): void {
+    const size = this.quiltSizeOf([
+      { identifier: `0x${"0".repeat(64)}`, size: proofBytes },
+      // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts.
+      { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true) },
+    ]);
+    if (size > this.options.maxBatchBytes) {
+      throw new ProofTooLargeError(
+        size,
+        this.options.maxBatchBytes,
+        what ?? "a quilt holding the proof of this inference",
+      );
+    }
+  }
+
+  private get nShards(): number {
+    return this.walrus.shards ?? DEFAULT_SHARDS;
+  }
+
+  private quiltSizeOf(patches: readonly { identifier: string; size: number }[], nShards = this.nShards): number {
+    return quiltSize(patches, { nShards });
+  }
+
   /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
   async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Commitment> {
     const refused = this.refusal();
     if (refused) throw refused;
     if (this.b.pending.has(commitment)) return commitment;
+    if (doc.version === ProofVersion.V2) return this.acceptV2(doc, commitment);
     const record: OutboxRecord = { t: "proof", doc };
     const json = JSON.stringify(record);
     // The document's JSON is the record's less its envelope (`{"t":"proof","doc":` and `}`).
@@ -191,10 +258,23 @@ export class Outbox {
     this.checkFits(size - PER_PROOF_OVERHEAD);
     await this.journal.appendJson([json], () => {
       if (this.b.pending.has(commitment)) return;
-      this.b.addWaiting(commitment, doc, size, Date.now());
+      this.b.addWaiting(commitment, { doc }, size, Date.now());
       this.stats.accepted++;
     });
     if (this.b.waiting.length >= this.options.maxBatch || this.b.waitingBytes >= this.sealBytes()) this.kick();
+    return commitment;
+  }
+
+  /** A v2 proof goes into the journal as a binary frame of its encoding, which is also its quilt patch later. */
+  private async acceptV2(doc: InferenceProof, commitment: Commitment): Promise<Commitment> {
+    const bytes = encodeProof(doc);
+    this.checkFitsQuilt(bytes.length);
+    await this.journal.appendFrame(bytes, () => {
+      if (this.b.pending.has(commitment)) return;
+      this.b.addWaiting(commitment, { bytes }, bytes.length, Date.now());
+      this.stats.accepted++;
+    });
+    if (this.b.waiting.length >= this.options.maxBatch) this.kick();
     return commitment;
   }
 
@@ -278,11 +358,14 @@ export class Outbox {
    */
   private async sealWaiting(all = true): Promise<void> {
     while (this.b.waiting.length > 0 && (all || this.batchDue()) && !(this.stopped && !all)) {
+      // A batch holds proofs of one format: v1 proofs go into a v1 batch blob, v2 proofs into quilts.
+      const v2 = this.b.waiting[0].v2;
       const take: Commitment[] = [];
       let bytes = 0;
       for (const w of this.b.waiting) {
         if (take.length >= this.options.maxBatch) break;
-        if (take.length > 0 && bytes + w.size > this.sealBytes()) break;
+        if (w.v2 !== v2) continue;
+        if (!v2 && take.length > 0 && bytes + w.size > this.sealBytes()) break;
         take.push(w.commitment);
         bytes += w.size;
       }
@@ -291,6 +374,7 @@ export class Outbox {
   }
 
   private async sealBatch(commitments: Commitment[], salt?: Bytes32, replaces?: { root: BatchRoot; reason: string }) {
+    if (this.b.pending.get(commitments[0])?.bytes) return this.sealQuilts(commitments, salt, replaces);
     let built = this.build(commitments, salt);
     // The size estimate is close but not exact: shed proofs from the end until the blob fits (they wait for the next).
     while (built.bytes.length > this.options.maxBatchBytes && commitments.length > 1) {
@@ -309,9 +393,75 @@ export class Outbox {
 
   private build(commitments: Commitment[], salt?: Bytes32) {
     return buildBatch(
-      commitments.map((c) => this.b.pending.get(c)!.doc),
+      commitments.map((c) => this.b.pending.get(c)!.doc!),
       salt ? { salt } : undefined,
     );
+  }
+
+  /**
+   * Seals v2 proofs into one batch (one root) of quilts of at most `maxPerQuilt` proofs and `maxBatchBytes` bytes each,
+   * index patch included. The split and each quilt's path are journalled with the membership, so the batch is rebuilt
+   * identically after a restart.
+   */
+  private async sealQuilts(commitments: Commitment[], salt?: Bytes32, replaces?: { root: BatchRoot; reason: string }) {
+    const built = this.buildQuilts(commitments, salt, this.options.maxBatchBytes, this.nShards);
+    const plan: QuiltPlan = {
+      counts: built.quilts.map((q) => q.commitments.length),
+      paths: built.quilts.map((q) => q.path),
+      maxQuiltBytes: this.options.maxBatchBytes,
+      nShards: this.nShards,
+    };
+    const records: OutboxRecord[] = [];
+    if (replaces) records.push({ t: "dropped", root: replaces.root, reason: replaces.reason });
+    records.push({
+      t: "batch",
+      root: built.root,
+      commitments: built.commitments,
+      ...(salt ? { salt } : {}),
+      quilts: plan,
+    });
+    await this.journal.append(records, () => {
+      if (replaces) this.b.unseal(replaces.root);
+      this.b.seal(built.root, built.commitments, salt, undefined, plan, built);
+    });
+    return built.root;
+  }
+
+  private buildQuilts(
+    commitments: Commitment[],
+    salt: Bytes32 | undefined,
+    maxQuiltBytes: number,
+    nShards: number,
+    counts?: number[],
+  ) {
+    let start = 0;
+    const plan = counts?.map((count) => ({ start, end: (start += count) }));
+    return buildBatchV2(
+      commitments.map((c) => ({ commitment: c, bytes: this.b.pending.get(c)!.bytes! })),
+      {
+        ...(salt ? { salt } : {}),
+        ...(plan ? { plan } : {}),
+        // 665 at 1000 shards; fewer on a smaller network (one patch per secondary column, one column for the index).
+        maxPerQuilt: Math.min(this.options.maxPerQuilt, maxQuiltPatches(nShards) - 1),
+        maxQuiltBytes,
+        sizeOf: (patches) => this.quiltSizeOf(patches, nShards),
+      },
+    );
+  }
+
+  /** A sealed v2 batch rebuilt from its proofs in the quilts it was sealed as (after a restart): the same quilts. */
+  private rebuildQuilts(batch: SealedBatch): ProofBatchV2 {
+    const plan = batch.plan!;
+    const built = this.buildQuilts(batch.commitments, batch.salt, plan.maxQuiltBytes, plan.nShards, plan.counts);
+    const counts = built.quilts.map((q) => q.commitments.length);
+    if (built.root !== batch.root || counts.join(",") !== plan.counts.join(",")) {
+      throw new OutboxError(
+        `batch ${batch.root}: its proofs rebuild to root ${built.root} in quilts of [${counts.join(", ")}] proofs, ` +
+          `not root ${batch.root} in quilts of [${plan.counts.join(", ")}] it was sealed as: this node version ` +
+          "builds quilts differently from the one that sealed it; finish the batch with that version",
+      );
+    }
+    return built;
   }
 
   private async attempt(batch: SealedBatch): Promise<void> {
@@ -347,6 +497,10 @@ export class Outbox {
 
   /** Stores the batch blob (again, after a crash: same bytes, same Blob ID) and anchors its root exactly once. */
   private async complete(batch: SealedBatch): Promise<void> {
+    if (!batch.blobId && batch.plan) {
+      const stored = await this.storeQuilts(batch);
+      if (!stored) return; // split: its proofs are in new batches
+    }
     if (!batch.blobId) {
       const bytes = batch.bytes ?? this.build(batch.commitments, batch.salt).bytes;
       if (bytes.length > this.options.maxBatchBytes) {
@@ -374,6 +528,7 @@ export class Outbox {
     if (!provider) throw new OutboxError("the outbox's ProofRegistry client has no provider");
     const read = <T>(what: string, call: () => Promise<T>) => withTimeout(call(), this.options.chainTimeoutMs, what);
 
+    const quiltIds = batch.quilts?.map((q) => q.quiltId);
     let anchored: { txHash: string; block: number; gasUsed?: string } | undefined;
     const own = await read("getBatch", () => this.proofs.getBatch(this.node, batch.root));
     if (own) {
@@ -381,7 +536,8 @@ export class Outbox {
       if (!reference?.anchored) {
         throw new OutboxError(`batch ${batch.root} is anchored by this node but its BatchAnchored event is missing`);
       }
-      if (reference.blobId !== blobId) {
+      const ours = quiltIds ?? [blobId];
+      if (reference.blobIds.join(",") !== ours.join(",")) {
         // Our key anchored this root with another blob (the same key used elsewhere): that anchor cannot prove this
         // batch. Re-seal the same proofs under a new root.
         return this.reseal(batch, `root already anchored by ${this.node} with another blob (tx ${reference.txHash})`);
@@ -391,7 +547,11 @@ export class Outbox {
       const result = await sendAndMine({
         provider,
         sent: batch.tx,
-        send: () => this.proofs.anchorBatch(batch.root, blobId, batch.commitments.length),
+        // One blob or one quilt: anchorBatch; a root over several quilts: anchorQuilts (their IDs in the event).
+        send: () =>
+          quiltIds && quiltIds.length > 1
+            ? this.proofs.anchorQuilts(batch.root, quiltIds, batch.commitments.length)
+            : this.proofs.anchorBatch(batch.root, blobId, batch.commitments.length),
         onSent: (hash) => (batch.tx = { hash, sentAt: Date.now() }),
         onDropped: (hash) => {
           this.stats.resent++;
@@ -411,16 +571,75 @@ export class Outbox {
     await this.finish(batch, blobId, anchored);
   }
 
+  /**
+   * Stores each quilt of a v2 batch with `storeQuilt` (its quilt ID computed and checked locally), then journals the
+   * quilt and patch IDs. Returns false when the publisher refused a quilt as too large and the batch was split.
+   */
+  private async storeQuilts(batch: SealedBatch): Promise<boolean> {
+    if (!this.walrus.storeQuilt) {
+      throw new OutboxError(
+        `batch ${batch.root} is a batch of quilts, but this outbox's Walrus client has no storeQuilt`,
+      );
+    }
+    const built = batch.built ?? this.rebuildQuilts(batch);
+    batch.built = built;
+    const stored = batch.storedSoFar ?? [];
+    batch.storedSoFar = stored;
+    for (const quilt of built.quilts.slice(stored.length)) {
+      let result: Awaited<ReturnType<WalrusClient["storeQuilt"]>>;
+      try {
+        result = await this.walrus.storeQuilt(quilt.patches, { epochs: this.options.epochs });
+        this.options.onStored?.(true);
+      } catch (error) {
+        this.options.onStored?.(false, error as Error);
+        const tooLarge =
+          error instanceof BlobTooLargeError || (error instanceof WalrusHttpError && error.status === 413);
+        if (tooLarge && batch.commitments.length > 1) {
+          await this.split(batch, quilt.size ?? 0);
+          return false;
+        }
+        if (tooLarge) throw new ProofTooLargeError(quilt.size ?? 0, this.options.maxBatchBytes);
+        throw error;
+      }
+      const patchIds = new Map(result.patches.map((p) => [p.identifier, p.patchId]));
+      const missing = [...quilt.commitments, BATCH_INDEX_IDENTIFIER].find((id) => !patchIds.has(id));
+      if (missing !== undefined) {
+        throw new OutboxError(`quilt ${result.blobId} of batch ${batch.root} came back without the patch ${missing}`);
+      }
+      stored.push({
+        quiltId: result.blobId,
+        patchIds: quilt.commitments.map((c) => patchIds.get(c)!),
+        indexPatchId: patchIds.get(BATCH_INDEX_IDENTIFIER)!,
+      });
+    }
+    await this.journal.append([{ t: "stored", root: batch.root, blobId: stored[0].quiltId, quilts: stored }], () => {
+      batch.blobId = stored[0].quiltId;
+      batch.quilts = stored;
+      batch.built = undefined;
+      batch.storedSoFar = undefined;
+    });
+    return true;
+  }
+
   private async finish(
     batch: SealedBatch,
     blobId: BlobId,
     anchored: { txHash: string; block: number; gasUsed?: string },
   ): Promise<void> {
+    const plan = batch.plan;
+    const quilts = batch.quilts?.map((q: StoredQuilt, k) => ({
+      quiltId: q.quiltId,
+      count: plan!.counts[k],
+      path: plan!.paths[k],
+      patchIds: q.patchIds,
+      indexPatchId: q.indexPatchId,
+    }));
     const indexed: IndexedBatch = {
       root: batch.root,
       commitments: batch.commitments,
       ...(batch.salt ? { salt: batch.salt } : {}),
       blobId,
+      ...(quilts ? { quilts } : {}),
       txHash: anchored.txHash,
       block: anchored.block,
       ...(anchored.gasUsed ? { gasUsed: anchored.gasUsed } : {}),
@@ -434,7 +653,7 @@ export class Outbox {
     });
     this.refusedBy = undefined;
     await this.maybeCompact();
-    this.options.onAnchored?.({ ...indexed });
+    this.options.onAnchored?.({ ...indexed, quiltIds: quilts?.map((q) => q.quiltId) ?? [blobId] });
   }
 
   private async reseal(batch: SealedBatch, reason: string): Promise<void> {
@@ -475,8 +694,9 @@ export class Outbox {
     if (proof && !proof.root) return { commitment, status: "accepted" };
     if (proof?.root) {
       const batch = this.b.sealed.get(proof.root)!;
-      batch.tree ??= BatchTree.of([...batch.commitments, ...(batch.salt ? [batch.salt] : [])]);
       const index = batch.commitments.indexOf(commitment);
+      if (batch.plan) return { commitment, status: "batched", root: batch.root, index, ...quiltProof(batch, index) };
+      batch.tree ??= BatchTree.of([...batch.commitments, ...(batch.salt ? [batch.salt] : [])]);
       return {
         commitment,
         status: "batched",
@@ -488,13 +708,15 @@ export class Outbox {
     }
     const indexed = await this.index.get(commitment);
     if (!indexed) return undefined;
+    const quilt = indexed.quilt;
     return {
       commitment,
       status: "anchored",
       root: indexed.root,
       index: indexed.index,
       merkleProof: indexed.merkleProof,
-      blobId: indexed.batch.blobId,
+      blobId: quilt?.quiltId ?? indexed.batch.blobId,
+      ...(quilt ? { quiltId: quilt.quiltId, patchId: quilt.patchId, indexPatchId: quilt.indexPatchId } : {}),
       txHash: indexed.batch.txHash,
       block: indexed.batch.block,
     };
@@ -527,9 +749,17 @@ export class Outbox {
   /** Every batch: anchored ones (from the index, in anchoring order), then the sealed ones on their way. */
   async listBatches(): Promise<BatchInfo[]> {
     const list: BatchInfo[] = [];
-    for await (const b of this.index.batches()) list.push({ ...b });
+    for await (const { quilts, ...b } of this.index.batches()) {
+      list.push({ ...b, ...(quilts ? { quiltIds: quilts.map((q) => q.quiltId) } : {}) });
+    }
     for (const b of this.b.sealed.values()) {
-      list.push({ root: b.root, commitments: [...b.commitments], salt: b.salt, blobId: b.blobId });
+      list.push({
+        root: b.root,
+        commitments: [...b.commitments],
+        salt: b.salt,
+        blobId: b.blobId,
+        ...(b.quilts ? { quiltIds: b.quilts.map((q) => q.quiltId) } : {}),
+      });
     }
     return list;
   }
@@ -552,6 +782,36 @@ export class Outbox {
     await this.journal.close();
     await this.index.close();
   }
+}
+
+/**
+ * The Merkle proof of position `index` of a sealed v2 batch (its quilt's subtree proof, then the quilt's path), and
+ * once stored its quilt and patch IDs.
+ */
+function quiltProof(batch: SealedBatch, index: number): Omit<ProofStatus, "commitment" | "status" | "root" | "index"> {
+  const plan = batch.plan!;
+  let quilt = 0;
+  let position = index;
+  while (position >= plan.counts[quilt]) position -= plan.counts[quilt++];
+  if (!batch.subtrees) {
+    let offset = 0;
+    batch.subtrees = plan.counts.map((count, k) => {
+      const values: Bytes32[] = batch.commitments.slice(offset, (offset += count));
+      return BatchTree.of(k === 0 && batch.salt ? [...values, batch.salt] : values);
+    });
+  }
+  const stored = batch.quilts?.[quilt];
+  return {
+    merkleProof: [...batch.subtrees[quilt].proof(position), ...plan.paths[quilt]],
+    ...(stored
+      ? {
+          blobId: stored.quiltId,
+          quiltId: stored.quiltId,
+          patchId: stored.patchIds[position],
+          indexPatchId: stored.indexPatchId,
+        }
+      : {}),
+  };
 }
 
 export { TransactionPendingError };

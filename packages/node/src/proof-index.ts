@@ -1,7 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
-import { BatchTree, verifyBatchInclusion, type BatchRoot, type BlobId, type Commitment } from "@strata/core";
-import { parseBlobId } from "@strata/walrus";
+import {
+  BatchTree,
+  verifyBatchInclusion,
+  type BatchRoot,
+  type BlobId,
+  type Bytes32,
+  type Commitment,
+} from "@strata/core";
+import { parseBlobId, parseQuiltPatchId, type QuiltPatchId } from "@strata/walrus";
 import { NodeError } from "./errors";
 
 /**
@@ -19,7 +26,9 @@ import { NodeError } from "./errors";
  * - `meta` -> `{ format: 1, batches, proofs }`: the counts, kept in every write, so {@link ProofIndex.counts} is O(1);
  * - `b:<seq>` -> the batch (JSON), `seq` its 1-based anchoring position, zero-padded so keys sort in anchoring order;
  * - `t:<seq>` -> its tree: each value's tree index (uint32 LE), then the nodes, 32 bytes each, in the layout of
- *   `StandardMerkleTree`'s `tree` array;
+ *   `StandardMerkleTree`'s `tree` array; for a batch stored as several Walrus quilts, the tree of quilt 0, and
+ *   `t:<seq>:<k>` the tree of quilt k (each quilt's values make a subtree; the batch record holds each quilt's path
+ *   from its subroot up to the root, so a proof is the subtree proof followed by that path);
  * - `r:<root>` -> `seq`;
  * - `c:<commitment>` -> `<seq>:<index>`: the latest batch holding the commitment, and its position there.
  *
@@ -30,7 +39,24 @@ import { NodeError } from "./errors";
  * new log) before anything more is written.
  */
 
-/** A batch as the index keeps it: what the chain anchored, and where the batch blob is. */
+/**
+ * One Walrus quilt of a batch stored as quilts (batch format v2): it holds the next `count` commitments of the batch
+ * (after those of the quilts before it), quilt 0 also the salt of a salted batch. Its values make a subtree of the
+ * batch's tree; `path` leads from that subtree's root to the batch root (`[]` when the batch is one quilt).
+ */
+export interface IndexedQuilt {
+  /** The quilt's Blob ID (base64url). */
+  quiltId: BlobId;
+  count: number;
+  /** The siblings from the quilt's subroot up to the batch root (lowercase bytes32). */
+  path: Bytes32[];
+  /** The quilt patch ID of each of its proofs, in commitment order. */
+  patchIds: QuiltPatchId[];
+  /** The quilt patch ID of its index patch. */
+  indexPatchId: QuiltPatchId;
+}
+
+/** A batch as the index keeps it: what the chain anchored, and where the batch blob (or its quilts) are. */
 export interface IndexedBatch {
   /** The Merkle root (`0x` + 64 lowercase hex digits). */
   root: BatchRoot;
@@ -38,8 +64,10 @@ export interface IndexedBatch {
   commitments: Commitment[];
   /** An optional extra tree value (lowercase bytes32) after the commitments: part of the Merkle tree, not a proof. */
   salt?: string;
-  /** The Walrus Blob ID (base64url) of the batch blob. */
+  /** The Walrus Blob ID (base64url) of the batch blob; for a batch stored as quilts, the ID of its first quilt. */
   blobId: BlobId;
+  /** The quilts of a batch stored as Walrus quilts (batch format v2), in order; absent for a v1 batch blob. */
+  quilts?: IndexedQuilt[];
   txHash: string;
   block: number;
   gasUsed?: string;
@@ -54,6 +82,8 @@ export interface IndexedProof {
   index: number;
   batch: IndexedBatch;
   merkleProof: string[];
+  /** For a batch stored as quilts: the proof's quilt (its position, ID and the proof's patch ID there). */
+  quilt?: { index: number; quiltId: BlobId; patchId: QuiltPatchId; indexPatchId: QuiltPatchId };
 }
 
 export interface ProofIndexOptions {
@@ -128,10 +158,21 @@ const SEQ_DIGITS = 12;
 const BYTES32 = /^0x[0-9a-f]{64}$/;
 const ANY_CASE_BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
-const BATCH_FIELDS = new Set(["root", "commitments", "salt", "blobId", "txHash", "block", "gasUsed", "anchoredAt"]);
+const BATCH_FIELDS = new Set([
+  "root",
+  "commitments",
+  "salt",
+  "blobId",
+  "quilts",
+  "txHash",
+  "block",
+  "gasUsed",
+  "anchoredAt",
+]);
+const QUILT_FIELDS = new Set(["quiltId", "count", "path", "patchIds", "indexPatchId"]);
 
 const batchKey = (seq: number) => `b:${String(seq).padStart(SEQ_DIGITS, "0")}`;
-const treeKey = (seq: number) => `t:${String(seq).padStart(SEQ_DIGITS, "0")}`;
+const treeKey = (seq: number, quilt = 0) => `t:${String(seq).padStart(SEQ_DIGITS, "0")}${quilt > 0 ? `:${quilt}` : ""}`;
 const rootKey = (root: string) => `r:${root}`;
 const commitmentKey = (commitment: string) => `c:${commitment}`;
 
@@ -143,12 +184,13 @@ interface Meta {
 
 interface Cached {
   batch: IndexedBatch;
-  tree: BatchTree;
+  /** The batch's tree, or for a batch of several quilts each quilt's subtree. */
+  trees: BatchTree[];
 }
 
 /** The on-disk index of anchored batches (see the module comment). One process opens a directory at a time. */
 export class ProofIndex {
-  private readonly trees: Lru<number, Cached>;
+  private readonly cache: Lru<number, Cached>;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Set when a write failed: the store is reopened before the next operation (see {@link ready}). */
@@ -161,7 +203,7 @@ export class ProofIndex {
     private meta: Meta,
     options: Required<ProofIndexOptions>,
   ) {
-    this.trees = new Lru(options.treeCacheSize);
+    this.cache = new Lru(options.treeCacheSize);
   }
 
   /** Opens (or creates) the index in `dir`. Reads only the counts record, whatever the index holds. */
@@ -262,12 +304,13 @@ export class ProofIndex {
     }
     const seqOfRoot = await this.seqOf(batch.root);
     if (seqOfRoot !== undefined) {
-      const existing = this.trees.get(seqOfRoot)?.batch ?? (await this.readBatch(seqOfRoot));
+      const existing = this.cache.get(seqOfRoot)?.batch ?? (await this.readBatch(seqOfRoot));
       // The tree sorts its leaves, so the root does not fix the commitments' order: compare it too.
       const same = {
         commitments: (b: IndexedBatch) => b.commitments.join(","),
         salt: (b: IndexedBatch) => b.salt,
         blobId: (b: IndexedBatch) => b.blobId,
+        quilts: (b: IndexedBatch) => JSON.stringify(b.quilts?.map((q) => [q.quiltId, q.count, q.path])),
         txHash: (b: IndexedBatch) => b.txHash,
         block: (b: IndexedBatch) => b.block,
       };
@@ -278,15 +321,7 @@ export class ProofIndex {
       }
       return;
     }
-    const tree = BatchTree.of(treeValues(batch));
-    if (tree.root !== batch.root) {
-      throw new InvalidIndexedBatchError(
-        "root",
-        `is ${batch.root} but the Merkle root of its ${batch.commitments.length} commitments` +
-          `${batch.salt === undefined ? "" : " and its salt"} is ${tree.root}: pass the root of ` +
-          `StandardMerkleTree.of(values, ["bytes32"]) over the commitments (then the salt, if any)`,
-      );
-    }
+    const trees = checkedTrees(batch);
 
     const seq = this.meta.batches + 1;
     const first = new Map<string, number>();
@@ -299,7 +334,7 @@ export class ProofIndex {
     const meta: Meta = { format: FORMAT, batches: seq, proofs: this.meta.proofs + added };
     const ops: { type: "put"; key: string; value: Buffer }[] = [
       { type: "put", key: batchKey(seq), value: json(batch) },
-      { type: "put", key: treeKey(seq), value: tree.bytes() },
+      ...trees.map((tree, k) => ({ type: "put" as const, key: treeKey(seq, k), value: tree.bytes() })),
       { type: "put", key: rootKey(batch.root), value: Buffer.from(String(seq)) },
       ...unique.map((c) => ({
         type: "put" as const,
@@ -319,7 +354,7 @@ export class ProofIndex {
     }
     // State follows the durable write.
     this.meta = meta;
-    this.trees.set(seq, { batch, tree });
+    this.cache.set(seq, { batch, trees });
   }
 
   /** The latest indexed batch holding `commitment` (either hex case), its position and Merkle proof; or `undefined`. */
@@ -334,19 +369,37 @@ export class ProofIndex {
     if (!match) throw new ProofIndexCorruptError(this.dir, commitmentKey(c), `holds ${describe(location)}`);
     const seq = Number(match[1]);
     const index = Number(match[2]);
-    const { batch, tree } = await this.cached(seq);
+    const { batch, trees } = await this.cached(seq);
     if (batch.commitments[index] !== c) {
       throw new ProofIndexCorruptError(this.dir, commitmentKey(c), `points at position ${index} of ${batchKey(seq)}`);
     }
-    const merkleProof = tree.proof(index);
+    const at = quiltOf(batch, index);
+    const quilt = batch.quilts?.[at.quilt];
+    const merkleProof = [...trees[at.quilt].proof(at.position), ...(quilt?.path ?? [])];
     if (!verifyBatchInclusion(batch.root, c, merkleProof)) {
       throw new ProofIndexCorruptError(
         this.dir,
-        treeKey(seq),
+        treeKey(seq, at.quilt),
         `gives a proof for position ${index} that does not fold to ${batch.root}`,
       );
     }
-    return { commitment: c, root: batch.root, index, batch: copyBatch(batch), merkleProof };
+    return {
+      commitment: c,
+      root: batch.root,
+      index,
+      batch: copyBatch(batch),
+      merkleProof,
+      ...(quilt
+        ? {
+            quilt: {
+              index: at.quilt,
+              quiltId: quilt.quiltId,
+              patchId: quilt.patchIds[at.position],
+              indexPatchId: quilt.indexPatchId,
+            },
+          }
+        : {}),
+    };
   }
 
   /** The batch with Merkle root `root` (either hex case), or `undefined`. */
@@ -356,7 +409,7 @@ export class ProofIndex {
     await this.ready(false);
     const seq = await this.seqOf(r);
     if (seq === undefined) return undefined;
-    const hit = this.trees.get(seq);
+    const hit = this.cache.get(seq);
     return hit ? copyBatch(hit.batch) : this.readBatch(seq);
   }
 
@@ -401,7 +454,7 @@ export class ProofIndex {
     this.closed = true;
     await this.writing;
     await this.reopening?.catch(() => undefined);
-    this.trees.clear();
+    this.cache.clear();
     await this.db.close();
   }
 
@@ -452,17 +505,23 @@ export class ProofIndex {
 
   /** The batch at `seq` and its tree, from the LRU or the store. */
   private async cached(seq: number): Promise<Cached> {
-    const hit = this.trees.get(seq);
+    const hit = this.cache.get(seq);
     if (hit) return hit;
-    const [batch, bytes] = await Promise.all([this.readBatch(seq), this.run("read", () => this.db.get(treeKey(seq)))]);
-    if (bytes === undefined)
-      throw new ProofIndexCorruptError(this.dir, treeKey(seq), "is missing but its batch is there");
-    const tree = BatchTree.fromBytes(bytes, treeValues(batch).length);
-    if (tree === undefined || tree.root !== batch.root) {
-      throw new ProofIndexCorruptError(this.dir, treeKey(seq), `is not the tree of batch ${batch.root}`);
-    }
-    const entry = { batch, tree };
-    this.trees.set(seq, entry);
+    const batch = await this.readBatch(seq);
+    const values = quiltValues(batch);
+    const stored = await this.run("read", () => this.db.getMany(values.map((_, k) => treeKey(seq, k))));
+    const trees = stored.map((bytes, k) => {
+      if (bytes === undefined)
+        throw new ProofIndexCorruptError(this.dir, treeKey(seq, k), "is missing but its batch is there");
+      const tree = BatchTree.fromBytes(bytes, values[k].length);
+      const subroot = values.length === 1 ? batch.root : tree?.root;
+      if (tree === undefined || tree.root !== subroot || !foldsTo(batch, k, tree)) {
+        throw new ProofIndexCorruptError(this.dir, treeKey(seq, k), `is not the tree of batch ${batch.root}`);
+      }
+      return tree;
+    });
+    const entry = { batch, trees };
+    this.cache.set(seq, entry);
     return entry;
   }
 
@@ -505,6 +564,62 @@ export function indexedBatchRoot(commitments: readonly string[], salt?: string):
 
 function treeValues(batch: IndexedBatch): string[] {
   return batch.salt === undefined ? batch.commitments : [...batch.commitments, batch.salt];
+}
+
+/** The values of each subtree: the whole batch's (one tree), or each quilt's commitments (quilt 0 with the salt). */
+function quiltValues(batch: IndexedBatch): string[][] {
+  if (!batch.quilts || batch.quilts.length === 1) return [treeValues(batch)];
+  let offset = 0;
+  return batch.quilts.map((q, k) => {
+    const values = batch.commitments.slice(offset, offset + q.count);
+    offset += q.count;
+    return k === 0 && batch.salt !== undefined ? [...values, batch.salt] : values;
+  });
+}
+
+/** The quilt holding position `index` of the batch, and the position there (quilt 0 for a single tree). */
+function quiltOf(batch: IndexedBatch, index: number): { quilt: number; position: number } {
+  let position = index;
+  const quilts = batch.quilts ?? [];
+  for (let k = 0; k < quilts.length; k++) {
+    if (position < quilts[k].count) return { quilt: k, position };
+    position -= quilts[k].count;
+  }
+  return { quilt: 0, position: index };
+}
+
+/** Whether the subtree of quilt `k` with its path leads to the batch root (checked through its first value). */
+function foldsTo(batch: IndexedBatch, k: number, tree: BatchTree): boolean {
+  const path = batch.quilts?.[k]?.path ?? [];
+  const first = quiltValues(batch)[k][0];
+  return verifyBatchInclusion(batch.root, first, [...tree.proof(0), ...path]);
+}
+
+/** The trees of a batch to index, checked against its root (one tree, or each quilt's subtree with its path). */
+function checkedTrees(batch: IndexedBatch): BatchTree[] {
+  const values = quiltValues(batch);
+  const trees = values.map((v) => BatchTree.of(v));
+  if (values.length === 1) {
+    if (trees[0].root !== batch.root) {
+      throw new InvalidIndexedBatchError(
+        "root",
+        `is ${batch.root} but the Merkle root of its ${batch.commitments.length} commitments` +
+          `${batch.salt === undefined ? "" : " and its salt"} is ${trees[0].root}: pass the root of ` +
+          `StandardMerkleTree.of(values, ["bytes32"]) over the commitments (then the salt, if any)`,
+      );
+    }
+    return trees;
+  }
+  trees.forEach((tree, k) => {
+    if (!foldsTo(batch, k, tree)) {
+      throw new InvalidIndexedBatchError(
+        `quilts[${k}].path`,
+        `does not lead from the subroot ${tree.root} of the quilt's ${values[k].length} values to the root ` +
+          `${batch.root}: pass each quilt's path in the batch's top tree`,
+      );
+    }
+  });
+  return trees;
 }
 
 /** A small least-recently-used map (a Map keeps insertion order: re-insert on use, evict the first). */
@@ -561,6 +676,8 @@ function validateBatch(input: unknown): IndexedBatch {
   } catch (error) {
     throw fail("blobId", `is not a Walrus Blob ID: ${messageOf(error)}`);
   }
+  const quilts =
+    b.quilts === undefined ? undefined : validateQuilts(b.quilts, commitments.length, blobId, bytes32, fail);
   const txHash = bytes32(b.txHash, "txHash");
   if (!isCount(b.block)) throw fail("block", `must be a non-negative integer, got ${describe(b.block)}`);
   if (b.gasUsed !== undefined && (typeof b.gasUsed !== "string" || !DECIMAL.test(b.gasUsed))) {
@@ -574,11 +691,69 @@ function validateBatch(input: unknown): IndexedBatch {
     commitments,
     ...(salt === undefined ? {} : { salt }),
     blobId,
+    ...(quilts === undefined ? {} : { quilts }),
     txHash,
     block: b.block,
     ...(b.gasUsed === undefined ? {} : { gasUsed: b.gasUsed as string }),
     anchoredAt: b.anchoredAt,
   };
+}
+
+function validateQuilts(
+  value: unknown,
+  proofs: number,
+  blobId: BlobId,
+  bytes32: (value: unknown, field: string) => string,
+  fail: (field: string, reason: string) => InvalidIndexedBatchError,
+): IndexedQuilt[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw fail("quilts", `must be a non-empty array when present, got ${describe(value)}`);
+  }
+  let total = 0;
+  const quilts = value.map((q: unknown, k): IndexedQuilt => {
+    const at = `quilts[${k}]`;
+    if (typeof q !== "object" || q === null || Array.isArray(q))
+      throw fail(at, `must be an object, got ${describe(q)}`);
+    const r = q as Record<string, unknown>;
+    for (const key of Object.keys(r)) {
+      if (!QUILT_FIELDS.has(key)) throw fail(`${at}.${key}`, `is not a field of an indexed quilt`);
+    }
+    let quiltId: BlobId;
+    try {
+      quiltId = parseBlobId(r.quiltId as string);
+    } catch (error) {
+      throw fail(`${at}.quiltId`, `is not a Walrus Blob ID: ${messageOf(error)}`);
+    }
+    if (!isCount(r.count) || r.count === 0)
+      throw fail(`${at}.count`, `must be a positive integer, got ${describe(r.count)}`);
+    if (!Array.isArray(r.path)) throw fail(`${at}.path`, `must be an array of bytes32, got ${describe(r.path)}`);
+    const path = r.path.map((node, i) => bytes32(node, `${at}.path[${i}]`) as Bytes32);
+    const patchId = (id: unknown, field: string): QuiltPatchId => {
+      let inQuilt: BlobId | undefined;
+      try {
+        inQuilt = typeof id === "string" ? parseQuiltPatchId(id).quiltId : undefined;
+      } catch {
+        inQuilt = undefined;
+      }
+      if (inQuilt !== quiltId) throw fail(field, `must be a quilt patch ID in quilt ${quiltId}, got ${describe(id)}`);
+      return id as QuiltPatchId;
+    };
+    if (!Array.isArray(r.patchIds) || r.patchIds.length !== r.count) {
+      throw fail(
+        `${at}.patchIds`,
+        `must hold ${String(r.count)} patch IDs (one per proof), got ${describe(r.patchIds)}`,
+      );
+    }
+    const patchIds = r.patchIds.map((id, i) => patchId(id, `${at}.patchIds[${i}]`));
+    total += r.count;
+    return { quiltId, count: r.count, path, patchIds, indexPatchId: patchId(r.indexPatchId, `${at}.indexPatchId`) };
+  });
+  if (total !== proofs) throw fail("quilts", `hold ${total} proofs in all, but the batch has ${proofs} commitments`);
+  if (quilts[0].quiltId !== blobId) throw fail("blobId", `must be the ID of the first quilt, ${quilts[0].quiltId}`);
+  if (quilts.length === 1 && quilts[0].path.length !== 0) {
+    throw fail("quilts[0].path", "must be empty: the root of a one-quilt batch is the quilt's subroot");
+  }
+  return quilts;
 }
 
 function parseBatch(raw: Buffer, dir: string, key: string): IndexedBatch {
@@ -603,7 +778,13 @@ function parseJson(raw: Buffer, dir: string, key: string): unknown {
 }
 
 function copyBatch(batch: IndexedBatch): IndexedBatch {
-  return { ...batch, commitments: [...batch.commitments] };
+  return {
+    ...batch,
+    commitments: [...batch.commitments],
+    ...(batch.quilts
+      ? { quilts: batch.quilts.map((q) => ({ ...q, path: [...q.path], patchIds: [...q.patchIds] })) }
+      : {}),
+  };
 }
 
 function lookupKey(value: unknown, field: string): string {

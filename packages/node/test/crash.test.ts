@@ -3,8 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeBatch, type StrataClient } from "@strata/core";
+import type { StrataClient } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
+import { anchoredBatches } from "./anchored";
 import { findFreePort, startLocalStack, type HardhatNode, type LocalStack, type TestWalrus } from "@strata/devkit";
 
 const SHARDS = 10;
@@ -122,23 +123,18 @@ describe("Inference node under SIGKILL", function () {
       await new Promise((resolve) => child.once("exit", resolve));
     }
 
-    // Every BatchAnchored event, every batch blob: each accepted proof appears in exactly one anchored batch.
+    // Every anchoring event, every batch blob or quilt: each accepted proof appears in exactly one anchored batch.
     const registry = client.proofs;
     const contract = (await import("@strata/contracts")).ProofRegistry__factory.connect(
       await registry.getAddress(),
       registry.runner,
     );
-    const events = await contract.queryFilter(contract.filters.BatchAnchored());
-    const roots = events.map((e) => e.args.root);
-    expect(new Set(roots).size, "a root was anchored twice").to.equal(roots.length);
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });
+    const batches = await anchoredBatches(contract, reader, SHARDS);
+    const roots = batches.map((b) => b.root);
+    expect(new Set(roots).size, "a root was anchored twice").to.equal(roots.length);
     const seen = new Map<string, number>();
-    for (const event of events) {
-      const { blobIdFromBytes32 } = await import("@strata/core");
-      const batch = decodeBatch(await reader.read(blobIdFromBytes32(event.args.blobId)));
-      expect(batch.root).to.equal(event.args.root);
-      for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
-    }
+    for (const batch of batches) for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
     for (const commitment of accepted) expect(seen.get(commitment), commitment).to.equal(1);
     for (const [commitment, count] of seen) expect(count, `${commitment} anchored ${count} times`).to.equal(1);
   });

@@ -13,7 +13,15 @@ import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
 import type { FastifyInstance } from "fastify";
 import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
-import { decodeBatch, decodeTensor, encodeTensor, StrataClient, tensorBytes, type Dtype } from "@strata/core";
+import {
+  decodeProof,
+  decodeTensor,
+  encodeTensor,
+  proofCommitment,
+  StrataClient,
+  tensorBytes,
+  type Dtype,
+} from "@strata/core";
 import { buildMlp, publishModel, tensorFromJson, tensorToJson, type TensorJson } from "@strata/runtime";
 import { WalrusClient } from "@strata/walrus";
 import { buildServer, DEFAULT_BODY_LIMIT, InferenceNode } from "@strata/node";
@@ -210,14 +218,14 @@ async function refused(env: Env, status: number, model: string, inputs: Inputs):
 const hex = (values: ArrayBufferView) =>
   Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("hex");
 
-/** The proof the node signed for `commitment`, from the batch it sealed. */
+/** The proof the node signed for `commitment`: its patch in the quilt the node stored, checked against it. */
 async function proofOf(env: Env, commitment: string) {
   await env.node.outbox.flush();
   const status = (await env.app.inject({ method: "GET", url: `/v1/proofs/${commitment}` })).json();
-  const batch = decodeBatch(
-    await new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS }).read(status.blobId),
-  );
-  return batch.proofs[batch.commitments.indexOf(commitment as never)];
+  const patch = await new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS }).readPatch(status.patchId, {
+    verify: (bytes) => expect(proofCommitment(decodeProof(bytes))).to.equal(commitment),
+  });
+  return decodeProof(patch.bytes);
 }
 
 describe("Node inputs: checked, not coerced", function () {

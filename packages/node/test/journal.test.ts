@@ -3,7 +3,16 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile, stat, rm, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { httpStatusOf, Journal, JournalWriteError, openJournalFile, type JournalFile } from "@strata/node";
+import { crc32 } from "node:zlib";
+import {
+  httpStatusOf,
+  Journal,
+  journalFrame,
+  JournalWriteError,
+  openJournalFile,
+  type JournalCodec,
+  type JournalFile,
+} from "@strata/node";
 
 interface Rec {
   t: string;
@@ -201,6 +210,86 @@ describe("Journal", function () {
     const { records } = await Journal.open<Rec>(dir);
     expect(records.map((r) => r.n)).to.deep.equal([5, 6, 7]);
     expect((await stat(join(dir, "journal.jsonl"))).size).to.be.greaterThan(0);
+  });
+
+  describe("binary frames", function () {
+    /** Records with a `blob` go into frames: `n` as u32 LE, then the bytes. */
+    type BinRec = Rec & { blob?: Uint8Array };
+    const codec: JournalCodec<BinRec> = {
+      encode: (r) => {
+        if (!r.blob) return undefined;
+        const out = Buffer.alloc(4 + r.blob.length);
+        out.writeUInt32LE(r.n, 0);
+        out.set(r.blob, 4);
+        return out;
+      },
+      decode: (payload) => ({ t: "bin", n: Buffer.from(payload).readUInt32LE(0), blob: payload.slice(4) }),
+    };
+    /** A blob whose bytes include newlines, record separators and braces (a frame must not be split at them). */
+    const blob = (n: number, size = 3000) =>
+      Uint8Array.from({ length: size }, (_, i) => [0x0a, 0x1e, 0x7b, n, i][i % 5] & 0xff);
+
+    it("keeps frames with raw bytes (newlines included) beside JSON lines, across reopen and compaction", async function () {
+      const { journal } = await Journal.open<BinRec>(dir, {}, codec);
+      await journal.append([
+        { t: "a", n: 1 },
+        { t: "bin", n: 2, blob: blob(2) },
+      ]);
+      await journal.appendFrame(codec.encode({ t: "bin", n: 3, blob: blob(3, 0) })!);
+      await journal.append([{ t: "a", n: 4 }]);
+      await journal.close();
+      let opened = await Journal.open<BinRec>(dir, {}, codec);
+      expect(opened.skipped).to.deep.equal([]);
+      expect(
+        opened.records.map((r) => [
+          r.n,
+          r.blob ? Buffer.from(r.blob).equals(Buffer.from(blob(r.n, r.n === 3 ? 0 : 3000))) : null,
+        ]),
+      ).to.deep.equal([
+        [1, null],
+        [2, true],
+        [3, true],
+        [4, null],
+      ]);
+      await opened.journal.compact(() => [
+        { t: "bin", n: 5, blob: blob(5) },
+        { t: "a", n: 6 },
+      ]);
+      await opened.journal.close();
+      opened = await Journal.open<BinRec>(dir, {}, codec);
+      expect(opened.records.map((r) => r.n)).to.deep.equal([5, 6]);
+      expect(Buffer.from(opened.records[0].blob!).equals(Buffer.from(blob(5)))).to.equal(true);
+      await opened.journal.close();
+    });
+
+    it("truncates a frame torn inside its payload at the end, and keeps every record before it", async function () {
+      const path = join(dir, "journal.jsonl");
+      const whole = journalFrame(codec.encode({ t: "bin", n: 2, blob: blob(2) })!);
+      await writeFile(path, Buffer.concat([Buffer.from(line({ t: "a", n: 1 })), whole.subarray(0, 1000)]));
+      const { journal, records, skipped } = await Journal.open<BinRec>(dir, {}, codec);
+      expect(records.map((r) => r.n)).to.deep.equal([1]);
+      expect(skipped).to.deep.equal([]);
+      await journal.append([{ t: "a", n: 3 }]);
+      await journal.close();
+      expect(await readFile(path, "utf8")).to.equal(line({ t: "a", n: 1 }) + line({ t: "a", n: 3 }));
+    });
+
+    it("skips a frame whose CRC-32 fails between good records, reports it, and keeps the records after it", async function () {
+      const path = join(dir, "journal.jsonl");
+      const bad = journalFrame(codec.encode({ t: "bin", n: 2, blob: blob(2) })!);
+      bad[500] ^= 0xff; // a flipped byte in the payload
+      expect(crc32(bad.subarray(9, bad.length - 1))).to.not.equal(bad.readUInt32LE(5));
+      const good = journalFrame(codec.encode({ t: "bin", n: 3, blob: blob(3) })!);
+      await writeFile(
+        path,
+        Buffer.concat([Buffer.from(line({ t: "a", n: 1 })), bad, good, Buffer.from(line({ t: "a", n: 4 }))]),
+      );
+      const { journal, records, skipped } = await Journal.open<BinRec>(dir, {}, codec);
+      expect(records.map((r) => r.n)).to.deep.equal([1, 3, 4]);
+      expect(skipped).to.have.length(1);
+      expect(skipped[0].text).to.match(/binary frame at byte \d+: its 3004 bytes fail their CRC-32/);
+      await journal.close();
+    });
   });
 
   describe("on a real full filesystem (8 MiB tmpfs)", function () {

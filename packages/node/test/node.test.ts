@@ -8,14 +8,17 @@ import type { Deployment } from "@strata/contracts";
 import { publishTestModel, deployAndAdmit, startTestWalrus } from "@strata/devkit";
 import {
   blobIdToBytes32,
-  decodeBatch,
+  decodeBatchQuilt,
+  decodeProof,
+  proofCommitment,
+  ProofVersion,
   recoverProofSigner,
   StrataClient,
   toCommitment,
   type Commitment,
 } from "@strata/core";
 import { buildMlp } from "@strata/runtime";
-import { startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
+import { decodeQuilt, parseQuiltPatchId, startLocalWalrus, WalrusClient, type LocalWalrus } from "@strata/walrus";
 import { buildServer, InferenceNode } from "@strata/node";
 import type { FastifyInstance } from "fastify";
 
@@ -124,12 +127,26 @@ describe("Inference node", function () {
           status.merkleProof,
         ),
       ).to.equal(true);
-      const batchBytes = await new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS }).read(
-        status.blobId,
+      // GET /v1/proofs/:c names the proof's quilt, its patch there and the Merkle proof (subtree proof ++ path).
+      expect(status.quiltId).to.be.a("string");
+      expect(status.blobId).to.equal(status.quiltId);
+      expect(parseQuiltPatchId(status.patchId).quiltId).to.equal(status.quiltId);
+      expect(parseQuiltPatchId(status.indexPatchId).quiltId).to.equal(status.quiltId);
+      const reader = new WalrusClient({ aggregatorUrls: [env.walrus.url], shards: SHARDS });
+      // The patch alone, by its patch ID, from the aggregator's quilt endpoint: a v2 proof that commits to c.
+      const patch = await reader.readPatch(status.patchId, {
+        verify: (bytes) => expect(proofCommitment(decodeProof(bytes))).to.equal(body.proof.commitment),
+      });
+      expect(patch.identifier).to.equal(body.proof.commitment);
+      const doc = decodeProof(patch.bytes);
+      expect(doc.version).to.equal(ProofVersion.V2);
+      // The whole quilt, as Walrus stores it: its index patch names the anchored root.
+      const quilt = decodeQuilt(await reader.read(status.quiltId), { nShards: SHARDS });
+      const contents = decodeBatchQuilt(
+        quilt.patches.map((p) => ({ identifier: p.identifier, contents: quilt.patch(p) })),
       );
-      const batch = decodeBatch(batchBytes);
-      expect(batch.root).to.equal(status.root);
-      const doc = batch.proofs[batch.commitments.indexOf(body.proof.commitment)];
+      expect(contents.index.root).to.equal(status.root);
+      expect(contents.index.commitments).to.include(body.proof.commitment);
       expect(recoverProofSigner(doc)).to.equal(env.nodeSigner.address);
       expect(doc.runtime.graphOptimizationLevel).to.equal("extended");
       expect(doc.model.blobId).to.equal(blobIdToBytes32(env.blobId));

@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, Wallet } from "ethers";
 import { ProofRegistry__factory, type Deployment } from "@strata/contracts";
-import { blobIdFromBytes32, decodeBatch, StrataClient } from "@strata/core";
+import { StrataClient } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
 import { DEVNET_KEYS, startLocalStack, type HardhatNode, type LocalStack, type TestWalrus } from "@strata/devkit";
 import { buildServer, InferenceNode } from "@strata/node";
+import { anchoredBatches } from "./anchored";
 
 const SHARDS = 10;
 
@@ -131,17 +132,12 @@ describe("Inference node through chain outages and a hung RPC", function () {
     // On the chain: every accepted proof in exactly one batch anchored by the node, no root twice.
     const direct = new JsonRpcProvider(chain.url, deployment.chainId, { staticNetwork: true });
     const contract = ProofRegistry__factory.connect(deployment.contracts.ProofRegistry, direct);
-    const events = await contract.queryFilter(
-      contract.filters.BatchAnchored(undefined, new Wallet(DEVNET_KEYS[1]).address),
-    );
-    const roots = events.map((e) => e.args.root);
-    expect(new Set(roots).size, "a root anchored twice").to.equal(roots.length);
     const reader = new WalrusClient({ aggregatorUrls: [walrus.url], shards: SHARDS });
+    const batches = await anchoredBatches(contract, reader, SHARDS, new Wallet(DEVNET_KEYS[1]).address);
+    const roots = batches.map((b) => b.root);
+    expect(new Set(roots).size, "a root anchored twice").to.equal(roots.length);
     const seen = new Map<string, number>();
-    for (const event of events) {
-      const batch = decodeBatch(await reader.read(blobIdFromBytes32(event.args.blobId)));
-      for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
-    }
+    for (const batch of batches) for (const c of batch.commitments) seen.set(c, (seen.get(c) ?? 0) + 1);
     for (const c of accepted) expect(seen.get(c), c).to.equal(1);
   });
 });

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { cp, mkdtemp, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { BatchRoot, BlobId, Commitment } from "@strata/core";
 import {
   indexedBatchRoot,
@@ -14,6 +14,7 @@ import {
   ProofIndexError,
   type IndexedBatch,
 } from "@strata/node";
+import { quiltPatchId } from "@strata/walrus";
 
 const SRC = join(__dirname, "..", "src", "proof-index.ts");
 
@@ -139,8 +140,108 @@ async function runChild(
   });
 }
 
+/**
+ * A batch stored as quilts of `sizes` commitments (quilt 0 also holding the salt): each quilt's values make a
+ * StandardMerkleTree, the root is OpenZeppelin's SimpleMerkleTree over the subroots, in quilt order.
+ */
+function quiltBatchOf(tag: string, b: number, sizes: number[], salt?: string): IndexedBatch {
+  const commitments = Array.from({ length: sizes.reduce((x, y) => x + y, 0) }, (_, i) => commitmentOf(tag, b, i));
+  let offset = 0;
+  const parts = sizes.map((size, k) => {
+    const own = commitments.slice(offset, (offset += size));
+    return { own, tree: libraryTree(own, k === 0 ? salt : undefined) };
+  });
+  const top = SimpleMerkleTree.of(
+    parts.map((p) => p.tree.root),
+    { sortLeaves: false },
+  );
+  const quilts = parts.map((p, k) => {
+    const quiltId = createHash("sha256").update(`quilt:${tag}:${b}:${k}`).digest().toString("base64url") as BlobId;
+    return {
+      quiltId,
+      count: p.own.length,
+      path: sizes.length === 1 ? [] : top.getProof(k),
+      patchIds: p.own.map((_, i) => quiltPatchId(quiltId, { startIndex: 1 + i, endIndex: 2 + i })),
+      indexPatchId: quiltPatchId(quiltId, { startIndex: 1 + p.own.length, endIndex: 2 + p.own.length }),
+    };
+  });
+  return {
+    ...batchOf(tag, b, commitments.length, { commitments, ...(salt ? { salt } : {}) }),
+    root: (sizes.length === 1 ? parts[0].tree.root : top.root) as BatchRoot,
+    blobId: quilts[0].quiltId,
+    quilts: quilts as IndexedBatch["quilts"],
+  };
+}
+
 describe("ProofIndex", function () {
   this.timeout(120_000);
+
+  describe("batches stored as quilts", function () {
+    it("answers each proof of a root over several quilts with its subtree proof then its quilt's path, and its patch ID", async function () {
+      const salt = sha256Hex("salt");
+      const batch = quiltBatchOf("quilts", 1, [5, 3, 4], salt);
+      const dir = await tempDir("quilts");
+      let index = await ProofIndex.open(dir);
+      await index.putBatch(batch);
+      for (const reopen of [false, true]) {
+        if (reopen) {
+          await index.close();
+          index = await ProofIndex.open(dir); // from the stored trees, not the cache
+        }
+        for (let i = 0; i < batch.commitments.length; i++) {
+          const c = batch.commitments[i];
+          const found = (await index.get(c))!;
+          const k = i < 5 ? 0 : i < 8 ? 1 : 2;
+          expect(found.index).to.equal(i);
+          expect(StandardMerkleTree.verify(batch.root, ["bytes32"], [c], found.merkleProof)).to.equal(true);
+          expect(found.quilt).to.deep.equal({
+            index: k,
+            quiltId: batch.quilts![k].quiltId,
+            patchId: batch.quilts![k].patchIds[i - [0, 5, 8][k]],
+            indexPatchId: batch.quilts![k].indexPatchId,
+          });
+        }
+      }
+      expect(await index.getBatch(batch.root)).to.deep.equal(batch);
+      await index.close();
+    });
+
+    it("indexes a one-quilt batch as a v1 batch (the root is the quilt's subroot) with its patch IDs", async function () {
+      const batch = quiltBatchOf("one-quilt", 1, [7]);
+      expect(batch.root).to.equal(indexedBatchRoot(batch.commitments));
+      const index = await ProofIndex.open(await tempDir("one-quilt"));
+      await index.putBatch(batch);
+      const found = (await index.get(batch.commitments[3]))!;
+      expect(found.merkleProof).to.deep.equal(libraryTree(batch.commitments).getProof(3));
+      expect(found.quilt?.patchId).to.equal(batch.quilts![0].patchIds[3]);
+      await index.close();
+    });
+
+    it("refuses a quilt path that does not lead to the root, counts that do not add up and foreign patch IDs", async function () {
+      const batch = quiltBatchOf("bad-quilts", 1, [2, 2]);
+      const index = await ProofIndex.open(await tempDir("bad-quilts"));
+      const q = batch.quilts!;
+      const cases: [IndexedBatch, RegExp][] = [
+        [{ ...batch, quilts: [{ ...q[0], path: [sha256Hex("x")] }, q[1]] }, /quilts\[0\]\.path does not lead from/],
+        [{ ...batch, quilts: [{ ...q[0], count: 1, patchIds: q[0].patchIds.slice(1) }, q[1]] }, /hold 3 proofs/],
+        [
+          { ...batch, quilts: [{ ...q[0], patchIds: [q[1].patchIds[0], q[0].patchIds[1]] }, q[1]] },
+          /patchIds\[0\] must be a quilt patch ID in quilt/,
+        ],
+        [{ ...batch, blobId: q[1].quiltId }, /blobId must be the ID of the first quilt/],
+      ];
+      for (const [bad, message] of cases) {
+        const error = await index.putBatch(bad).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(error).to.be.instanceOf(InvalidIndexedBatchError);
+        expect(error!.message).to.match(message);
+      }
+      expect(index.counts().batches).to.equal(0);
+      await index.close();
+    });
+  });
 
   describe("proofs", function () {
     it("finds a proof by commitment with the Merkle proof StandardMerkleTree gives", async function () {

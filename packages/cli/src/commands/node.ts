@@ -17,7 +17,7 @@ export interface NodeStartFlags extends ChainCommandFlags {
   cacheMaxBytes: string;
   maxModelBytes?: string;
   batchSize: string;
-  /** Default 10 MiB (the public publishers' body cap). */
+  /** The publisher's body cap, default 10 MiB (the public publishers'): the largest quilt the node stores. */
   batchMaxBytes?: string;
   batchAgeMs: string;
   modelOwner?: string;
@@ -71,7 +71,8 @@ export function nodeStartOptions(command: Command): Command {
     .option("--batch-size <n>", "anchor a batch when this many proofs wait", defaults["--batch-size"])
     .option(
       "--batch-max-bytes <size>",
-      "seal a batch before its blob exceeds this (the publisher's body cap)",
+      "the publisher's body cap: no quilt (or v1 batch blob) the node stores exceeds it, and a proof that cannot fit " +
+        "in a quilt alone is refused (413)",
       defaults["--batch-max-bytes"],
     )
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", defaults["--batch-age-ms"])
