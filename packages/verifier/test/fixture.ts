@@ -220,7 +220,7 @@ async function listen(app: ReturnType<typeof buildServer>): Promise<{ url: strin
 }
 
 /** A batch node A sealed, read back: a v1 batch blob, or its quilts (each read whole and decoded by core). */
-async function readNodeBatch(
+export async function readNodeBatch(
   walrus: WalrusClient,
   sealed: { root: string; blobId?: string; quiltIds?: string[] },
   shards: number,

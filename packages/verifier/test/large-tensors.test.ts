@@ -4,17 +4,21 @@
  */
 import { expect } from "chai";
 import { onnx } from "onnx-proto";
-import {
-  decodeBatch,
-  encodeTensor,
-  makeTensorSet,
-  proofCommitment,
-  StrataClient,
-  type InferenceProof,
-} from "@strata/core";
+import { encodeTensor, makeTensorSet, proofCommitment, StrataClient, type InferenceProof } from "@strata/core";
 import { publishModel } from "@strata/runtime";
 import { renderBatchReport, renderReport } from "@strata/verifier";
-import { anchorBatch, nudged, setup, sign, teardown, variant, verifier, type Env } from "./fixture";
+import {
+  anchorBatch,
+  asV1,
+  nudged,
+  readNodeBatch,
+  setup,
+  sign,
+  teardown,
+  variant,
+  verifier,
+  type Env,
+} from "./fixture";
 
 /** A model with one string input `s` and its Identity `same`. */
 function stringIdentity(): Uint8Array {
@@ -62,9 +66,10 @@ describe("Verifier: large and string tensors", function () {
       inputs: { s: { dtype: "string", dims: [3], data: ["héllo", "", "😀"] } },
     });
     await env.node.outbox.flush();
-    const status = (await env.node.proofStatus(first.proof.commitment)) as { root?: string; blobId?: string };
-    expect(status.blobId, "the batch blob of the large proof").to.be.a("string");
-    const batch = decodeBatch(await env.walrusClient.read(status.blobId!));
+    // The batch the node sealed, as it made it (for a node that makes v2 proofs: quilts, the large one a 4 MB patch).
+    const sealed = (await env.node.outbox.listBatches()).at(-1)!;
+    const batch = await readNodeBatch(env.walrusClient, sealed, env.shards);
+    expect(batch.commitments).to.include(first.proof.commitment);
     root = batch.root;
     big = batch.proofs[batch.commitments.indexOf(first.proof.commitment as never)];
     words = batch.proofs[batch.commitments.indexOf(second.proof.commitment as never)];
@@ -93,12 +98,13 @@ describe("Verifier: large and string tensors", function () {
   });
 
   it("fails a check, not the run, when a large tensor or a string output is altered", async function () {
+    // As v1 proofs in a v1 batch blob (the node's proofs re-signed as v1 documents when it makes v2 ones).
     const alteredBig = await sign(
-      variant(big, (u) => ({ ...u, input: nudged(u.input.tensors, 1) })),
+      variant(await asV1(big, env.nodeA), (u) => ({ ...u, input: nudged(u.input.tensors, 1) })),
       env.nodeA,
     );
     const alteredWords = await sign(
-      variant(words, (u) => ({
+      variant(await asV1(words, env.nodeA), (u) => ({
         ...u,
         output: makeTensorSet([encodeTensor("same", "string", [3], ["hello", "", "😀"])]),
       })),
