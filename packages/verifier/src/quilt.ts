@@ -1,8 +1,9 @@
 import {
+  decodeBatchQuilt,
   decodeProof,
+  inclusionOf,
   provesBatchInclusion,
   StrataError,
-  validateProofForCommitment,
   type BatchRoot,
   type BlobId,
   type Bytes32,
@@ -21,7 +22,7 @@ import {
   type Located,
   type ProofSource,
 } from "./sources";
-import { QUILT_INDEX_IDENTIFIER, readIndex, type IndexLookup, type PatchLookup } from "./patches";
+import { QUILT_INDEX_IDENTIFIER, type IndexLookup, type PatchLookup } from "./patches";
 
 /**
  * # Proofs in quilts (batch format v2)
@@ -416,65 +417,30 @@ export function decodeQuiltBatch(
   const values: Record<string, StepValue> = { quilts: quilts.length, anchoredCount: anchor.count ?? null, root };
   for (const [k, { quiltId, bytes: whole }] of quilts.entries()) {
     const where = `quilt ${k + 1} of ${quilts.length} (${quiltId})`;
-    let patches: ReturnType<typeof decodeQuilt>;
+    let contents: ReturnType<typeof decodeBatchQuilt>;
     try {
-      patches = decodeQuilt(whole, { nShards: ctx.walrus.shards });
+      const quilt = decodeQuilt(whole, { nShards: ctx.walrus.shards });
+      // core's strict whole-quilt read: the index patch, every proof patch committing to its identifier, none else.
+      contents = decodeBatchQuilt(quilt.patches.map((p) => ({ identifier: p.identifier, contents: quilt.patch(p) })));
     } catch (error) {
-      if (error instanceof StrataError) return fail(`${where} is not a well-formed quilt: ${error.message}`, values);
+      if (error instanceof StrataError) return fail(`${where} is not a valid batch quilt: ${error.message}`, values);
       throw error;
     }
-    let indexBytes: Uint8Array;
-    try {
-      indexBytes = patches.patch(QUILT_INDEX_IDENTIFIER);
-    } catch (error) {
-      if (error instanceof StrataError) return fail(`${where} has no index patch ${QUILT_INDEX_IDENTIFIER}`, values);
-      throw error;
-    }
-    const { view, rejected } = readIndex(indexBytes, root);
-    if (view === undefined || rejected !== undefined) {
-      return fail(`the index patch of ${where} is not a batch index of this root: ${rejected}`, values);
-    }
+    const { index, proofs } = contents;
     const problems: string[] = [];
-    if (view.quilt !== k) problems.push(`it says it is quilt ${view.quilt}`);
-    if (view.quilts !== quilts.length) problems.push(`it says the root has ${plural(view.quilts, "quilt")}`);
-    if (view.count !== anchor.count) problems.push(`it says the root covers ${plural(view.count, "proof")}`);
-    const listed = new Set(view.values);
-    const proofPatches = patches.patches.filter((p) => p.identifier !== QUILT_INDEX_IDENTIFIER);
-    if (proofPatches.length !== listed.size) {
-      problems.push(`it lists ${plural(listed.size, "proof")}, the quilt holds ${proofPatches.length}`);
+    if (index.root !== root) problems.push(`it declares root ${index.root}`);
+    if (index.quilt !== k) problems.push(`it says it is quilt ${index.quilt}`);
+    if (index.quilts !== quilts.length) problems.push(`it says the root has ${plural(index.quilts, "quilt")}`);
+    if (index.count !== anchor.count) problems.push(`it says the root covers ${plural(index.count, "proof")}`);
+    if (problems.length > 0) {
+      return fail(`the index patch of ${where} does not match the anchor: ${problems.join("; ")}`, values);
     }
-    if (problems.length > 0) return fail(`the index patch of ${where} does not match: ${problems.join("; ")}`, values);
-    for (const commitment of view.values) {
-      let contents: Uint8Array;
-      try {
-        contents = patches.patch(commitment);
-      } catch (error) {
-        if (error instanceof StrataError) return fail(`${where} lists ${commitment} but has no such patch`, values);
-        throw error;
-      }
-      let checked: ReturnType<typeof validateProofForCommitment>;
-      try {
-        checked = validateProofForCommitment(decodeProof(contents));
-      } catch (error) {
-        if (error instanceof StrataError) {
-          return fail(`the patch ${short(commitment)} of ${where} is not a valid proof: ${error.message}`, values);
-        }
-        throw error;
-      }
-      const recomputed = checked.commitment();
-      if (recomputed !== commitment) {
-        return fail(
-          `the patch ${short(commitment)} of ${where} recomputes to ${recomputed}: the document was altered`,
-          values,
-        );
-      }
-      const proof = view.proofOf(commitment);
-      if (proof === null) return fail(`the index of ${where} gives no Merkle proof for ${commitment}`, values);
-      batch.proofs.push(checked.proof);
+    for (const [i, commitment] of index.commitments.entries()) {
+      batch.proofs.push(proofs[i]);
       batch.commitments.push(commitment);
-      batch.inclusions.push({ proof });
+      batch.inclusions.push({ proof: inclusionOf(index, commitment).proof });
     }
-    batch.count += view.values.length;
+    batch.count += index.commitments.length;
   }
   values.count = batch.count;
   if (batch.count !== anchor.count) {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { encodeProof, type InferenceProof } from "@strata/core";
+import { buildBatchV2, encodeProof, type InferenceProof } from "@strata/core";
 import { WalrusClient } from "@strata/walrus";
 import {
   renderBatchReport,
@@ -350,6 +350,39 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
   });
 
   describe("whole batches", function () {
+    it("fails a batch whose quilt holds another proof under an identifier, at the document step, naming the patch", async function () {
+      const docs = await Promise.all([asV2(base, env.nodeA), asV2(base, env.nodeA)]);
+      const built = buildBatchV2(docs);
+      const [a, b] = built.quilts[0].patches;
+      // A quilt stored as is (its Blob ID is its own), but with the two proofs' contents swapped under their identifiers.
+      const swapped = [
+        { ...a, contents: b.contents },
+        { ...b, contents: a.contents },
+        ...built.quilts[0].patches.slice(2),
+      ];
+      const stored = await env.walrusClient.storeQuilt(swapped, { epochs: 5 });
+      await (await env.client.proofs.connect(env.nodeA).anchorBatch(built.root, stored.blobId, 2)).wait();
+      const { v } = countingVerifier(env);
+      try {
+        const report = await v.verifyBatch(built.root, env.nodeA.address);
+        expect(report.ok).to.equal(false);
+        const failed = report.steps.find((s) => s.status === "fail");
+        expect(failed?.step, renderBatchReport(report)).to.equal("document");
+        expect(failed?.detail).to.match(
+          new RegExp(`holds a proof that commits to ${b.identifier}, not to its identifier ${a.identifier}`),
+        );
+        // One proof alone: its patch is another proof's, caught at the commitment step.
+        const one = await v.verifyProof(a.identifier, { root: built.root, nodeUrl: false });
+        expectCaughtAt(
+          one,
+          "commitment",
+          new RegExp(`recomputes to ${b.identifier}, not the anchored ${a.identifier}`),
+        );
+      } finally {
+        await v.close();
+      }
+    });
+
     it("verifies every proof of a batch in three quilts, reading each quilt once", async function () {
       const { v, wholeReads, patchReads } = countingVerifier(env);
       try {
