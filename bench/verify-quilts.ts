@@ -230,7 +230,8 @@ async function workload(
     if (stored2.quiltBytes > DEFAULT_MAX_QUILT_BYTES) {
       console.log(
         `(this 665-proof quilt is over the publisher's default cap of ${fmt(DEFAULT_MAX_QUILT_BYTES, 0)} bytes: every ` +
-          "patch gets one column of the largest patch's size, here the index patch's; the node seals fewer proofs " +
+          "one of its 666 patches takes at least one column, and the column size follows the largest patch (the index " +
+          "patch here); the node seals fewer proofs " +
           "per quilt under the cap, and this benchmark builds the full 665-proof batch the issue asks for without it)",
       );
     }
