@@ -26,10 +26,17 @@ import {
 import { blobIdFromBytes32, blobIdToBytes32, type BlobId } from "./blob-id";
 import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
 import type { ModelVersion } from "./models";
-import { canonicalJson, canonicalJsonBytes, parseJson } from "./json";
+import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
-import { join, ShapeChecker } from "./shape";
-import { DTYPES, tensorBytes, type Dtype, type Tensor } from "./tensor";
+import { join, kind, ShapeChecker } from "./shape";
+import { DTYPE_SIZES, DTYPES, tensorBytes, withLazyData, type Dtype, type FixedDtype, type Tensor } from "./tensor";
+import {
+  decodeProofFrame,
+  encodeProofFrame,
+  isBinaryProof,
+  PROOF_V2_MAGIC,
+  type ProofFrameTensor,
+} from "./proof-binary";
 
 /**
  * # The inference proof format
@@ -65,8 +72,26 @@ import { DTYPES, tensorBytes, type Dtype, type Tensor } from "./tensor";
  *   the same domain, types and message. The signature is not part of the commitment.
  *
  * ## Serialization
- * `encodeProof` writes canonical JSON (`json.ts`) as UTF-8. Hex values are lowercase except addresses, which are EIP-55
- * checksummed. `decodeProof` accepts any JSON with the exact v1 shape (unknown fields are errors) and normalizes hex.
+ * `encodeProof` writes a v1 document as canonical JSON (`json.ts`) as UTF-8. Hex values are lowercase except
+ * addresses, which are EIP-55 checksummed. `decodeProof` accepts any JSON with the exact v1 shape (unknown fields are
+ * errors) and normalizes hex.
+ *
+ * ## Version 2 ({@link InferenceProofV2}): binary tensors
+ * The same fields, the same hashing rules and the same EIP-712 type as v1, with `version: 2` (so the commitment of a
+ * v2 proof differs from the v1 proof of the same inference only through the version word). In memory every tensor of
+ * a v2 document carries its element bytes raw in `bytes` (a `Uint8Array`); `data` is then a lazy, non-enumerable base64
+ * getter (see `tensor.ts`), so no base64 is ever made on the hot paths (build, sign, encode, decode, commit).
+ * Serialized (`encodeProof` of a v2 document), it is binary, see `proof-binary.ts`:
+ *
+ * ```
+ * magic 0x89 "STP" | u16 LE format version (2) | u32 LE header length | header | tensor bytes
+ * ```
+ *
+ * where the header is the canonical JSON (UTF-8) of the whole document with each tensor as
+ * `{ name, dtype, dims, hash, length }` (no data), and the tensor bytes are each tensor's raw little-endian element
+ * bytes, in header order (inputs, then outputs), `length` bytes each, nothing after the last. Decoding is strict: the
+ * header must be exactly the canonical JSON of the normalized document, the lengths must agree with the dims and add up
+ * to the bytes that follow, and every field is checked as in v1. So a proof has one encoding.
  */
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -75,10 +100,21 @@ import { DTYPES, tensorBytes, type Dtype, type Tensor } from "./tensor";
 /** The proof format versions, newest last. */
 export enum ProofVersion {
   V1 = 1,
+  /** Binary tensors (see the module notes): the same fields, hashes and EIP-712 type as v1, version 2. */
+  V2 = 2,
 }
 
 /** Every proof version this library reads. */
-export const SUPPORTED_PROOF_VERSIONS: readonly ProofVersion[] = [ProofVersion.V1];
+export const SUPPORTED_PROOF_VERSIONS: readonly ProofVersion[] = [ProofVersion.V1, ProofVersion.V2];
+
+/** The newest proof version (what `buildProof(params, { version: LATEST_PROOF_VERSION })` builds). */
+export const LATEST_PROOF_VERSION = ProofVersion.V2;
+
+/**
+ * The version {@link buildProof} builds when none is asked for. Still v1: the node's outbox and the v1 batch blob hold
+ * proofs as JSON; v2 proofs go into v2 batches (quilts, `buildBatchV2`).
+ */
+export const DEFAULT_PROOF_VERSION = ProofVersion.V1;
 
 /** The chain and registries a proof is bound to. */
 export interface ProofDomain {
@@ -155,41 +191,62 @@ export interface InferenceProofV1 {
   signature: string;
 }
 
-/** A proof document before the node signs it. */
-export type UnsignedInferenceProofV1 = Omit<InferenceProofV1, "signature">;
+/**
+ * A proof document before the node signs it. v2 documents have exactly the fields of v1, so this type admits either
+ * `version` (code written against v1 documents keeps compiling when they may be v2); {@link buildProof} without a
+ * version returns a v1 one.
+ */
+export type UnsignedInferenceProofV1 = Omit<InferenceProofV1, "signature" | "version"> & { version: ProofVersion };
+
+/**
+ * Version 2 of the inference proof document: the fields of v1 with `version: 2`. Every tensor of a checked v2 document
+ * (built, decoded or validated) carries its element bytes in `bytes`, and `data` is a lazy base64 view of them (a
+ * hand-made v2 object may give `data` instead of `bytes`; the validator turns it into `bytes`).
+ */
+export interface InferenceProofV2 extends Omit<InferenceProofV1, "version"> {
+  version: ProofVersion.V2;
+}
+
+/** A v2 proof document before the node signs it. */
+export type UnsignedInferenceProofV2 = Omit<InferenceProofV2, "signature">;
 
 /** Each version's document type. */
 export interface InferenceProofByVersion {
   [ProofVersion.V1]: InferenceProofV1;
+  [ProofVersion.V2]: InferenceProofV2;
 }
 
 /** A proof document of any supported version. */
 export type InferenceProof = InferenceProofByVersion[ProofVersion];
 /** An unsigned proof document of any supported version. */
-export type UnsignedInferenceProof = UnsignedInferenceProofV1;
+export type UnsignedInferenceProof = UnsignedInferenceProofV1 | UnsignedInferenceProofV2;
 
 /** The EIP-712 domain name and version of every Strata proof. */
 export const PROOF_EIP712_NAME = "Strata";
 export const PROOF_EIP712_VERSION = "1";
 
-/** The EIP-712 types of each proof version (the domain type is implied). */
+/** The EIP-712 struct of every proof version: v2 changes the serialization, not what is signed. */
+const INFERENCE_PROOF_TYPE: Record<string, TypedDataField[]> = {
+  InferenceProof: [
+    { name: "version", type: "uint16" },
+    { name: "modelId", type: "bytes32" },
+    { name: "modelVersion", type: "uint32" },
+    { name: "modelBlobId", type: "bytes32" },
+    { name: "modelSha256", type: "bytes32" },
+    { name: "modelRegistry", type: "address" },
+    { name: "inputHash", type: "bytes32" },
+    { name: "outputHash", type: "bytes32" },
+    { name: "runtimeHash", type: "bytes32" },
+    { name: "node", type: "address" },
+    { name: "timestamp", type: "uint64" },
+    { name: "requestId", type: "bytes32" },
+  ],
+};
+
+/** The EIP-712 types of each proof version (the domain type is implied); v2's are v1's. */
 export const PROOF_EIP712_TYPES: { readonly [V in ProofVersion]: Record<string, TypedDataField[]> } = {
-  [ProofVersion.V1]: {
-    InferenceProof: [
-      { name: "version", type: "uint16" },
-      { name: "modelId", type: "bytes32" },
-      { name: "modelVersion", type: "uint32" },
-      { name: "modelBlobId", type: "bytes32" },
-      { name: "modelSha256", type: "bytes32" },
-      { name: "modelRegistry", type: "address" },
-      { name: "inputHash", type: "bytes32" },
-      { name: "outputHash", type: "bytes32" },
-      { name: "runtimeHash", type: "bytes32" },
-      { name: "node", type: "address" },
-      { name: "timestamp", type: "uint64" },
-      { name: "requestId", type: "bytes32" },
-    ],
-  },
+  [ProofVersion.V1]: INFERENCE_PROOF_TYPE,
+  [ProofVersion.V2]: INFERENCE_PROOF_TYPE,
 };
 
 /** The EIP-712 message of a v1 proof. */
@@ -312,6 +369,9 @@ const TYPE_HASHES: { readonly [V in ProofVersion]: Uint8Array } = {
   [ProofVersion.V1]: getBytes(
     id(TypedDataEncoder.from(PROOF_EIP712_TYPES[ProofVersion.V1]).encodeType("InferenceProof")),
   ),
+  [ProofVersion.V2]: getBytes(
+    id(TypedDataEncoder.from(PROOF_EIP712_TYPES[ProofVersion.V2]).encodeType("InferenceProof")),
+  ),
 };
 
 /** EIP-712 domain separators by chain id and verifying contract (a handful per process). */
@@ -336,19 +396,14 @@ function domainSeparator(domain: ProofDomain): Uint8Array {
 }
 
 /**
- * The EIP-712 digest of a checked v1 document (`TypedDataEncoder.hash` of its {@link proofTypedData}, byte for byte;
+ * The EIP-712 digest of a checked document of either version (`TypedDataEncoder.hash` of its {@link proofTypedData}, byte for byte;
  * parity-tested), with the set and runtime hashes given: `keccak256(0x1901 || domainSeparator || hashStruct)`, where
  * `hashStruct = keccak256(typeHash || the 12 fields, each as one 32-byte word)`. Every field has been checked by the
  * validator (ranges, bytes32 hex, checksummed addresses), so each is written straight into its word.
  */
-function digestV1(
-  doc: UnsignedInferenceProofV1,
-  inputHash: Bytes32,
-  outputHash: Bytes32,
-  runtimeHash: Bytes32,
-): Bytes32 {
+function digest(doc: UnsignedInferenceProof, inputHash: Bytes32, outputHash: Bytes32, runtimeHash: Bytes32): Bytes32 {
   const struct = new Uint8Array(13 * 32);
-  struct.set(TYPE_HASHES[ProofVersion.V1], 0);
+  struct.set(TYPE_HASHES[doc.version], 0);
   writeUint(struct, 32, doc.version);
   writeHex(doc.model.id, struct, 64, 32);
   writeUint(struct, 96, doc.model.version);
@@ -371,13 +426,13 @@ function digestV1(
 
 /** Hashes `tensors` and orders them by name: the `input` or `output` of a proof. */
 export function makeTensorSet(tensors: readonly Tensor[]): TensorSet {
-  const hashed = sortByName(tensors).map((t) => ({
-    name: t.name,
-    dtype: t.dtype,
-    dims: [...t.dims],
-    data: t.data,
-    hash: hashTensor(t),
-  }));
+  const hashed = sortByName(tensors).map((t): HashedTensor => {
+    const hash = hashTensor(t);
+    // A binary tensor stays binary (its bytes, no base64).
+    if (t.bytes !== undefined)
+      return withLazyData({ name: t.name, dtype: t.dtype, dims: [...t.dims], bytes: t.bytes, hash });
+    return { name: t.name, dtype: t.dtype, dims: [...t.dims], data: t.data, hash };
+  });
   return { hash: hashTensorSet(hashed), tensors: hashed };
 }
 
@@ -407,7 +462,7 @@ export function proofModelBlobId(proof: { model: Pick<ProofModel, "blobId"> }): 
 // ---------------------------------------------------------------------------------------------------------------------
 // Building, committing, signing
 
-/** What {@link buildProof} needs; tensors come from `encodeTensor` / `tensorFromBytes`. */
+/** What {@link buildProof} needs; tensors come from `encodeTensor` / `tensorFromBytes` (or their binary twins). */
 export interface ProofParams {
   domain: ProofDomain;
   model: ProofModel;
@@ -421,55 +476,111 @@ export interface ProofParams {
   requestId?: Bytes32;
 }
 
-/** Builds an unsigned v1 proof: hashes the tensors, normalizes hex and checks the result against the v1 shape. */
-export function buildProof(params: ProofParams): UnsignedInferenceProofV1 {
+/** Options of {@link buildProof}. */
+export interface BuildProofOptions {
+  /** The format version to build (default {@link DEFAULT_PROOF_VERSION}, v1). */
+  version?: ProofVersion;
+}
+
+/**
+ * Builds an unsigned proof: hashes the tensors, normalizes hex and checks the result against the shape of the version
+ * (`options.version`, default {@link DEFAULT_PROOF_VERSION}). A v2 proof keeps each tensor's element bytes raw: a
+ * binary tensor's `bytes` (copied: the proof does not change when the caller reuses its buffers) or a base64 tensor's
+ * decoded `data`. The document is deeply frozen (a v2 tensor's `bytes` cannot be frozen: do not write into them).
+ */
+export function buildProof(
+  params: ProofParams,
+  options?: { version?: ProofVersion.V1 },
+): Omit<InferenceProofV1, "signature">;
+export function buildProof(params: ProofParams, options: { version: ProofVersion.V2 }): UnsignedInferenceProofV2;
+export function buildProof(params: ProofParams, options?: BuildProofOptions): UnsignedInferenceProof;
+export function buildProof(params: ProofParams, options: BuildProofOptions = {}): UnsignedInferenceProof {
+  const version = checkVersion(options.version ?? DEFAULT_PROOF_VERSION);
   // Tensors are validated (and their data decoded) once; their hashes are then computed from those bytes.
-  const unhashed = (tensors: readonly Tensor[]): TensorSet => ({
+  const known: Record<"input" | "output", (Bytes32 | undefined)[]> = { input: [], output: [] };
+  const unhashed = (tensors: readonly Tensor[], set: "input" | "output"): TensorSet => ({
     hash: ZERO_HASH,
-    tensors: sortByName(tensors).map((t) => ({
-      name: t.name,
-      dtype: t.dtype,
-      dims: [...t.dims],
-      data: t.data,
-      hash: ZERO_HASH,
-    })),
+    tensors: sortByName(tensors).map((t): HashedTensor => {
+      const common = { name: t.name, dtype: t.dtype, dims: Array.isArray(t.dims) ? [...t.dims] : t.dims };
+      const prehashed = PREHASHED.get(t);
+      known[set].push(prehashed?.hash);
+      if (version === ProofVersion.V1) return { ...common, data: t.data, hash: ZERO_HASH };
+      // A prehashed tensor's bytes are already core's own copy.
+      const bytes = prehashed?.bytes ?? (t.bytes instanceof Uint8Array ? t.bytes.slice() : t.bytes);
+      return bytes === undefined
+        ? { ...common, data: t.data, hash: ZERO_HASH }
+        : withLazyData({ ...common, bytes, hash: ZERO_HASH });
+    }),
   });
   const built = {
-    version: ProofVersion.V1 as const,
+    version,
     domain: { ...params.domain },
     model: { ...params.model },
-    input: unhashed(params.inputs),
-    output: unhashed(params.outputs),
+    input: unhashed(params.inputs, "input"),
+    output: unhashed(params.outputs, "output"),
     runtime: params.runtime,
     node: params.node,
     timestamp: params.timestamp ?? Math.floor(Date.now() / 1000),
     requestId: params.requestId ?? newRequestId(),
   };
   const bytes: TensorBytes = { input: [], output: [] };
-  const doc = validateUnsignedV1(built, "", bytes);
-  for (const [set, data] of [
-    [doc.input, bytes.input],
-    [doc.output, bytes.output],
-  ] as const) {
-    set.tensors.forEach((tensor, i) => (tensor.hash = tensorHash(tensor, data[i])));
+  const doc = validateUnsigned(built, "", version, bytes);
+  const hashes: string[] = [];
+  for (const key of ["input", "output"] as const) {
+    const set = doc[key];
+    set.tensors.forEach((tensor, i) => (tensor.hash = known[key][i] ?? tensorHash(tensor, bytes[key][i])));
     set.hash = hashTensorSet(set.tensors);
+    hashes.push(set.hash);
   }
   deepFreeze(doc);
-  BUILT.set(doc, bytes);
+  BUILT.set(doc, { bytes, inputHash: hashes[0], outputHash: hashes[1], runtimeHash: hashRuntime(doc.runtime) });
   return doc;
 }
 
 /**
- * Documents {@link buildProof} returned (deeply frozen, so they cannot change afterwards) with their tensors' element
- * bytes: signing one skips validating and decoding it a second time.
+ * Tensors {@link prehashTensor} returned, with the hash it computed and its copy of their bytes (kept here, so changing
+ * the returned object's fields changes nothing).
  */
-const BUILT = new WeakMap<object, TensorBytes>();
+const PREHASHED = new WeakMap<object, { hash: Bytes32; bytes?: Uint8Array }>();
+
+/**
+ * Checks and hashes `tensor` ahead of {@link buildProof}, which then takes the hash as it is: a node can hash its
+ * inputs while ONNX Runtime runs (its `run` is asynchronous) rather than after. Returns the tensor with its `hash`
+ * (frozen; a binary tensor's bytes are copied, and must not be written into afterwards). Throws {@link TensorError}
+ * for a tensor whose dtype, dims and data disagree.
+ */
+export function prehashTensor(tensor: Tensor): HashedTensor {
+  const raw = tensorBytes(tensor);
+  const dims = [...tensor.dims];
+  let out: HashedTensor;
+  if (tensor.bytes !== undefined) {
+    const bytes = raw.slice();
+    out = withLazyData({ name: tensor.name, dtype: tensor.dtype, dims, bytes, hash: ZERO_HASH });
+    out.hash = tensorHash(out, bytes);
+    PREHASHED.set(out, { hash: out.hash, bytes });
+  } else {
+    out = { name: tensor.name, dtype: tensor.dtype, dims, data: tensor.data, hash: tensorHash(tensor, raw) };
+    PREHASHED.set(out, { hash: out.hash });
+  }
+  Object.freeze(dims);
+  return Object.freeze(out);
+}
+
+/**
+ * Documents {@link buildProof} returned (deeply frozen, so they cannot change afterwards) with their tensors' element
+ * bytes and the hashes it computed: signing one skips validating, decoding and hashing it a second time.
+ */
+const BUILT = new WeakMap<
+  object,
+  { bytes: TensorBytes; inputHash: Bytes32; outputHash: Bytes32; runtimeHash: Bytes32 }
+>();
 
 /** A placeholder hash, replaced before the document leaves {@link buildProof}. */
 const ZERO_HASH: Bytes32 = `0x${"0".repeat(64)}`;
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+  // Typed arrays with elements cannot be frozen (and a v2 tensor's bytes are one).
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     for (const item of Object.values(value)) deepFreeze(item);
     Object.freeze(value);
   }
@@ -483,7 +594,7 @@ function deepFreeze<T>(value: T): T {
 export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): ProofTypedData {
   const version = checkVersion(proof.version);
   const bytes: TensorBytes = { input: [], output: [] };
-  const doc = validateUnsignedV1(withoutSignature(proof), "", bytes);
+  const doc = validateUnsigned(withoutSignature(proof), "", version, bytes);
   const input = checkTensorSet(doc.input, "input", bytes.input);
   const output = checkTensorSet(doc.output, "output", bytes.output);
   return {
@@ -520,7 +631,7 @@ export function proofTypedData(proof: UnsignedInferenceProof | InferenceProof): 
 export function proofCommitment(doc: UnsignedInferenceProof | InferenceProof): Commitment {
   const version = checkVersion(doc.version);
   const bytes: TensorBytes = { input: [], output: [] };
-  return commitChecked(version, validateUnsignedV1(withoutSignature(doc), "", bytes), bytes);
+  return commitChecked(validateUnsigned(withoutSignature(doc), "", version, bytes), bytes);
 }
 
 /** A proof checked by {@link validateProofForCommitment}, its commitment still to compute. */
@@ -539,7 +650,7 @@ export interface CheckedProof {
 export function validateProofForCommitment(value: unknown, path = ""): CheckedProof {
   const bytes: TensorBytes = { input: [], output: [] };
   const proof = validateVersioned(value, path, bytes);
-  return { proof, commitment: () => commitChecked(proof.version, proof, bytes) };
+  return { proof, commitment: () => commitChecked(proof, bytes) };
 }
 
 /**
@@ -547,15 +658,21 @@ export function validateProofForCommitment(value: unknown, path = ""): CheckedPr
  * the tensor and set hashes (throwing {@link ProofFormatError} at the first that disagrees) and the runtime hash, then
  * the EIP-712 digest.
  */
-function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, bytes: TensorBytes): Commitment {
+function commitChecked(doc: UnsignedInferenceProof, bytes: TensorBytes): Commitment {
   const inputHash = checkTensorSet(doc.input, "input", bytes.input);
   const outputHash = checkTensorSet(doc.output, "output", bytes.output);
-  const runtimeHash = hashRuntime(doc.runtime);
+  return commitHashed(doc, inputHash, outputHash, hashRuntime(doc.runtime));
+}
+
+/** The EIP-712 digest of a checked document whose set and runtime hashes are given. */
+function commitHashed(
+  doc: UnsignedInferenceProof,
+  inputHash: Bytes32,
+  outputHash: Bytes32,
+  runtimeHash: Bytes32,
+): Commitment {
   try {
-    switch (version) {
-      case ProofVersion.V1:
-        return digestV1(doc, inputHash, outputHash, runtimeHash) as Commitment;
-    }
+    return digest(doc, inputHash, outputHash, runtimeHash) as Commitment;
   } catch (error) {
     throw new ProofFormatError("$", `cannot be EIP-712 encoded: ${(error as Error).message}`, { cause: error });
   }
@@ -565,7 +682,10 @@ function commitChecked(version: ProofVersion, doc: UnsignedInferenceProofV1, byt
  * Signs `unsigned` with `signer`, which must be the proof's node. Returns the signed document; see
  * {@link signProofWithCommitment}.
  */
-export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Signer): Promise<InferenceProofV1> {
+export async function signProof(unsigned: UnsignedInferenceProofV2, signer: Signer): Promise<InferenceProofV2>;
+export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Signer): Promise<InferenceProofV1>;
+export async function signProof(unsigned: UnsignedInferenceProof, signer: Signer): Promise<InferenceProof>;
+export async function signProof(unsigned: UnsignedInferenceProof, signer: Signer): Promise<InferenceProof> {
   return (await signProofWithCommitment(unsigned, signer)).proof;
 }
 
@@ -577,13 +697,25 @@ export async function signProof(unsigned: UnsignedInferenceProofV1, signer: Sign
  * by recovering it.
  */
 export async function signProofWithCommitment(
+  unsigned: UnsignedInferenceProofV2,
+  signer: Signer,
+): Promise<{ proof: InferenceProofV2; commitment: Commitment }>;
+export async function signProofWithCommitment(
   unsigned: UnsignedInferenceProofV1,
   signer: Signer,
-): Promise<{ proof: InferenceProofV1; commitment: Commitment }> {
+): Promise<{ proof: InferenceProofV1; commitment: Commitment }>;
+export async function signProofWithCommitment(
+  unsigned: UnsignedInferenceProof,
+  signer: Signer,
+): Promise<{ proof: InferenceProof; commitment: Commitment }>;
+export async function signProofWithCommitment(
+  unsigned: UnsignedInferenceProof,
+  signer: Signer,
+): Promise<{ proof: InferenceProof; commitment: Commitment }> {
   const version = checkVersion(unsigned.version);
   const built = BUILT.get(unsigned);
-  const bytes: TensorBytes = built ?? { input: [], output: [] };
-  const checked = built ? unsigned : validateUnsignedV1(withoutSignature(unsigned), "", bytes);
+  const bytes: TensorBytes = { input: [], output: [] };
+  const checked = built ? unsigned : validateUnsigned(withoutSignature(unsigned), "", version, bytes);
   const address = await signer.getAddress();
   if (address.toLowerCase() !== checked.node.toLowerCase()) {
     throw new SignatureError(
@@ -592,7 +724,10 @@ export async function signProofWithCommitment(
       address,
     );
   }
-  const commitment = commitChecked(version, checked, bytes);
+  // A built document's hashes are the ones buildProof just computed from its bytes.
+  const commitment = built
+    ? commitHashed(checked, built.inputHash, built.outputHash, built.runtimeHash)
+    : commitChecked(checked, bytes);
   let signature: string;
   if (signer instanceof BaseWallet) {
     signature = signer.signingKey.sign(commitment).serialized;
@@ -615,7 +750,7 @@ export async function signProofWithCommitment(
       );
     }
   }
-  return { proof: { ...checked, signature }, commitment };
+  return { proof: { ...checked, signature } as InferenceProof, commitment };
 }
 
 /** The order of the secp256k1 group. */
@@ -698,24 +833,161 @@ export function verifyProofSignature(doc: InferenceProof): Commitment {
 // ---------------------------------------------------------------------------------------------------------------------
 // Serialization
 
-/** The canonical bytes of `doc` (canonical JSON, UTF-8), after checking its shape. */
+/**
+ * The canonical bytes of `doc`, after checking its shape: canonical JSON (UTF-8) for v1, the binary form for v2 (see
+ * the module notes and `proof-binary.ts`).
+ */
 export function encodeProof(doc: InferenceProof): Uint8Array {
-  return canonicalJsonBytes(validateProof(doc));
+  const checked = validateProof(doc);
+  if (checked.version === ProofVersion.V1) return canonicalJsonBytes(checked);
+  return encodeProofFrame(checked.version, canonicalJsonBytes(binaryHeader(checked)), [
+    ...checked.input.tensors.map((t) => t.bytes as Uint8Array),
+    ...checked.output.tensors.map((t) => t.bytes as Uint8Array),
+  ]);
 }
 
 /**
- * Reads a proof document from bytes (or JSON text): checks the JSON, the version, and the exact shape of that version
- * (unknown fields, wrong types, malformed hex, tensor dims/data mismatches are all {@link ProofFormatError}s naming the
- * field; an unknown version is an {@link UnsupportedVersionError}). Hashes are checked by {@link proofCommitment}.
+ * Reads a proof document from bytes (or JSON text): a v1 JSON document, or (bytes starting with the v2 magic
+ * `0x89 "STP"`) a v2 binary one. Checks the JSON or the frame, the version, and the exact shape of that version
+ * (unknown fields, wrong types, malformed hex, tensor dims/data mismatches, lengths that do not add up, trailing bytes
+ * are all {@link ProofFormatError}s naming the field; an unknown version is an {@link UnsupportedVersionError}). Hashes
+ * are checked by {@link proofCommitment}. A v2 document's tensor `bytes` are views into `input` (not copies).
  */
 export function decodeProof(input: Uint8Array | string): InferenceProof {
+  if (typeof input !== "string" && isBinaryProof(input)) return decodeBinaryProof(input);
   let parsed: unknown;
   try {
     parsed = parseJson(input);
   } catch (error) {
     throw new ProofFormatError("$", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
   }
+  if (
+    typeof parsed === "object" &&
+    parsed !== null &&
+    (parsed as Record<string, unknown>).version === ProofVersion.V2
+  ) {
+    throw new ProofFormatError(
+      "version",
+      `is 2 in a JSON document, but v2 proofs are binary (they start with the bytes ${hexlify(PROOF_V2_MAGIC)}): ` +
+        "encode a v2 proof with encodeProof, or write it as version 1 JSON",
+    );
+  }
   return validateProof(parsed);
+}
+
+/**
+ * A JSON view of `doc` for display (`JSON.stringify`, `--json` output, logs): a v1 document as it is; a v2 document with
+ * each tensor as `{ name, dtype, dims, hash, data }` (`data` the base64 of its bytes), the v1 shape with version 2. Not
+ * a serialization (that is {@link encodeProof}), but {@link validateProof} reads it back: a v2 tensor may give `data`.
+ */
+export function proofToJson(doc: InferenceProof): JsonValue {
+  const set = (s: TensorSet) => ({
+    hash: s.hash,
+    tensors: s.tensors.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], hash: t.hash, data: t.data })),
+  });
+  return JSON.parse(canonicalJson({ ...doc, input: set(doc.input), output: set(doc.output) })) as JsonValue;
+}
+
+/** The v2 header of a checked v2 document: the document with each tensor as `{ name, dtype, dims, hash, length }`. */
+function binaryHeader(doc: InferenceProofV2): Record<string, unknown> {
+  const set = (s: TensorSet) => ({
+    hash: s.hash,
+    tensors: s.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      dims: t.dims,
+      hash: t.hash,
+      length: (t.bytes as Uint8Array).length,
+    })),
+  });
+  return { ...doc, input: set(doc.input), output: set(doc.output) };
+}
+
+/**
+ * The strict v2 reader: the frame (`proof-binary.ts`), then the header's tensor entries and lengths (each `length`
+ * agrees with its dims for fixed-size dtypes; together they cover the bytes after the header exactly), then the whole
+ * document as {@link validateProof} checks it, and last that the header is the canonical JSON of the checked document.
+ */
+function decodeBinaryProof(input: Uint8Array): InferenceProofV2 {
+  const frame = decodeProofFrame(input);
+  if (frame.version !== ProofVersion.V2) {
+    if (frame.version === ProofVersion.V1) {
+      throw new ProofFormatError("version", "is 1 in a binary frame, but v1 proofs are JSON documents");
+    }
+    throw new UnsupportedVersionError("proof", frame.version, SUPPORTED_PROOF_VERSIONS);
+  }
+  let header: unknown;
+  try {
+    header = parseJson(frame.header);
+  } catch (error) {
+    throw new ProofFormatError("header", `is not UTF-8 JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const h = check.object(header, "", [...V1_FIELDS, "signature"]);
+  if (h.version !== ProofVersion.V2) {
+    throw new ProofFormatError("version", `is ${JSON.stringify(h.version)} in the header but 2 in the frame`);
+  }
+  const entries: ProofFrameTensor[] = [];
+  const sets: Record<"input" | "output", Record<string, unknown>> = { input: {}, output: {} };
+  for (const key of ["input", "output"] as const) {
+    const set = check.object(h[key], key, ["hash", "tensors"]);
+    const tensorsPath = join(key, "tensors");
+    const tensors = check.array(set.tensors, tensorsPath, { minLength: 1 }).map((item, i) => {
+      const at = join(tensorsPath, i);
+      const t = check.object(item, at, ["name", "dtype", "dims", "hash", "length"]);
+      const length = check.integer(t.length, join(at, "length"), 0, Number.MAX_SAFE_INTEGER);
+      const expected = fixedLength(t.dtype, t.dims);
+      if (expected !== undefined && expected !== length) {
+        throw new ProofFormatError(
+          join(at, "length"),
+          `is ${length} but ${String(t.dtype)} dims [${(t.dims as number[]).join(", ")}] need ${expected} bytes`,
+        );
+      }
+      const entry: ProofFrameTensor = { field: join(at, "length"), length, bytes: new Uint8Array(0) };
+      entries.push(entry);
+      return { t, entry };
+    });
+    sets[key] = { set, tensors };
+  }
+  frame.slice(entries);
+  const doc: Record<string, unknown> = { ...h };
+  for (const key of ["input", "output"] as const) {
+    const { set, tensors } = sets[key] as {
+      set: Record<string, unknown>;
+      tensors: { t: Record<string, unknown>; entry: ProofFrameTensor }[];
+    };
+    doc[key] = {
+      hash: set.hash,
+      tensors: tensors.map(({ t, entry }) => ({
+        name: t.name,
+        dtype: t.dtype,
+        dims: t.dims,
+        hash: t.hash,
+        bytes: entry.bytes,
+      })),
+    };
+  }
+  const checked = validateProof(doc) as InferenceProofV2;
+  if (!bytesEqual(canonicalJsonBytes(binaryHeader(checked)), frame.header)) {
+    throw new ProofFormatError(
+      "header",
+      "is not the canonical JSON of the document (sorted keys, no whitespace, lowercase hex, checksummed addresses): " +
+        "re-encode the proof with encodeProof",
+    );
+  }
+  return checked;
+}
+
+/** The byte length `dims` of a fixed-size `dtype` need, or `undefined` when the dtype or dims are not plain. */
+function fixedLength(dtype: unknown, dims: unknown): number | undefined {
+  if (typeof dtype !== "string" || dtype === "string" || !(DTYPES as readonly string[]).includes(dtype))
+    return undefined;
+  if (!Array.isArray(dims) || !dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return undefined;
+  const count = (dims as number[]).reduce((a, b) => a * b, 1);
+  return Number.isSafeInteger(count) ? count * DTYPE_SIZES[dtype as FixedDtype] : undefined;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 /**
@@ -758,8 +1030,13 @@ const VALIDATORS: {
 } = {
   [ProofVersion.V1]: (value, path, bytes) => {
     const record = check.object(value, path, [...V1_FIELDS, "signature"]);
-    const unsigned = validateUnsignedV1(withoutSignature(record), path, bytes);
-    return { ...unsigned, signature: check.hex(record.signature, join(path, "signature"), 65) };
+    const unsigned = validateUnsigned(withoutSignature(record), path, ProofVersion.V1, bytes);
+    return { ...unsigned, signature: check.hex(record.signature, join(path, "signature"), 65) } as InferenceProofV1;
+  },
+  [ProofVersion.V2]: (value, path, bytes) => {
+    const record = check.object(value, path, [...V1_FIELDS, "signature"]);
+    const unsigned = validateUnsigned(withoutSignature(record), path, ProofVersion.V2, bytes);
+    return { ...unsigned, signature: check.hex(record.signature, join(path, "signature"), 65) } as InferenceProofV2;
   },
 };
 
@@ -771,17 +1048,24 @@ function withoutSignature(record: object): Record<string, unknown> {
   return rest;
 }
 
-function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): UnsignedInferenceProofV1 {
+/** Checks an unsigned document of `version` (v1 and v2 have the same fields; v2 tensors carry `bytes`). */
+function validateUnsigned(
+  value: unknown,
+  path: string,
+  version: ProofVersion,
+  bytes?: TensorBytes,
+): UnsignedInferenceProof {
   const r = check.object(value, path, V1_FIELDS);
-  if (r.version !== ProofVersion.V1) {
-    throw new ProofFormatError(join(path, "version"), `must be ${ProofVersion.V1}, got ${JSON.stringify(r.version)}`);
+  if (r.version !== version) {
+    throw new ProofFormatError(join(path, "version"), `must be ${version}, got ${JSON.stringify(r.version)}`);
   }
+  const binary = version === ProofVersion.V2;
   const domainPath = join(path, "domain");
   const d = check.object(r.domain, domainPath, ["chainId", "proofRegistry", "modelRegistry"]);
   const modelPath = join(path, "model");
   const m = check.object(r.model, modelPath, ["id", "version", "blobId", "sha256"]);
   return {
-    version: ProofVersion.V1,
+    version: version as ProofVersion.V1,
     domain: {
       chainId: check.integer(d.chainId, join(domainPath, "chainId"), 1, Number.MAX_SAFE_INTEGER),
       proofRegistry: check.address(d.proofRegistry, join(domainPath, "proofRegistry")),
@@ -793,8 +1077,8 @@ function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): 
       blobId: check.bytes32(m.blobId, join(modelPath, "blobId")) as BlobIdHex,
       sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
     },
-    input: validateTensorSet(r.input, join(path, "input"), bytes?.input),
-    output: validateTensorSet(r.output, join(path, "output"), bytes?.output),
+    input: validateTensorSet(r.input, join(path, "input"), binary, bytes?.input),
+    output: validateTensorSet(r.output, join(path, "output"), binary, bytes?.output),
     runtime: validateRuntime(r.runtime, join(path, "runtime")),
     node: check.address(r.node, join(path, "node")),
     timestamp: check.integer(r.timestamp, join(path, "timestamp"), 0, Number.MAX_SAFE_INTEGER),
@@ -802,13 +1086,18 @@ function validateUnsignedV1(value: unknown, path: string, bytes?: TensorBytes): 
   };
 }
 
-/** Checks a tensor set's shape and each tensor's data; pushes each tensor's element bytes to `bytes` when given. */
-function validateTensorSet(value: unknown, path: string, bytes?: Uint8Array[]): TensorSet {
+/**
+ * Checks a tensor set's shape and each tensor's data; pushes each tensor's element bytes to `bytes` when given. A
+ * `binary` (v2) set's tensors give their element bytes in `bytes` (or, in a hand-made document, base64 `data`; both
+ * must then agree) and come out as binary tensors.
+ */
+function validateTensorSet(value: unknown, path: string, binary: boolean, bytes?: Uint8Array[]): TensorSet {
   const r = check.object(value, path, ["hash", "tensors"]);
   const tensorsPath = join(path, "tensors");
   const names = new Set<string>();
   const tensors = check.array(r.tensors, tensorsPath, { minLength: 1 }).map((item, i): HashedTensor => {
     const at = join(tensorsPath, i);
+    if (binary) return validateBinaryTensor(item, at, names, bytes);
     const t = check.object(item, at, ["name", "dtype", "dims", "data", "hash"]);
     const name = check.string(t.name, join(at, "name"), { nonEmpty: true });
     if (names.has(name))
@@ -834,6 +1123,48 @@ function validateTensorSet(value: unknown, path: string, bytes?: Uint8Array[]): 
     return tensor;
   });
   return { hash: check.bytes32(r.hash, join(path, "hash")), tensors };
+}
+
+/** One tensor of a v2 set (see {@link validateTensorSet}). */
+function validateBinaryTensor(item: unknown, at: string, names: Set<string>, bytes?: Uint8Array[]): HashedTensor {
+  const t = check.object(item, at, ["name", "dtype", "dims", "hash"], ["bytes", "data"]);
+  const name = check.string(t.name, join(at, "name"), { nonEmpty: true });
+  if (names.has(name)) throw new ProofFormatError(join(at, "name"), `repeats the tensor name ${JSON.stringify(name)}`);
+  names.add(name);
+  const dims = check
+    .array(t.dims, join(at, "dims"))
+    .map((dim, j) => check.integer(dim, join(join(at, "dims"), j), 0, Number.MAX_SAFE_INTEGER));
+  const dtype = check.oneOf(t.dtype, join(at, "dtype"), DTYPES) satisfies Dtype;
+  const hash = check.bytes32(t.hash, join(at, "hash"));
+  let raw: Uint8Array;
+  let field = join(at, "bytes");
+  try {
+    if (t.bytes !== undefined) {
+      if (!(t.bytes instanceof Uint8Array)) {
+        throw new ProofFormatError(field, `must be a Uint8Array of the element bytes, got ${kind(t.bytes)}`);
+      }
+      raw = tensorBytes({ name, dtype, dims, data: "", bytes: t.bytes });
+      // `data` given as well (not the lazy view of the bytes): it must say the same.
+      if (Object.prototype.propertyIsEnumerable.call(t, "data")) {
+        field = join(at, "data");
+        const base64 = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64");
+        if (t.data !== base64) {
+          throw new ProofFormatError(field, "disagrees with the tensor's bytes: give one of them");
+        }
+      }
+    } else {
+      field = join(at, "data");
+      if (t.data === undefined)
+        throw new ProofFormatError(join(at, "bytes"), "is missing (a v2 tensor carries its element bytes)");
+      raw = tensorBytes({ name, dtype, dims, data: check.string(t.data, field) });
+    }
+  } catch (error) {
+    if (error instanceof ProofFormatError) throw error;
+    if (error instanceof StrataError) throw new ProofFormatError(field, error.message, { cause: error });
+    throw error;
+  }
+  bytes?.push(raw);
+  return withLazyData({ name, dtype, dims, bytes: raw, hash });
 }
 
 function validateRuntime(value: unknown, path: string): RuntimeV1 {

@@ -77,8 +77,22 @@ export interface Tensor {
   dtype: Dtype;
   /** The shape; `[]` is a scalar (one element). */
   dims: number[];
-  /** Base64 of the element bytes (little-endian elements; length-prefixed UTF-8 for strings). */
+  /**
+   * Base64 of the element bytes (little-endian elements; length-prefixed UTF-8 for strings). On a tensor that carries
+   * {@link Tensor.bytes} (a binary tensor: {@link binaryTensor}, proofs v2), a non-enumerable getter that encodes the
+   * bytes on first read, for code that reads `data`; the hot paths never read it.
+   */
   data: string;
+  /**
+   * The element bytes themselves, on a binary tensor (proof format v2 keeps them raw). When present they are the
+   * tensor's contents: {@link tensorBytes} checks and returns them without any base64.
+   */
+  bytes?: Uint8Array;
+}
+
+/** A tensor that carries its element bytes (and `data` as a lazy, non-enumerable base64 view of them). */
+export interface BinaryTensor extends Tensor {
+  bytes: Uint8Array;
 }
 
 /** A tensor with its elements in a typed array. */
@@ -153,15 +167,80 @@ export function tensorFromBytes(name: string, dtype: Dtype, dims: readonly numbe
 }
 
 /**
+ * A binary tensor over raw element bytes (little-endian elements; length-prefixed UTF-8 for strings), checked against
+ * `dtype` and `dims` as {@link tensorFromBytes} checks them, without base64: `bytes` is kept as given (not copied) and
+ * `data` is a lazy, non-enumerable base64 view of it.
+ */
+export function binaryTensor(name: string, dtype: Dtype, dims: readonly number[], bytes: Uint8Array): BinaryTensor {
+  checkName(name);
+  checkDtype(dtype, name);
+  if (!(bytes instanceof Uint8Array))
+    throw new TensorError(name, `bytes must be a Uint8Array, got ${describeArray(bytes)}`);
+  checkLength(name, dtype, dims, bytes);
+  if (dtype === "bool") checkBools(bytes, name);
+  return withLazyData({ name, dtype, dims: [...dims], bytes });
+}
+
+/** {@link encodeTensor}, as a {@link BinaryTensor}: the little-endian element bytes without base64. */
+export function encodeBinaryTensor<D extends Dtype>(
+  name: string,
+  dtype: D,
+  dims: readonly number[],
+  values: DtypeArrays[D],
+): BinaryTensor {
+  checkName(name);
+  checkDtype(dtype, name);
+  if (dtype === "string") {
+    const strings = values as string[];
+    if (!Array.isArray(strings))
+      throw new TensorError(name, `dtype string needs an array of strings, got ${describeArray(values)}`);
+    checkCount(name, dims, strings.length);
+    return withLazyData({ name, dtype, dims: [...dims], bytes: encodeStrings(strings, name) });
+  }
+  const type = ARRAY_TYPES[dtype as FixedDtype];
+  if (!(values instanceof type)) {
+    throw new TensorError(name, `dtype ${dtype} needs a ${type.name}, got ${describeArray(values)}`);
+  }
+  const typed = values as FixedDtypeArrays[FixedDtype];
+  checkCount(name, dims, typed.length);
+  const view = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  if (dtype === "bool") checkBools(view, name);
+  // A copy: the tensor must not change when the caller reuses its array.
+  const bytes =
+    LITTLE_ENDIAN_HOST || type.BYTES_PER_ELEMENT === 1 ? view.slice() : swapBytes(view, type.BYTES_PER_ELEMENT);
+  return withLazyData({ name, dtype, dims: [...dims], bytes });
+}
+
+/**
+ * Gives `tensor` (which carries `bytes`) a non-enumerable `data` getter: the base64 of the bytes, encoded on first read
+ * and remembered. Non-enumerable, so spreading, `Object.keys` and canonical JSON see only `bytes`. Returns `tensor`.
+ */
+export function withLazyData<T extends Omit<BinaryTensor, "data">>(tensor: T): T & BinaryTensor {
+  let data: string | undefined;
+  const bytes = tensor.bytes;
+  Object.defineProperty(tensor, "data", {
+    get: () => (data ??= toBase64(bytes)),
+    enumerable: false,
+    configurable: true,
+  });
+  return tensor as T & BinaryTensor;
+}
+
+/**
  * The raw element bytes of `tensor`, after checking that its data is canonical base64 and that the bytes hold exactly
  * `product(dims)` elements of its dtype (`product(dims) * size(dtype)` bytes; for strings, that many length-prefixed
- * valid UTF-8 strings and nothing after them). These bytes are what the tensor hash covers.
+ * valid UTF-8 strings and nothing after them). These bytes are what the tensor hash covers. A binary tensor's
+ * {@link Tensor.bytes} are checked the same way and returned as they are (no base64).
  */
 export function tensorBytes(tensor: Tensor): Uint8Array {
   const name = typeof tensor.name === "string" ? tensor.name : "tensor";
   checkName(tensor.name);
   checkDtype(tensor.dtype, name);
-  const bytes = fromBase64(tensor.data, name);
+  const raw = tensor.bytes;
+  if (raw !== undefined && !(raw instanceof Uint8Array)) {
+    throw new TensorError(name, `bytes must be a Uint8Array, got ${describeArray(raw)}`);
+  }
+  const bytes = raw ?? fromBase64(tensor.data, name);
   checkLength(name, tensor.dtype, tensor.dims, bytes);
   if (tensor.dtype === "bool") checkBools(bytes, name);
   return bytes;

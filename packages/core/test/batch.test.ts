@@ -237,7 +237,7 @@ describe("core proof batches", function () {
     it("an unknown batch version, with a typed error", async function () {
       const { batch } = await bytesFixture();
       const error = batchError(() =>
-        decodeBatch(edit(batch.bytes, (doc) => ((doc as { version: number }).version = 2))),
+        decodeBatch(edit(batch.bytes, (doc) => ((doc as { version: number }).version = 3))),
       );
       expect(error).to.be.instanceOf(UnsupportedVersionError);
       expect((error as UnsupportedVersionError).kind).to.equal("batch");

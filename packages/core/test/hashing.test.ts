@@ -233,7 +233,7 @@ describe("core hashing: parity with the reference implementations", function () 
       (d) => (d.signature = "0x12"),
       (d) => (d.output.tensors[0].dims = [...d.output.tensors[0].dims, 2]),
       (d) => (d.extra = 1),
-      (d) => (d.version = 2 as 1),
+      (d) => (d.version = 3 as 1),
     ];
     for (const edit of edits) {
       const doc = structuredClone(proof) as Record<string, unknown> & InferenceProofV1;

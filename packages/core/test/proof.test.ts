@@ -287,7 +287,7 @@ describe("core inference proofs", function () {
 
     it("rejects an unknown version with a typed error", async function () {
       const { signed } = await loadFixture(signedFixture);
-      for (const version of [0, 2, 99]) {
+      for (const version of [0, 3, 99]) {
         let caught: unknown;
         try {
           decodeProof(JSON.stringify({ ...signed, version }));
@@ -296,8 +296,13 @@ describe("core inference proofs", function () {
         }
         expect(caught, String(version)).to.be.instanceOf(UnsupportedVersionError);
         expect((caught as UnsupportedVersionError).version).to.equal(version);
-        expect((caught as UnsupportedVersionError).supported).to.deep.equal([1]);
+        expect((caught as UnsupportedVersionError).supported).to.deep.equal([1, 2]);
       }
+    });
+
+    it("rejects a JSON document that says version 2 (v2 proofs are binary), naming version", async function () {
+      const { signed } = await loadFixture(signedFixture);
+      expectFormatError(() => decodeProof(JSON.stringify({ ...signed, version: 2 })), "version", /binary/);
     });
 
     const malformed: [string, string, (d: Record<string, unknown> & InferenceProofV1) => void, RegExp?][] = [

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import {
+  binaryTensor,
   decodeTensor,
+  encodeBinaryTensor,
   DTYPE_SIZES,
   DTYPES,
   elementCount,
@@ -187,5 +189,45 @@ describe("core tensors: typed arrays <-> base64 little-endian", function () {
       expect(bad([1, 0, 0, 0, 0x61], [2])).to.throw(TensorError, /holds 1 string\(s\)/);
       expect(bad([2, 0, 0, 0, 0xc0, 0x80])).to.throw(TensorError, /element 0 is not valid UTF-8/);
     });
+  });
+});
+
+describe("core binary tensors: raw little-endian bytes, base64 only on demand", function () {
+  it("holds the same bytes as the base64 tensor for every dtype, and decodes to the same values", function () {
+    for (const dtype of DTYPES) {
+      const values = SAMPLES[dtype];
+      const binary = encodeBinaryTensor(`t_${dtype}`, dtype, [values.length], values);
+      const base64 = encodeTensor(`t_${dtype}`, dtype, [values.length], values);
+      expect(Buffer.from(binary.bytes).toString("base64")).to.equal(base64.data, dtype);
+      expect(binary.data).to.equal(base64.data, dtype);
+      expect(bytesOf(decodeTensor(binary).values)).to.deep.equal(bytesOf(decodeTensor(base64).values));
+      expect(tensorBytes(binary)).to.equal(binary.bytes);
+      const raw = binaryTensor(`t_${dtype}`, dtype, [values.length], Buffer.from(base64.data, "base64"));
+      expect(Buffer.from(raw.bytes).equals(Buffer.from(binary.bytes))).to.equal(true);
+    }
+  });
+
+  it("keeps data out of its enumerable fields and copies the caller's array", function () {
+    const values = new Float32Array([1, 2]);
+    const tensor = encodeBinaryTensor("x", "float32", [2], values);
+    expect(Object.keys(tensor).sort()).to.deep.equal(["bytes", "dims", "dtype", "name"]);
+    expect(JSON.parse(JSON.stringify({ ...tensor }))).to.not.have.property("data");
+    values[0] = 9;
+    expect(decodeTensor(tensor).values[0]).to.equal(1);
+  });
+
+  it("handles zero-size tensors and scalars", function () {
+    expect(encodeBinaryTensor("e", "float32", [0, 3], new Float32Array(0)).bytes.length).to.equal(0);
+    expect(encodeBinaryTensor("s", "string", [2, 0], []).bytes.length).to.equal(0);
+    expect(decodeTensor(encodeBinaryTensor("k", "int64", [], new BigInt64Array([-5n]))).values[0]).to.equal(-5n);
+  });
+
+  it("rejects bytes that disagree with dtype and dims, bad bools and bytes that are not a Uint8Array", function () {
+    expect(() => binaryTensor("x", "float32", [2], new Uint8Array(7))).to.throw(TensorError, /need 8 bytes/);
+    expect(() => binaryTensor("b", "bool", [1], new Uint8Array([2]))).to.throw(TensorError, /0 or 1/);
+    expect(() => binaryTensor("s", "string", [1], new Uint8Array([5, 0, 0, 0, 97]))).to.throw(TensorError);
+    expect(() => binaryTensor("x", "uint8", [1], [1] as unknown as Uint8Array)).to.throw(TensorError, /Uint8Array/);
+    const forged = { name: "x", dtype: "float32" as const, dims: [1], data: "", bytes: [0, 0, 0, 0] };
+    expect(() => tensorBytes(forged as unknown as Tensor)).to.throw(TensorError, /Uint8Array/);
   });
 });

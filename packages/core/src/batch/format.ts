@@ -17,6 +17,10 @@ import type { BatchLeaf, BatchTreeDump } from "./tree";
  *
  * Version 1 is the canonical JSON (see `json.ts`) of `{ version: 1, kind: "strata.proof-batch", root, tree, proofs }`
  * (see `v1.ts`).
+ *
+ * Version 2 is not one blob but a list of quilts (see `v2.ts`: `buildBatchV2`, `decodeBatchIndex`, `inspectBatchIndex`,
+ * `inclusionOf`, `decodeBatchQuilt`), so it is not a {@link BatchFormat}; the blob readers here refuse an index patch
+ * with a message that says so.
  */
 
 /** The `kind` of a proof batch document. */
@@ -25,6 +29,8 @@ export const BATCH_KIND = "strata.proof-batch";
 /** The batch format versions. */
 export enum BatchVersion {
   V1 = 1,
+  /** A list of Walrus quilts: one patch per proof plus an index patch per quilt (see `v2.ts`). */
+  V2 = 2,
 }
 
 /** The batch document (v1), as stored on Walrus. */

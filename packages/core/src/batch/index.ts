@@ -4,6 +4,7 @@ import { parseJson } from "../json";
 import { kind } from "../shape";
 import type { InferenceProof } from "../proof";
 import {
+  BATCH_KIND,
   BatchVersion,
   type BatchFormat,
   type BatchInclusion,
@@ -12,8 +13,37 @@ import {
   type ProofBatch,
 } from "./format";
 import { batchFormatV1 } from "./v1";
+import { BATCH_INDEX_IDENTIFIER, isBatchIndex } from "./v2";
 
 export * from "./format";
+export {
+  BATCH_INDEX_IDENTIFIER,
+  DEFAULT_MAX_PER_QUILT,
+  DEFAULT_MAX_QUILT_BYTES,
+  BATCH_INDEX_MAGIC,
+  batchIndexPatchSize,
+  isBatchIndex,
+  buildBatchV2,
+  decodeBatchIndex,
+  decodeBatchQuilt,
+  inclusionOf,
+  inspectBatchIndex,
+  planBatchV2,
+  type BatchIndexHeaderV2,
+  type BatchIndexInspection,
+  type BatchIndexV2,
+  type BatchInclusionV2,
+  type BatchPatch,
+  type BatchQuiltContents,
+  type BatchQuiltV2,
+  type BuildBatchV2Options,
+  type EncodedProofV2,
+  type ProofBatchV2,
+  type QuiltPlanItem,
+  type QuiltPlanOptions,
+  type QuiltRange,
+  type QuiltSizeOf,
+} from "./v2";
 export {
   BATCH_LEAF_ENCODING,
   BatchTree,
@@ -40,6 +70,9 @@ export const LATEST_BATCH_VERSION = BatchVersion.V1;
  */
 export function buildBatch(proofs: readonly InferenceProof[], options: BuildBatchOptions = {}): ProofBatch {
   const { version = LATEST_BATCH_VERSION, ...rest } = options;
+  if (version === BatchVersion.V2) {
+    throw new BatchFormatError("version", "is 2: a v2 batch is a list of quilts, built by buildBatchV2, not one blob");
+  }
   return formatOf(version).build(proofs, rest);
 }
 
@@ -80,6 +113,13 @@ function formatOf(version: unknown): BatchFormat {
 
 /** Parses a blob to a JSON object and finds the format of its `version`. */
 function open(input: Uint8Array | string, notJson: string): { document: Record<string, unknown>; format: BatchFormat } {
+  if (typeof input !== "string" && isBatchIndex(input)) {
+    throw new BatchFormatError(
+      "$",
+      `is the index patch (${BATCH_INDEX_IDENTIFIER}) of a v2 batch quilt, not a v1 batch blob: read it with ` +
+        "decodeBatchIndex or inspectBatchIndex, and each proof from its own patch",
+    );
+  }
   let parsed: unknown;
   try {
     parsed = parseJson(input);
@@ -91,5 +131,12 @@ function open(input: Uint8Array | string, notJson: string): { document: Record<s
   }
   const document = parsed as Record<string, unknown>;
   if (document.version === undefined) throw new BatchFormatError("version", "is missing");
+  if (document.version === BatchVersion.V2 && document.kind === BATCH_KIND) {
+    throw new BatchFormatError(
+      "version",
+      "is 2, but a v2 batch is a list of Walrus quilts, not one JSON blob: read its index patches with " +
+        "decodeBatchIndex or inspectBatchIndex, and each proof from its own patch",
+    );
+  }
   return { document, format: formatOf(document.version) };
 }

@@ -106,6 +106,11 @@ export class BatchTree {
     return this.treeIndexes[valueIndex];
   }
 
+  /** The leaf hash of value `valueIndex` (`leafOf` of it). */
+  leaf(valueIndex: number): Bytes32 {
+    return this.node(this.treeIndexes[valueIndex]);
+  }
+
   /** `StandardMerkleTree.getProof(valueIndex)`: the sibling hashes from the value's leaf up to the root. */
   proof(valueIndex: number): Bytes32[] {
     const proof: Bytes32[] = [];

@@ -1,7 +1,7 @@
 import { BatchFormatError, StrataError } from "../errors";
 import { isBytes32Hex, type BatchRoot, type Bytes32, type Commitment } from "../ids";
 import { canonicalJsonBytes } from "../json";
-import { validateProofForCommitment, type InferenceProof } from "../proof";
+import { ProofVersion, SUPPORTED_PROOF_VERSIONS, validateProofForCommitment, type InferenceProof } from "../proof";
 import { join, kind, ShapeChecker } from "../shape";
 import {
   BATCH_KIND,
@@ -42,6 +42,7 @@ const check = new ShapeChecker((field, reason) => new BatchFormatError(field || 
 function buildV1(proofs: readonly InferenceProof[], options: Omit<BuildBatchOptions, "version">): ProofBatch {
   if (proofs.length === 0) throw new BatchFormatError("proofs", "must hold at least one proof");
   const salt = options.salt === undefined ? undefined : check.bytes32(options.salt, "salt");
+  proofs.forEach((proof, i) => checkV1Proof(proof, i));
   const validated = proofs.map((proof, i) =>
     inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)),
   );
@@ -72,9 +73,10 @@ function decodeV1(parsed: Record<string, unknown>, bytes: Uint8Array): ProofBatc
   if (r.kind !== BATCH_KIND) throw new BatchFormatError("kind", `must be "${BATCH_KIND}", got ${kind(r.kind)}`);
   const root = check.bytes32(r.root, "root") as BatchRoot;
   // Each proof is validated once, its tensors decoded once; its commitment is computed after the tree's checks.
-  const checked = check
-    .array(r.proofs, "proofs", { minLength: 1 })
-    .map((proof, i) => inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`)));
+  const checked = check.array(r.proofs, "proofs", { minLength: 1 }).map((proof, i) => {
+    checkV1Proof(proof, i);
+    return inner(`proofs[${i}]`, () => validateProofForCommitment(proof, `proofs[${i}]`));
+  });
   const proofs = checked.map((c) => c.proof);
   const salt = r.salt === undefined ? undefined : check.bytes32(r.salt, "salt");
   const dump = validateDump(r.tree, proofs.length + (salt === undefined ? 0 : 1));
@@ -227,6 +229,23 @@ function validateDump(value: unknown, count: number): BatchTreeDump {
     throw new BatchFormatError("tree.values", `must hold one value per proof (${count}), got ${values.length}`);
   }
   return { format: "standard-v1", leafEncoding: ["bytes32"], tree: nodes, values };
+}
+
+/**
+ * A v1 batch is JSON and holds v1 proofs; a v2 proof (binary tensors) goes into a v2 batch (a quilt, `buildBatchV2`).
+ */
+function checkV1Proof(proof: unknown, i: number): void {
+  const version = (proof as { version?: unknown } | null)?.version;
+  if (
+    version !== undefined &&
+    version !== ProofVersion.V1 &&
+    SUPPORTED_PROOF_VERSIONS.includes(version as ProofVersion)
+  ) {
+    throw new BatchFormatError(
+      `proofs[${i}].version`,
+      `is ${String(version)}: a v1 batch holds v1 proofs; put v2 proofs in a v2 batch (buildBatchV2)`,
+    );
+  }
 }
 
 /** A salt equal to a proof's commitment would make that proof's leaf appear twice: refused. */
