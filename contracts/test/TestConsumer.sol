@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.29;
+
+import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
+import {IInferenceRequests} from "../interfaces/IInferenceRequests.sol";
+import {BlobId} from "../types/BlobId.sol";
+import {Commitment} from "../types/Commitment.sol";
+import {ModelId} from "../types/ModelId.sol";
+import {RequestId} from "../types/RequestId.sol";
+
+/// @title TestConsumer
+/// @notice Test-only consumer of {IInferenceRequests}: records what it is called back with, or misbehaves on demand
+/// (reverts, burns all its gas, re-enters the requests contract, refuses ETH). Not deployed.
+contract TestConsumer is IInferenceConsumer {
+    enum Mode {
+        Record,
+        Revert,
+        BurnGas,
+        Reenter,
+        Noop
+    }
+
+    error TestConsumerRefused();
+
+    IInferenceRequests public immutable REQUESTS;
+    Mode public mode;
+    bool public acceptsEth = true;
+    uint256 public calls;
+    uint256 public gasAtEntry;
+    RequestId public lastRequestId;
+    Commitment public lastCommitment;
+    bytes public lastOutput;
+    bytes public reentryError;
+
+    constructor(IInferenceRequests requests) {
+        REQUESTS = requests;
+    }
+
+    function setMode(Mode mode_) external {
+        mode = mode_;
+    }
+
+    function setAcceptsEth(bool accepts) external {
+        acceptsEth = accepts;
+    }
+
+    function request(
+        ModelId modelId,
+        uint32 modelVersion,
+        BlobId inputBlobId,
+        bytes32 inputHash,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external payable returns (RequestId) {
+        return
+            REQUESTS.requestInference{value: msg.value}(
+                modelId,
+                modelVersion,
+                inputBlobId,
+                inputHash,
+                callbackGasLimit,
+                deadline
+            );
+    }
+
+    function requestInline(
+        ModelId modelId,
+        uint32 modelVersion,
+        bytes calldata input,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external payable returns (RequestId) {
+        return REQUESTS.requestInferenceInline{value: msg.value}(modelId, modelVersion, input, callbackGasLimit, deadline);
+    }
+
+    function refund(RequestId requestId) external {
+        REQUESTS.refund(requestId);
+    }
+
+    function onInferenceResult(RequestId requestId, Commitment commitment, bytes calldata output) external {
+        uint256 entry = gasleft();
+        Mode current = mode;
+        if (current == Mode.Noop) return;
+        if (current == Mode.Revert) revert TestConsumerRefused();
+        if (current == Mode.BurnGas) {
+            while (true) {}
+        }
+        if (current == Mode.Reenter) {
+            try REQUESTS.refund(requestId) {} catch (bytes memory reason) {
+                reentryError = reason;
+            }
+        }
+        gasAtEntry = entry;
+        calls += 1;
+        lastRequestId = requestId;
+        lastCommitment = commitment;
+        lastOutput = output;
+    }
+
+    receive() external payable {
+        if (!acceptsEth) revert TestConsumerRefused();
+    }
+}
