@@ -29,7 +29,7 @@ contract TestConsumer is IInferenceConsumer {
     uint256 public gasAtEntry;
     RequestId public lastRequestId;
     Commitment public lastCommitment;
-    bytes public lastOutput;
+    bytes32 public lastOutputHash;
     bytes public reentryError;
 
     constructor(IInferenceRequests requests) {
@@ -94,7 +94,7 @@ contract TestConsumer is IInferenceConsumer {
         calls += 1;
         lastRequestId = requestId;
         lastCommitment = commitment;
-        lastOutput = output;
+        lastOutputHash = keccak256(output);
     }
 
     receive() external payable {
