@@ -69,6 +69,8 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         _MAX_CALLBACK_GAS_LIMIT = config_.maxCallbackGasLimit;
         _MAX_INPUT_BYTES = config_.maxInputBytes;
         _MAX_OUTPUT_BYTES = config_.maxOutputBytes;
+        // Nonces start at 1, so that no request pays for turning the nonce's slot from zero to non-zero.
+        _nonce = 1;
     }
 
     // -----------------------------------------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         if (callbackGasLimit != 0) {
             callback = _callBack(request.requester, requestId, commitment, output, callbackGasLimit);
         }
-        emit InferenceFulfilled(requestId, node, commitment, output, callback);
+        emit InferenceFulfilled(requestId, node, commitment, proof.outputHash, callback);
     }
 
     function _checkFulfilment(

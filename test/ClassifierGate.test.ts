@@ -116,7 +116,7 @@ describe("ClassifierGate (example consumer)", function () {
       const proof = await signedProof(world, request, { outputs });
       await expect(world.requests.fulfil(...fulfilArgs(request.key, proof)))
         .to.emit(world.requests, "InferenceFulfilled")
-        .withArgs(request.requestId, world.node.address, () => true, encodeTensors(outputs), Callback.Failed);
+        .withArgs(request.requestId, world.node.address, () => true, proof.output.hash, Callback.Failed);
       expect(await world.requests.undeliveredOutput(request.requestId)).to.equal(encodeTensors(outputs));
       expect(await world.gate.isAdmitted(world.applicant.address)).to.equal(false);
     }

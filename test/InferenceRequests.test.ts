@@ -121,7 +121,7 @@ describe("InferenceRequests", function () {
       });
       const v1 = await modelRegistry.getVersion(modelId, 1);
       const key = {
-        nonce: 0n,
+        nonce: 1n,
         modelId,
         modelVersion: 1n,
         modelBlobId: v1.blobId,
@@ -160,14 +160,14 @@ describe("InferenceRequests", function () {
         status: BigInt(Status.Pending),
       });
       expect(await ethers.provider.getBalance(await requests.getAddress())).to.equal(4n * MIN_BOND + FEE);
-      expect(await requests.nextNonce()).to.equal(1n);
+      expect(await requests.nextNonce()).to.equal(2n);
     });
 
     it("gives each request its own id and nonce, even for the same parameters", async function () {
       const world = await loadFixture(fixture);
       const a = await requestVia(world);
       const b = await requestVia(world, { deadline: a.deadline });
-      expect([a.key.nonce, b.key.nonce]).to.deep.equal([0n, 1n]);
+      expect([a.key.nonce, b.key.nonce]).to.deep.equal([1n, 2n]);
       expect(a.requestId).to.not.equal(b.requestId);
     });
 
@@ -253,7 +253,7 @@ describe("InferenceRequests", function () {
       await expect(consumer.requestInline(modelId, 0, unsorted, 0, await deadlineIn()))
         .to.be.revertedWithCustomError(harness, "ProofDigestUnsortedTensors")
         .withArgs(1);
-      expect(await requests.nextNonce()).to.equal(0n);
+      expect(await requests.nextNonce()).to.equal(1n);
     });
 
     it("rejects a zero input Blob ID or a zero input hash", async function () {
@@ -312,7 +312,7 @@ describe("InferenceRequests", function () {
       expect(await requests.commitmentOf(proofStruct(proof))).to.equal(commitment);
       await expect(requests.fulfil(...fulfilArgs(key, proof)))
         .to.emit(requests, "InferenceFulfilled")
-        .withArgs(requestId, node.address, commitment, output, Callback.Delivered);
+        .withArgs(requestId, node.address, commitment, proof.output.hash, Callback.Delivered);
       const record = await requests.getRequest(requestId);
       expect(record.status).to.equal(Status.Fulfilled);
       expect(record.node).to.equal(node.address);
@@ -329,7 +329,7 @@ describe("InferenceRequests", function () {
       const { requestId, key, proof } = await pendingWithProof(world, { inline: true });
       await expect(world.requests.fulfil(...fulfilArgs(key, proof)))
         .to.emit(world.requests, "InferenceFulfilled")
-        .withArgs(requestId, world.node.address, proofCommitment(proof), encodeTensors(proof.output.tensors), Callback.Delivered);
+        .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Delivered);
     });
 
     it("takes a fulfilment from anyone who relays the node's signed proof, and credits the node", async function () {
@@ -344,7 +344,7 @@ describe("InferenceRequests", function () {
       const { requestId, key, proof } = await pendingWithProof(world, { callbackGasLimit: 0 });
       await expect(world.requests.fulfil(...fulfilArgs(key, proof)))
         .to.emit(world.requests, "InferenceFulfilled")
-        .withArgs(requestId, world.node.address, proofCommitment(proof), encodeTensors(proof.output.tensors), Callback.None);
+        .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.None);
       expect(await world.consumer.calls()).to.equal(0n);
     });
 
@@ -370,19 +370,23 @@ describe("InferenceRequests", function () {
         const output = encodeTensors(proof.output.tensors);
         await expect(world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 2_000_000 }))
           .to.emit(world.requests, "InferenceFulfilled")
-          .withArgs(requestId, world.node.address, proofCommitment(proof), output, Callback.Failed);
+          .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Failed);
         expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Fulfilled);
         expect(await world.requests.undeliveredOutput(requestId)).to.equal(output);
       });
     }
 
-    it("keeps a callback from re-entering the contract", async function () {
+    it("keeps a callback from re-entering any function that moves ETH or calls out", async function () {
       const world = await loadFixture(fixture);
       await (await world.consumer.setMode(Mode.Reenter)).wait();
-      const { key, proof } = await pendingWithProof(world);
-      await (await world.requests.fulfil(...fulfilArgs(key, proof))).wait();
+      const { key, proof, requestId } = await pendingWithProof(world, { callbackGasLimit: MAX_CALLBACK_GAS_LIMIT });
+      await expect(world.requests.fulfil(...fulfilArgs(key, proof)))
+        .to.emit(world.requests, "InferenceFulfilled")
+        .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Delivered);
       const selector = world.requests.interface.getError("ReentrancyGuardReentrantCall")!.selector;
-      expect(await world.consumer.reentryError()).to.equal(selector);
+      const count = Number(await world.consumer.reentryErrorCount());
+      const errors = await Promise.all(Array.from({ length: count }, (_, i) => world.consumer.reentryErrors(i)));
+      expect(errors).to.deep.equal(Array(6).fill(selector));
     });
 
     it("gives the callback its whole gas limit or reverts: a fulfiller cannot starve it", async function () {

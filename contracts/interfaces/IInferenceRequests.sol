@@ -28,7 +28,8 @@ import {IProofRegistry} from "./IProofRegistry.sol";
 /// calls the requester back ({IInferenceConsumer.onInferenceResult}) with exactly the callback gas limit, isolated: a
 /// callback that reverts or runs out of gas leaves the request fulfilled and its output stored here
 /// ({undeliveredOutput}). **The node is paid either way**: it did the work, and the failure was the consumer's. A
-/// callback gas limit of zero asks for no callback (the output is then in the {InferenceFulfilled} event only).
+/// callback gas limit of zero asks for no callback (the output is then in the {fulfil} calldata only, its hash in the
+/// {InferenceFulfilled} event).
 ///
 /// **Fees** are claimed by the node ({claimFees}) once the challenge window after the fulfilment has passed. An expired
 /// request (pending after its deadline) is refunded to its requester ({refund}).
@@ -97,7 +98,7 @@ interface IInferenceRequests {
     /// @notice What the id of a request commits to: {requestIdOf} is `keccak256(abi.encode(block.chainid, this, key))`.
     /// The model fields and the input hash are those a fulfilling proof must carry.
     struct RequestKey {
-        /// The request's sequence number in this contract (from 0).
+        /// The request's sequence number in this contract (from 1).
         uint64 nonce;
         ModelId modelId;
         uint32 modelVersion;
@@ -143,13 +144,15 @@ interface IInferenceRequests {
         uint256 fee
     );
 
-    /// @notice Emitted when `node` fulfils `requestId` with the proof `commitment` and `output`; `callback` says how the
-    /// callback went (on `Failed`, `output` is also in {undeliveredOutput}).
+    /// @notice Emitted when `node` fulfils `requestId` with the proof `commitment`, whose output hashes to `outputHash`;
+    /// `callback` says how the callback went. The output itself is the `output` argument of the {fulfil} call (checked
+    /// against `outputHash`), and is stored when the callback failed ({undeliveredOutput}); it is not repeated here,
+    /// which would cost 8 gas a byte on every fulfilment.
     event InferenceFulfilled(
         RequestId indexed requestId,
         address indexed node,
         Commitment commitment,
-        bytes output,
+        bytes32 outputHash,
         Callback callback
     );
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceRequests} from "../interfaces/IInferenceRequests.sol";
+import {ProofDigest} from "../libraries/ProofDigest.sol";
 import {BlobId} from "../types/BlobId.sol";
 import {Commitment} from "../types/Commitment.sol";
 import {ModelId} from "../types/ModelId.sol";
@@ -30,7 +31,9 @@ contract TestConsumer is IInferenceConsumer {
     RequestId public lastRequestId;
     Commitment public lastCommitment;
     bytes32 public lastOutputHash;
-    bytes public reentryError;
+    /// @dev The revert data of each re-entry attempt: refund, fulfil, claimFees, withdrawBond, slashEquivocation,
+    /// slashWrongModel.
+    bytes[] public reentryErrors;
 
     constructor(IInferenceRequests requests) {
         REQUESTS = requests;
@@ -85,16 +88,40 @@ contract TestConsumer is IInferenceConsumer {
         if (current == Mode.BurnGas) {
             while (true) {}
         }
-        if (current == Mode.Reenter) {
-            try REQUESTS.refund(requestId) {} catch (bytes memory reason) {
-                reentryError = reason;
-            }
-        }
+        if (current == Mode.Reenter) _reenter(requestId);
         gasAtEntry = entry;
         calls += 1;
         lastRequestId = requestId;
         lastCommitment = commitment;
         lastOutputHash = keccak256(output);
+    }
+
+    function reentryErrorCount() external view returns (uint256) {
+        return reentryErrors.length;
+    }
+
+    /// @dev Tries every guarded function of the requests contract from inside the callback.
+    function _reenter(RequestId requestId) private {
+        ProofDigest.Proof memory proof;
+        IInferenceRequests.RequestKey memory key;
+        try REQUESTS.refund(requestId) {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
+        try REQUESTS.fulfil(0, 0, proof, "", "") {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
+        try REQUESTS.claimFees(new RequestId[](0)) {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
+        try REQUESTS.withdrawBond() {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
+        try REQUESTS.slashEquivocation(proof, "", proof, "") {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
+        try REQUESTS.slashWrongModel(key, proof, "") {} catch (bytes memory reason) {
+            reentryErrors.push(reason);
+        }
     }
 
     receive() external payable {
