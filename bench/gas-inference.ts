@@ -186,8 +186,8 @@ async function measure(): Promise<Record<string, number>> {
   await (await fulfil(inline, await proofFor(inline, node))).wait();
 
   await advance(CHALLENGE_WINDOW);
-  gas["InferenceRequests.claimFees (1)"] = await gasOf(requests.connect(node).claimFees([walrus.requestId]));
-  gas["InferenceRequests.claimFees (2)"] = await gasOf(
+  gas["InferenceRequests.claimFees (1 request)"] = await gasOf(requests.connect(node).claimFees([walrus.requestId]));
+  gas["InferenceRequests.claimFees (2 requests)"] = await gasOf(
     requests.connect(node).claimFees([viaConsumer.requestId, inline.requestId]),
   );
 
