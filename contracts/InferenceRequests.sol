@@ -24,8 +24,8 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
     /// @notice See {IInferenceRequests.version}.
     string private constant _VERSION = "1.0.0";
 
-    /// @notice See {IInferenceRequests.LATEST}.
-    uint32 private constant _LATEST = type(uint32).max;
+    /// @inheritdoc IInferenceRequests
+    uint32 public constant LATEST = type(uint32).max;
 
     /// @notice The newest proof format version read (versions 1 and 2 share the EIP-712 type).
     uint16 private constant _MAX_PROOF_VERSION = 2;
@@ -59,7 +59,8 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         if (config_.withdrawalDelay < config_.challengeWindow) {
             revert InferenceRequestsWithdrawalDelayTooShort(config_.withdrawalDelay, config_.challengeWindow);
         }
-        if (config_.challengerShareBps > _BPS) revert InferenceRequestsChallengerShareTooHigh(config_.challengerShareBps);
+        if (config_.challengerShareBps > _BPS)
+            revert InferenceRequestsChallengerShareTooHigh(config_.challengerShareBps);
         _MODEL_REGISTRY = config_.modelRegistry;
         _PROOF_REGISTRY = config_.proofRegistry;
         _MIN_BOND = config_.minBond;
@@ -122,7 +123,9 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         // external call): refuse the request instead. (Code cannot disappear later, since Cancun.)
         if (callbackGasLimit != 0 && msg.sender.code.length == 0) revert InferenceRequestsNoCallbackCode(msg.sender);
         RequestKey memory key = _resolve(modelId, modelVersion);
-        key.nonce = _nonce++;
+        uint64 nonce = _nonce;
+        _nonce = nonce + 1;
+        key.nonce = nonce;
         key.inputHash = inputHash;
         key.callbackGasLimit = callbackGasLimit;
         requestId = _idOf(key);
@@ -141,7 +144,7 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
     /// @dev The key of a request for `modelVersion` of `modelId`, its model fields filled from the ModelRegistry.
     function _resolve(ModelId modelId, uint32 modelVersion) private view returns (RequestKey memory key) {
         IModelRegistry.Version memory version_;
-        if (modelVersion == _LATEST) {
+        if (modelVersion == LATEST) {
             (modelVersion, version_) = _MODEL_REGISTRY.latestVersion(modelId);
         } else {
             version_ = _MODEL_REGISTRY.getVersion(modelId, modelVersion);
@@ -484,11 +487,6 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
                 maxInputBytes: _MAX_INPUT_BYTES,
                 maxOutputBytes: _MAX_OUTPUT_BYTES
             });
-    }
-
-    /// @inheritdoc IInferenceRequests
-    function LATEST() external pure returns (uint32) {
-        return _LATEST;
     }
 
     /// @inheritdoc IInferenceRequests

@@ -95,15 +95,15 @@ describe("InferenceRequests", function () {
     it("exposes its config, LATEST and version", async function () {
       const { requests, modelRegistry, proofRegistry } = await loadFixture(fixture);
       expect(fieldsOf(await requests.config())).to.deep.equal({
-          modelRegistry: await modelRegistry.getAddress(),
-          proofRegistry: await proofRegistry.getAddress(),
-          minBond: MIN_BOND,
-          challengeWindow: BigInt(CHALLENGE_WINDOW),
-          withdrawalDelay: BigInt(WITHDRAWAL_DELAY),
-          challengerShareBps: BigInt(CHALLENGER_SHARE_BPS),
-          maxCallbackGasLimit: BigInt(MAX_CALLBACK_GAS_LIMIT),
-          maxInputBytes: BigInt(MAX_INPUT_BYTES),
-          maxOutputBytes: BigInt(MAX_OUTPUT_BYTES),
+        modelRegistry: await modelRegistry.getAddress(),
+        proofRegistry: await proofRegistry.getAddress(),
+        minBond: MIN_BOND,
+        challengeWindow: BigInt(CHALLENGE_WINDOW),
+        withdrawalDelay: BigInt(WITHDRAWAL_DELAY),
+        challengerShareBps: BigInt(CHALLENGER_SHARE_BPS),
+        maxCallbackGasLimit: BigInt(MAX_CALLBACK_GAS_LIMIT),
+        maxInputBytes: BigInt(MAX_INPUT_BYTES),
+        maxOutputBytes: BigInt(MAX_OUTPUT_BYTES),
       });
       expect(await requests.LATEST()).to.equal(2n ** 32n - 1n);
       expect(await requests.version()).to.equal("1.0.0");
@@ -203,7 +203,14 @@ describe("InferenceRequests", function () {
       await (await modelRegistry.connect(owner).createModel("empty", blobIdOf("meta"))).wait();
       const empty = await modelRegistry.modelIdOf(owner.address, "empty");
       await expect(
-        requests.requestInference(empty, await requests.LATEST(), blobIdOf("in"), ZeroHash.replace(/0$/, "1"), 0, await deadlineIn()),
+        requests.requestInference(
+          empty,
+          await requests.LATEST(),
+          blobIdOf("in"),
+          ZeroHash.replace(/0$/, "1"),
+          0,
+          await deadlineIn(),
+        ),
       )
         .to.be.revertedWithCustomError(modelRegistry, "ModelRegistryNoActiveVersion")
         .withArgs(empty);
@@ -226,7 +233,9 @@ describe("InferenceRequests", function () {
       const tx = consumer.requestInline(modelId, 0, input, 0, await deadlineIn());
       const { requestId } = await requestedBy(requests, tx);
       const receipt = await ethers.provider.getTransactionReceipt((await tx).hash);
-      const event = receipt!.logs.map((l) => requests.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested");
+      const event = receipt!.logs
+        .map((l) => requests.interface.parseLog(l))
+        .find((e) => e?.name === "InferenceRequested");
       expect(event!.args.requestId).to.equal(requestId);
       expect(event!.args.input).to.equal(input);
       expect(event!.args.inputBlobId).to.equal(ZeroHash);
@@ -244,7 +253,10 @@ describe("InferenceRequests", function () {
     it("rejects an inline input whose tensors are not sorted by name", async function () {
       const world = await loadFixture(fixture);
       const { consumer, modelId, requests } = world;
-      const tensors = [encodeTensor("b", "uint8", [1], Uint8Array.of(1)), encodeTensor("a", "uint8", [1], Uint8Array.of(2))];
+      const tensors = [
+        encodeTensor("b", "uint8", [1], Uint8Array.of(1)),
+        encodeTensor("a", "uint8", [1], Uint8Array.of(2)),
+      ];
       const unsorted = AbiCoder.defaultAbiCoder().encode(
         [TENSORS_ABI],
         [tensors.map((t) => [t.name, t.dtype, t.dims, hexlify(Buffer.from(t.data, "base64"))])],
@@ -262,10 +274,9 @@ describe("InferenceRequests", function () {
       await expect(
         requests.requestInference(modelId, 0, ZeroHash, makeTensorSet(INPUTS).hash, 0, deadline),
       ).to.be.revertedWithCustomError(requests, "InferenceRequestsZeroInputBlobId");
-      await expect(requests.requestInference(modelId, 0, blobIdOf("in"), ZeroHash, 0, deadline)).to.be.revertedWithCustomError(
-        requests,
-        "InferenceRequestsZeroInputHash",
-      );
+      await expect(
+        requests.requestInference(modelId, 0, blobIdOf("in"), ZeroHash, 0, deadline),
+      ).to.be.revertedWithCustomError(requests, "InferenceRequestsZeroInputHash");
     });
 
     it("rejects a deadline that is not in the future, or beyond what a uint40 holds", async function () {
@@ -456,7 +467,9 @@ describe("InferenceRequests", function () {
       const { requests } = world;
       const other = [encodeTensor("x", "float32", [1, 4], Float32Array.from([4, 3, 2, 1]))];
       const cases = [
-        await signedProof(world, request, { model: { version: 1, blobId: blobIdOf("model 1"), sha256: sha256Of("model 1") } }),
+        await signedProof(world, request, {
+          model: { version: 1, blobId: blobIdOf("model 1"), sha256: sha256Of("model 1") },
+        }),
         await signedProof(world, request, { model: { sha256: sha256Of("another file") } }),
         await signedProof(world, request, { model: { blobId: blobIdOf("another blob") } }),
         await signedProof(world, request, { inputs: other }),
@@ -484,7 +497,9 @@ describe("InferenceRequests", function () {
       const { key, proof } = await pendingWithProof(world);
       const struct = { ...proofStruct(proof), modelRegistry: world.other.address };
       const signature = signStruct(world, world.node, struct);
-      await expect(world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature))
+      await expect(
+        world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsWrongModelRegistry")
         .withArgs(world.other.address, await world.modelRegistry.getAddress());
     });
@@ -496,7 +511,13 @@ describe("InferenceRequests", function () {
         const struct = { ...proofStruct(proof), version };
         const signature = signStruct(world, world.node, struct);
         await expect(
-          world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature),
+          world.requests.fulfil(
+            key.nonce,
+            key.callbackGasLimit,
+            struct,
+            encodeTensors(proof.output.tensors),
+            signature,
+          ),
         )
           .to.be.revertedWithCustomError(world.requests, "InferenceRequestsUnsupportedProofVersion")
           .withArgs(version);
@@ -538,7 +559,15 @@ describe("InferenceRequests", function () {
       const proof = await signedProof(world, request);
       const struct = proofStruct(proof);
       const signature = signStruct(world, world.node2, struct);
-      await expect(world.requests.fulfil(request.key.nonce, request.key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature))
+      await expect(
+        world.requests.fulfil(
+          request.key.nonce,
+          request.key.callbackGasLimit,
+          struct,
+          encodeTensors(proof.output.tensors),
+          signature,
+        ),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsSignerNotNode")
         .withArgs(proofCommitment(proof), world.node2.address, world.node.address);
     });
@@ -581,9 +610,7 @@ describe("InferenceRequests", function () {
       await time.increaseTo(deadline + 1);
       const consumer = await world.consumer.getAddress();
       const tx = world.consumer.refund(requestId);
-      await expect(tx)
-        .to.emit(world.requests, "InferenceRefunded")
-        .withArgs(requestId, consumer, FEE);
+      await expect(tx).to.emit(world.requests, "InferenceRefunded").withArgs(requestId, consumer, FEE);
       await expect(tx).to.changeEtherBalances([world.requests, world.consumer], [-FEE, FEE]);
       expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Refunded);
     });
@@ -624,7 +651,10 @@ describe("InferenceRequests", function () {
       const { requestId, deadline } = await requestVia(world);
       await time.increaseTo(deadline + 1);
       await (await world.consumer.setAcceptsEth(false)).wait();
-      await expect(world.consumer.refund(requestId)).to.be.revertedWithCustomError(world.consumer, "TestConsumerRefused");
+      await expect(world.consumer.refund(requestId)).to.be.revertedWithCustomError(
+        world.consumer,
+        "TestConsumerRefused",
+      );
       expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Pending);
     });
 
@@ -752,16 +782,28 @@ describe("InferenceRequests", function () {
       const { a, b } = await equivocation(world);
       const bond = 2n * MIN_BOND;
       const reward = (bond * BigInt(CHALLENGER_SHARE_BPS)) / 10_000n;
-      const tx = requests.connect(challenger).slashEquivocation(proofStruct(a), a.signature, proofStruct(b), b.signature);
+      const tx = requests
+        .connect(challenger)
+        .slashEquivocation(proofStruct(a), a.signature, proofStruct(b), b.signature);
       await expect(tx)
         .to.emit(requests, "NodeSlashed")
-        .withArgs(node.address, challenger.address, Fault.Equivocation, proofCommitment(a), proofCommitment(b), bond, reward);
+        .withArgs(
+          node.address,
+          challenger.address,
+          Fault.Equivocation,
+          proofCommitment(a),
+          proofCommitment(b),
+          bond,
+          reward,
+        );
       await expect(tx).to.changeEtherBalances([requests, challenger], [-reward, reward]);
       const slashed = await requests.getBond(node.address);
       expect(slashed.amount).to.equal(0n);
       expect(slashed.slashedAt).to.equal(await time.latest());
       // The rest of the bond stays in the contract, owned by no one (the other node's bond is untouched).
-      expect(await ethers.provider.getBalance(await requests.getAddress())).to.equal(bond - reward + 2n * MIN_BOND + FEE);
+      expect(await ethers.provider.getBalance(await requests.getAddress())).to.equal(
+        bond - reward + 2n * MIN_BOND + FEE,
+      );
     });
 
     it("does not take two proofs that agree on the output, or differ in model, input or runtime, as an equivocation", async function () {
@@ -791,7 +833,9 @@ describe("InferenceRequests", function () {
       const world = await loadFixture(fixture);
       const { a, b, request } = await equivocation(world);
       const byNode2 = await signedProof(world, request, { outputs: scores([0.9, 0.05, 0.05]) }, world.node2);
-      await expect(world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(byNode2), byNode2.signature))
+      await expect(
+        world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(byNode2), byNode2.signature),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsDifferentNodes")
         .withArgs(world.node.address, world.node2.address);
       await expect(world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(b), byNode2.signature))
@@ -834,7 +878,10 @@ describe("InferenceRequests", function () {
       await expect(world.consumer.refund(earned.requestId))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsNotRefundable")
         .withArgs(earned.requestId, Status.Fulfilled);
-      await expect(world.requests.connect(world.node).claimFees([earned.requestId])).to.changeEtherBalance(world.node, FEE);
+      await expect(world.requests.connect(world.node).claimFees([earned.requestId])).to.changeEtherBalance(
+        world.node,
+        FEE,
+      );
     });
 
     it("slashes a node that signed a proof for a request's id with another model version", async function () {
@@ -848,7 +895,15 @@ describe("InferenceRequests", function () {
       const tx = requests.connect(challenger).slashWrongModel(request.key, proofStruct(wrong), wrong.signature);
       await expect(tx)
         .to.emit(requests, "NodeSlashed")
-        .withArgs(node.address, challenger.address, Fault.WrongModel, proofCommitment(wrong), request.requestId, 2n * MIN_BOND, reward);
+        .withArgs(
+          node.address,
+          challenger.address,
+          Fault.WrongModel,
+          proofCommitment(wrong),
+          request.requestId,
+          2n * MIN_BOND,
+          reward,
+        );
       await expect(tx).to.changeEtherBalance(challenger, reward);
     });
 

@@ -97,6 +97,7 @@ interface IInferenceRequests {
 
     /// @notice What the id of a request commits to: {requestIdOf} is `keccak256(abi.encode(block.chainid, this, key))`.
     /// The model fields and the input hash are those a fulfilling proof must carry.
+    // solhint-disable-next-line gas-struct-packing
     struct RequestKey {
         /// The request's sequence number in this contract (from 1).
         uint64 nonce;
@@ -381,8 +382,10 @@ interface IInferenceRequests {
     /// @notice The parameters fixed at deployment.
     function config() external view returns (Config memory);
 
-    /// @notice The model version that means "the newest version that is not deprecated", resolved at request time.
-    function LATEST() external pure returns (uint32);
+    /// @notice The model version that means "the newest version that is not deprecated", resolved at request time:
+    /// `type(uint32).max`.
+    // solhint-disable-next-line func-name-mixedcase
+    function LATEST() external view returns (uint32);
 
     /// @notice The version of this contract's interface and behaviour, as a semantic version string.
     function version() external pure returns (string memory);

@@ -73,7 +73,8 @@ contract TestConsumer is IInferenceConsumer {
         uint32 callbackGasLimit,
         uint64 deadline
     ) external payable returns (RequestId) {
-        return REQUESTS.requestInferenceInline{value: msg.value}(modelId, modelVersion, input, callbackGasLimit, deadline);
+        return
+            REQUESTS.requestInferenceInline{value: msg.value}(modelId, modelVersion, input, callbackGasLimit, deadline);
     }
 
     function refund(RequestId requestId) external {
@@ -86,11 +87,12 @@ contract TestConsumer is IInferenceConsumer {
         if (current == Mode.Noop) return;
         if (current == Mode.Revert) revert TestConsumerRefused();
         if (current == Mode.BurnGas) {
-            while (true) {}
+            uint256 spin;
+            while (true) ++spin;
         }
         if (current == Mode.Reenter) _reenter(requestId);
         gasAtEntry = entry;
-        calls += 1;
+        ++calls;
         lastRequestId = requestId;
         lastCommitment = commitment;
         lastOutputHash = keccak256(output);
@@ -104,22 +106,34 @@ contract TestConsumer is IInferenceConsumer {
     function _reenter(RequestId requestId) private {
         ProofDigest.Proof memory proof;
         IInferenceRequests.RequestKey memory key;
-        try REQUESTS.refund(requestId) {} catch (bytes memory reason) {
+        try REQUESTS.refund(requestId) {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.fulfil(0, 0, proof, "", "") {} catch (bytes memory reason) {
+        try REQUESTS.fulfil(0, 0, proof, "", "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.claimFees(new RequestId[](0)) {} catch (bytes memory reason) {
+        try REQUESTS.claimFees(new RequestId[](0)) {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.withdrawBond() {} catch (bytes memory reason) {
+        try REQUESTS.withdrawBond() {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.slashEquivocation(proof, "", proof, "") {} catch (bytes memory reason) {
+        try REQUESTS.slashEquivocation(proof, "", proof, "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.slashWrongModel(key, proof, "") {} catch (bytes memory reason) {
+        try REQUESTS.slashWrongModel(key, proof, "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
     }

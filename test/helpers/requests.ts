@@ -5,7 +5,14 @@
  */
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { keccak256, toUtf8Bytes, TypedDataEncoder, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
+import {
+  keccak256,
+  toUtf8Bytes,
+  TypedDataEncoder,
+  Wallet,
+  type ContractTransactionResponse,
+  type Signer,
+} from "ethers";
 import {
   buildProof,
   encodeTensor,
@@ -104,7 +111,9 @@ export async function requestsFixture() {
   const modelId = await modelRegistry.modelIdOf(owner.address, "classifier");
   for (const v of [0, 1]) {
     await (
-      await modelRegistry.connect(owner).publishVersion(modelId, blobIdOf(`model ${v}`), sha256Of(`model ${v}`), 1000n, 90)
+      await modelRegistry
+        .connect(owner)
+        .publishVersion(modelId, blobIdOf(`model ${v}`), sha256Of(`model ${v}`), 1000n, 90)
     ).wait();
   }
 
@@ -265,7 +274,13 @@ function proofTypedDataDomain(world: World) {
 
 /** The arguments of `fulfil` for a signed proof of `key`. */
 export function fulfilArgs(key: RequestKey, proof: InferenceProofV1) {
-  return [key.nonce, key.callbackGasLimit, proofStruct(proof), encodeTensors(proof.output.tensors), proof.signature] as const;
+  return [
+    key.nonce,
+    key.callbackGasLimit,
+    proofStruct(proof),
+    encodeTensors(proof.output.tensors),
+    proof.signature,
+  ] as const;
 }
 
 export type { InferenceRequests, TestConsumer };
