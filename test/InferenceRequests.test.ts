@@ -430,7 +430,7 @@ describe("InferenceRequests", function () {
       const { requestId, key, proof } = await pendingWithProof(world, { callbackGasLimit: 400_000 });
       await expect(world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 300_000 }))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsInsufficientGas")
-        .withArgs(requestId, (gasLeft: bigint) => gasLeft < 400_000n, (400_000n * 64n) / 63n + 10_000n);
+        .withArgs(requestId, (gasLeft: bigint) => gasLeft < 400_000n, (400_000n * 64n) / 63n + 5_000n);
     });
 
     it("rejects a fulfilment of an unknown or already fulfilled request", async function () {
@@ -905,6 +905,25 @@ describe("InferenceRequests", function () {
           reward,
         );
       await expect(tx).to.changeEtherBalance(challenger, reward);
+    });
+
+    it("slashes a node that signed a proof for a request's id naming another model registry", async function () {
+      const world = await loadFixture(fixture);
+      const request = await requestVia(world);
+      const proof = await signedProof(world, request);
+      const struct = { ...proofStruct(proof), modelRegistry: world.other.address };
+      const signature = signStruct(world, world.node, struct);
+      await expect(world.requests.slashWrongModel(request.key, struct, signature))
+        .to.emit(world.requests, "NodeSlashed")
+        .withArgs(
+          world.node.address,
+          world.admin.address,
+          Fault.WrongModel,
+          () => true,
+          request.requestId,
+          2n * MIN_BOND,
+          MIN_BOND,
+        );
     });
 
     it("does not slash for the request's own model, a key that is not the proof's request, or no request", async function () {

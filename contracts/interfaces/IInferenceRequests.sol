@@ -351,7 +351,8 @@ interface IInferenceRequests {
     ) external;
 
     /// @notice Slashes the node that signed `proof` for the request whose key is `key` (so `proof.requestId` is that
-    /// request's id) with a model (id, version, Blob ID or sha256) other than the request's. Pays the caller its share.
+    /// request's id) with a model (id, version, Blob ID, sha256 or model registry) other than the request's. Pays the
+    /// caller its share.
     /// @dev Reverts with {InferenceRequestsRequestMismatch}, {InferenceRequestsUnknownRequest},
     /// {InferenceRequestsSameModel}, {InferenceRequestsInvalidSignature}, {InferenceRequestsSignerNotNode} or
     /// {InferenceRequestsNoBond}. Emits {NodeSlashed}.
