@@ -257,6 +257,7 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         bytes memory payload = abi.encodeCall(IInferenceConsumer.onInferenceResult, (requestId, commitment, output));
         if (_callWithExactGas(requester, gasLimit, payload, requestId)) return Callback.Delivered;
         _undelivered[requestId] = output;
+        emit OutputUndelivered(requestId, output);
         return Callback.Failed;
     }
 

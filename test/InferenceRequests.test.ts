@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, hexlify, ZeroAddress, ZeroHash } from "ethers";
+import { getStorageAt, loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { AbiCoder, hexlify, toBigInt, ZeroAddress, ZeroHash } from "ethers";
 import { encodeTensor, makeTensorSet, proofCommitment } from "@strata/core";
 import { InferenceRequests__factory } from "@strata/contracts/typechain";
 import { encodeTensors, proofStruct, TENSORS_ABI } from "./helpers/inference";
@@ -381,7 +381,9 @@ describe("InferenceRequests", function () {
         const output = encodeTensors(proof.output.tensors);
         await expect(world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 2_000_000 }))
           .to.emit(world.requests, "InferenceFulfilled")
-          .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Failed);
+          .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Failed)
+          .and.to.emit(world.requests, "OutputUndelivered")
+          .withArgs(requestId, output);
         expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Fulfilled);
         expect(await world.requests.undeliveredOutput(requestId)).to.equal(output);
       });
@@ -953,6 +955,47 @@ describe("InferenceRequests", function () {
       await expect(world.requests.slashWrongModel(request.key, proofStruct(wrong), forged.signature))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsSignerNotNode")
         .withArgs(proofCommitment(wrong), (signer: string) => signer !== world.node.address, world.node.address);
+    });
+  });
+
+  describe("storage layout", function () {
+    const word = async (contract: string, slot: bigint) => toBigInt(await getStorageAt(contract, slot));
+    const mapping = (keyType: string, key: unknown, slot: bigint) =>
+      toBigInt(ethers.keccak256(AbiCoder.defaultAbiCoder().encode([keyType, "uint256"], [key, slot])));
+    const bits = (value: bigint, offset: number, width: number) =>
+      (value >> BigInt(offset)) & ((1n << BigInt(width)) - 1n);
+
+    it("keeps _nonce at slot 0 and a request in two slots of _requests (slot 1), as its NatSpec says", async function () {
+      const world = await loadFixture(fixture);
+      const { requestId, fulfilledAt } = await fulfilled(world);
+      const address = await world.requests.getAddress();
+      expect(await word(address, 0n)).to.equal(2n);
+      const base = mapping("bytes32", requestId, 1n);
+      const first = await word(address, base);
+      expect(bits(first, 0, 160)).to.equal(toBigInt(await world.consumer.getAddress()));
+      expect(bits(first, 160, 96)).to.equal(FEE);
+      const second = await word(address, base + 1n);
+      expect(bits(second, 0, 160)).to.equal(toBigInt(world.node.address));
+      expect(bits(second, 160, 40)).to.equal((await world.requests.getRequest(requestId)).deadline);
+      expect(bits(second, 200, 40)).to.equal(BigInt(fulfilledAt));
+      expect(bits(second, 240, 8)).to.equal(BigInt(Status.Fulfilled));
+      expect(await word(address, base + 2n)).to.equal(0n);
+    });
+
+    it("keeps an undelivered output in _undelivered (slot 2) and a bond in one slot of _bonds (slot 3)", async function () {
+      const world = await loadFixture(fixture);
+      await (await world.consumer.setMode(Mode.Revert)).wait();
+      const { requestId } = await fulfilled(world);
+      const address = await world.requests.getAddress();
+      // A long bytes value: its slot holds length * 2 + 1.
+      const length = BigInt(ethers.dataLength(await world.requests.undeliveredOutput(requestId)));
+      expect(await word(address, mapping("bytes32", requestId, 2n))).to.equal(length * 2n + 1n);
+      await (await world.requests.connect(world.node).requestBondWithdrawal()).wait();
+      const bond = await word(address, mapping("address", world.node.address, 3n));
+      expect(bits(bond, 0, 96)).to.equal(2n * MIN_BOND);
+      expect(bits(bond, 96, 40)).to.equal((await world.requests.getBond(world.node.address)).unlockAt);
+      expect(bits(bond, 136, 40)).to.equal(0n);
+      expect(await word(address, mapping("address", world.node.address, 3n) + 1n)).to.equal(0n);
     });
   });
 

@@ -157,6 +157,10 @@ interface IInferenceRequests {
         Callback callback
     );
 
+    /// @notice Emitted, before {InferenceFulfilled}, when the callback of `requestId` failed and `output` was stored
+    /// ({undeliveredOutput}).
+    event OutputUndelivered(RequestId indexed requestId, bytes output);
+
     /// @notice Emitted when the fee of `requestId` returns to `requester` (expired, or forfeited by a slashed node).
     event InferenceRefunded(RequestId indexed requestId, address indexed requester, uint256 fee);
 
