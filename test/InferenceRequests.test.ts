@@ -389,6 +389,20 @@ describe("InferenceRequests", function () {
       });
     }
 
+    it("does not copy a failed callback's revert data, so a consumer cannot make the fulfiller pay for it", async function () {
+      const world = await loadFixture(fixture);
+      const gasOfFailure = async (mode: number) => {
+        await (await world.consumer.setMode(mode)).wait();
+        const { key, proof } = await pendingWithProof(world);
+        const receipt = await (await world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 2_000_000 })).wait();
+        return receipt!.gasUsed;
+      };
+      const plain = await gasOfFailure(Mode.Revert);
+      const huge = await gasOfFailure(Mode.RevertHuge);
+      // The consumer's own memory for 200,000 bytes is about 95,000 gas; copying them back would cost as much again.
+      expect(huge - plain).to.be.lessThan(110_000n);
+    });
+
     it("keeps a callback from re-entering any function that moves ETH or calls out", async function () {
       const world = await loadFixture(fixture);
       await (await world.consumer.setMode(Mode.Reenter)).wait();

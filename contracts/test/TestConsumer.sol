@@ -18,7 +18,8 @@ contract TestConsumer is IInferenceConsumer {
         Revert,
         BurnGas,
         Reenter,
-        Noop
+        Noop,
+        RevertHuge
     }
 
     error TestConsumerRefused();
@@ -86,6 +87,13 @@ contract TestConsumer is IInferenceConsumer {
         Mode current = mode;
         if (current == Mode.Noop) return;
         if (current == Mode.Revert) revert TestConsumerRefused();
+        if (current == Mode.RevertHuge) {
+            // 200,000 bytes of revert data: about 95,000 gas of memory here, as much again if the caller copied it.
+            // solhint-disable-next-line no-inline-assembly
+            assembly {
+                revert(0, 200000)
+            }
+        }
         if (current == Mode.BurnGas) {
             uint256 spin;
             while (true) ++spin;

@@ -50,7 +50,7 @@ export const CALLBACK_GAS_LIMIT = 200_000;
 export const Status = { None: 0, Pending: 1, Fulfilled: 2, Refunded: 3, Claimed: 4 } as const;
 export const Callback = { None: 0, Delivered: 1, Failed: 2 } as const;
 export const Fault = { Equivocation: 0, WrongModel: 1 } as const;
-export const Mode = { Record: 0, Revert: 1, BurnGas: 2, Reenter: 3, Noop: 4 } as const;
+export const Mode = { Record: 0, Revert: 1, BurnGas: 2, Reenter: 3, Noop: 4, RevertHuge: 5 } as const;
 
 /** A request's key as the contract takes it. */
 export interface RequestKey {
