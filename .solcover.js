@@ -13,7 +13,8 @@
 const SKIP_ON_COVERAGE = /^Gas snapshot\b|@skip-on-coverage/;
 
 module.exports = {
-  skipFiles: ["hardhat-dependency-compiler"],
+  // contracts/test/ holds test-only harnesses and consumers (never deployed), not ours to cover either.
+  skipFiles: ["hardhat-dependency-compiler", "test"],
   istanbulReporter: ["text", "html", "lcov", "json", "json-summary"],
   // The Hardhat plugin ignores a `mocha` key here; the config it hands the hooks is the live Hardhat config.
   onServerReady: async (config) => {

@@ -58,7 +58,7 @@ const config: HardhatUserConfig = {
     // happens once. At 10,000 runs the selector dispatch is a binary search down to groups of at most five functions (at 200 runs, six),
     // which is what keeps every write at or below snapshots/gas.json with `version()` added to each registry.
     overrides: Object.fromEntries(
-      ["ModelRegistry", "NodeRegistry", "ProofRegistry"].map((name) => [
+      ["ModelRegistry", "NodeRegistry", "ProofRegistry", "InferenceRequests"].map((name) => [
         `contracts/${name}.sol`,
         { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" } },
       ]),

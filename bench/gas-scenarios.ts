@@ -9,6 +9,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { deployRegistries } from "@strata/contracts";
+import { measureInference } from "./gas-inference";
 
 /** A word derived from `label`: deterministic, non-zero, realistic (mostly non-zero bytes) calldata. */
 export const word = (label: string): string => ethers.keccak256(ethers.toUtf8Bytes(label));
@@ -31,7 +32,7 @@ export const QUILT_BATCHES = [
   [10_000, Math.ceil(10_000 / PROOFS_PER_QUILT)],
 ] as const;
 
-/** The gas of each of our registry writes, by operation name. */
+/** The gas of each of our registry writes, by operation name, then of each InferenceRequests write (gas-inference.ts). */
 export async function measureRegistries(): Promise<Record<string, number>> {
   const [deployer, owner, node, newOwner] = await ethers.getSigners();
   const { modelRegistry, nodeRegistry, proofRegistry } = await deployRegistries(deployer);
@@ -79,7 +80,7 @@ export async function measureRegistries(): Promise<Record<string, number>> {
     );
   }
   gas["NodeRegistry.removeNode"] = await gasOf(nodeRegistry.removeNode(node.address));
-  return gas;
+  return { ...gas, ...(await measureInference()) };
 }
 
 /** The root of a real `@openzeppelin/merkle-tree` over `size` proof commitments. */

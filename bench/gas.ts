@@ -10,6 +10,29 @@ import { BATCH_SIZES, measureEas, measureRegistries, QUILT_BATCHES } from "./gas
 /** OpenGradient InferenceSettlementRelay.batchSettle (og-evm, not on npm): stores nothing, emits one event. */
 const OPENGRADIENT_BATCH_SETTLE = 28_339;
 
+/**
+ * The AI oracles that call contracts back. Neither ships its contracts in an npm package (checked with `npm view`:
+ * no package), so they are not compiled here; their figures are quoted from their sources, as labelled.
+ *
+ * Ritual Infernet (`_requestCompute` / `_receiveCompute` through the Coordinator): forge gas snapshot of
+ * ritual-net/infernet-sdk, https://github.com/ritual-net/infernet-sdk/blob/213f6b7ffbc5af2af05b16bdac091aef3eb5f71d/.gas-snapshot
+ * `CoordinatorCallbackTest:testCanCreateCallback()` 142,471 (a test that makes one callback request) and
+ * `testCanDeliverCallbackResponse()` 352,544 (one that makes a request and delivers it, the mock consumer storing
+ * input, output and proof): delivery is the difference, about 210,073. Test gas, without the 21,000 of a transaction.
+ *
+ * ORA OAO (`requestCallback` / `aiOracleCallback`): no gas figure is published. Its source,
+ * https://github.com/ora-io/OAO/blob/52a967bac4780cff69741475daf6b69f77a1a86f/contracts/AIOracle.sol, has
+ * `requestCallback` write at least six new storage slots (account, requestId, modelId, input, callbackContract with
+ * gasLimit, callbackData) besides `opml.initOpmlRequest`'s own records: at least 6 x 22,100 = 132,600 gas of SSTOREs.
+ * `invokeCallback` stores the output in the opML contract and reverts the whole delivery when the callback fails
+ * (`require(success)`): a bound from the source, not a measurement.
+ */
+const QUOTED_ORACLES: [string, string][] = [
+  ["Ritual Infernet request (quoted, test gas)", "142,471"],
+  ["Ritual Infernet delivery (quoted, test gas)", "~210,073"],
+  ["ORA OAO requestCallback (from source)", ">= 132,600 + 21,000"],
+];
+
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 
 async function main(): Promise<void> {
@@ -22,18 +45,20 @@ async function main(): Promise<void> {
     "\nGas per registry write (in-process Hardhat network, solc 0.8.29, optimizer 10,000 runs for the registries and 200 for EAS, cancun)\n",
   );
   console.log(
-    `${"operation".padEnd(48)} ${"gas".padStart(9)} ${"per proof".padStart(10)} ${"vs EAS attest".padStart(14)}`,
+    `${"operation".padEnd(58)} ${"gas".padStart(9)} ${"per proof".padStart(10)} ${"vs EAS attest".padStart(14)}`,
   );
   for (const [op, gas] of Object.entries(ours)) {
     const size = /(\d+)\)$/.exec(op)?.[1];
     const perProof = size ? fmt(gas / Number(size)) : "";
     console.log(
-      `${op.padEnd(48)} ${fmt(gas).padStart(9)} ${perProof.padStart(10)} ${(gas / attest).toFixed(3).padStart(13)}x`,
+      `${op.padEnd(58)} ${fmt(gas).padStart(9)} ${perProof.padStart(10)} ${(gas / attest).toFixed(3).padStart(13)}x`,
     );
   }
   console.log("\nReferences measured in the same run");
   for (const [op, gas] of Object.entries(eas)) console.log(`${op.padEnd(48)} ${fmt(gas).padStart(9)}`);
   console.log(`${"OpenGradient batchSettle (quoted)".padEnd(40)} ${fmt(OPENGRADIENT_BATCH_SETTLE).padStart(9)}`);
+  console.log("\nAI oracles with callbacks (not on npm, so quoted: see the comment in bench/gas.ts for the sources)");
+  for (const [op, gas] of QUOTED_ORACLES) console.log(`${op.padEnd(48)} ${gas.padStart(20)}`);
 
   const publish = ours["ModelRegistry.publishVersion"];
   const single = ours["ProofRegistry.anchorProof"];
@@ -42,7 +67,11 @@ async function main(): Promise<void> {
   const quilt665 = ours["ProofRegistry.anchorBatch (665)"] / 665;
   const [wide, wideQuilts] = QUILT_BATCHES[QUILT_BATCHES.length - 1];
   const acrossQuilts = ours[`ProofRegistry.anchorQuilts (${wideQuilts} quilts, ${wide})`] / wide;
+  const request = ours["InferenceRequests.requestInference (Walrus input)"];
+  const fulfil = ours["InferenceRequests.fulfil (no callback)"];
   const targets: [string, number, string, boolean][] = [
+    ["inference request / EAS attest", request / attest, "<= 0.50x", request / attest <= 0.5],
+    ["fulfilment without callback, gas", fulfil, "<= 60,000", fulfil <= 60_000],
     ["publish version / EAS attest", publish / attest, "<= 0.45x", publish / attest <= 0.45],
     ["anchor one proof / EAS attest", single / attest, "<= 0.30x", single / attest <= 0.3],
     ["anchor one proof / EAS timestamp", single / timestamp, "(reference)", true],
@@ -71,6 +100,12 @@ async function main(): Promise<void> {
   for (const [name, value, target, ok] of targets) {
     console.log(`${name.padEnd(40)} ${value.toFixed(3).padStart(9)} ${target.padStart(18)}  ${ok ? "met" : "MISSED"}`);
   }
+  console.log(
+    "The inference request is a Walrus-input request by an account (as EAS attest is called). The fulfilment without " +
+      "callback is a request whose callback gas limit is 0 (one float32 [1,3] output, signature checked, active node " +
+      "and bond read, the output hashed by the twin); with a no-op consumer's callback it costs " +
+      `${fmt(ours["InferenceRequests.fulfil (no-op consumer callback)"])} (the consumer's account, the call, the 63/64 check).`,
+  );
   console.log(`\nBatch sizes measured: ${BATCH_SIZES.join(", ")} (a batch's gas does not grow with its size).`);
   console.log(
     "A root in one quilt is anchored with anchorBatch (the quilt's Blob ID in the event); a root over several quilts " +

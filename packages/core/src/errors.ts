@@ -391,6 +391,12 @@ export const REVERT_HINTS: Readonly<Record<string, Hint>> = {
   ProofRegistryZeroCommitment: () => "pass a non-zero proof commitment or batch root",
   ProofRegistryZeroBlobId: () => "pass the Walrus Blob ID of the uploaded proof or batch blob",
   ProofRegistryEmptyBatch: () => "a batch holds at least one proof; pass its proof count",
+  ProofRegistryNoQuilts: () =>
+    "pass the Blob ID of every quilt of the batch (for a batch in one blob, use anchorBatch)",
+  ProofRegistryZeroQuiltId: (a) =>
+    `the quilt at position ${fmt(a.index)} has a zero Blob ID; pass the Walrus Blob ID of every stored quilt`,
+  ProofRegistryTooManyQuilts: (a) =>
+    `${fmt(a.quilts)} quilts for ${fmt(a.count)} proofs: each quilt holds at least one proof; check the count`,
   ProofRegistryAlreadyAnchored: (a) =>
     `it was already anchored by ${fmt(a.node)} at ${fmt(a.anchoredAt)}; nothing to do (anchors are write-once)`,
   // Solidity built-ins

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { TypedDataEncoder } from "ethers";
+import { ethers } from "hardhat";
+import { TypedDataEncoder, Wallet } from "ethers";
 import {
   buildProof,
   canonicalJson,
@@ -18,6 +19,7 @@ import {
   proofToJson,
   proofTypedData,
   ProofVersion,
+  recoverProofSigner,
   SignatureError,
   signProof,
   signProofWithCommitment,
@@ -209,6 +211,18 @@ describe("core proof format v2 (binary tensors)", function () {
     const built = buildProof({ ...params, inputs: [copy, ...rest] }, { version: ProofVersion.V2 });
     expect(built.input.tensors[0].hash).to.not.equal(first.hash);
     expect(() => proofCommitment(built)).to.not.throw();
+  });
+
+  it("signs a v2 proof with a local key as with a remote signer: the same commitment, a signature by the node", async function () {
+    const { client } = await loadFixture(v2Fixture);
+    const key = new Wallet(ethers.id("proof v2 local key"));
+    const unsigned = buildProof(proofParams(client, key.address, { inputs: everyDtype() }), {
+      version: ProofVersion.V2,
+    });
+    const { proof, commitment } = await signProofWithCommitment(unsigned, key);
+    expect(proof.version).to.equal(2);
+    expect(verifyProofSignature(decodeProof(encodeProof(proof)))).to.equal(commitment);
+    expect(recoverProofSigner(proof)).to.equal(key.address);
   });
 
   describe("commitment", function () {
