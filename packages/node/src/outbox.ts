@@ -106,9 +106,11 @@ type ResolvedOptions = Required<Omit<OutboxOptions, "onAnchored" | "onError" | "
 /**
  * The node's durable outbox. Every accepted proof is journalled (fsync) before `accept` resolves, so the node answers a
  * request only once its proof would survive a crash; memory follows the journal, never the other way round. A batcher
- * seals waiting proofs into batches by count, bytes or age (membership journalled before anything leaves the machine),
- * stores each batch as one Walrus blob and anchors its Merkle root with one `anchorBatch` transaction under this node's
- * key. Anchored batches move to an on-disk index ({@link ProofIndex}) and out of memory and the journal, so memory and
+ * seals waiting proofs into batches by count, bytes or age (membership journalled before anything leaves the machine)
+ * and anchors each batch's Merkle root with one transaction under this node's key. A batch of v2 proofs (what the node
+ * signs) is a list of Walrus quilts, one patch per proof plus an index patch, each quilt within the publisher's cap by
+ * Walrus's exact quilt size and at most 665 proofs: stored with `storeQuilt`, anchored with `anchorBatch` (one quilt) or
+ * `anchorQuilts` (several). A batch of v1 proofs (an older node's journal) is one v1 batch blob, as before. Anchored batches move to an on-disk index ({@link ProofIndex}) and out of memory and the journal, so memory and
  * restart time follow the backlog, not the history.
  *
  * Failures back off (exponential, with jitter) per batch; a batch that keeps failing is quarantined without blocking
