@@ -4,7 +4,7 @@
  * against the local Walrus store at 1000 shards (mainnet's geometry: 666 patches per quilt) and an in-process chain.
  */
 import { expect } from "chai";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
@@ -325,6 +325,39 @@ describe("Outbox: v2 batches as Walrus quilts", function () {
       expect(healthy.quiltCalls).to.equal(3);
       expect(await anchorings(root)).to.have.length(1);
       await expectAnchoredAndIncluded(again, commitments);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("compacts waiting and sealed v2 proofs into binary frames, and rebuilds and anchors them after a restart", async function () {
+    const store = new FlakyQuilts(env.walrus.client);
+    const { outbox, dir } = await open({ maxBatch: 2, compactBytes: 0 }, undefined, store);
+    const commitments: Commitment[] = [];
+    let second: string;
+    try {
+      for (let i = 0; i < 4; i++) {
+        const p = await proof(env, 512);
+        commitments.push(await outbox.accept(p.doc, p.commitment));
+      }
+      store.failQuilt = (call) => call >= 2; // the first batch is stored and anchored (then compacted), not the second
+      await outbox.flush();
+      const batches = await outbox.listBatches();
+      expect(batches.map((b) => Boolean(b.txHash))).to.deep.equal([true, false]);
+      second = batches[1].root;
+    } finally {
+      await outbox.close();
+    }
+    // The compacted journal holds the second batch's two proofs as binary frames (no base64, no JSON) and its record.
+    const journal = await readFile(join(dir, "journal.jsonl"));
+    expect(journal.filter((byte) => byte === 0x1e).length).to.be.at.least(2);
+    expect(journal.toString("latin1")).to.not.contain('"t":"proof"');
+    const { outbox: again } = await open({ maxBatch: 2 }, dir);
+    try {
+      await again.flush();
+      expect((await again.listBatches()).map((b) => b.root)).to.include(second);
+      await expectAnchoredAndIncluded(again, commitments);
+      expect(await anchorings(second)).to.have.length(1);
     } finally {
       await again.close();
     }
