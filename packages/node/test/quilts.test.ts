@@ -11,6 +11,7 @@ import { ethers } from "hardhat";
 import { ProofRegistry__factory, type Deployment, type Registries } from "@strata/contracts";
 import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import {
+  blobIdFromBytes32,
   blobIdToBytes32,
   buildBatch,
   buildProof,
@@ -360,6 +361,36 @@ describe("Outbox: v2 batches as Walrus quilts", function () {
       expect(await anchorings(second)).to.have.length(1);
     } finally {
       await again.close();
+    }
+  });
+
+  it("re-seals with a salt a root of quilts its own key already anchored with other quilts, and anchors it once", async function () {
+    const store = new FlakyQuilts(env.walrus.client);
+    const events: string[] = [];
+    const { outbox } = await open({ maxPerQuilt: 2, onEvent: (m) => events.push(m) }, undefined, store);
+    try {
+      const proofs = await Promise.all([proof(env), proof(env), proof(env)]);
+      for (const p of proofs) await outbox.accept(p.doc, p.commitment);
+      store.failQuilt = () => true;
+      await outbox.flush(); // sealed, not stored
+      const [batch] = await outbox.listBatches();
+      // The same key anchors that root elsewhere, with quilts of its own.
+      const junk = [ethers.id("junk quilt 0"), ethers.id("junk quilt 1")].map((h) => blobIdFromBytes32(h));
+      await (await env.client.proofs.connect(env.node).anchorQuilts(batch.root, junk, 3)).wait();
+      store.failQuilt = () => false;
+      await outbox.flush();
+      await outbox.flush();
+      expect(outbox.stats.resealed).to.equal(1);
+      expect(events.join("\n")).to.match(/re-sealed/);
+      const status = (await outbox.status(proofs[0].commitment))!;
+      expect(status.root).to.not.equal(batch.root);
+      expect(await anchorings(status.root!)).to.have.length(1);
+      await expectAnchoredAndIncluded(
+        outbox,
+        proofs.map((p) => p.commitment),
+      );
+    } finally {
+      await outbox.close();
     }
   });
 
