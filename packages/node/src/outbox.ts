@@ -126,6 +126,7 @@ export class Outbox {
   private stopped = false;
   private compactedAt = 0;
   private compactingNow = false;
+  private soloIndexBytes: number | undefined;
   /** Set when the chain refuses this node's anchors (removed from the node registry). */
   private refusedBy: string | undefined;
   readonly stats = { accepted: 0, anchoredProofs: 0, anchoredBatches: 0, flushErrors: 0, resealed: 0, resent: 0 };
@@ -225,10 +226,11 @@ export class Outbox {
    * size at the network's shard count, so every proof accepted fits in some quilt.
    */
   checkFitsQuilt(proofBytes: number, what?: string): void {
+    // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts (computed once).
+    this.soloIndexBytes ??= batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true);
     const size = this.quiltSizeOf([
       { identifier: `0x${"0".repeat(64)}`, size: proofBytes },
-      // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts.
-      { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true) },
+      { identifier: BATCH_INDEX_IDENTIFIER, size: this.soloIndexBytes },
     ]);
     if (size > this.options.maxBatchBytes) {
       throw new ProofTooLargeError(
