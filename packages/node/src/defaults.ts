@@ -45,7 +45,7 @@ export const NODE_DEFAULTS = Object.freeze({
   cacheMaxBytes: 8 * GiB,
   /** Seal a batch when this many proofs wait. */
   batchSize: 4096,
-  /** Seal a batch before its blob would exceed this many bytes: public Walrus publishers' body cap. */
+  /** Public Walrus publishers' body cap: no quilt (nor v1 batch blob) the node stores is larger. */
   batchMaxBytes: 10 * MiB,
   /** Seal a batch when its oldest proof is this old, in milliseconds. */
   batchAgeMs: 2_000,

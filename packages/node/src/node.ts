@@ -2,6 +2,7 @@ import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
+  binaryTensor,
   buildProof,
   encodeBinaryTensor,
   Memo,
@@ -398,8 +399,18 @@ function probeJson(probe: Probe): Record<string, unknown> {
   };
 }
 
-/** The proof form of a decoded tensor: its little-endian element bytes (a v2 proof's binary tensor). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The proof form of a decoded tensor: its little-endian element bytes (a v2 proof's binary tensor). On a little-endian
+ * host a numeric tensor's array already holds them: a checked view, no copy (buildProof copies what it keeps).
+ */
 function binaryProofTensor(tensor: DecodedTensor) {
+  if (LITTLE_ENDIAN_HOST && tensor.dtype !== "string") {
+    const values = tensor.values as Exclude<DecodedTensor["values"], string[]>;
+    const view = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    return binaryTensor(tensor.name, tensor.dtype, tensor.dims, view);
+  }
   return encodeBinaryTensor(tensor.name, tensor.dtype, tensor.dims, tensor.values);
 }
 

@@ -106,9 +106,11 @@ type ResolvedOptions = Required<Omit<OutboxOptions, "onAnchored" | "onError" | "
 /**
  * The node's durable outbox. Every accepted proof is journalled (fsync) before `accept` resolves, so the node answers a
  * request only once its proof would survive a crash; memory follows the journal, never the other way round. A batcher
- * seals waiting proofs into batches by count, bytes or age (membership journalled before anything leaves the machine),
- * stores each batch as one Walrus blob and anchors its Merkle root with one `anchorBatch` transaction under this node's
- * key. Anchored batches move to an on-disk index ({@link ProofIndex}) and out of memory and the journal, so memory and
+ * seals waiting proofs into batches by count, bytes or age (membership journalled before anything leaves the machine)
+ * and anchors each batch's Merkle root with one transaction under this node's key. A batch of v2 proofs (what the node
+ * signs) is a list of Walrus quilts, one patch per proof plus an index patch, each quilt within the publisher's cap by
+ * Walrus's exact quilt size and at most 665 proofs: stored with `storeQuilt`, anchored with `anchorBatch` (one quilt) or
+ * `anchorQuilts` (several). A batch of v1 proofs (an older node's journal) is one v1 batch blob, as before. Anchored batches move to an on-disk index ({@link ProofIndex}) and out of memory and the journal, so memory and
  * restart time follow the backlog, not the history.
  *
  * Failures back off (exponential, with jitter) per batch; a batch that keeps failing is quarantined without blocking
@@ -124,6 +126,7 @@ export class Outbox {
   private stopped = false;
   private compactedAt = 0;
   private compactingNow = false;
+  private soloIndexBytes: number | undefined;
   /** Set when the chain refuses this node's anchors (removed from the node registry). */
   private refusedBy: string | undefined;
   readonly stats = { accepted: 0, anchoredProofs: 0, anchoredBatches: 0, flushErrors: 0, resealed: 0, resent: 0 };
@@ -223,10 +226,11 @@ export class Outbox {
    * size at the network's shard count, so every proof accepted fits in some quilt.
    */
   checkFitsQuilt(proofBytes: number, what?: string): void {
+    // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts (computed once).
+    this.soloIndexBytes ??= batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true);
     const size = this.quiltSizeOf([
       { identifier: `0x${"0".repeat(64)}`, size: proofBytes },
-      // The largest index a one-proof quilt can get: salted, in a root of up to maxBatch quilts.
-      { identifier: BATCH_INDEX_IDENTIFIER, size: batchIndexPatchSize(1, Math.max(this.options.maxBatch, 1), true) },
+      { identifier: BATCH_INDEX_IDENTIFIER, size: this.soloIndexBytes },
     ]);
     if (size > this.options.maxBatchBytes) {
       throw new ProofTooLargeError(

@@ -4,13 +4,14 @@
  * against the local Walrus store at 1000 shards (mainnet's geometry: 666 patches per quilt) and an in-process chain.
  */
 import { expect } from "chai";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
 import { ProofRegistry__factory, type Deployment, type Registries } from "@strata/contracts";
 import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import {
+  blobIdFromBytes32,
   blobIdToBytes32,
   buildBatch,
   buildProof,
@@ -327,6 +328,69 @@ describe("Outbox: v2 batches as Walrus quilts", function () {
       await expectAnchoredAndIncluded(again, commitments);
     } finally {
       await again.close();
+    }
+  });
+
+  it("compacts waiting and sealed v2 proofs into binary frames, and rebuilds and anchors them after a restart", async function () {
+    const store = new FlakyQuilts(env.walrus.client);
+    const { outbox, dir } = await open({ maxBatch: 2, compactBytes: 0 }, undefined, store);
+    const commitments: Commitment[] = [];
+    let second: string;
+    try {
+      for (let i = 0; i < 4; i++) {
+        const p = await proof(env, 512);
+        commitments.push(await outbox.accept(p.doc, p.commitment));
+      }
+      store.failQuilt = (call) => call >= 2; // the first batch is stored and anchored (then compacted), not the second
+      await outbox.flush();
+      const batches = await outbox.listBatches();
+      expect(batches.map((b) => Boolean(b.txHash))).to.deep.equal([true, false]);
+      second = batches[1].root;
+    } finally {
+      await outbox.close();
+    }
+    // The compacted journal holds the second batch's two proofs as binary frames (no base64, no JSON) and its record.
+    const journal = await readFile(join(dir, "journal.jsonl"));
+    expect(journal.filter((byte) => byte === 0x1e).length).to.be.at.least(2);
+    expect(journal.toString("latin1")).to.not.contain('"t":"proof"');
+    const { outbox: again } = await open({ maxBatch: 2 }, dir);
+    try {
+      await again.flush();
+      expect((await again.listBatches()).map((b) => b.root)).to.include(second);
+      await expectAnchoredAndIncluded(again, commitments);
+      expect(await anchorings(second)).to.have.length(1);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("re-seals with a salt a root of quilts its own key already anchored with other quilts, and anchors it once", async function () {
+    const store = new FlakyQuilts(env.walrus.client);
+    const events: string[] = [];
+    const { outbox } = await open({ maxPerQuilt: 2, onEvent: (m) => events.push(m) }, undefined, store);
+    try {
+      const proofs = await Promise.all([proof(env), proof(env), proof(env)]);
+      for (const p of proofs) await outbox.accept(p.doc, p.commitment);
+      store.failQuilt = () => true;
+      await outbox.flush(); // sealed, not stored
+      const [batch] = await outbox.listBatches();
+      // The same key anchors that root elsewhere, with quilts of its own.
+      const junk = [ethers.id("junk quilt 0"), ethers.id("junk quilt 1")].map((h) => blobIdFromBytes32(h));
+      await (await env.client.proofs.connect(env.node).anchorQuilts(batch.root, junk, 3)).wait();
+      store.failQuilt = () => false;
+      await outbox.flush();
+      await outbox.flush();
+      expect(outbox.stats.resealed).to.equal(1);
+      expect(events.join("\n")).to.match(/re-sealed/);
+      const status = (await outbox.status(proofs[0].commitment))!;
+      expect(status.root).to.not.equal(batch.root);
+      expect(await anchorings(status.root!)).to.have.length(1);
+      await expectAnchoredAndIncluded(
+        outbox,
+        proofs.map((p) => p.commitment),
+      );
+    } finally {
+      await outbox.close();
     }
   });
 
