@@ -89,7 +89,7 @@ export interface OutboxOptions {
   /** Compact the journal once it holds this many bytes more than after the last compaction (default 16 MiB). */
   compactBytes?: number;
   /** Called after each batch is anchored. */
-  onAnchored?: (batch: Required<Omit<BatchInfo, "gasUsed" | "salt">> & BatchInfo) => void;
+  onAnchored?: (batch: Required<Omit<BatchInfo, "gasUsed" | "salt" | "quiltIds">> & BatchInfo) => void;
   /** Called when a batch attempt fails (it is retried with backoff). */
   onError?: (error: Error) => void;
   /** Called for events an operator should see: a batch re-sealed or split, a dropped transaction, a quarantine. */
@@ -657,7 +657,8 @@ export class Outbox {
     });
     this.refusedBy = undefined;
     await this.maybeCompact();
-    this.options.onAnchored?.({ ...indexed, quiltIds: quilts?.map((q) => q.quiltId) ?? [blobId] });
+    const { quilts: _quilts, ...anchoredBatch } = indexed;
+    this.options.onAnchored?.({ ...anchoredBatch, ...(quilts ? { quiltIds: quilts.map((q) => q.quiltId) } : {}) });
   }
 
   private async reseal(batch: SealedBatch, reason: string): Promise<void> {

@@ -71,6 +71,12 @@ export function anchoringLog(
     onError: (error) => log(`anchoring failed (will retry): ${error.message}`),
     onEvent: (message) => log(message),
     onAnchored: (batch) =>
-      log(`anchored batch ${batch.root} (${batch.commitments.length} proofs) blob ${batch.blobId} tx ${batch.txHash}`),
+      log(
+        `anchored batch ${batch.root} (${batch.commitments.length} proofs) ` +
+          (batch.quiltIds
+            ? `quilt${batch.quiltIds.length > 1 ? "s" : ""} ${batch.quiltIds.join(", ")}`
+            : `blob ${batch.blobId}`) +
+          ` tx ${batch.txHash}`,
+      ),
   };
 }
