@@ -88,11 +88,13 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     const { registries, deployment } = await deployAndAdmit(deployer, {
       network: "localhost",
       nodes: nodePort !== 0 ? [{ address: nodeSigner.address, url: `http://127.0.0.1:${nodePort}` }] : [],
+      bonds: [nodeSigner],
       deploymentFile,
     });
     log(`registries    ModelRegistry ${deployment.contracts.ModelRegistry}`);
     log(`              NodeRegistry  ${deployment.contracts.NodeRegistry}`);
     log(`              ProofRegistry ${deployment.contracts.ProofRegistry}`);
+    log(`requests      InferenceRequests ${deployment.contracts.InferenceRequests} (node bonded)`);
     log(`deployment    ${deploymentFile}`);
 
     const started = await startNodeServer({
