@@ -12,13 +12,7 @@ export {
   NodeRegistry__factory,
   ProofRegistry__factory,
 } from "../typechain";
-export type {
-  IInferenceRequests,
-  IModelRegistry,
-  INodeRegistry,
-  IProofRegistry,
-  ClassifierGate,
-} from "../typechain";
+export type { IInferenceRequests, IModelRegistry, INodeRegistry, IProofRegistry, ClassifierGate } from "../typechain";
 export type { ProofDigest } from "../typechain/contracts/InferenceRequests";
 export { ClassifierGate__factory } from "../typechain";
 export * from "./deployments";

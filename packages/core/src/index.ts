@@ -8,6 +8,7 @@ export * from "./blob-id";
 export { canonicalJson, canonicalJsonBytes, type JsonValue } from "./json";
 export * from "./tensor";
 export * from "./proof";
+export * from "./onchain-tensors";
 export * from "./batch";
 export * from "./metadata";
 export { Transaction, Base, minedOf, type Mined, type ClientOptions, type TxOverrides } from "./transaction";

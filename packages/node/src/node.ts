@@ -13,6 +13,9 @@ import {
   isBytes32Hex,
   proofModelOf,
   toCommitment,
+  type Bytes32,
+  type Commitment,
+  type InferenceProof,
   type ModelId,
   type ModelVersion,
   type RuntimeV1,
@@ -31,6 +34,7 @@ import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
+import { serialSigner } from "./sender";
 import { InvalidIndexKeyError } from "./proof-index";
 import type { InferRequest, NodeService } from "./server";
 
@@ -73,6 +77,14 @@ export interface InferResponse {
   outputs: Record<string, ReturnType<typeof tensorToJson>>;
   proof: ProofStatus & { requestId: string; node: string; timestamp: number };
   timings: { resolveMs: number; loadMs: number; runMs: number; proofMs: number };
+}
+
+/** Options of {@link InferenceNode.infer} for callers inside the node (the request watcher). */
+export interface InferOptions {
+  /** The proof's request id (default: a random one). */
+  requestId?: Bytes32;
+  /** Called with the signed proof and its commitment, before the proof is journalled. */
+  onSigned?: (proof: InferenceProof, commitment: Commitment) => void;
 }
 
 /** The runtime block of every proof this node signs. */
@@ -138,7 +150,8 @@ export class InferenceNode implements NodeService {
 
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {
     const address = await options.signer.getAddress();
-    const proofs = options.client.proofs.connect(options.signer);
+    // Anchoring shares the key's one transaction queue with every other writer (the request watcher): no nonce race.
+    const proofs = options.client.proofs.connect(serialSigner(options.signer));
     const node: { value?: InferenceNode } = {};
     const outbox = await Outbox.open(join(options.dataDir, "outbox"), options.walrus, proofs, address, {
       ...options.batch,
@@ -260,7 +273,11 @@ export class InferenceNode implements NodeService {
     return this.sessions.get(version);
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
+  /**
+   * Runs `request` and answers once its signed proof is journalled. `options.requestId` is the proof's request id
+   * (default a random one: an on-chain request's id binds the proof to it); `options.onSigned` gets the signed document.
+   */
+  async infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
     this.metricsState.requests++;
     const t0 = performance.now();
     try {
@@ -282,8 +299,10 @@ export class InferenceNode implements NodeService {
         outputs: outputs.map(toProofTensor),
         runtime: NODE_RUNTIME,
         node: this.address,
+        requestId: options.requestId,
       });
       const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
+      options.onSigned?.(doc, commitment);
       await this.outbox.accept(doc, commitment);
       const t4 = performance.now();
       this.metricsState.inferMsTotal += t4 - t0;
