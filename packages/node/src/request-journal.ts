@@ -16,6 +16,9 @@ export class RequestJournalError extends NodeError {
   }
 }
 
+/** How many scan ends the journal remembers to find where a reorg began. */
+export const CHECKPOINTS = 128;
+
 /** A request the watcher saw confirmed, as its `InferenceRequested` event gives it. */
 export interface SeenRequest {
   requestId: string;
@@ -58,7 +61,8 @@ export type RequestOutcome =
 
 /** One line of the request journal. */
 export type RequestRecord =
-  | { t: "cursor"; block: number }
+  /** Blocks below `block` are scanned; `hash` is the hash of block `block - 1` when they were. */
+  | { t: "cursor"; block: number; hash?: string }
   | { t: "seen"; request: SeenRequest }
   | { t: "fulfil"; requestId: string; args: FulfilArgs }
   | { t: "sent"; requestId: string; hash: string }
@@ -83,6 +87,8 @@ export class RequestJournal {
   readonly states = new Map<string, RequestState>();
   /** The first block not scanned yet, or undefined before the first scan. */
   cursor: number | undefined;
+  /** The last scans' ends (the newest last, at most {@link CHECKPOINTS}): a reorg shows as a hash that changed. */
+  readonly checkpoints: { block: number; hash: string }[] = [];
 
   private constructor(
     readonly path: string,
@@ -133,12 +139,19 @@ export class RequestJournal {
     switch (record.t) {
       case "cursor":
         this.cursor = record.block;
+        // A rewind (a lower cursor) drops the checkpoints at and above it.
+        while ((this.checkpoints.at(-1)?.block ?? -1) >= record.block) this.checkpoints.pop();
+        if (record.hash !== undefined) this.checkpoints.push({ block: record.block, hash: record.hash });
+        if (this.checkpoints.length > CHECKPOINTS) this.checkpoints.shift();
         return;
-      case "seen":
-        if (!this.states.has(record.request.requestId)) {
+      case "seen": {
+        // Seen again after it was skipped (it vanished in a reorg and was mined again): it starts over.
+        const known = this.states.get(record.request.requestId);
+        if (!known || known.done?.outcome === "skipped") {
           this.states.set(record.request.requestId, { request: record.request, sent: [] });
         }
         return;
+      }
       case "fulfil":
         this.state(record.requestId).args = record.args;
         return;

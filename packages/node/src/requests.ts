@@ -177,8 +177,9 @@ export class RequestWatcher {
     const range = this.options.maxBlockRange ?? REQUEST_WATCHER_DEFAULTS.maxBlockRange;
     const head = await this.provider.getBlockNumber();
     const confirmed = head - confirmations + 1;
-    const start = this.journal.cursor ?? this.options.fromBlock ?? 0;
-    let from = Math.max(this.options.fromBlock ?? 0, start - rescan);
+    const fromBlock = this.options.fromBlock ?? 0;
+    const start = await this.rewound(this.journal.cursor ?? fromBlock, fromBlock);
+    let from = Math.max(fromBlock, start - rescan);
     let seen = 0;
     while (from <= confirmed) {
       const to = Math.min(confirmed, from + range - 1);
@@ -206,10 +207,34 @@ export class RequestWatcher {
         await this.journal.append({ t: "seen", request });
         seen++;
       }
-      await this.journal.append({ t: "cursor", block: to + 1 });
+      const hash = (await this.provider.getBlock(to))?.hash ?? undefined;
+      await this.journal.append({ t: "cursor", block: to + 1, ...(hash ? { hash } : {}) });
       from = to + 1;
     }
     return seen;
+  }
+
+  /**
+   * Where scanning resumes: `cursor`, or, when blocks scanned before were replaced (a reorg deeper than the
+   * confirmations, or a test's `evm_revert`), the newest scan end whose block is still the one scanned (the deployment
+   * block when none is).
+   */
+  private async rewound(cursor: number, fromBlock: number): Promise<number> {
+    const checkpoints = this.journal.checkpoints;
+    let replaced = false;
+    while (checkpoints.length > 0) {
+      const last = checkpoints.at(-1)!;
+      const block = await this.provider.getBlock(last.block - 1);
+      if (block?.hash === last.hash) break;
+      checkpoints.pop();
+      replaced = true;
+    }
+    if (!replaced) return cursor;
+    const kept = checkpoints.at(-1);
+    const resume = kept?.block ?? fromBlock;
+    await this.journal.append({ t: "cursor", block: resume, ...(kept ? { hash: kept.hash } : {}) });
+    this.log(`request watcher: blocks scanned before were replaced (a reorg): scanning again from block ${resume}`);
+    return resume;
   }
 
   /** Works through every request seen and not ended: fulfils it, skips it or refuses it, or leaves it for later. */

@@ -215,6 +215,40 @@ describe("Request watcher", function () {
     expect(w.journal.states.size).to.equal(0);
   });
 
+  it("scans again the blocks a reorg replaced after they were scanned, and fulfils the request mined there", async function () {
+    const w = await watcher({ rescanBlocks: 0 });
+    await mine(1);
+    const snapshot = (await network.provider.send("evm_snapshot")) as string;
+    await mine(2);
+    expect(await w.scan()).to.equal(0);
+    await network.provider.send("evm_revert", [snapshot]);
+    // The other branch: a request in a block the watcher scanned (empty) on the first branch.
+    const requestId = await request(world, { inline: x([6, 6, 6, 6]) });
+    await mine(2);
+    const result = await w.poll();
+    expect(result.seen).to.equal(1);
+    expect(result.ended.fulfilled).to.equal(1);
+    expect(lines.join("\n")).to.include("blocks scanned before were replaced (a reorg)");
+    expect(await fulfilments(world, requestId)).to.have.length(1);
+  });
+
+  it("fulfils a request that a reorg dropped and that was mined again", async function () {
+    const w = await watcher();
+    const snapshot = (await network.provider.send("evm_snapshot")) as string;
+    const inputs = x([1, 0, 1, 0]);
+    const first = await request(world, { inline: inputs });
+    expect(await w.scan()).to.equal(1);
+    await network.provider.send("evm_revert", [snapshot]);
+    await mine(2);
+    expect((await w.poll()).ended.skipped).to.equal(1);
+    // Mined again on the new branch, with the same nonce and key: the same request id.
+    const again = await request(world, { inline: inputs });
+    expect(again).to.equal(first);
+    const result = await w.poll();
+    expect(result.ended.fulfilled).to.equal(1);
+    expect(await fulfilments(world, again)).to.have.length(1);
+  });
+
   it("sends a fulfilment journalled before a crash exactly once after the restart, with the journalled proof", async function () {
     const crashing = await watcher({
       faults: {
@@ -264,7 +298,7 @@ describe("Request watcher", function () {
     expect(journal.match(/"t":"sent"/g)).to.have.length(1);
   });
 
-  it("skips a request another node fulfilled or that expired, without sending", async function () {
+  it("skips a request that expired before it could be fulfilled, without sending", async function () {
     const w = await watcher();
     const requestId = await request(world, { inline: x([5, 5, 5, 5]) });
     await ethers.provider.send("evm_increaseTime", [7200]);
