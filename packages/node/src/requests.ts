@@ -387,13 +387,11 @@ export class RequestWatcher {
   /** Sends the journalled fulfilment through the key's queue and waits (bounded) for it to be mined. */
   private async send(state: RequestState, args: FulfilArgs): Promise<RequestOutcome | undefined> {
     const { requestId } = state.request;
-    const call = [BigInt(args.nonce), args.callbackGasLimit, args.proof, args.output, args.signature] as const;
-    const margin = this.options.gasMarginBps ?? REQUEST_WATCHER_DEFAULTS.gasMarginBps;
+    const call: FulfilCall = [BigInt(args.nonce), args.callbackGasLimit, args.proof, args.output, args.signature];
     let hash: string;
     try {
       const tx = await this.sender.serialized(async () => {
-        const estimate = await this.contract.fulfil.estimateGas(...call);
-        const gasLimit = estimate + (estimate * BigInt(margin)) / 10_000n;
+        const gasLimit = await this.gasLimitOf(call, args);
         // The queue is held already: the contract's send goes straight to the wrapped signer.
         const direct = this.contract.connect(this.sender.signer);
         return direct.fulfil(...call, { gasLimit });
@@ -413,6 +411,31 @@ export class RequestWatcher {
     if (!receipt) return undefined;
     if (receipt.status === 1) return this.end(state, "fulfilled", undefined, hash);
     return undefined; // reverted once mined: the next pass reads the request again
+  }
+
+  /**
+   * The gas limit of a fulfilment: the node's estimate plus the margin, at most the transaction cap. When the node
+   * cannot estimate it (Hardhat's EDR refuses some estimates of calls that forward a fixed gas, searching above the
+   * Osaka transaction cap), an upper bound of what it can cost, checked with an `eth_call` at that limit.
+   */
+  private async gasLimitOf(call: FulfilCall, args: FulfilArgs): Promise<bigint> {
+    const block = await this.provider.getBlock("latest");
+    const cap = block && block.gasLimit < TX_GAS_CAP ? block.gasLimit : TX_GAS_CAP;
+    const margin = BigInt(this.options.gasMarginBps ?? REQUEST_WATCHER_DEFAULTS.gasMarginBps);
+    let limit: bigint;
+    try {
+      const estimate = await this.contract.fulfil.estimateGas(...call);
+      limit = estimate + (estimate * margin) / 10_000n;
+    } catch (error) {
+      if (this.revertName(error) !== undefined) throw error;
+      // The checks and the proof (~100k with the calldata), the callback with the 63/64 rule and the reserve, and the
+      // output stored when the callback fails (a slot per 32 bytes).
+      const outputBytes = BigInt((args.output.length - 2) / 2);
+      limit = 150_000n + (BigInt(args.callbackGasLimit) * 64n) / 63n + 10_000n + ((outputBytes + 31n) / 32n) * 22_200n;
+      if (limit > cap) limit = cap;
+      await this.contract.fulfil.staticCall(...call, { gasLimit: limit });
+    }
+    return limit > cap ? cap : limit;
   }
 
   /** The receipt of `hash` once mined, polled for at most `timeoutMs` (not every provider has waitForTransaction). */
@@ -462,6 +485,12 @@ export class RequestWatcher {
     await this.journal.close();
   }
 }
+
+/** The arguments of `fulfil`. */
+type FulfilCall = [bigint, number, FulfilArgs["proof"], string, string];
+
+/** The largest gas limit of a transaction since Osaka (EIP-7825). */
+const TX_GAS_CAP = 2n ** 24n;
 
 /** The reason journalled for a request that is not on-chain (any more): a reorg dropped it. */
 const VANISHED = "vanished: not on-chain (a reorg dropped it)";

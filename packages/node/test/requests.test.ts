@@ -138,27 +138,36 @@ describe("Request watcher", function () {
     expect((await world.requests.getRequest(requestId)).status).to.equal(2n);
   });
 
-  it("calls a consumer contract back with the verified output (ClassifierGate decides on the argmax)", async function () {
+  it("calls consumer contracts back with the verified output: of three gates, one per class, exactly one admits", async function () {
     const w = await watcher();
     const [, , applicant] = await ethers.getSigners();
-    const gate = await new ClassifierGate__factory(world.deployer).deploy(
-      world.deployment.contracts.InferenceRequests!,
-      world.model.modelId,
-      2 ** 32 - 1,
-      "y",
-      0,
-      200_000,
-    );
-    await gate.waitForDeployment();
+    const gates = [];
+    for (const acceptedClass of [0, 1, 2]) {
+      const gate = await new ClassifierGate__factory(world.deployer).deploy(
+        world.deployment.contracts.InferenceRequests!,
+        world.model.modelId,
+        2 ** 32 - 1,
+        "y",
+        acceptedClass,
+        200_000,
+      );
+      gates.push(await gate.waitForDeployment());
+    }
     const deadline = (await ethers.provider.getBlock("latest"))!.timestamp + 3600;
-    const tx = await gate.connect(applicant).requestAccess(encodeOnchainTensors(x([0.5, -1, 2, 0.25])), deadline);
-    await tx.wait();
+    for (const gate of gates) {
+      await (await gate.connect(applicant).requestAccess(encodeOnchainTensors(x([0.5, -1, 2, 0.25])), deadline)).wait();
+    }
+    // (Hardhat cannot estimate the gas of some of these fulfilments: the node then sends an upper bound it checked.)
     const result = await w.poll();
-    expect(result.ended.fulfilled).to.equal(1);
-    const decided = await gate.queryFilter(gate.filters.AccessDecided());
-    expect(decided).to.have.length(1);
-    expect(decided[0].args.applicant).to.equal(applicant.address);
-    expect(await gate.isAdmitted(applicant.address)).to.equal(decided[0].args.admitted);
+    expect(result.ended.fulfilled, lines.join("\n")).to.equal(3);
+    const admitted = [];
+    for (const gate of gates) {
+      const decided = await gate.queryFilter(gate.filters.AccessDecided());
+      expect(decided).to.have.length(1);
+      expect(decided[0].args.applicant).to.equal(applicant.address);
+      admitted.push(decided[0].args.admitted);
+    }
+    expect(admitted.filter(Boolean)).to.have.length(1);
   });
 
   it("reads a Walrus input by Blob ID, verified, and fulfils it when it matches the request's input hash", async function () {
