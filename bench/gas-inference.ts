@@ -24,6 +24,17 @@ import { deployRegistries } from "@strata/contracts";
 import { InferenceRequests__factory, TestConsumer__factory } from "@strata/contracts/typechain";
 import { encodeTensors, proofStruct } from "../test/helpers/inference";
 
+/** A request's key, as the contract takes it. */
+interface RequestKey {
+  nonce: bigint;
+  modelId: string;
+  modelVersion: bigint;
+  modelBlobId: string;
+  modelSha256: string;
+  inputHash: string;
+  callbackGasLimit: bigint;
+}
+
 const word = (label: string): string => ethers.keccak256(ethers.toUtf8Bytes(label));
 const ETH = 10n ** 18n;
 /** Far enough ahead for any test run before the snapshot; a constant, so calldata is the same on every run. */
@@ -42,7 +53,9 @@ const RUNTIME: RuntimeV1 = {
 };
 /** The classifier's input (one float32 [1, 4] tensor) and output (scores, float32 [1, 3]). */
 const INPUTS: Tensor[] = [encodeTensor("x", "float32", [1, 4], Float32Array.from([1, 2, 3, 4]))];
-const scores = (values: number[]): Tensor[] => [encodeTensor("y", "float32", [1, values.length], Float32Array.from(values))];
+const scores = (values: number[]): Tensor[] => [
+  encodeTensor("y", "float32", [1, values.length], Float32Array.from(values)),
+];
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
   const receipt = await (await tx).wait();
@@ -87,7 +100,9 @@ async function measure(): Promise<Record<string, number>> {
   await (await modelRegistry.connect(owner).createModel("classifier", word("metadata"))).wait();
   const modelId = (await modelRegistry.modelIdOf(owner.address, "classifier")) as ModelId;
   for (const v of [0, 1]) {
-    await (await modelRegistry.connect(owner).publishVersion(modelId, word(`blob ${v}`), word(`sha ${v}`), 1000n, 60)).wait();
+    await (
+      await modelRegistry.connect(owner).publishVersion(modelId, word(`blob ${v}`), word(`sha ${v}`), 1000n, 60)
+    ).wait();
   }
   for (const [n, i] of [
     [node, 1],
@@ -132,7 +147,7 @@ async function measure(): Promise<Record<string, number>> {
     for (const log of receipt.logs) {
       const parsed = requests.interface.parseLog(log);
       if (parsed?.name === "InferenceRequested") {
-        const key = parsed.args.key.toObject() as { nonce: bigint; modelVersion: bigint; modelBlobId: string; modelSha256: string; callbackGasLimit: bigint };
+        const key = parsed.args.key.toObject() as RequestKey;
         return { requestId: parsed.args.requestId as string, key, gas: Number(receipt.gasUsed) };
       }
     }
@@ -150,8 +165,11 @@ async function measure(): Promise<Record<string, number>> {
         model: {
           id: modelId,
           version: modelVersion,
-          blobId: (modelVersion === Number(request.key.modelVersion) ? request.key.modelBlobId : word(`blob ${modelVersion}`)) as BlobIdHex,
-          sha256: modelVersion === Number(request.key.modelVersion) ? request.key.modelSha256 : word(`sha ${modelVersion}`),
+          blobId: (modelVersion === Number(request.key.modelVersion)
+            ? request.key.modelBlobId
+            : word(`blob ${modelVersion}`)) as BlobIdHex,
+          sha256:
+            modelVersion === Number(request.key.modelVersion) ? request.key.modelSha256 : word(`sha ${modelVersion}`),
         },
         inputs: INPUTS,
         outputs,
@@ -165,16 +183,28 @@ async function measure(): Promise<Record<string, number>> {
   const fulfil = (request: { key: { nonce: bigint; callbackGasLimit: bigint } }, proof: InferenceProofV1) =>
     requests
       .connect(node)
-      .fulfil(request.key.nonce, request.key.callbackGasLimit, proofStruct(proof), encodeTensors(proof.output.tensors), proof.signature);
+      .fulfil(
+        request.key.nonce,
+        request.key.callbackGasLimit,
+        proofStruct(proof),
+        encodeTensors(proof.output.tensors),
+        proof.signature,
+      );
 
   // Requests: a Walrus input (by an account, no callback: as EAS attest is called), LATEST, an inline input.
-  const walrus = await keyOf(asRequester.requestInference(modelId, 0, word("input blob"), inputHash, 0, DEADLINE, { value: fee }));
+  const walrus = await keyOf(
+    asRequester.requestInference(modelId, 0, word("input blob"), inputHash, 0, DEADLINE, { value: fee }),
+  );
   gas["InferenceRequests.requestInference (Walrus input)"] = walrus.gas;
   const latest = await keyOf(
-    asRequester.requestInference(modelId, await requests.LATEST(), word("input blob 2"), inputHash, 0, DEADLINE, { value: fee }),
+    asRequester.requestInference(modelId, await requests.LATEST(), word("input blob 2"), inputHash, 0, DEADLINE, {
+      value: fee,
+    }),
   );
   gas["InferenceRequests.requestInference (LATEST)"] = latest.gas;
-  const inline = await keyOf(asRequester.requestInferenceInline(modelId, 0, encodeTensors(INPUTS), 0, DEADLINE, { value: fee }));
+  const inline = await keyOf(
+    asRequester.requestInferenceInline(modelId, 0, encodeTensors(INPUTS), 0, DEADLINE, { value: fee }),
+  );
   gas["InferenceRequests.requestInferenceInline (float32 [1,4])"] = inline.gas;
   const viaConsumer = await keyOf(
     consumer.request(modelId, 0, word("input blob 3"), inputHash, NOOP_CALLBACK_GAS_LIMIT, DEADLINE, { value: fee }),
@@ -182,7 +212,9 @@ async function measure(): Promise<Record<string, number>> {
 
   // Fulfilments: without a callback (gas limit 0), and with a no-op consumer's callback.
   gas["InferenceRequests.fulfil (no callback)"] = await gasOf(fulfil(walrus, await proofFor(walrus, node)));
-  gas["InferenceRequests.fulfil (no-op consumer callback)"] = await gasOf(fulfil(viaConsumer, await proofFor(viaConsumer, node)));
+  gas["InferenceRequests.fulfil (no-op consumer callback)"] = await gasOf(
+    fulfil(viaConsumer, await proofFor(viaConsumer, node)),
+  );
   await (await fulfil(inline, await proofFor(inline, node))).wait();
 
   await advance(CHALLENGE_WINDOW);
@@ -207,7 +239,9 @@ async function measure(): Promise<Record<string, number>> {
   );
 
   // An expired request refunded (last: it moves the clock past every deadline above).
-  const expiring = await keyOf(asRequester.requestInference(modelId, 0, word("input blob 4"), inputHash, 0, DEADLINE, { value: fee }));
+  const expiring = await keyOf(
+    asRequester.requestInference(modelId, 0, word("input blob 4"), inputHash, 0, DEADLINE, { value: fee }),
+  );
   await ethers.provider.send("evm_setNextBlockTimestamp", [DEADLINE + 1]);
   gas["InferenceRequests.refund"] = await gasOf(asRequester.refund(expiring.requestId));
   return gas;

@@ -24,15 +24,15 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
     /// @notice See {IInferenceRequests.version}.
     string private constant _VERSION = "1.0.0";
 
-    /// @notice See {IInferenceRequests.LATEST}.
-    uint32 private constant _LATEST = type(uint32).max;
+    /// @inheritdoc IInferenceRequests
+    uint32 public constant LATEST = type(uint32).max;
 
     /// @notice The newest proof format version read (versions 1 and 2 share the EIP-712 type).
     uint16 private constant _MAX_PROOF_VERSION = 2;
 
-    /// @notice Gas kept beyond `callbackGasLimit * 64 / 63` before calling back: the call itself (a cold account, the
-    /// arguments copied to memory) must not eat into the callback's limit.
-    uint256 private constant _CALLBACK_RESERVE = 10_000;
+    /// @notice Gas needed beyond `callbackGasLimit * 64 / 63` at the callback's CALL: what the CALL itself charges (the
+    /// requester's account, cold: 2,600) and the few opcodes between the check and it, with a margin.
+    uint256 private constant _CALLBACK_RESERVE = 5_000;
 
     uint256 private constant _BPS = 10_000;
 
@@ -59,7 +59,8 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         if (config_.withdrawalDelay < config_.challengeWindow) {
             revert InferenceRequestsWithdrawalDelayTooShort(config_.withdrawalDelay, config_.challengeWindow);
         }
-        if (config_.challengerShareBps > _BPS) revert InferenceRequestsChallengerShareTooHigh(config_.challengerShareBps);
+        if (config_.challengerShareBps > _BPS)
+            revert InferenceRequestsChallengerShareTooHigh(config_.challengerShareBps);
         _MODEL_REGISTRY = config_.modelRegistry;
         _PROOF_REGISTRY = config_.proofRegistry;
         _MIN_BOND = config_.minBond;
@@ -122,7 +123,9 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         // external call): refuse the request instead. (Code cannot disappear later, since Cancun.)
         if (callbackGasLimit != 0 && msg.sender.code.length == 0) revert InferenceRequestsNoCallbackCode(msg.sender);
         RequestKey memory key = _resolve(modelId, modelVersion);
-        key.nonce = _nonce++;
+        uint64 nonce = _nonce;
+        _nonce = nonce + 1;
+        key.nonce = nonce;
         key.inputHash = inputHash;
         key.callbackGasLimit = callbackGasLimit;
         requestId = _idOf(key);
@@ -141,7 +144,7 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
     /// @dev The key of a request for `modelVersion` of `modelId`, its model fields filled from the ModelRegistry.
     function _resolve(ModelId modelId, uint32 modelVersion) private view returns (RequestKey memory key) {
         IModelRegistry.Version memory version_;
-        if (modelVersion == _LATEST) {
+        if (modelVersion == LATEST) {
             (modelVersion, version_) = _MODEL_REGISTRY.latestVersion(modelId);
         } else {
             version_ = _MODEL_REGISTRY.getVersion(modelId, modelVersion);
@@ -238,8 +241,12 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         if (bond.unlockAt != 0) revert InferenceRequestsBondUnlocking(node, bond.unlockAt);
     }
 
-    /// @dev Calls `requester` back with exactly `gasLimit` gas. The transaction must hold enough gas for that (the
-    /// 63/64 rule would otherwise let a fulfiller starve the callback into a failure); a failure stores the output.
+    /// @dev Calls `requester` back with exactly `gasLimit` gas, isolated: a revert or an out-of-gas in the callback is a
+    /// `Failed` callback, and the output is stored. The transaction must hold enough gas at the CALL to give the callback
+    /// its whole limit, or the fulfilment reverts: under the 63/64 rule a fulfiller could otherwise send just too little
+    /// gas and starve the callback into a failure. The check is made in assembly right before the CALL, once the
+    /// arguments are encoded (a Solidity `try` would encode them, and expand memory, after any check written before
+    /// it), and the callback's return or revert data is never copied (no return-data bomb).
     function _callBack(
         address requester,
         RequestId requestId,
@@ -247,16 +254,33 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         bytes calldata output,
         uint32 gasLimit
     ) private returns (Callback) {
+        bytes memory payload = abi.encodeCall(IInferenceConsumer.onInferenceResult, (requestId, commitment, output));
+        if (_callWithExactGas(requester, gasLimit, payload, requestId)) return Callback.Delivered;
+        _undelivered[requestId] = output;
+        emit OutputUndelivered(requestId, output);
+        return Callback.Failed;
+    }
+
+    /// @dev Calls `target` with `payload` and exactly `gasLimit` gas, or reverts when less than that would reach it;
+    /// whether the call returned (its return or revert data is not copied).
+    function _callWithExactGas(
+        address target,
+        uint32 gasLimit,
+        bytes memory payload,
+        RequestId requestId
+    ) private returns (bool delivered) {
         uint256 needed = (uint256(gasLimit) * 64) / 63 + _CALLBACK_RESERVE;
-        uint256 gasLeft = gasleft();
-        if (gasLeft < needed) revert InferenceRequestsInsufficientGas(requestId, gasLeft, needed);
-        try IInferenceConsumer(requester).onInferenceResult{gas: gasLimit}(requestId, commitment, output) {
-            return Callback.Delivered;
-        } catch {
-            // The reason is not copied: a consumer cannot make the fulfiller pay for a huge revert message.
-            _undelivered[requestId] = output;
-            return Callback.Failed;
+        uint256 gasLeft;
+        bool enough;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            gasLeft := gas()
+            enough := iszero(lt(gasLeft, needed))
+            if enough {
+                delivered := call(gasLimit, target, 0, add(payload, 0x20), mload(payload), 0, 0)
+            }
         }
+        if (!enough) revert InferenceRequestsInsufficientGas(requestId, gasLeft, needed);
     }
 
     // -----------------------------------------------------------------------------------------------------------------
@@ -376,8 +400,12 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
         }
         if (_requests[requestId].status == Status.None) revert InferenceRequestsUnknownRequest(requestId);
         Commitment commitment = _commitmentOf(proof);
-        bytes32 requested = keccak256(abi.encode(key.modelId, key.modelVersion, key.modelBlobId, key.modelSha256));
-        bytes32 proven = keccak256(abi.encode(proof.modelId, proof.modelVersion, proof.modelBlobId, proof.modelSha256));
+        bytes32 requested = keccak256(
+            abi.encode(key.modelId, key.modelVersion, key.modelBlobId, key.modelSha256, address(_MODEL_REGISTRY))
+        );
+        bytes32 proven = keccak256(
+            abi.encode(proof.modelId, proof.modelVersion, proof.modelBlobId, proof.modelSha256, proof.modelRegistry)
+        );
         if (requested == proven) revert InferenceRequestsSameModel(requestId, commitment);
         address node = _signerOf(commitment, proof, signature);
         _slash(node, Fault.WrongModel, Commitment.unwrap(commitment), RequestId.unwrap(requestId));
@@ -484,11 +512,6 @@ contract InferenceRequests is IInferenceRequests, ReentrancyGuardTransient {
                 maxInputBytes: _MAX_INPUT_BYTES,
                 maxOutputBytes: _MAX_OUTPUT_BYTES
             });
-    }
-
-    /// @inheritdoc IInferenceRequests
-    function LATEST() external pure returns (uint32) {
-        return _LATEST;
     }
 
     /// @inheritdoc IInferenceRequests

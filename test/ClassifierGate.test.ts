@@ -42,7 +42,9 @@ type Gate = Awaited<ReturnType<typeof fixture>>;
 
 /** The applicant asks the gate for access; returns the request. */
 async function apply(world: Gate, inputs: Tensor[] = INPUTS) {
-  const tx = world.gate.connect(world.applicant).requestAccess(encodeTensors(inputs), await deadlineIn(), { value: FEE });
+  const tx = world.gate
+    .connect(world.applicant)
+    .requestAccess(encodeTensors(inputs), await deadlineIn(), { value: FEE });
   return { ...(await requestedBy(world.requests, tx)), inputs };
 }
 
@@ -96,10 +98,7 @@ describe("ClassifierGate (example consumer)", function () {
   it("finds its scores among several output tensors", async function () {
     const world = await loadFixture(fixture);
     const request = await apply(world);
-    const outputs = [
-      ...scores([0.2, 0.8]),
-      encodeTensor("label", "int64", [1], BigInt64Array.of(0n)),
-    ];
+    const outputs = [...scores([0.2, 0.8]), encodeTensor("label", "int64", [1], BigInt64Array.of(0n))];
     await expect(answer(world, request, outputs))
       .to.emit(world.gate, "AccessDecided")
       .withArgs(request.requestId, world.applicant.address, 1, true);

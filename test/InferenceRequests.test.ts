@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, hexlify, ZeroAddress, ZeroHash } from "ethers";
+import { getStorageAt, loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { AbiCoder, hexlify, toBigInt, ZeroAddress, ZeroHash } from "ethers";
 import { encodeTensor, makeTensorSet, proofCommitment } from "@strata/core";
 import { InferenceRequests__factory } from "@strata/contracts/typechain";
 import { encodeTensors, proofStruct, TENSORS_ABI } from "./helpers/inference";
@@ -95,15 +95,15 @@ describe("InferenceRequests", function () {
     it("exposes its config, LATEST and version", async function () {
       const { requests, modelRegistry, proofRegistry } = await loadFixture(fixture);
       expect(fieldsOf(await requests.config())).to.deep.equal({
-          modelRegistry: await modelRegistry.getAddress(),
-          proofRegistry: await proofRegistry.getAddress(),
-          minBond: MIN_BOND,
-          challengeWindow: BigInt(CHALLENGE_WINDOW),
-          withdrawalDelay: BigInt(WITHDRAWAL_DELAY),
-          challengerShareBps: BigInt(CHALLENGER_SHARE_BPS),
-          maxCallbackGasLimit: BigInt(MAX_CALLBACK_GAS_LIMIT),
-          maxInputBytes: BigInt(MAX_INPUT_BYTES),
-          maxOutputBytes: BigInt(MAX_OUTPUT_BYTES),
+        modelRegistry: await modelRegistry.getAddress(),
+        proofRegistry: await proofRegistry.getAddress(),
+        minBond: MIN_BOND,
+        challengeWindow: BigInt(CHALLENGE_WINDOW),
+        withdrawalDelay: BigInt(WITHDRAWAL_DELAY),
+        challengerShareBps: BigInt(CHALLENGER_SHARE_BPS),
+        maxCallbackGasLimit: BigInt(MAX_CALLBACK_GAS_LIMIT),
+        maxInputBytes: BigInt(MAX_INPUT_BYTES),
+        maxOutputBytes: BigInt(MAX_OUTPUT_BYTES),
       });
       expect(await requests.LATEST()).to.equal(2n ** 32n - 1n);
       expect(await requests.version()).to.equal("1.0.0");
@@ -203,7 +203,14 @@ describe("InferenceRequests", function () {
       await (await modelRegistry.connect(owner).createModel("empty", blobIdOf("meta"))).wait();
       const empty = await modelRegistry.modelIdOf(owner.address, "empty");
       await expect(
-        requests.requestInference(empty, await requests.LATEST(), blobIdOf("in"), ZeroHash.replace(/0$/, "1"), 0, await deadlineIn()),
+        requests.requestInference(
+          empty,
+          await requests.LATEST(),
+          blobIdOf("in"),
+          ZeroHash.replace(/0$/, "1"),
+          0,
+          await deadlineIn(),
+        ),
       )
         .to.be.revertedWithCustomError(modelRegistry, "ModelRegistryNoActiveVersion")
         .withArgs(empty);
@@ -226,7 +233,9 @@ describe("InferenceRequests", function () {
       const tx = consumer.requestInline(modelId, 0, input, 0, await deadlineIn());
       const { requestId } = await requestedBy(requests, tx);
       const receipt = await ethers.provider.getTransactionReceipt((await tx).hash);
-      const event = receipt!.logs.map((l) => requests.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested");
+      const event = receipt!.logs
+        .map((l) => requests.interface.parseLog(l))
+        .find((e) => e?.name === "InferenceRequested");
       expect(event!.args.requestId).to.equal(requestId);
       expect(event!.args.input).to.equal(input);
       expect(event!.args.inputBlobId).to.equal(ZeroHash);
@@ -244,7 +253,10 @@ describe("InferenceRequests", function () {
     it("rejects an inline input whose tensors are not sorted by name", async function () {
       const world = await loadFixture(fixture);
       const { consumer, modelId, requests } = world;
-      const tensors = [encodeTensor("b", "uint8", [1], Uint8Array.of(1)), encodeTensor("a", "uint8", [1], Uint8Array.of(2))];
+      const tensors = [
+        encodeTensor("b", "uint8", [1], Uint8Array.of(1)),
+        encodeTensor("a", "uint8", [1], Uint8Array.of(2)),
+      ];
       const unsorted = AbiCoder.defaultAbiCoder().encode(
         [TENSORS_ABI],
         [tensors.map((t) => [t.name, t.dtype, t.dims, hexlify(Buffer.from(t.data, "base64"))])],
@@ -262,10 +274,9 @@ describe("InferenceRequests", function () {
       await expect(
         requests.requestInference(modelId, 0, ZeroHash, makeTensorSet(INPUTS).hash, 0, deadline),
       ).to.be.revertedWithCustomError(requests, "InferenceRequestsZeroInputBlobId");
-      await expect(requests.requestInference(modelId, 0, blobIdOf("in"), ZeroHash, 0, deadline)).to.be.revertedWithCustomError(
-        requests,
-        "InferenceRequestsZeroInputHash",
-      );
+      await expect(
+        requests.requestInference(modelId, 0, blobIdOf("in"), ZeroHash, 0, deadline),
+      ).to.be.revertedWithCustomError(requests, "InferenceRequestsZeroInputHash");
     });
 
     it("rejects a deadline that is not in the future, or beyond what a uint40 holds", async function () {
@@ -370,11 +381,27 @@ describe("InferenceRequests", function () {
         const output = encodeTensors(proof.output.tensors);
         await expect(world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 2_000_000 }))
           .to.emit(world.requests, "InferenceFulfilled")
-          .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Failed);
+          .withArgs(requestId, world.node.address, proofCommitment(proof), proof.output.hash, Callback.Failed)
+          .and.to.emit(world.requests, "OutputUndelivered")
+          .withArgs(requestId, output);
         expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Fulfilled);
         expect(await world.requests.undeliveredOutput(requestId)).to.equal(output);
       });
     }
+
+    it("does not copy a failed callback's revert data, so a consumer cannot make the fulfiller pay for it", async function () {
+      const world = await loadFixture(fixture);
+      const gasOfFailure = async (mode: number) => {
+        await (await world.consumer.setMode(mode)).wait();
+        const { key, proof } = await pendingWithProof(world);
+        const receipt = await (await world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 2_000_000 })).wait();
+        return receipt!.gasUsed;
+      };
+      const plain = await gasOfFailure(Mode.Revert);
+      const huge = await gasOfFailure(Mode.RevertHuge);
+      // The consumer's own memory for 200,000 bytes is about 95,000 gas; copying them back would cost as much again.
+      expect(huge - plain).to.be.lessThan(110_000n);
+    });
 
     it("keeps a callback from re-entering any function that moves ETH or calls out", async function () {
       const world = await loadFixture(fixture);
@@ -419,7 +446,7 @@ describe("InferenceRequests", function () {
       const { requestId, key, proof } = await pendingWithProof(world, { callbackGasLimit: 400_000 });
       await expect(world.requests.fulfil(...fulfilArgs(key, proof), { gasLimit: 300_000 }))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsInsufficientGas")
-        .withArgs(requestId, (gasLeft: bigint) => gasLeft < 400_000n, (400_000n * 64n) / 63n + 10_000n);
+        .withArgs(requestId, (gasLeft: bigint) => gasLeft < 400_000n, (400_000n * 64n) / 63n + 5_000n);
     });
 
     it("rejects a fulfilment of an unknown or already fulfilled request", async function () {
@@ -456,7 +483,9 @@ describe("InferenceRequests", function () {
       const { requests } = world;
       const other = [encodeTensor("x", "float32", [1, 4], Float32Array.from([4, 3, 2, 1]))];
       const cases = [
-        await signedProof(world, request, { model: { version: 1, blobId: blobIdOf("model 1"), sha256: sha256Of("model 1") } }),
+        await signedProof(world, request, {
+          model: { version: 1, blobId: blobIdOf("model 1"), sha256: sha256Of("model 1") },
+        }),
         await signedProof(world, request, { model: { sha256: sha256Of("another file") } }),
         await signedProof(world, request, { model: { blobId: blobIdOf("another blob") } }),
         await signedProof(world, request, { inputs: other }),
@@ -484,7 +513,9 @@ describe("InferenceRequests", function () {
       const { key, proof } = await pendingWithProof(world);
       const struct = { ...proofStruct(proof), modelRegistry: world.other.address };
       const signature = signStruct(world, world.node, struct);
-      await expect(world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature))
+      await expect(
+        world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsWrongModelRegistry")
         .withArgs(world.other.address, await world.modelRegistry.getAddress());
     });
@@ -496,7 +527,13 @@ describe("InferenceRequests", function () {
         const struct = { ...proofStruct(proof), version };
         const signature = signStruct(world, world.node, struct);
         await expect(
-          world.requests.fulfil(key.nonce, key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature),
+          world.requests.fulfil(
+            key.nonce,
+            key.callbackGasLimit,
+            struct,
+            encodeTensors(proof.output.tensors),
+            signature,
+          ),
         )
           .to.be.revertedWithCustomError(world.requests, "InferenceRequestsUnsupportedProofVersion")
           .withArgs(version);
@@ -538,7 +575,15 @@ describe("InferenceRequests", function () {
       const proof = await signedProof(world, request);
       const struct = proofStruct(proof);
       const signature = signStruct(world, world.node2, struct);
-      await expect(world.requests.fulfil(request.key.nonce, request.key.callbackGasLimit, struct, encodeTensors(proof.output.tensors), signature))
+      await expect(
+        world.requests.fulfil(
+          request.key.nonce,
+          request.key.callbackGasLimit,
+          struct,
+          encodeTensors(proof.output.tensors),
+          signature,
+        ),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsSignerNotNode")
         .withArgs(proofCommitment(proof), world.node2.address, world.node.address);
     });
@@ -581,9 +626,7 @@ describe("InferenceRequests", function () {
       await time.increaseTo(deadline + 1);
       const consumer = await world.consumer.getAddress();
       const tx = world.consumer.refund(requestId);
-      await expect(tx)
-        .to.emit(world.requests, "InferenceRefunded")
-        .withArgs(requestId, consumer, FEE);
+      await expect(tx).to.emit(world.requests, "InferenceRefunded").withArgs(requestId, consumer, FEE);
       await expect(tx).to.changeEtherBalances([world.requests, world.consumer], [-FEE, FEE]);
       expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Refunded);
     });
@@ -624,7 +667,10 @@ describe("InferenceRequests", function () {
       const { requestId, deadline } = await requestVia(world);
       await time.increaseTo(deadline + 1);
       await (await world.consumer.setAcceptsEth(false)).wait();
-      await expect(world.consumer.refund(requestId)).to.be.revertedWithCustomError(world.consumer, "TestConsumerRefused");
+      await expect(world.consumer.refund(requestId)).to.be.revertedWithCustomError(
+        world.consumer,
+        "TestConsumerRefused",
+      );
       expect((await world.requests.getRequest(requestId)).status).to.equal(Status.Pending);
     });
 
@@ -752,16 +798,28 @@ describe("InferenceRequests", function () {
       const { a, b } = await equivocation(world);
       const bond = 2n * MIN_BOND;
       const reward = (bond * BigInt(CHALLENGER_SHARE_BPS)) / 10_000n;
-      const tx = requests.connect(challenger).slashEquivocation(proofStruct(a), a.signature, proofStruct(b), b.signature);
+      const tx = requests
+        .connect(challenger)
+        .slashEquivocation(proofStruct(a), a.signature, proofStruct(b), b.signature);
       await expect(tx)
         .to.emit(requests, "NodeSlashed")
-        .withArgs(node.address, challenger.address, Fault.Equivocation, proofCommitment(a), proofCommitment(b), bond, reward);
+        .withArgs(
+          node.address,
+          challenger.address,
+          Fault.Equivocation,
+          proofCommitment(a),
+          proofCommitment(b),
+          bond,
+          reward,
+        );
       await expect(tx).to.changeEtherBalances([requests, challenger], [-reward, reward]);
       const slashed = await requests.getBond(node.address);
       expect(slashed.amount).to.equal(0n);
       expect(slashed.slashedAt).to.equal(await time.latest());
       // The rest of the bond stays in the contract, owned by no one (the other node's bond is untouched).
-      expect(await ethers.provider.getBalance(await requests.getAddress())).to.equal(bond - reward + 2n * MIN_BOND + FEE);
+      expect(await ethers.provider.getBalance(await requests.getAddress())).to.equal(
+        bond - reward + 2n * MIN_BOND + FEE,
+      );
     });
 
     it("does not take two proofs that agree on the output, or differ in model, input or runtime, as an equivocation", async function () {
@@ -791,7 +849,9 @@ describe("InferenceRequests", function () {
       const world = await loadFixture(fixture);
       const { a, b, request } = await equivocation(world);
       const byNode2 = await signedProof(world, request, { outputs: scores([0.9, 0.05, 0.05]) }, world.node2);
-      await expect(world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(byNode2), byNode2.signature))
+      await expect(
+        world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(byNode2), byNode2.signature),
+      )
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsDifferentNodes")
         .withArgs(world.node.address, world.node2.address);
       await expect(world.requests.slashEquivocation(proofStruct(a), a.signature, proofStruct(b), byNode2.signature))
@@ -834,7 +894,10 @@ describe("InferenceRequests", function () {
       await expect(world.consumer.refund(earned.requestId))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsNotRefundable")
         .withArgs(earned.requestId, Status.Fulfilled);
-      await expect(world.requests.connect(world.node).claimFees([earned.requestId])).to.changeEtherBalance(world.node, FEE);
+      await expect(world.requests.connect(world.node).claimFees([earned.requestId])).to.changeEtherBalance(
+        world.node,
+        FEE,
+      );
     });
 
     it("slashes a node that signed a proof for a request's id with another model version", async function () {
@@ -848,8 +911,35 @@ describe("InferenceRequests", function () {
       const tx = requests.connect(challenger).slashWrongModel(request.key, proofStruct(wrong), wrong.signature);
       await expect(tx)
         .to.emit(requests, "NodeSlashed")
-        .withArgs(node.address, challenger.address, Fault.WrongModel, proofCommitment(wrong), request.requestId, 2n * MIN_BOND, reward);
+        .withArgs(
+          node.address,
+          challenger.address,
+          Fault.WrongModel,
+          proofCommitment(wrong),
+          request.requestId,
+          2n * MIN_BOND,
+          reward,
+        );
       await expect(tx).to.changeEtherBalance(challenger, reward);
+    });
+
+    it("slashes a node that signed a proof for a request's id naming another model registry", async function () {
+      const world = await loadFixture(fixture);
+      const request = await requestVia(world);
+      const proof = await signedProof(world, request);
+      const struct = { ...proofStruct(proof), modelRegistry: world.other.address };
+      const signature = signStruct(world, world.node, struct);
+      await expect(world.requests.slashWrongModel(request.key, struct, signature))
+        .to.emit(world.requests, "NodeSlashed")
+        .withArgs(
+          world.node.address,
+          world.admin.address,
+          Fault.WrongModel,
+          () => true,
+          request.requestId,
+          2n * MIN_BOND,
+          MIN_BOND,
+        );
     });
 
     it("does not slash for the request's own model, a key that is not the proof's request, or no request", async function () {
@@ -879,6 +969,47 @@ describe("InferenceRequests", function () {
       await expect(world.requests.slashWrongModel(request.key, proofStruct(wrong), forged.signature))
         .to.be.revertedWithCustomError(world.requests, "InferenceRequestsSignerNotNode")
         .withArgs(proofCommitment(wrong), (signer: string) => signer !== world.node.address, world.node.address);
+    });
+  });
+
+  describe("storage layout", function () {
+    const word = async (contract: string, slot: bigint) => toBigInt(await getStorageAt(contract, slot));
+    const mapping = (keyType: string, key: unknown, slot: bigint) =>
+      toBigInt(ethers.keccak256(AbiCoder.defaultAbiCoder().encode([keyType, "uint256"], [key, slot])));
+    const bits = (value: bigint, offset: number, width: number) =>
+      (value >> BigInt(offset)) & ((1n << BigInt(width)) - 1n);
+
+    it("keeps _nonce at slot 0 and a request in two slots of _requests (slot 1), as its NatSpec says", async function () {
+      const world = await loadFixture(fixture);
+      const { requestId, fulfilledAt } = await fulfilled(world);
+      const address = await world.requests.getAddress();
+      expect(await word(address, 0n)).to.equal(2n);
+      const base = mapping("bytes32", requestId, 1n);
+      const first = await word(address, base);
+      expect(bits(first, 0, 160)).to.equal(toBigInt(await world.consumer.getAddress()));
+      expect(bits(first, 160, 96)).to.equal(FEE);
+      const second = await word(address, base + 1n);
+      expect(bits(second, 0, 160)).to.equal(toBigInt(world.node.address));
+      expect(bits(second, 160, 40)).to.equal((await world.requests.getRequest(requestId)).deadline);
+      expect(bits(second, 200, 40)).to.equal(BigInt(fulfilledAt));
+      expect(bits(second, 240, 8)).to.equal(BigInt(Status.Fulfilled));
+      expect(await word(address, base + 2n)).to.equal(0n);
+    });
+
+    it("keeps an undelivered output in _undelivered (slot 2) and a bond in one slot of _bonds (slot 3)", async function () {
+      const world = await loadFixture(fixture);
+      await (await world.consumer.setMode(Mode.Revert)).wait();
+      const { requestId } = await fulfilled(world);
+      const address = await world.requests.getAddress();
+      // A long bytes value: its slot holds length * 2 + 1.
+      const length = BigInt(ethers.dataLength(await world.requests.undeliveredOutput(requestId)));
+      expect(await word(address, mapping("bytes32", requestId, 2n))).to.equal(length * 2n + 1n);
+      await (await world.requests.connect(world.node).requestBondWithdrawal()).wait();
+      const bond = await word(address, mapping("address", world.node.address, 3n));
+      expect(bits(bond, 0, 96)).to.equal(2n * MIN_BOND);
+      expect(bits(bond, 96, 40)).to.equal((await world.requests.getBond(world.node.address)).unlockAt);
+      expect(bits(bond, 136, 40)).to.equal(0n);
+      expect(await word(address, mapping("address", world.node.address, 3n) + 1n)).to.equal(0n);
     });
   });
 

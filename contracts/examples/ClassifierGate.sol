@@ -151,10 +151,11 @@ contract ClassifierGate is IInferenceConsumer {
 
     /// @dev The little-endian float32 at index `k` of `data`, as an unsigned key in the order of the floats.
     function _orderKey(bytes memory data, uint256 k) private pure returns (uint256) {
-        uint32 bits = uint32(uint8(data[4 * k])) |
-            (uint32(uint8(data[4 * k + 1])) << 8) |
-            (uint32(uint8(data[4 * k + 2])) << 16) |
-            (uint32(uint8(data[4 * k + 3])) << 24);
+        uint32 bits =
+            uint32(uint8(data[4 * k])) |
+                (uint32(uint8(data[4 * k + 1])) << 8) |
+                (uint32(uint8(data[4 * k + 2])) << 16) |
+                (uint32(uint8(data[4 * k + 3])) << 24);
         return bits & 0x80000000 != 0 ? uint256(~bits) : uint256(bits | 0x80000000);
     }
 }

@@ -97,6 +97,7 @@ interface IInferenceRequests {
 
     /// @notice What the id of a request commits to: {requestIdOf} is `keccak256(abi.encode(block.chainid, this, key))`.
     /// The model fields and the input hash are those a fulfilling proof must carry.
+    // solhint-disable-next-line gas-struct-packing
     struct RequestKey {
         /// The request's sequence number in this contract (from 1).
         uint64 nonce;
@@ -155,6 +156,10 @@ interface IInferenceRequests {
         bytes32 outputHash,
         Callback callback
     );
+
+    /// @notice Emitted, before {InferenceFulfilled}, when the callback of `requestId` failed and `output` was stored
+    /// ({undeliveredOutput}).
+    event OutputUndelivered(RequestId indexed requestId, bytes output);
 
     /// @notice Emitted when the fee of `requestId` returns to `requester` (expired, or forfeited by a slashed node).
     event InferenceRefunded(RequestId indexed requestId, address indexed requester, uint256 fee);
@@ -350,7 +355,8 @@ interface IInferenceRequests {
     ) external;
 
     /// @notice Slashes the node that signed `proof` for the request whose key is `key` (so `proof.requestId` is that
-    /// request's id) with a model (id, version, Blob ID or sha256) other than the request's. Pays the caller its share.
+    /// request's id) with a model (id, version, Blob ID, sha256 or model registry) other than the request's. Pays the
+    /// caller its share.
     /// @dev Reverts with {InferenceRequestsRequestMismatch}, {InferenceRequestsUnknownRequest},
     /// {InferenceRequestsSameModel}, {InferenceRequestsInvalidSignature}, {InferenceRequestsSignerNotNode} or
     /// {InferenceRequestsNoBond}. Emits {NodeSlashed}.
@@ -381,8 +387,10 @@ interface IInferenceRequests {
     /// @notice The parameters fixed at deployment.
     function config() external view returns (Config memory);
 
-    /// @notice The model version that means "the newest version that is not deprecated", resolved at request time.
-    function LATEST() external pure returns (uint32);
+    /// @notice The model version that means "the newest version that is not deprecated", resolved at request time:
+    /// `type(uint32).max`.
+    // solhint-disable-next-line func-name-mixedcase
+    function LATEST() external view returns (uint32);
 
     /// @notice The version of this contract's interface and behaviour, as a semantic version string.
     function version() external pure returns (string memory);

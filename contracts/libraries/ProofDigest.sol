@@ -24,7 +24,8 @@ import {ModelId} from "../types/ModelId.sol";
 /// of a valid proof.
 library ProofDigest {
     /// @notice The EIP-712 message of an inference proof: the fields of `InferenceProof`, in order. Every field is a
-    /// static type, so the struct is 12 words in the ABI.
+    /// static type, so the struct is 12 words in the ABI. (The order is the EIP-712 type's, not a packing.)
+    // solhint-disable-next-line gas-struct-packing
     struct Proof {
         uint16 version;
         ModelId modelId;
@@ -49,16 +50,18 @@ library ProofDigest {
     }
 
     /// @notice keccak256 of the EIP-712 struct type of a proof.
-    bytes32 internal constant PROOF_TYPEHASH =
-        keccak256(
-            "InferenceProof(uint16 version,bytes32 modelId,uint32 modelVersion,bytes32 modelBlobId,bytes32 modelSha256,"
-            "address modelRegistry,bytes32 inputHash,bytes32 outputHash,bytes32 runtimeHash,address node,"
-            "uint64 timestamp,bytes32 requestId)"
-        );
+    // solhint-disable gas-small-strings
+    bytes32 internal constant PROOF_TYPEHASH = keccak256(
+        "InferenceProof(uint16 version,bytes32 modelId,uint32 modelVersion,bytes32 modelBlobId,bytes32 modelSha256,"
+        "address modelRegistry,bytes32 inputHash,bytes32 outputHash,bytes32 runtimeHash,address node,"
+        "uint64 timestamp,bytes32 requestId)"
+    );
 
     /// @notice keccak256 of the EIP-712 domain type.
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
+    // solhint-enable gas-small-strings
 
     /// @notice keccak256 of the domain name, `"Strata"`.
     bytes32 internal constant NAME_HASH = keccak256("Strata");
@@ -120,6 +123,8 @@ library ProofDigest {
         for (uint256 i; i < common; i += 32) {
             uint256 wordA;
             uint256 wordB;
+            // Whole words of both strings (the bytes past a string's end are masked off below).
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 wordA := mload(add(add(a, 0x20), i))
                 wordB := mload(add(add(b, 0x20), i))

@@ -15,19 +15,19 @@ contract ProofDigestHarness {
         return ProofDigest.hashStruct(proof);
     }
 
-    function commitment(uint256 chainId, address proofRegistry, ProofDigest.Proof calldata proof)
-        external
-        pure
-        returns (Commitment)
-    {
+    function commitment(
+        uint256 chainId,
+        address proofRegistry,
+        ProofDigest.Proof calldata proof
+    ) external pure returns (Commitment) {
         return ProofDigest.commitment(ProofDigest.domainSeparator(chainId, proofRegistry), proof);
     }
 
-    function hashTensor(ProofDigest.Tensor memory tensor) external pure returns (bytes32) {
+    function hashTensor(ProofDigest.Tensor calldata tensor) external pure returns (bytes32) {
         return ProofDigest.hashTensor(tensor);
     }
 
-    function hashTensorSet(bytes32[] memory hashes) external pure returns (bytes32) {
+    function hashTensorSet(bytes32[] calldata hashes) external pure returns (bytes32) {
         return ProofDigest.hashTensorSet(hashes);
     }
 

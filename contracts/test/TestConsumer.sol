@@ -18,7 +18,8 @@ contract TestConsumer is IInferenceConsumer {
         Revert,
         BurnGas,
         Reenter,
-        Noop
+        Noop,
+        RevertHuge
     }
 
     error TestConsumerRefused();
@@ -73,7 +74,8 @@ contract TestConsumer is IInferenceConsumer {
         uint32 callbackGasLimit,
         uint64 deadline
     ) external payable returns (RequestId) {
-        return REQUESTS.requestInferenceInline{value: msg.value}(modelId, modelVersion, input, callbackGasLimit, deadline);
+        return
+            REQUESTS.requestInferenceInline{value: msg.value}(modelId, modelVersion, input, callbackGasLimit, deadline);
     }
 
     function refund(RequestId requestId) external {
@@ -85,12 +87,20 @@ contract TestConsumer is IInferenceConsumer {
         Mode current = mode;
         if (current == Mode.Noop) return;
         if (current == Mode.Revert) revert TestConsumerRefused();
+        if (current == Mode.RevertHuge) {
+            // 200,000 bytes of revert data: about 95,000 gas of memory here, as much again if the caller copied it.
+            // solhint-disable-next-line no-inline-assembly
+            assembly {
+                revert(0, 200000)
+            }
+        }
         if (current == Mode.BurnGas) {
-            while (true) {}
+            uint256 spin;
+            while (true) ++spin;
         }
         if (current == Mode.Reenter) _reenter(requestId);
         gasAtEntry = entry;
-        calls += 1;
+        ++calls;
         lastRequestId = requestId;
         lastCommitment = commitment;
         lastOutputHash = keccak256(output);
@@ -104,22 +114,34 @@ contract TestConsumer is IInferenceConsumer {
     function _reenter(RequestId requestId) private {
         ProofDigest.Proof memory proof;
         IInferenceRequests.RequestKey memory key;
-        try REQUESTS.refund(requestId) {} catch (bytes memory reason) {
+        try REQUESTS.refund(requestId) {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.fulfil(0, 0, proof, "", "") {} catch (bytes memory reason) {
+        try REQUESTS.fulfil(0, 0, proof, "", "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.claimFees(new RequestId[](0)) {} catch (bytes memory reason) {
+        try REQUESTS.claimFees(new RequestId[](0)) {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.withdrawBond() {} catch (bytes memory reason) {
+        try REQUESTS.withdrawBond() {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.slashEquivocation(proof, "", proof, "") {} catch (bytes memory reason) {
+        try REQUESTS.slashEquivocation(proof, "", proof, "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
-        try REQUESTS.slashWrongModel(key, proof, "") {} catch (bytes memory reason) {
+        try REQUESTS.slashWrongModel(key, proof, "") {
+            reentryErrors.push("");
+        } catch (bytes memory reason) {
             reentryErrors.push(reason);
         }
     }

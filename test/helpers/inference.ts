@@ -5,7 +5,13 @@
  * recomputed here.
  */
 import { AbiCoder, hexlify } from "ethers";
-import { proofTypedData, tensorBytes, type InferenceProof, type Tensor, type UnsignedInferenceProof } from "@strata/core";
+import {
+  proofTypedData,
+  tensorBytes,
+  type InferenceProof,
+  type Tensor,
+  type UnsignedInferenceProof,
+} from "@strata/core";
 
 /** The ABI type of an encoded tensor set (`ProofDigest.Tensor[]`). */
 export const TENSORS_ABI = "tuple(string name,string dtype,uint256[] dims,bytes data)[]";
@@ -27,7 +33,9 @@ export interface ProofStruct {
 }
 
 /** `tensors` as a `ProofDigest.Tensor[]`, sorted by name as core sorts them (byte-wise on UTF-8). */
-export function chainTensors(tensors: readonly Tensor[]): { name: string; dtype: string; dims: number[]; data: string }[] {
+export function chainTensors(
+  tensors: readonly Tensor[],
+): { name: string; dtype: string; dims: number[]; data: string }[] {
   return [...tensors]
     .sort((a, b) => Buffer.compare(Buffer.from(a.name, "utf8"), Buffer.from(b.name, "utf8")))
     .map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], data: hexlify(tensorBytes(t)) }));

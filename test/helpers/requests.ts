@@ -5,7 +5,14 @@
  */
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { keccak256, toUtf8Bytes, TypedDataEncoder, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
+import {
+  keccak256,
+  toUtf8Bytes,
+  TypedDataEncoder,
+  Wallet,
+  type ContractTransactionResponse,
+  type Signer,
+} from "ethers";
 import {
   buildProof,
   encodeTensor,
@@ -43,7 +50,7 @@ export const CALLBACK_GAS_LIMIT = 200_000;
 export const Status = { None: 0, Pending: 1, Fulfilled: 2, Refunded: 3, Claimed: 4 } as const;
 export const Callback = { None: 0, Delivered: 1, Failed: 2 } as const;
 export const Fault = { Equivocation: 0, WrongModel: 1 } as const;
-export const Mode = { Record: 0, Revert: 1, BurnGas: 2, Reenter: 3, Noop: 4 } as const;
+export const Mode = { Record: 0, Revert: 1, BurnGas: 2, Reenter: 3, Noop: 4, RevertHuge: 5 } as const;
 
 /** A request's key as the contract takes it. */
 export interface RequestKey {
@@ -104,7 +111,9 @@ export async function requestsFixture() {
   const modelId = await modelRegistry.modelIdOf(owner.address, "classifier");
   for (const v of [0, 1]) {
     await (
-      await modelRegistry.connect(owner).publishVersion(modelId, blobIdOf(`model ${v}`), sha256Of(`model ${v}`), 1000n, 90)
+      await modelRegistry
+        .connect(owner)
+        .publishVersion(modelId, blobIdOf(`model ${v}`), sha256Of(`model ${v}`), 1000n, 90)
     ).wait();
   }
 
@@ -265,7 +274,13 @@ function proofTypedDataDomain(world: World) {
 
 /** The arguments of `fulfil` for a signed proof of `key`. */
 export function fulfilArgs(key: RequestKey, proof: InferenceProofV1) {
-  return [key.nonce, key.callbackGasLimit, proofStruct(proof), encodeTensors(proof.output.tensors), proof.signature] as const;
+  return [
+    key.nonce,
+    key.callbackGasLimit,
+    proofStruct(proof),
+    encodeTensors(proof.output.tensors),
+    proof.signature,
+  ] as const;
 }
 
 export type { InferenceRequests, TestConsumer };
