@@ -112,6 +112,18 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         maxAgeMs: options.batchAgeMs ?? NODE_DEFAULTS.batchAgeMs,
         ...anchoringLog((text) => log(`node: ${text}`)),
       },
+      // The node fulfils the on-chain requests of the devnet's InferenceRequests too.
+      ...(deployment.contracts.InferenceRequests !== undefined
+        ? {
+            requests: {
+              requests: deployment.contracts.InferenceRequests,
+              fromBlock: deployment.block,
+              confirmations: 1,
+              pollIntervalMs: 500,
+              log: (text: string) => log(`node: ${text}`),
+            },
+          }
+        : {}),
     });
     stops.push(started.stop);
     if (nodePort === 0) {

@@ -16,7 +16,7 @@ import {
 } from "@strata/core";
 import { deployAndAdmit, publishTestModel, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import type { PublishedModel } from "@strata/runtime";
-import { InferenceNode, RequestWatcher, type RequestWatcherOptions } from "@strata/node";
+import { InferenceNode, RequestWatcher, startNodeServer, type RequestWatcherOptions } from "@strata/node";
 
 const SHARDS = 10;
 const x = (values: number[]): Tensor[] => [encodeTensor("x", "float32", [1, 4], Float32Array.from(values))];
@@ -317,5 +317,34 @@ describe("Request watcher", function () {
     expect(result.ended.skipped).to.equal(1);
     expect(lines.join("\n")).to.include(`request ${requestId}: skipped (expired`);
     expect(await ethers.provider.getTransactionCount(world.nodeKey.address)).to.equal(nonce);
+  });
+
+  it("runs in the node server when asked (startNodeServer's requests option), and stops with it", async function () {
+    const server = await startNodeServer({
+      port: 0,
+      dataDir: join(world.dir, "server"),
+      signer: world.nodeKey,
+      client: StrataClient.connect(world.deployment, ethers.provider),
+      walrus: world.walrus.client,
+      batch: { maxBatch: 4096, maxAgeMs: 600_000 },
+      healthIntervalMs: 600_000,
+      requests: {
+        requests: world.deployment.contracts.InferenceRequests!,
+        fromBlock: world.deployment.block,
+        confirmations: 1,
+        pollIntervalMs: 20,
+      },
+    });
+    try {
+      expect(server.watcher).to.be.instanceOf(RequestWatcher);
+      const requestId = await request(world, { inline: x([8, 1, 8, 1]) });
+      const until = Date.now() + 20_000;
+      while ((await world.requests.getRequest(requestId)).status === 1n && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await fulfilments(world, requestId)).to.have.length(1);
+    } finally {
+      await server.stop();
+    }
   });
 });
