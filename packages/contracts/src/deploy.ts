@@ -134,19 +134,18 @@ export interface DeployAndDescribeOptions {
 /**
  * Deploys and wires the registries ({@link deployRegistries}) and InferenceRequests over them
  * ({@link deployInferenceRequests}, unless `options.inferenceRequests` is false), and describes the deployment, for
- * tests and devnets. The deployment's block is the last deployment transaction's.
+ * tests and devnets. The deployment's block is the registries' wiring block (every InferenceRequests event comes after).
  */
 export async function deployAndDescribe(
   deployer: Signer,
   network = "hardhat",
   options: DeployAndDescribeOptions = {},
 ): Promise<{ registries: Registries; deployment: Deployment }> {
-  const registries: Registries & { block: number } = await deployRegistries(deployer);
+  const registries = await deployRegistries(deployer);
   const requests = options.inferenceRequests ?? true;
   if (requests !== false) {
     const deployed = await deployInferenceRequests(deployer, registries, requests === true ? {} : requests);
     registries.inferenceRequests = deployed.inferenceRequests;
-    registries.block = deployed.block;
   }
   return { registries, deployment: await describeDeployment(network, registries, deployer, registries.block) };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keccak256, toBeHex, toUtf8Bytes, Wallet, type ContractTransactionReceipt } from "ethers";
+import { keccak256, toBeHex, toUtf8Bytes, Wallet, type TransactionReceipt } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import {
   InferenceRequests__factory,
@@ -116,8 +116,7 @@ export interface StrataEnvironment {
    * name them) are no longer pending; returns their ids. Throws {@link FulfilmentTimeoutError} after `timeoutMs`.
    */
   fulfilled(
-    source:
-      string | readonly string[] | { wait(): Promise<ContractTransactionReceipt | null> } | ContractTransactionReceipt,
+    source: string | readonly string[] | { wait(): Promise<TransactionReceipt | null> } | TransactionReceipt,
     timeoutMs?: number,
   ): Promise<string[]>;
   /** Stops the node and the store. Idempotent; the plugin also stops every environment when the tests end. */
@@ -293,7 +292,7 @@ async function requestIdsOf(
   if (Array.isArray(source)) return [...(source as readonly string[])];
   const receipt = "wait" in source && typeof source.wait === "function" ? await source.wait() : source;
   const ids: string[] = [];
-  for (const log of (receipt as ContractTransactionReceipt | null)?.logs ?? []) {
+  for (const log of (receipt as TransactionReceipt | null)?.logs ?? []) {
     if (log.address.toLowerCase() !== (await requests.getAddress()).toLowerCase()) continue;
     const parsed = requests.interface.parseLog(log);
     if (parsed?.name === "InferenceRequested") ids.push(parsed.args.requestId as string);

@@ -248,7 +248,6 @@ export class RequestWatcher {
         outcome = await this.handle(state);
       } catch (error) {
         if (error instanceof RequestRefusedError) {
-          this.log(error.message);
           await this.end(state, "refused", error.reason);
           outcome = "refused";
         } else {

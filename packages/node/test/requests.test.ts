@@ -188,7 +188,7 @@ describe("Request watcher", function () {
     expect(result.ended.refused).to.equal(1);
     expect(lines.join("\n")).to.match(
       new RegExp(
-        `request ${requestId} refused: the input blob ${stored.blobId} hashes to 0x[0-9a-f]{64}, not the request's input hash ${claimed}`,
+        `request ${requestId}: refused \\(the input blob ${stored.blobId} hashes to 0x[0-9a-f]{64}, not the request's input hash ${claimed}\\)`,
       ),
     );
     // Refused for good: a later pass does not try again.
