@@ -17,7 +17,7 @@
  * **Nonces.** Its transactions go through the node key's {@link SerialSigner}, the queue the outbox anchors through.
  */
 import { join } from "node:path";
-import type { Provider, Signer, TransactionReceipt } from "ethers";
+import { BaseWallet, keccak256, type Provider, type Signer, type TransactionReceipt } from "ethers";
 import { InferenceRequests__factory, type InferenceRequests } from "@strata/contracts";
 import {
   blobIdFromBytes32,
@@ -78,9 +78,13 @@ export interface RequestWatcherOptions {
   txTimeoutMs?: number;
   /** One line per request outcome and per problem. */
   log?: (line: string) => void;
-  /** Tests inject crashes: called after the fulfilment is journalled and before it is sent, and after it is sent. */
+  /**
+   * Tests inject crashes: after the fulfilment is journalled and before it is sent; (a local key) after its signed
+   * transaction is journalled and before it is broadcast; after it is sent.
+   */
   faults?: {
     beforeSend?: (requestId: string) => void | Promise<void>;
+    beforeBroadcast?: (requestId: string, hash: string) => void | Promise<void>;
     afterSend?: (requestId: string, hash: string) => void | Promise<void>;
   };
 }
@@ -389,13 +393,28 @@ export class RequestWatcher {
     const call: FulfilCall = [BigInt(args.nonce), args.callbackGasLimit, args.proof, args.output, args.signature];
     let hash: string;
     try {
-      const tx = await this.sender.serialized(async () => {
+      hash = await this.sender.serialized(async () => {
         const gasLimit = await this.gasLimitOf(call, args);
-        // The queue is held already: the contract's send goes straight to the wrapped signer.
-        const direct = this.contract.connect(this.sender.signer);
-        return direct.fulfil(...call, { gasLimit });
+        const signer = this.sender.signer;
+        if (signer instanceof BaseWallet) {
+          // A local key: the signed transaction's hash is journalled before it is broadcast, so no crash can leave a
+          // fulfilment on its way that the journal does not know of.
+          const tx = await signer.populateTransaction(
+            await this.contract.fulfil.populateTransaction(...call, { gasLimit }),
+          );
+          const raw = await signer.signTransaction(tx);
+          const signed = keccak256(raw);
+          await this.journal.append({ t: "sent", requestId, hash: signed });
+          await this.options.faults?.beforeBroadcast?.(requestId, signed);
+          await this.provider.broadcastTransaction(raw);
+          return signed;
+        }
+        // Another signer (a wallet, a remote signer) sends itself; the hash is journalled once it is known. The queue is
+        // held already: the contract's send goes straight to the wrapped signer.
+        const sent = (await this.contract.connect(signer).fulfil(...call, { gasLimit })).hash;
+        await this.journal.append({ t: "sent", requestId, hash: sent });
+        return sent;
       });
-      hash = tx.hash;
     } catch (error) {
       const name = this.revertName(error);
       if (name && GONE.has(name)) return this.end(state, "skipped", name);
@@ -403,7 +422,6 @@ export class RequestWatcher {
       if (name) throw new NodeUnavailableError("NODE_NOT_ACTIVE", `fulfil reverts with ${name}`);
       throw error;
     }
-    await this.journal.append({ t: "sent", requestId, hash });
     await this.options.faults?.afterSend?.(requestId, hash);
     const timeout = this.options.txTimeoutMs ?? REQUEST_WATCHER_DEFAULTS.txTimeoutMs;
     const receipt = await this.mined(hash, timeout);

@@ -286,6 +286,28 @@ describe("Request watcher", function () {
     expect(await fulfilments(world, requestId)).to.have.length(1);
   });
 
+  it("sends again, once, a fulfilment whose signed transaction was journalled but never broadcast before a crash", async function () {
+    const crashing = await watcher({
+      faults: {
+        beforeBroadcast: () => {
+          throw new Error("simulated crash between journalling the signed transaction and broadcasting it");
+        },
+      },
+    });
+    const requestId = await request(world, { inline: x([1, 4, 1, 4]) });
+    const nonceBefore = await ethers.provider.getTransactionCount(world.nodeKey.address);
+    await crashing.poll();
+    await crashing.close();
+    watchers = watchers.filter((w) => w !== crashing);
+    const [never] = crashing.journal.states.get(requestId)!.sent;
+    expect(await ethers.provider.getTransaction(never)).to.equal(null);
+
+    const restarted = await watcher();
+    expect((await restarted.poll()).ended.fulfilled).to.equal(1);
+    expect(await fulfilments(world, requestId)).to.have.length(1);
+    expect(await ethers.provider.getTransactionCount(world.nodeKey.address)).to.equal(nonceBefore + 1);
+  });
+
   it("does not send again a fulfilment that was sent before a crash: it is found mined", async function () {
     const crashing = await watcher({
       faults: {
