@@ -106,16 +106,21 @@ export class RequestJournal {
     }
     const end = text.lastIndexOf("\n") + 1;
     if (end < text.length) await truncate(path, Buffer.byteLength(text.slice(0, end)));
-    const journal = new RequestJournal(path, await open(path, "a"));
+    const records: RequestRecord[] = [];
     for (const line of text.slice(0, end).split("\n")) {
       if (line.trim() === "") continue;
-      let record: RequestRecord;
       try {
-        record = JSON.parse(line) as RequestRecord;
+        records.push(JSON.parse(line) as RequestRecord);
       } catch {
         throw new RequestJournalError(path, `has a line that is not JSON (${line.slice(0, 80)})`);
       }
-      journal.apply(record);
+    }
+    const journal = new RequestJournal(path, await open(path, "a"));
+    try {
+      for (const record of records) journal.apply(record);
+    } catch (error) {
+      await journal.close();
+      throw error;
     }
     return journal;
   }

@@ -75,13 +75,16 @@ describe("Request watcher", function () {
   }
 
   before(async function () {
-    const [deployer, owner] = await ethers.getSigners();
+    const [deployer, owner, , , accountNode] = await ethers.getSigners();
     const nodeKey = new Wallet(keccak256(toUtf8Bytes("request watcher node")), ethers.provider);
     await (await deployer.sendTransaction({ to: nodeKey.address, value: 10n ** 19n })).wait();
     const { registries, deployment } = await deployAndAdmit(deployer, {
       network: "hardhat",
-      nodes: [{ address: nodeKey.address, url: "http://127.0.0.1:31416" }],
-      bonds: [nodeKey],
+      nodes: [
+        { address: nodeKey.address, url: "http://127.0.0.1:31416" },
+        { address: accountNode.address, url: "http://127.0.0.1:31417" },
+      ],
+      bonds: [nodeKey, accountNode],
     });
     const walrus = await startTestWalrus({ shards: SHARDS, prefix: "strata-requests-walrus-" });
     const model = await publishTestModel(StrataClient.connect(deployment, owner), walrus.client, {
@@ -367,6 +370,28 @@ describe("Request watcher", function () {
       expect(await fulfilments(world, requestId)).to.have.length(1);
     } finally {
       await server.stop();
+    }
+  });
+
+  it("fulfils with a signer that is not a local key (a Hardhat account signing through the node)", async function () {
+    const [, , , , accountNode] = await ethers.getSigners();
+    const node = await InferenceNode.start({
+      dataDir: join(world.dir, "account-node"),
+      signer: accountNode,
+      client: StrataClient.connect(world.deployment, ethers.provider),
+      walrus: world.walrus.client,
+      batch: { maxBatch: 4096, maxAgeMs: 600_000 },
+      healthIntervalMs: 600_000,
+    });
+    try {
+      const w = await watcher({ node, signer: accountNode });
+      const requestId = await request(world, { inline: x([9, 8, 7, 6]) });
+      expect((await w.poll()).ended.fulfilled).to.equal(1);
+      const [event] = await fulfilments(world, requestId);
+      expect(event.args.node).to.equal(accountNode.address);
+      expect(w.journal.states.get(requestId)!.sent).to.deep.equal([event.transactionHash]);
+    } finally {
+      await node.close(0);
     }
   });
 });
