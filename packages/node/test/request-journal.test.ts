@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RequestJournal, RequestJournalError, type SeenRequest } from "@strata/node";
@@ -45,6 +45,7 @@ describe("Request journal", function () {
     const lines = (await readFile(join(dir, "requests.jsonl"), "utf8")).trimEnd().split("\n");
     expect(lines).to.have.length(6);
     expect(JSON.parse(lines[5])).to.deep.equal({ t: "done", requestId: a, outcome: "fulfilled" });
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("refuses a journal with a line that is not JSON, or a record of a request never seen", async function () {
@@ -56,6 +57,7 @@ describe("Request journal", function () {
         (e: unknown) => e,
       );
       expect(error).to.be.instanceOf(RequestJournalError);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

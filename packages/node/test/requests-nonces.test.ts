@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
@@ -81,6 +81,7 @@ describe("Request watcher and batch anchoring, one key", function () {
       await watcher.close();
       await node.close(0);
       await walrus.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

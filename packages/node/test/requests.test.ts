@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers, network } from "hardhat";
@@ -57,6 +57,7 @@ describe("Request watcher", function () {
   let world: World;
   let watchers: RequestWatcher[] = [];
   let lines: string[] = [];
+  const dirs: string[] = [];
 
   async function watcher(options: Partial<RequestWatcherOptions> = {}): Promise<RequestWatcher> {
     const w = await RequestWatcher.open({
@@ -95,6 +96,7 @@ describe("Request watcher", function () {
       outputSize: 3,
     });
     const dir = await mkdtemp(join(tmpdir(), "strata-requests-"));
+    dirs.push(dir);
     const node = await InferenceNode.start({
       dataDir: join(dir, "node"),
       signer: nodeKey,
@@ -110,6 +112,7 @@ describe("Request watcher", function () {
     lines = [];
     // Each test gets a journal of its own, starting at the current block.
     world.dir = await mkdtemp(join(tmpdir(), "strata-requests-"));
+    dirs.push(world.dir);
     world.deployment = { ...world.deployment, block: (await ethers.provider.getBlockNumber()) + 1 };
   });
 
@@ -122,6 +125,7 @@ describe("Request watcher", function () {
   after(async function () {
     await world?.node.close(0);
     await world?.walrus.close();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
   it("fulfils an inline request once it has its confirmations, with the node's own signed proof bound to it", async function () {
