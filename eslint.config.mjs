@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "artifacts/", "cache/", "coverage/", "packages/contracts/typechain/", "**/dist/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "**/artifacts/",
+      "**/cache/",
+      "coverage/",
+      "packages/contracts/typechain/",
+      "**/typechain-types/",
+      "**/dist/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -25,7 +35,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
-    files: ["test/**/*.ts", "packages/*/test/**/*.ts"],
+    files: ["test/**/*.ts", "packages/*/test/**/*.ts", "examples/*/test/**/*.ts"],
     rules: { "@typescript-eslint/no-unused-expressions": "off" },
   },
 );

@@ -1,5 +1,6 @@
 /**
- * Deploys the three registries to the selected network, wires them, and writes
+ * Deploys the three registries to the selected network, wires them, deploys InferenceRequests over them (with
+ * INFERENCE_REQUESTS_DEFAULTS; STRATA_INFERENCE_REQUESTS=0 skips it), and writes
  * packages/contracts/deployments/<network>.json (addresses, chain id, block).
  *
  *   npx hardhat node                       # in one terminal
@@ -17,7 +18,13 @@
  */
 import { resolve } from "node:path";
 import { ethers, network } from "hardhat";
-import { deployRegistries, deploymentPath, describeDeployment, writeDeployment } from "@strata/contracts";
+import {
+  deployInferenceRequests,
+  deployRegistries,
+  deploymentPath,
+  describeDeployment,
+  writeDeployment,
+} from "@strata/contracts";
 import { toInsufficientFundsError } from "@strata/core";
 
 /** The deployer: the network's first account. The `strata` network has one only when a key is given. */
@@ -41,6 +48,10 @@ async function main(): Promise<void> {
   console.log(`deploying to ${network.name} (chain ${chainId}) from ${deployer.address}`);
   const registries = await deployRegistries(deployer);
   let block = registries.block;
+  // InferenceRequests over the registries, with the package's defaults (STRATA_INFERENCE_REQUESTS=0 skips it).
+  if (process.env.STRATA_INFERENCE_REQUESTS !== "0") {
+    registries.inferenceRequests = (await deployInferenceRequests(deployer, registries)).inferenceRequests;
+  }
   for (const pair of (process.env.STRATA_NODES ?? "").split(",").filter(Boolean)) {
     const [address, endpoint] = pair.split("=");
     if (!ethers.isAddress(address) || !endpoint) {

@@ -14,6 +14,8 @@ export interface Deployment {
     ModelRegistry: string;
     NodeRegistry: string;
     ProofRegistry: string;
+    /** InferenceRequests over these registries, when deployed (deployments before it have none). */
+    InferenceRequests?: string;
   };
 }
 
@@ -57,6 +59,10 @@ export function readDeployment(path: string): Deployment {
     if (typeof address !== "string" || !ADDRESS.test(address)) {
       throw new DeploymentError(`Deployment file ${path} has no valid address for ${name}: redeploy`, path);
     }
+  }
+  const requests = contracts.InferenceRequests;
+  if (requests !== undefined && (typeof requests !== "string" || !ADDRESS.test(requests))) {
+    throw new DeploymentError(`Deployment file ${path} has no valid address for InferenceRequests: redeploy`, path);
   }
   if (typeof d.chainId !== "number" || typeof d.block !== "number") {
     throw new DeploymentError(`Deployment file ${path} lacks chainId or block: redeploy`, path);

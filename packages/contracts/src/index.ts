@@ -3,6 +3,8 @@
  * `hardhat compile` from contracts/, never hand-written) and the deployment records written by scripts/deploy.ts.
  */
 export {
+  InferenceRequests,
+  InferenceRequests__factory,
   ModelRegistry,
   NodeRegistry,
   ProofRegistry,
@@ -10,6 +12,8 @@ export {
   NodeRegistry__factory,
   ProofRegistry__factory,
 } from "../typechain";
-export type { IModelRegistry, INodeRegistry, IProofRegistry } from "../typechain";
+export type { IInferenceRequests, IModelRegistry, INodeRegistry, IProofRegistry, ClassifierGate } from "../typechain";
+export type { ProofDigest } from "../typechain/contracts/InferenceRequests";
+export { ClassifierGate__factory } from "../typechain";
 export * from "./deployments";
 export * from "./deploy";

@@ -9,6 +9,7 @@ export { canonicalJson, canonicalJsonBytes, type JsonValue } from "./json";
 export * from "./tensor";
 export * from "./proof";
 export { PROOF_V2_MAGIC, isBinaryProof } from "./proof-binary";
+export * from "./onchain-tensors";
 export * from "./batch";
 export * from "./metadata";
 export { Transaction, Base, minedOf, type Mined, type ClientOptions, type TxOverrides } from "./transaction";

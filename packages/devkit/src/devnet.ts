@@ -88,11 +88,13 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     const { registries, deployment } = await deployAndAdmit(deployer, {
       network: "localhost",
       nodes: nodePort !== 0 ? [{ address: nodeSigner.address, url: `http://127.0.0.1:${nodePort}` }] : [],
+      bonds: [nodeSigner],
       deploymentFile,
     });
     log(`registries    ModelRegistry ${deployment.contracts.ModelRegistry}`);
     log(`              NodeRegistry  ${deployment.contracts.NodeRegistry}`);
     log(`              ProofRegistry ${deployment.contracts.ProofRegistry}`);
+    log(`requests      InferenceRequests ${deployment.contracts.InferenceRequests} (node bonded)`);
     log(`deployment    ${deploymentFile}`);
 
     const started = await startNodeServer({
@@ -110,6 +112,18 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         maxAgeMs: options.batchAgeMs ?? NODE_DEFAULTS.batchAgeMs,
         ...anchoringLog((text) => log(`node: ${text}`)),
       },
+      // The node fulfils the on-chain requests of the devnet's InferenceRequests too.
+      ...(deployment.contracts.InferenceRequests !== undefined
+        ? {
+            requests: {
+              requests: deployment.contracts.InferenceRequests,
+              fromBlock: deployment.block,
+              confirmations: 1,
+              pollIntervalMs: 500,
+              log: (text: string) => log(`node: ${text}`),
+            },
+          }
+        : {}),
     });
     stops.push(started.stop);
     if (nodePort === 0) {

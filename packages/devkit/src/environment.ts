@@ -9,10 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FetchRequest, JsonRpcProvider, type Signer } from "ethers";
 import {
+  deployInferenceRequests,
   deployRegistries,
   describeDeployment,
   writeDeployment,
   type Deployment,
+  type InferenceRequestsParams,
   type Registries,
 } from "@strata/contracts";
 import type { StrataClient } from "@strata/core";
@@ -59,6 +61,13 @@ export interface DeployAndAdmitOptions {
   nodes?: readonly NodeAdmission[];
   /** Where to write the deployment record (default: not written). */
   deploymentFile?: string;
+  /**
+   * Deploy InferenceRequests over the registries (default true): `true` with the package defaults
+   * (`INFERENCE_REQUESTS_DEFAULTS`), or the parameters to change; `false` deploys the registries only.
+   */
+  inferenceRequests?: boolean | Partial<InferenceRequestsParams>;
+  /** Node signers (funded) that post the minimum bond in InferenceRequests, so that they may fulfil requests. */
+  bonds?: readonly Signer[];
 }
 
 export interface DeployedRegistries {
@@ -70,15 +79,26 @@ export interface DeployedRegistries {
 
 /**
  * Deploys and wires the registries with `deployer` (the node admin), admits `nodes`, and describes (and writes) the
- * deployment. The deployment's block is the wiring block, so scans from it see every admission.
+ * deployment; deploys InferenceRequests over them (unless `inferenceRequests` is false) and posts the bonds of `bonds`.
+ * The deployment's block is the wiring block, so scans from it see every admission.
  */
 export async function deployAndAdmit(
   deployer: Signer,
   options: DeployAndAdmitOptions = {},
 ): Promise<DeployedRegistries> {
   const registries = await deployRegistries(deployer);
+  const requests = options.inferenceRequests ?? true;
+  if (requests !== false) {
+    const deployed = await deployInferenceRequests(deployer, registries, requests === true ? {} : requests);
+    registries.inferenceRequests = deployed.inferenceRequests;
+  }
   for (const node of options.nodes ?? [])
     await (await registries.nodeRegistry.admitNode(node.address, node.url)).wait();
+  const requestsContract = registries.inferenceRequests;
+  if (requestsContract && options.bonds?.length) {
+    const minBond = (await requestsContract.config()).minBond;
+    for (const node of options.bonds) await (await requestsContract.connect(node).postBond({ value: minBond })).wait();
+  }
   const deployment = await describeDeployment(options.network ?? "localhost", registries, deployer, registries.block);
   if (options.deploymentFile !== undefined) writeDeployment(options.deploymentFile, deployment);
   return {

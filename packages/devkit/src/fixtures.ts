@@ -1,6 +1,6 @@
 /**
- * The environment the package tests build on a real chain process: a `hardhat node` (or anvil), the registries with
- * the devnet node key admitted, the deployment written to a temporary file, the local Walrus store and a published
+ * The environment the package tests build on a real chain process: a `hardhat node` (or anvil), the registries and
+ * InferenceRequests with the devnet node key admitted and bonded, the deployment written to a temporary file, the local Walrus store and a published
  * test model. One call replaces the set-up each test file used to write by hand.
  *
  *   const stack = await startLocalStack({ network: "crash", shards: 10, model: { name: "crash-mlp", seed: 3 } });
@@ -78,10 +78,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(async () => provider.destroy());
     const deployer = new Wallet(DEVNET_KEYS[0], provider);
     const nodeAddress = new Wallet(DEVNET_KEYS[1]).address;
+    const nodeSigner = new Wallet(DEVNET_KEYS[1], provider);
     const deploymentFile = join(dir, "deployment.json");
     const { registries, deployment } = await deployAndAdmit(deployer, {
       network: options.network ?? "localhost",
       nodes: [{ address: nodeAddress, url: options.nodeUrl ?? "http://127.0.0.1" }],
+      bonds: [nodeSigner],
       deploymentFile,
     });
     const walrus = await startTestWalrus({ dir: join(dir, "walrus"), shards: options.shards });

@@ -7,3 +7,6 @@ export * from "./node";
 export * from "./proof-index";
 export * from "./defaults";
 export * from "./serve";
+export * from "./sender";
+export * from "./request-journal";
+export * from "./requests";

@@ -16,6 +16,9 @@ import {
   isBytes32Hex,
   proofModelOf,
   toCommitment,
+  type Bytes32,
+  type Commitment,
+  type InferenceProof,
   type ModelId,
   type ModelVersion,
   type DecodedTensor,
@@ -34,6 +37,7 @@ import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
+import { serialSigner } from "./sender";
 import { InvalidIndexKeyError } from "./proof-index";
 import type { InferRequest, NodeService } from "./server";
 
@@ -76,6 +80,14 @@ export interface InferResponse {
   outputs: Record<string, ReturnType<typeof tensorToJson>>;
   proof: ProofStatus & { requestId: string; node: string; timestamp: number };
   timings: { resolveMs: number; loadMs: number; runMs: number; proofMs: number };
+}
+
+/** Options of {@link InferenceNode.infer} for callers inside the node (the request watcher). */
+export interface InferOptions {
+  /** The proof's request id (default: a random one). */
+  requestId?: Bytes32;
+  /** Called with the signed proof and its commitment, before the proof is journalled. */
+  onSigned?: (proof: InferenceProof, commitment: Commitment) => void;
 }
 
 /** The runtime block of every proof this node signs. */
@@ -141,7 +153,8 @@ export class InferenceNode implements NodeService {
 
   static async start(options: InferenceNodeOptions): Promise<InferenceNode> {
     const address = await options.signer.getAddress();
-    const proofs = options.client.proofs.connect(options.signer);
+    // Anchoring shares the key's one transaction queue with every other writer (the request watcher): no nonce race.
+    const proofs = options.client.proofs.connect(serialSigner(options.signer));
     const node: { value?: InferenceNode } = {};
     const outbox = await Outbox.open(join(options.dataDir, "outbox"), options.walrus, proofs, address, {
       ...options.batch,
@@ -263,7 +276,11 @@ export class InferenceNode implements NodeService {
     return this.sessions.get(version);
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
+  /**
+   * Runs `request` and answers once its signed proof is journalled. `options.requestId` is the proof's request id
+   * (default a random one: an on-chain request's id binds the proof to it); `options.onSigned` gets the signed document.
+   */
+  async infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
     this.metricsState.requests++;
     const t0 = performance.now();
     try {
@@ -287,10 +304,12 @@ export class InferenceNode implements NodeService {
           outputs: outputs.map(binaryProofTensor),
           runtime: NODE_RUNTIME,
           node: this.address,
+          requestId: options.requestId,
         },
         { version: ProofVersion.V2 },
       );
       const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
+      options.onSigned?.(doc, commitment);
       // The journal writes and syncs the proof on libuv's threads; the answer's outputs are converted meanwhile.
       const durable = this.outbox.accept(doc, commitment);
       let outputsJson: InferResponse["outputs"];

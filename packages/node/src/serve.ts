@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "@strata/core";
 import { NODE_DEFAULTS } from "./defaults";
 import { InferenceNode, type InferenceNodeOptions } from "./node";
 import type { OutboxOptions } from "./outbox";
+import { RequestWatcher, type RequestWatcherOptions } from "./requests";
 import { buildServer, type ServerOptions } from "./server";
 
 export interface NodeServerOptions extends InferenceNodeOptions {
@@ -16,6 +17,8 @@ export interface NodeServerOptions extends InferenceNodeOptions {
   host?: string;
   /** The HTTP server's limits. */
   server?: ServerOptions;
+  /** Watch and fulfil the on-chain requests of this InferenceRequests contract (default: none). */
+  requests?: Omit<RequestWatcherOptions, "node" | "signer" | "walrus" | "dataDir">;
   /** How long stopping waits for open requests (default 3 s) and then for the batch in progress (default 5 s). */
   stopGraceMs?: { requests?: number; batch?: number };
 }
@@ -25,6 +28,8 @@ export interface NodeServer {
   /** `http://<host>:<port>`, with the port it actually listens on. */
   url: string;
   node: InferenceNode;
+  /** The request watcher, when `requests` was given. */
+  watcher?: RequestWatcher;
   app: FastifyInstance;
   /**
    * Stops serving and closes the node, in bounded time: open requests get a grace period, the batch in progress gets
@@ -43,9 +48,15 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   }
   const node = await InferenceNode.start(options);
   const app = buildServer(node, options.server);
+  let watcher: RequestWatcher | undefined;
   try {
     await app.listen({ port, host });
+    if (options.requests) {
+      const { signer, walrus, dataDir } = options;
+      watcher = (await RequestWatcher.open({ ...options.requests, node, signer, walrus, dataDir })).start();
+    }
   } catch (error) {
+    await app.close();
     await node.close(0);
     throw error;
   }
@@ -54,13 +65,14 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await watcher?.close();
       await Promise.race([
         app.close(),
         new Promise((resolve) => setTimeout(resolve, options.stopGraceMs?.requests ?? 3_000).unref()),
       ]);
       await node.close(options.stopGraceMs?.batch ?? 5_000);
     })());
-  return { url, node, app, stop };
+  return { url, node, ...(watcher ? { watcher } : {}), app, stop };
 }
 
 /** The outbox listeners that write the node's anchoring log (`strata node start` to stderr, the devnet to its log). */
