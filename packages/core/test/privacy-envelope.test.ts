@@ -33,7 +33,11 @@ import {
 const RECIPIENT = generatePrivacyKey();
 const OTHER = generatePrivacyKey();
 const AAD = envelopeContext({ chainId: 31337, proofRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", n: 1 });
-const OTHER_AAD = envelopeContext({ chainId: 31337, proofRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", n: 2 });
+const OTHER_AAD = envelopeContext({
+  chainId: 31337,
+  proofRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  n: 2,
+});
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
@@ -62,7 +66,7 @@ async function caught(run: () => Promise<unknown> | unknown): Promise<unknown> {
   expect.fail("expected the call to throw");
 }
 
-function fieldAt(offset: number): EnvelopeField {
+function fieldAt(offset: number): EnvelopeField | "ciphertext" {
   const field = ENVELOPE_LAYOUT.find((f) => offset >= f.offset && offset < f.offset + f.size);
   return field ? field.field : "ciphertext";
 }
@@ -86,9 +90,7 @@ describe("core privacy envelopes", function () {
         const plaintext = pseudoRandom(size, size + 7);
         const envelope = await sealTensors(plaintext, RECIPIENT.publicKey, { aad: AAD });
         expect(envelope.length).to.equal(ENVELOPE_HEADER_SIZE + 1 + size + 16);
-        expect(hex(bytesOf(await openEnvelope(envelope, RECIPIENT.privateKey, { aad: AAD })))).to.equal(
-          hex(plaintext),
-        );
+        expect(hex(bytesOf(await openEnvelope(envelope, RECIPIENT.privateKey, { aad: AAD })))).to.equal(hex(plaintext));
         const contentKey = contentKeyOf(envelope, RECIPIENT.privateKey);
         expect(hex(bytesOf(await openWithContentKey(envelope, contentKey, { aad: AAD })))).to.equal(hex(plaintext));
       });
@@ -182,9 +184,7 @@ describe("core privacy envelopes", function () {
       const okm = hkdf(sha256, shared, undefined, info, 60);
       expect(hex(at("keyCheck"))).to.equal(hex(okm.subarray(44, 60)));
       const wrapAad = envelope.subarray(0, range("wrappedKey").offset);
-      const contentKey = chacha20poly1305(okm.subarray(0, 32), okm.subarray(32, 44), wrapAad).decrypt(
-        at("wrappedKey"),
-      );
+      const contentKey = chacha20poly1305(okm.subarray(0, 32), okm.subarray(32, 44), wrapAad).decrypt(at("wrappedKey"));
       expect(hex(contentKey)).to.equal(hex(contentKeyOf(envelope, RECIPIENT.privateKey)));
       // Payload: HKDF(content key) -> AES key and key commitment; AES-256-GCM over kind byte || bytes, AAD = header.
       const payloadOkm = hkdf(sha256, contentKey, undefined, label("strata-envelope-v1/payload"), 64);
@@ -202,7 +202,13 @@ describe("core privacy envelopes", function () {
         aad: AAD,
       });
       const contentKey = contentKeyOf(envelope, RECIPIENT.privateKey);
-      const payloadOkm = hkdf(sha256, contentKey, undefined, new TextEncoder().encode("strata-envelope-v1/payload"), 64);
+      const payloadOkm = hkdf(
+        sha256,
+        contentKey,
+        undefined,
+        new TextEncoder().encode("strata-envelope-v1/payload"),
+        64,
+      );
       const { offset, size } = range("nonce");
       const framed = gcm(
         payloadOkm.subarray(0, 32),
@@ -348,7 +354,11 @@ describe("core privacy envelopes", function () {
         else copy[offset + size - 1] ^= 1;
         return rechecksum(copy);
       };
-      const expectError = async (run: () => unknown, type: typeof StrataError, pattern: RegExp) => {
+      const expectError = async (
+        run: () => unknown,
+        type: abstract new (...args: never[]) => StrataError,
+        pattern: RegExp,
+      ) => {
         const error = await caught(run);
         expect(error).to.be.instanceOf(type);
         expect((error as Error).message).to.match(pattern);
@@ -386,7 +396,9 @@ describe("core privacy envelopes", function () {
     it("names the field and the byte offset of a truncated or overlong envelope", async function () {
       const envelope = await sealTensors(pseudoRandom(20), RECIPIENT.publicKey, { aad: AAD });
       for (let length = 0; length < envelope.length; length++) {
-        const error = await caught(() => openEnvelope(envelope.subarray(0, length), RECIPIENT.privateKey, { aad: AAD }));
+        const error = await caught(() =>
+          openEnvelope(envelope.subarray(0, length), RECIPIENT.privateKey, { aad: AAD }),
+        );
         expect(error, `length ${length}`).to.be.instanceOf(EnvelopeFormatError);
         const format = error as EnvelopeFormatError;
         expect(format.code).to.equal("ENVELOPE_FORMAT");
@@ -402,7 +414,11 @@ describe("core privacy envelopes", function () {
     });
 
     it("rejects bad inputs to seal before encrypting anything", async function () {
-      const expectError = async (run: () => unknown, type: typeof StrataError, pattern: RegExp) => {
+      const expectError = async (
+        run: () => unknown,
+        type: abstract new (...args: never[]) => StrataError,
+        pattern: RegExp,
+      ) => {
         const error = await caught(run);
         expect(error).to.be.instanceOf(type);
         expect((error as Error).message).to.match(pattern);
