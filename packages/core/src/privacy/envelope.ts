@@ -163,8 +163,8 @@ export async function sealTensors(
   const recipientKey = parsePrivacyPublicKey(recipient);
   const aad = aadOf(options);
   const framed = frame(plaintext);
-  if (framed.length + TAG_SIZE > MAX_CIPHERTEXT) {
-    throw new InvalidArgumentError("plaintext", `${framed.length} bytes`, "an envelope holds at most 4 GiB");
+  if (framed.size + TAG_SIZE > MAX_CIPHERTEXT) {
+    throw new InvalidArgumentError("plaintext", `${framed.size} bytes`, "an envelope holds at most 4 GiB");
   }
   const ephemeralKey = secp256k1.utils.randomPrivateKey();
   const ephemeralPublicKey = secp256k1.getPublicKey(ephemeralKey, true);
@@ -177,7 +177,7 @@ export async function sealTensors(
   const contentKey = randomBytes(32);
   const payload = payloadKeys(contentKey);
 
-  const out = new Uint8Array(ENVELOPE_HEADER_SIZE + framed.length + TAG_SIZE);
+  const out = new Uint8Array(ENVELOPE_HEADER_SIZE + framed.size + TAG_SIZE);
   out.set(MAGIC, AT.magic.offset);
   out[AT.version.offset] = ENVELOPE_VERSION;
   out[AT.suite.offset] = ENVELOPE_SUITE;
@@ -191,10 +191,14 @@ export async function sealTensors(
   contentKey.fill(0);
   const nonce = randomBytes(AT.nonce.size);
   out.set(nonce, AT.nonce.offset);
-  writeUint32(out, AT.ciphertextLength.offset, framed.length + TAG_SIZE);
+  writeUint32(out, AT.ciphertextLength.offset, framed.size + TAG_SIZE);
   out.set(headerChecksum(out), AT.headerChecksum.offset);
   const header = out.slice(0, ENVELOPE_HEADER_SIZE);
-  const ciphertext = await gcm(payload.key, nonce, header).encrypt(framed);
+  // The plaintext is framed in place, where its ciphertext goes; WebCrypto reads a copy and returns a new buffer.
+  framed.write(out, ENVELOPE_HEADER_SIZE);
+  const ciphertext = await gcm(payload.key, nonce, header).encrypt(
+    out.subarray(ENVELOPE_HEADER_SIZE, out.length - TAG_SIZE),
+  );
   payload.key.fill(0);
   out.set(ciphertext, ENVELOPE_HEADER_SIZE);
   return out;
@@ -449,12 +453,16 @@ function recipientPoint(publicKey: Uint8Array) {
 // ---------------------------------------------------------------------------------------------------------------------
 // Payload framing: a kind byte, then the bytes (kind 0), or count and (name, bytes) pairs (kind 1), big-endian lengths.
 
-function frame(plaintext: EnvelopePlaintext): Uint8Array {
+/** The framed plaintext's size, and a writer that frames it into `out` at `offset` (no intermediate copy). */
+function frame(plaintext: EnvelopePlaintext): { size: number; write(out: Uint8Array, offset: number): void } {
   if (plaintext instanceof Uint8Array) {
-    const out = new Uint8Array(1 + plaintext.length);
-    out[0] = KIND_BYTES;
-    out.set(plaintext, 1);
-    return out;
+    return {
+      size: 1 + plaintext.length,
+      write(out, offset) {
+        out[offset] = KIND_BYTES;
+        out.set(plaintext, offset + 1);
+      },
+    };
   }
   if (!Array.isArray(plaintext)) {
     throw new InvalidArgumentError("plaintext", plaintext, "expected bytes or an array of { name, bytes }");
@@ -481,21 +489,23 @@ function frame(plaintext: EnvelopePlaintext): Uint8Array {
     }
     return { name, bytes: tensor.bytes };
   });
-  const size = encoded.reduce((sum, t) => sum + 2 + t.name.length + 4 + t.bytes.length, 5);
-  const out = new Uint8Array(size);
-  out[0] = KIND_TENSORS;
-  writeUint32(out, 1, encoded.length);
-  let at = 5;
-  for (const { name, bytes } of encoded) {
-    out[at] = name.length >>> 8;
-    out[at + 1] = name.length & 0xff;
-    out.set(name, at + 2);
-    at += 2 + name.length;
-    writeUint32(out, at, bytes.length);
-    out.set(bytes, at + 4);
-    at += 4 + bytes.length;
-  }
-  return out;
+  return {
+    size: encoded.reduce((sum, t) => sum + 2 + t.name.length + 4 + t.bytes.length, 5),
+    write(out, offset) {
+      out[offset] = KIND_TENSORS;
+      writeUint32(out, offset + 1, encoded.length);
+      let at = offset + 5;
+      for (const { name, bytes } of encoded) {
+        out[at] = name.length >>> 8;
+        out[at + 1] = name.length & 0xff;
+        out.set(name, at + 2);
+        at += 2 + name.length;
+        writeUint32(out, at, bytes.length);
+        out.set(bytes, at + 4);
+        at += 4 + bytes.length;
+      }
+    },
+  };
 }
 
 function unframe(framed: Uint8Array): EnvelopeContents {
