@@ -213,7 +213,9 @@ export async function openEnvelope(
   const parsed = parseEnvelope(envelope);
   const contentKey = unwrapContentKey(parsed, parsePrivacyPrivateKey(privateKey));
   checkContext(parsed, aadOf(options));
-  return decryptPayload(parsed, payloadKeys(contentKey));
+  const keys = payloadKeys(contentKey);
+  contentKey.fill(0);
+  return decryptPayload(parsed, keys);
 }
 
 /**
@@ -393,6 +395,7 @@ function unwrapContentKey(parsed: ParsedEnvelope, privateKey: Uint8Array): Uint8
       { cause: error },
     );
   }
+  wrap.key.fill(0);
   if (!equalBytes(payloadKeys(contentKey).commitment, parsed.keyCommitment)) {
     throw new EnvelopeCorruptedError("header", "the content key does not match the envelope's key commitment");
   }
