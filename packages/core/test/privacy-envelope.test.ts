@@ -83,6 +83,34 @@ function range(field: EnvelopeField): { offset: number; size: number } {
   return ENVELOPE_LAYOUT.find((f) => f.field === field)!;
 }
 
+/**
+ * An envelope written from the README's description with @noble primitives alone (no code of the module): the
+ * format's other direction. `framed` is the plaintext with its kind byte.
+ */
+function handSeal(framed: Uint8Array, recipientPublicKey: Uint8Array, aad: Uint8Array): Uint8Array {
+  const label = (text: string) => new TextEncoder().encode(text);
+  const ephemeral = secp256k1.utils.randomPrivateKey();
+  const ephemeralPublicKey = secp256k1.getPublicKey(ephemeral, true);
+  const shared = secp256k1.getSharedSecret(ephemeral, recipientPublicKey, true).subarray(1);
+  const info = new Uint8Array([...label("strata-envelope-v1/wrap"), 1, ...ephemeralPublicKey, ...recipientPublicKey]);
+  const okm = hkdf(sha256, shared, undefined, info, 60);
+  const contentKey = pseudoRandom(32, 99);
+  const payloadOkm = hkdf(sha256, contentKey, undefined, label("strata-envelope-v1/payload"), 64);
+  const out = new Uint8Array(199 + framed.length + 16);
+  out.set([0x53, 0x45, 0x4e, 0x56, 1, 1], 0);
+  out.set(ephemeralPublicKey, 6);
+  out.set(okm.subarray(44, 60), 39);
+  out.set(sha256(aad), 55);
+  out.set(payloadOkm.subarray(32, 64), 87);
+  out.set(chacha20poly1305(okm.subarray(0, 32), okm.subarray(32, 44), out.slice(0, 119)).encrypt(contentKey), 119);
+  const nonce = pseudoRandom(12, 5);
+  out.set(nonce, 167);
+  Buffer.from(out.buffer).writeUInt32BE(framed.length + 16, 179);
+  out.set(sha256(out.subarray(0, 183)).subarray(0, 16), 183);
+  out.set(gcm(payloadOkm.subarray(0, 32), nonce, out.slice(0, 199)).encrypt(framed), 199);
+  return out;
+}
+
 describe("core privacy envelopes", function () {
   describe("round trips", function () {
     for (const size of [0, 1, 15, 16, 17, 1000, 65_536, 256 * 1024, 1024 * 1024]) {
@@ -120,6 +148,16 @@ describe("core privacy envelopes", function () {
       expect(hex(pa.ciphertext)).to.not.equal(hex(pb.ciphertext));
       expect(hex(contentKeyOf(a, RECIPIENT.privateKey))).to.not.equal(hex(contentKeyOf(b, RECIPIENT.privateKey)));
       expect(ciphertextHash(a)).to.not.equal(ciphertextHash(b));
+    });
+
+    it("seals to a new requester, then to a requester it has sealed to before (a precomputed point), alike", async function () {
+      const fresh = generatePrivacyKey();
+      for (let i = 0; i < 4; i++) {
+        const envelope = await sealTensors(pseudoRandom(33, i), fresh.publicKey, { aad: AAD });
+        expect(hex(bytesOf(await openEnvelope(envelope, fresh.privateKey, { aad: AAD })))).to.equal(
+          hex(pseudoRandom(33, i)),
+        );
+      }
     });
 
     it("accepts the context as bytes or as the same text", async function () {
@@ -219,6 +257,39 @@ describe("core privacy envelopes", function () {
     });
   });
 
+  it("opens an envelope written from the documented format with @noble primitives alone", async function () {
+    const framed = new Uint8Array([1, 0, 0, 0, 1, 0, 1, 0x78, 0, 0, 0, 2, 42, 43]);
+    const envelope = handSeal(framed, RECIPIENT.publicKey, AAD);
+    const opened = await openEnvelope(envelope, RECIPIENT.privateKey, { aad: AAD });
+    expect(opened.kind).to.equal("tensors");
+    const tensors = (opened as Extract<EnvelopeContents, { kind: "tensors" }>).tensors;
+    expect(tensors.map((t) => [t.name, [...t.bytes]])).to.deep.equal([["x", [42, 43]]]);
+    expect(hex(contentKeyOf(envelope, RECIPIENT.privateKey))).to.equal(hex(pseudoRandom(32, 99)));
+  });
+
+  it("names a malformed plaintext frame (a sealer's bug) without echoing its bytes", async function () {
+    for (const [framed, pattern] of [
+      [new Uint8Array([7, 1, 2, 3]), /plaintext at byte 0 has the unknown kind 7/],
+      [new Uint8Array([1, 0, 0, 0, 2, 0, 1, 0x78, 0, 0, 0, 0]), /plaintext at byte 12 ends inside tensor 1/],
+      [new Uint8Array([1, 0, 0, 0, 1, 0, 1, 0xff, 0, 0, 0, 0]), /plaintext at byte 7 holds a name .* not UTF-8/],
+      [new Uint8Array([1, 0, 0, 0, 0, 9]), /plaintext at byte 5 has 1 byte after the last tensor/],
+    ] as const) {
+      const error = await caught(() =>
+        openEnvelope(handSeal(framed, RECIPIENT.publicKey, AAD), RECIPIENT.privateKey, { aad: AAD }),
+      );
+      expect(error).to.be.instanceOf(EnvelopeFormatError);
+      expect((error as Error).message).to.match(pattern);
+    }
+  });
+
+  it("builds the context from the fields' canonical JSON: key order does not matter, values do", function () {
+    const a = envelopeContext({ requestId: "0x01", chainId: 1 });
+    expect(new TextDecoder().decode(a)).to.equal('strata-envelope-context-v1\n{"chainId":1,"requestId":"0x01"}');
+    expect(hex(envelopeContext({ chainId: 1, requestId: "0x01" }))).to.equal(hex(a));
+    expect(hex(envelopeContext({ chainId: 2, requestId: "0x01" }))).to.not.equal(hex(a));
+    expect(() => envelopeContext({ n: Number.NaN })).to.throw(InvalidArgumentError, /NaN/);
+  });
+
   describe("confidentiality", function () {
     it("never holds the plaintext: a marker, its names and its hex and base64 forms are absent from the envelope", async function () {
       const marker = new TextEncoder().encode("PLAINTEXT-MARKER-7f3a".repeat(50));
@@ -272,6 +343,7 @@ describe("core privacy envelopes", function () {
         expect((error as EnvelopeKeyError).keyKind).to.equal("private");
         expect((error as Error).message).to.contain("this envelope was not sealed to this key");
         expect((error as Error).message).to.contain(formatPrivacyPublicKey(OTHER.publicKey));
+        expect((error as Error).message).to.not.contain(hex(OTHER.privateKey));
       }
     });
 

@@ -541,7 +541,8 @@ function unframe(framed: Uint8Array): EnvelopeContents {
     tensors.push({ name, bytes: framed.subarray(at + 4, at + 4 + length) });
     at += 4 + length;
   }
-  if (at !== framed.length) throw fail(at, `has ${framed.length - at} bytes after the last tensor`);
+  const extra = framed.length - at;
+  if (extra !== 0) throw fail(at, `has ${extra} byte${extra === 1 ? "" : "s"} after the last tensor`);
   return { kind: "tensors", tensors };
 }
 
