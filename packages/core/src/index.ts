@@ -19,3 +19,4 @@ export * from "./proofs";
 export * from "./client";
 export * from "./rpc";
 export { Memo, type MemoOptions } from "./memo";
+export * from "./privacy";
