@@ -19,7 +19,8 @@ export type StrataErrorCode =
   | "LOG_RANGE"
   | "INSUFFICIENT_FUNDS"
   | "INVALID_BLOB_ID"
-  | "METADATA_FORMAT";
+  | "METADATA_FORMAT"
+  | "PRIVATE_DATA";
 
 /**
  * The root of every error of every Strata package (defined once, in `@strata/errors`); every error `@strata/core`
@@ -164,6 +165,21 @@ export class ProofFormatError extends StrataError {
     options?: { cause?: unknown },
   ) {
     super("PROOF_FORMAT", `Invalid proof: ${field} ${reason}`, options);
+  }
+}
+
+/**
+ * Tensors given (or opened from an envelope) for a private proof are not the ones it commits to: a tensor is missing,
+ * extra, or its name, dtype, dims or bytes hash to another value than the committed hash. Raised before anything is
+ * re-executed. `set` is "input" or "output", `tensor` the tensor's name; no message holds tensor data.
+ */
+export class PrivateDataError extends StrataError {
+  constructor(
+    readonly set: "input" | "output",
+    readonly tensor: string,
+    reason: string,
+  ) {
+    super("PRIVATE_DATA", `The ${set} tensor ${JSON.stringify(tensor)} does not match the proof: ${reason}`);
   }
 }
 

@@ -92,6 +92,12 @@ import {
  * bytes, in header order (inputs, then outputs), `length` bytes each, nothing after the last. Decoding is strict: the
  * header must be exactly the canonical JSON of the normalized document, the lengths must agree with the dims and add up
  * to the bytes that follow, and every field is checked as in v1. So a proof has one encoding.
+ *
+ * ## Version 3: private proofs (`private-proof.ts`)
+ * The `hashed` and `encrypted` privacy modes give version 3 proofs: the same frame, tensors as committed hashes only
+ * (and, encrypted, the envelope of their bytes as the body), and an EIP-712 type that adds `uint8 privacy` and
+ * `bytes32 ciphertextHash` after `requestId`. v1 and v2 (public) proofs, their types and commitments are unchanged;
+ * `decodeProof` refuses a v3 proof by its version (read it with `decodePrivateProof` or `decodeAnyProof`).
  */
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -911,6 +917,12 @@ function binaryHeader(doc: InferenceProofV2): Record<string, unknown> {
 function decodeBinaryProof(input: Uint8Array): InferenceProofV2 {
   const frame = decodeProofFrame(input);
   if (frame.version !== ProofVersion.V2) {
+    if (frame.version === 3) {
+      throw new ProofFormatError(
+        "version",
+        "is 3: a private (hashed or encrypted) proof; read it with decodePrivateProof or decodeAnyProof",
+      );
+    }
     if (frame.version === ProofVersion.V1) {
       throw new ProofFormatError("version", "is 1 in a binary frame, but v1 proofs are JSON documents");
     }
@@ -1060,12 +1072,24 @@ function validateUnsigned(
     throw new ProofFormatError(join(path, "version"), `must be ${version}, got ${JSON.stringify(r.version)}`);
   }
   const binary = version === ProofVersion.V2;
+  return {
+    version: version as ProofVersion.V1,
+    ...validateProofHead(r, path),
+    input: validateTensorSet(r.input, join(path, "input"), binary, bytes?.input),
+    output: validateTensorSet(r.output, join(path, "output"), binary, bytes?.output),
+  };
+}
+
+/**
+ * The fields every proof version shares (domain, model, runtime, node, timestamp, request id), checked and normalized.
+ * Internal: the private proof format (`private-proof.ts`) reads them with it.
+ */
+export function validateProofHead(r: Record<string, unknown>, path: string) {
   const domainPath = join(path, "domain");
   const d = check.object(r.domain, domainPath, ["chainId", "proofRegistry", "modelRegistry"]);
   const modelPath = join(path, "model");
   const m = check.object(r.model, modelPath, ["id", "version", "blobId", "sha256"]);
   return {
-    version: version as ProofVersion.V1,
     domain: {
       chainId: check.integer(d.chainId, join(domainPath, "chainId"), 1, Number.MAX_SAFE_INTEGER),
       proofRegistry: check.address(d.proofRegistry, join(domainPath, "proofRegistry")),
@@ -1077,8 +1101,6 @@ function validateUnsigned(
       blobId: check.bytes32(m.blobId, join(modelPath, "blobId")) as BlobIdHex,
       sha256: check.bytes32(m.sha256, join(modelPath, "sha256")),
     },
-    input: validateTensorSet(r.input, join(path, "input"), binary, bytes?.input),
-    output: validateTensorSet(r.output, join(path, "output"), binary, bytes?.output),
     runtime: validateRuntime(r.runtime, join(path, "runtime")),
     node: check.address(r.node, join(path, "node")),
     timestamp: check.integer(r.timestamp, join(path, "timestamp"), 0, Number.MAX_SAFE_INTEGER),

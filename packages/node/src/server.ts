@@ -52,6 +52,7 @@ const CORE_STATUS: Readonly<Record<StrataErrorCode, number>> = {
   INSUFFICIENT_FUNDS: 502,
   INVALID_BLOB_ID: 400,
   METADATA_FORMAT: 502,
+  PRIVATE_DATA: 400,
 };
 
 /**
