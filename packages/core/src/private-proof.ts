@@ -19,6 +19,7 @@ import {
   PROOF_EIP712_NAME,
   PROOF_EIP712_VERSION,
   newRequestId,
+  proofCommitment,
   validateProofHead,
   type InferenceProof,
   type HashedTensor,
@@ -619,4 +620,12 @@ function sortByName<T extends { name: string }>(items: readonly T[]): T[] {
 export function decodeAnyProof(input: Uint8Array | string): InferenceProof | PrivateInferenceProof {
   if (typeof input !== "string" && isPrivateProofBytes(input)) return decodePrivateProof(input);
   return decodeProof(input);
+}
+
+/** A proof of any version: public (v1, v2) or private (v3). */
+export type AnyInferenceProof = InferenceProof | PrivateInferenceProof;
+
+/** The commitment of a proof of any version (see `proofCommitment` and {@link privateProofCommitment}). */
+export function anyProofCommitment(doc: AnyInferenceProof): Commitment {
+  return isPrivateProof(doc) ? privateProofCommitment(doc) : proofCommitment(doc);
 }

@@ -8,6 +8,22 @@ import { StrataRuntimeError } from "@strata/runtime";
  */
 export class NodeError extends StrataRuntimeError {}
 
+/**
+ * An error of a private (hashed or encrypted) request, its reason withheld: input parsing and ONNX Runtime errors
+ * may quote tensor values, and nothing of a private request's tensors may leave the node in an error (nor in its logs
+ * or metrics). The code is the original error's, so the HTTP status is too; `input` names the tensor when known.
+ */
+export class RedactedError extends NodeError {
+  constructor(code: string, input?: string) {
+    super(
+      code,
+      `the request was refused (${code})${input === undefined ? "" : ` at input ${JSON.stringify(input)}`}; the ` +
+        "reason is withheld in private modes, as it may quote the data: check the tensors' dtypes, dims and values, " +
+        "or send the same request in public mode with data that is not secret to see it",
+    );
+  }
+}
+
 /** The proof store (outbox) could not persist accepted work: the request is refused rather than lost. */
 export class OutboxError extends NodeError {
   constructor(message: string, code: "OUTBOX" | "DISK_FULL" = "OUTBOX") {

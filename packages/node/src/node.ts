@@ -3,12 +3,16 @@ import { join } from "node:path";
 import type { Signer } from "ethers";
 import {
   binaryTensor,
+  buildPrivateProof,
   buildProof,
   encodeBinaryTensor,
   Memo,
   ProofVersion,
+  signPrivateProof,
   signProofWithCommitment,
   StrataClient,
+  StrataError,
+  parsePrivacyPublicKey,
   InvalidArgumentError,
   UnknownModelError,
   UnknownVersionError,
@@ -19,6 +23,8 @@ import {
   type Bytes32,
   type Commitment,
   type InferenceProof,
+  type PrivacyMode,
+  type PrivateInferenceProof,
   type ModelId,
   type ModelVersion,
   type DecodedTensor,
@@ -35,7 +41,7 @@ import {
 import type { WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
-import { ChainUnavailableError, NodeError, NodeUnavailableError } from "./errors";
+import { ChainUnavailableError, NodeError, NodeUnavailableError, RedactedError } from "./errors";
 import { Outbox, type OutboxOptions, type ProofStatus } from "./outbox";
 import { serialSigner } from "./sender";
 import { InvalidIndexKeyError } from "./proof-index";
@@ -78,7 +84,7 @@ interface Probe {
 export interface InferResponse {
   model: { id: string; version: number; blobId: string; sha256: string };
   outputs: Record<string, ReturnType<typeof tensorToJson>>;
-  proof: ProofStatus & { requestId: string; node: string; timestamp: number };
+  proof: ProofStatus & { requestId: string; node: string; timestamp: number; privacy: PrivacyMode };
   timings: { resolveMs: number; loadMs: number; runMs: number; proofMs: number };
 }
 
@@ -86,8 +92,10 @@ export interface InferResponse {
 export interface InferOptions {
   /** The proof's request id (default: a random one). */
   requestId?: Bytes32;
-  /** Called with the signed proof and its commitment, before the proof is journalled. */
+  /** Called with the signed (public) proof and its commitment, before the proof is journalled. */
   onSigned?: (proof: InferenceProof, commitment: Commitment) => void;
+  /** Called with a signed private (hashed or encrypted) proof and its commitment, before it is journalled. */
+  onSignedPrivate?: (proof: PrivateInferenceProof, commitment: Commitment) => void;
 }
 
 /** The runtime block of every proof this node signs. */
@@ -123,7 +131,12 @@ export class InferenceNode implements NodeService {
   private monitor: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private closing = false;
-  private readonly metricsState = { requests: 0, failures: 0, inferMsTotal: 0 };
+  private readonly metricsState = {
+    requests: 0,
+    failures: 0,
+    inferMsTotal: 0,
+    byPrivacy: { public: 0, hashed: 0, encrypted: 0 } as Record<PrivacyMode, number>,
+  };
   private readonly started = Date.now();
 
   private constructor(
@@ -283,6 +296,8 @@ export class InferenceNode implements NodeService {
   async infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
     this.metricsState.requests++;
     const t0 = performance.now();
+    const privacy = privacyOf(request);
+    this.metricsState.byPrivacy[privacy]++;
     try {
       const refused = this.refusal();
       if (refused) throw refused;
@@ -292,24 +307,42 @@ export class InferenceNode implements NodeService {
       const t1 = performance.now();
       const session = await this.session(version);
       const t2 = performance.now();
-      const inputs = Object.entries(request.inputs).map(([name, json]) => tensorFromJson(name, json));
-      const outputs = await session.run(inputs);
-      const t3 = performance.now();
-      // A v2 proof: tensors as raw little-endian bytes (no base64), hashed once, journalled and stored as they are.
-      const unsigned = buildProof(
-        {
-          domain: this.options.client.proofDomain,
-          model: proofModelOf(version),
-          inputs: inputs.map(binaryProofTensor),
-          outputs: outputs.map(binaryProofTensor),
-          runtime: NODE_RUNTIME,
-          node: this.address,
-          requestId: options.requestId,
-        },
-        { version: ProofVersion.V2 },
+      // In private modes nothing derived from the tensors leaves in an error: the reasons are withheld.
+      const redacted = <T>(run: () => T) => (privacy === "public" ? run() : redact(run));
+      const inputs = await redacted(() =>
+        Object.entries(request.inputs).map(([name, json]) => tensorFromJson(name, json)),
       );
-      const { proof: doc, commitment } = await signProofWithCommitment(unsigned, this.options.signer);
-      options.onSigned?.(doc, commitment);
+      const outputs = await redacted(() => session.run(inputs));
+      const t3 = performance.now();
+      const params = {
+        domain: this.options.client.proofDomain,
+        model: proofModelOf(version),
+        inputs: inputs.map(binaryProofTensor),
+        outputs: outputs.map(binaryProofTensor),
+        runtime: NODE_RUNTIME,
+        node: this.address,
+        requestId: options.requestId,
+      };
+      let doc: InferenceProof | PrivateInferenceProof;
+      let commitment: Commitment;
+      if (privacy === "public") {
+        // A v2 proof: tensors as raw little-endian bytes (no base64), hashed once, journalled and stored as they are.
+        const unsigned = buildProof(params, { version: ProofVersion.V2 });
+        const signed = await signProofWithCommitment(unsigned, this.options.signer);
+        options.onSigned?.(signed.proof, signed.commitment);
+        ({ proof: doc, commitment } = signed);
+      } else {
+        // A v3 proof: tensor hashes only; encrypted, the envelope sealed to the requester is the only data in it.
+        const unsigned = await redacted(() =>
+          buildPrivateProof(
+            params,
+            privacy === "hashed" ? { privacy } : { privacy, recipient: request.recipient as string },
+          ),
+        );
+        const signed = await signPrivateProof(unsigned, this.options.signer);
+        options.onSignedPrivate?.(signed.proof, signed.commitment);
+        ({ proof: doc, commitment } = signed);
+      }
       // The journal writes and syncs the proof on libuv's threads; the answer's outputs are converted meanwhile.
       const durable = this.outbox.accept(doc, commitment);
       let outputsJson: InferResponse["outputs"];
@@ -333,6 +366,7 @@ export class InferenceNode implements NodeService {
           requestId: doc.requestId,
           node: doc.node,
           timestamp: doc.timestamp,
+          privacy,
         },
         timings: { resolveMs: t1 - t0, loadMs: t2 - t1, runMs: t3 - t2, proofMs: t4 - t3 },
       };
@@ -381,6 +415,10 @@ export class InferenceNode implements NodeService {
       ["strata_infer_requests_total", this.metricsState.requests],
       ["strata_infer_failures_total", this.metricsState.failures],
       ["strata_infer_seconds_total", this.metricsState.inferMsTotal / 1000],
+      ...(["public", "hashed", "encrypted"] as const).map((mode) => [
+        `strata_infer_requests_by_privacy_total{privacy="${mode}"}`,
+        this.metricsState.byPrivacy[mode],
+      ]),
       ["strata_proofs_accepted_total", this.outbox.stats.accepted],
       ["strata_proofs_anchored_total", this.outbox.stats.anchoredProofs],
       ["strata_batches_anchored_total", anchoredBatches],
@@ -406,6 +444,43 @@ export class InferenceNode implements NodeService {
     clearInterval(this.monitor);
     await this.outbox.close(graceMs);
     for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
+  }
+}
+
+/**
+ * A request's privacy mode (default public), checked with its recipient: an encrypted request names the public key to
+ * seal to (`strata-pk1:`), and only an encrypted one does.
+ */
+function privacyOf(request: InferRequest): PrivacyMode {
+  const privacy = request.privacy ?? "public";
+  if (privacy !== "public" && privacy !== "hashed" && privacy !== "encrypted") {
+    throw new NodeError("BAD_REQUEST", `privacy must be "public", "hashed" or "encrypted", got ${String(privacy)}`);
+  }
+  if (privacy === "encrypted") {
+    if (request.recipient === undefined) {
+      throw new NodeError(
+        "BAD_REQUEST",
+        'an encrypted request names its recipient: the requester\'s public key ("recipient": "strata-pk1:...")',
+      );
+    }
+    parsePrivacyPublicKey(request.recipient);
+  } else if (request.recipient !== undefined) {
+    throw new NodeError("BAD_REQUEST", `recipient is only for privacy "encrypted" (this request is ${privacy})`);
+  }
+  return privacy;
+}
+
+/**
+ * Runs `run`, turning any error into a {@link RedactedError} of the same code whose message holds nothing of the
+ * request's tensors (input parsing and ONNX Runtime errors may quote values or shapes).
+ */
+async function redact<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const code = error instanceof StrataError ? error.code : "INTERNAL";
+    const input = (error as { input?: unknown }).input;
+    throw new RedactedError(code, typeof input === "string" ? input : undefined);
   }
 }
 

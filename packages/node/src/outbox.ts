@@ -6,9 +6,12 @@ import {
   buildBatch,
   buildBatchV2,
   ContractRevertError,
-  decodeProof,
+  decodeAnyProof,
   DEFAULT_MAX_PER_QUILT,
+  encodePrivateProof,
   encodeProof,
+  isPrivateProof,
+  privateProofCommitment,
   proofCommitment,
   ProofVersion,
   type BatchRoot,
@@ -16,6 +19,7 @@ import {
   type Bytes32,
   type Commitment,
   type InferenceProof,
+  type PrivateInferenceProof,
   type ProofBatchV2,
   type ProofRegistryClient,
 } from "@strata/core";
@@ -48,14 +52,18 @@ export type OutboxStore = Pick<WalrusClient, "store"> & Partial<Pick<WalrusClien
 /** The shard count quilts are sized at when the store does not say (mainnet's and testnet's). */
 const DEFAULT_SHARDS = 1000;
 
-/** Journal records of v2 proofs are binary frames holding the proof's encoding (no base64, no JSON). */
+/**
+ * Journal records of v2 and v3 (private) proofs are binary frames holding the proof's encoding (no base64, no JSON):
+ * what the proof stores and nothing more (a hashed proof: no tensor data; an encrypted one: only the ciphertext).
+ */
 const JOURNAL_CODEC: JournalCodec<OutboxRecord> = {
   encode: (record) => (record.t === "proof2" ? record.bytes : undefined),
   decode: (payload) => {
     const bytes = payload.slice(); // its own copy: the journal's read buffer is not kept alive
-    const doc = decodeProof(bytes);
+    const doc = decodeAnyProof(bytes);
+    if (isPrivateProof(doc)) return { t: "proof2", commitment: privateProofCommitment(doc), bytes };
     if (doc.version !== ProofVersion.V2) {
-      throw new OutboxError(`a binary journal record holds a v${String(doc.version)} proof, not a v2 one`);
+      throw new OutboxError(`a binary journal record holds a v${String(doc.version)} proof, not a v2 or v3 one`);
     }
     return { t: "proof2", commitment: proofCommitment(doc), bytes };
   },
@@ -250,11 +258,15 @@ export class Outbox {
   }
 
   /** Persists an accepted proof (`commitment`: its commitment, when the caller has it); resolves once it is durable. */
-  async accept(doc: InferenceProof, commitment: Commitment = proofCommitment(doc)): Promise<Commitment> {
+  async accept(
+    doc: InferenceProof | PrivateInferenceProof,
+    commitment: Commitment = isPrivateProof(doc) ? privateProofCommitment(doc) : proofCommitment(doc),
+  ): Promise<Commitment> {
     const refused = this.refusal();
     if (refused) throw refused;
     if (this.b.pending.has(commitment)) return commitment;
-    if (doc.version === ProofVersion.V2) return this.acceptV2(doc, commitment);
+    if (isPrivateProof(doc)) return this.acceptBinary(encodePrivateProof(doc), commitment);
+    if (doc.version === ProofVersion.V2) return this.acceptBinary(encodeProof(doc), commitment);
     const record: OutboxRecord = { t: "proof", doc };
     const json = JSON.stringify(record);
     // The document's JSON is the record's less its envelope (`{"t":"proof","doc":` and `}`).
@@ -269,9 +281,8 @@ export class Outbox {
     return commitment;
   }
 
-  /** A v2 proof goes into the journal as a binary frame of its encoding, which is also its quilt patch later. */
-  private async acceptV2(doc: InferenceProof, commitment: Commitment): Promise<Commitment> {
-    const bytes = encodeProof(doc);
+  /** A v2 or v3 proof goes into the journal as a binary frame of its encoding, which is also its quilt patch later. */
+  private async acceptBinary(bytes: Uint8Array, commitment: Commitment): Promise<Commitment> {
     this.checkFitsQuilt(bytes.length);
     await this.journal.appendFrame(bytes, () => {
       if (this.b.pending.has(commitment)) return;

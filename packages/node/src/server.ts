@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
-import { DTYPES, StrataError, type StrataErrorCode } from "@strata/core";
+import { DTYPES, PRIVACY_MODES, StrataError, type PrivacyMode, type StrataErrorCode } from "@strata/core";
 import type { TensorJson } from "@strata/runtime";
 import { NodeUnavailableError } from "./errors";
 
@@ -10,6 +10,10 @@ export interface InferRequest {
   /** Version index; the latest non-deprecated version when absent. */
   version?: number;
   inputs: Record<string, TensorJson>;
+  /** The privacy mode (default public): hashed keeps only the tensors' hashes, encrypted seals them to `recipient`. */
+  privacy?: PrivacyMode;
+  /** Encrypted mode: the requester's public key (`strata-pk1:...`). */
+  recipient?: string;
 }
 
 /** What the HTTP API needs from the node. */
@@ -80,6 +84,8 @@ export const HTTP_STATUS: Readonly<Record<string, number>> = {
   // @strata/node
   BAD_REQUEST: 400,
   INVALID_MODEL_REF: 400,
+  // core's privacy module
+  PRIVACY_KEY: 400,
   PROOF_NOT_FOUND: 404,
   PROOF_TOO_LARGE: 413,
   INVALID_INDEXED_BATCH: 500,
@@ -215,6 +221,8 @@ export function buildServer(service: NodeService, options: ServerOptions = {}): 
           properties: {
             model: { type: "string", minLength: 1, maxLength: 200 },
             version: { type: "integer", minimum: 0, maximum: 4294967295 },
+            privacy: { type: "string", enum: [...PRIVACY_MODES] },
+            recipient: { type: "string", minLength: 1, maxLength: 200 },
             inputs: {
               type: "object",
               minProperties: 1,

@@ -7,7 +7,7 @@ import {
   type BlobId,
   type BlobIdHex,
   type Bytes32,
-  type InferenceProof,
+  type AnyInferenceProof,
   type ModelVersion,
   type ProofDomain,
 } from "@strata/core";
@@ -73,7 +73,7 @@ export function recoverSigner(commitment: Bytes32, signature: string): string {
  * the signature is malformed.
  */
 export function checkSignature(
-  doc: InferenceProof,
+  doc: AnyInferenceProof,
   commitment: Bytes32,
   anchorNode: string,
 ): CheckResult & { recovered: string | null } {
@@ -83,7 +83,7 @@ export function checkSignature(
 }
 
 function signatureResult(
-  doc: InferenceProof,
+  doc: AnyInferenceProof,
   commitment: Bytes32,
   anchorNode: string,
 ): CheckResult & { recovered: string | null } {
@@ -142,7 +142,7 @@ export function describeIntervals(intervals: readonly ActiveInterval[]): string 
  * is not dated after its anchoring (again within `skew`).
  */
 export function checkActivity(
-  doc: InferenceProof,
+  doc: AnyInferenceProof,
   anchor: Anchor,
   intervals: readonly ActiveInterval[],
   skew: number,
@@ -186,7 +186,7 @@ export function checkActivity(
 }
 
 /** The proof's domain (chain id and registries) is this deployment's. */
-export function checkDomain(doc: InferenceProof, expected: ProofDomain): CheckResult {
+export function checkDomain(doc: AnyInferenceProof, expected: ProofDomain): CheckResult {
   const values: Record<string, StepValue> = {
     chainId: doc.domain.chainId,
     expectedChainId: expected.chainId,
@@ -216,7 +216,7 @@ export function checkDomain(doc: InferenceProof, expected: ProofDomain): CheckRe
 }
 
 /** The model Blob ID and sha256 in the proof are those the ModelRegistry records for its model version. */
-export function checkModel(doc: InferenceProof, version: ModelVersion | Error): CheckResult {
+export function checkModel(doc: AnyInferenceProof, version: ModelVersion | Error): CheckResult {
   const { id, version: index } = doc.model;
   const proofBlobId = proofModelBlobId(doc);
   const values: Record<string, StepValue> = {

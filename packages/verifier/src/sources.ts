@@ -8,7 +8,7 @@ import {
   type BlobId,
   type Bytes32,
   type Commitment,
-  type InferenceProof,
+  type AnyInferenceProof,
 } from "@strata/core";
 import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { inspected, notABatch, plural, type FetchedBlob, type Outcome, type VerifierContext } from "./context";
@@ -71,7 +71,7 @@ export interface ProofSource<F = unknown> {
 /** A whole batch as its verification checks it: every proof, its commitment and its Merkle proof under the root. */
 export interface CheckedBatch {
   count: number;
-  proofs: InferenceProof[];
+  proofs: AnyInferenceProof[];
   commitments: Commitment[];
   inclusions: { proof: Bytes32[] }[];
 }

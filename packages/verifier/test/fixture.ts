@@ -29,6 +29,7 @@ import {
   signProof,
   StrataClient,
   type Bytes32,
+  isPrivateProof,
   type InferenceProof,
   type ProofBatch,
   type ProofBatchV2,
@@ -236,7 +237,10 @@ export async function readNodeBatch(
     const contents = decodeBatchQuilt(
       quilt.patches.map((p) => ({ identifier: p.identifier, contents: quilt.patch(p) })),
     );
-    proofs.push(...contents.proofs);
+    for (const proof of contents.proofs) {
+      if (isPrivateProof(proof)) throw new Error("the fixture's batches hold public proofs only");
+      proofs.push(proof);
+    }
     commitments.push(...contents.index.commitments);
   }
   return { root: toCommitment(sealed.root), blobId: sealed.quiltIds[0] as BlobId, commitments, proofs };

@@ -6,13 +6,13 @@ import { canonicalJson, canonicalJsonBytes, parseJson } from "../json";
 import { keccak256Hex, writeHex } from "../keccak";
 import { isBinaryProof } from "../proof-binary";
 import {
-  decodeProof,
   encodeProof,
   ProofVersion,
   validateProofForCommitment,
   type InferenceProof,
   type InferenceProofV2,
 } from "../proof";
+import { decodeAnyProof, isPrivateProof, privateProofCommitment, type PrivateInferenceProof } from "../private-proof";
 import { join, kind, ShapeChecker } from "../shape";
 import { BATCH_KIND, BatchVersion, type BatchInclusion, type BatchLeafEntry } from "./format";
 import { BatchTree } from "./tree";
@@ -211,7 +211,8 @@ export interface BatchIndexInspection {
 export interface BatchQuiltContents {
   index: BatchIndexV2;
   /** The proofs in the index's order (`proofs[i]` commits to `index.commitments[i]`). */
-  proofs: InferenceProofV2[];
+  /** The quilt's proofs in index order: v2 (public) or v3 (private, hashed or encrypted). */
+  proofs: (InferenceProofV2 | PrivateInferenceProof)[];
 }
 
 const check = new ShapeChecker((field, reason) => new BatchFormatError(field || "$", reason));
@@ -727,8 +728,20 @@ export function decodeBatchQuilt(patches: readonly BatchPatch[]): BatchQuiltCont
     const contents = byId.get(commitment);
     if (contents === undefined) throw new BatchFormatError(field, "is missing: the index names this proof");
     return inner(field, () => {
-      const proof = decodeProof(contents);
-      if (proof.version !== ProofVersion.V2) throw new BatchFormatError(`${field}.version`, "must be 2 in a v2 batch");
+      const proof = decodeAnyProof(contents);
+      if (isPrivateProof(proof)) {
+        const actual = privateProofCommitment(proof);
+        if (actual !== commitment) {
+          throw new BatchFormatError(
+            field,
+            `holds a proof that commits to ${actual}, not to its identifier ${commitment}`,
+          );
+        }
+        return proof;
+      }
+      if (proof.version !== ProofVersion.V2) {
+        throw new BatchFormatError(`${field}.version`, "must be 2 or 3 (private) in a v2 batch");
+      }
       const actual = validateProofForCommitment(proof, field).commitment();
       if (actual !== commitment) {
         throw new BatchFormatError(
