@@ -3,6 +3,7 @@ import { demoCommand } from "./commands/demo";
 import { devnetCommand } from "./commands/devnet";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
+import { keyCommand } from "./commands/privacy";
 import { cacheCommand, nodeCommand } from "./commands/node";
 import { proofCommand, verifyCommand } from "./commands/verify";
 import { blobIdCommand, readCommand, storeCommand, walrusCommand } from "./commands/walrus";
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(verifyCommand());
   program.addCommand(proofCommand());
+  program.addCommand(keyCommand());
   return program;
 }

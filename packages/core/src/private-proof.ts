@@ -9,7 +9,7 @@ import {
 } from "ethers";
 import { PrivateDataError, ProofFormatError, SignatureError, StrataError } from "./errors";
 import type { Bytes32, Commitment } from "./ids";
-import { canonicalJsonBytes, parseJson } from "./json";
+import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import {
   assertCanonicalSignature,
   decodeProof,
@@ -20,6 +20,8 @@ import {
   PROOF_EIP712_VERSION,
   newRequestId,
   proofCommitment,
+  proofToJson,
+  validateProofForCommitment,
   validateProofHead,
   type InferenceProof,
   type HashedTensor,
@@ -628,4 +630,25 @@ export type AnyInferenceProof = InferenceProof | PrivateInferenceProof;
 /** The commitment of a proof of any version (see `proofCommitment` and {@link privateProofCommitment}). */
 export function anyProofCommitment(doc: AnyInferenceProof): Commitment {
   return isPrivateProof(doc) ? privateProofCommitment(doc) : proofCommitment(doc);
+}
+
+/**
+ * `validateProofForCommitment` for a document of any version: a private (v3) proof is validated by
+ * {@link validatePrivateProof} and committed by {@link privateProofCommitment}. Same errors.
+ */
+export function validateAnyProofForCommitment(value: unknown): { proof: AnyInferenceProof; commitment(): Commitment } {
+  if (isPrivateProof(value)) {
+    const proof = validatePrivateProof(value);
+    return { proof, commitment: () => privateProofCommitment(proof) };
+  }
+  return validateProofForCommitment(value);
+}
+
+/**
+ * A JSON view of a proof of any version for display: `proofToJson` of a public one; a private one as its header
+ * (tensors as committed hashes, the envelope as `{ hash, length }`).
+ */
+export function anyProofToJson(doc: AnyInferenceProof): JsonValue {
+  if (!isPrivateProof(doc)) return proofToJson(doc);
+  return JSON.parse(canonicalJson(headerOf(validatePrivateProof(doc)))) as JsonValue;
 }

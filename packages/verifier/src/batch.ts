@@ -2,7 +2,7 @@ import { getAddress } from "ethers";
 import {
   activeAtPosition,
   decodeBatch,
-  decodeProof,
+  decodeAnyProof,
   provesBatchInclusion,
   StrataError,
   type ActiveInterval,
@@ -215,7 +215,7 @@ export class BatchPipeline {
         // A batch in quilts: the first proof's patch names its node (the quilt itself is read whole later, once).
         const first = index.view?.values[0];
         const patch = first === undefined ? undefined : await this.ctx.proofPatch(reference.blobId, first);
-        const node = patch?.found && patch.rejected === undefined ? nodeOf(decodeProof(patch.bytes)) : undefined;
+        const node = patch?.found && patch.rejected === undefined ? nodeOf(decodeAnyProof(patch.bytes)) : undefined;
         if (node?.toLowerCase() === reference.node.toLowerCase()) return getAddress(reference.node);
         continue;
       }

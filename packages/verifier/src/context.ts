@@ -9,7 +9,7 @@ import {
   StrataError,
   UnknownModelError,
   UnknownVersionError,
-  validateProofForCommitment,
+  validateAnyProofForCommitment,
   type ActiveInterval,
   type BatchInspection,
   type BatchRoot,
@@ -268,7 +268,7 @@ export function blobProblem(error: unknown): string | undefined {
 /** The checksummed signer (the proof's `node`) of a document that commits to `commitment`, else undefined. */
 export function signerOf(raw: unknown, commitment: Commitment): string | undefined {
   try {
-    const checked = validateProofForCommitment(raw);
+    const checked = validateAnyProofForCommitment(raw);
     return checked.commitment() === commitment ? getAddress(checked.proof.node) : undefined;
   } catch (error) {
     if (error instanceof StrataError) return undefined;

@@ -6,6 +6,7 @@
 export * from "./errors";
 export * from "./report";
 export { Verifier, type ProofRecord, type VerifierOptions, type VerifyProofOptions } from "./verifier";
+export { notPossibleWithoutData, type PrivateReveal } from "./steps";
 export { verifyProof, verifyBatch, showProof, type VerifyOptions } from "./api";
 export {
   checkActivity,

@@ -1,5 +1,6 @@
 import { getAddress } from "ethers";
 import {
+  decodeAnyProof,
   decodeProof,
   isBytes32Hex,
   StrataError,
@@ -259,7 +260,7 @@ export class LocateStep {
   private async signerInPatch(quiltId: BlobId, commitment: Commitment, patchId?: string): Promise<string | undefined> {
     const patch = await this.ctx.proofPatch(quiltId, commitment, patchId);
     if (!patch.found || patch.rejected !== undefined) return undefined;
-    return signerOf(decodeProof(patch.bytes), commitment);
+    return signerOf(decodeAnyProof(patch.bytes), commitment);
   }
 
   /**

@@ -1,11 +1,11 @@
 import {
   BATCH_INDEX_IDENTIFIER,
   decodeBatchIndex,
-  decodeProof,
+  decodeAnyProof,
   inclusionOf,
   NotInBatchError,
   StrataError,
-  validateProofForCommitment,
+  validateAnyProofForCommitment,
   type BatchRoot,
   type BlobId,
   type Bytes32,
@@ -137,7 +137,7 @@ export function readIndex(bytes: Uint8Array, root: BatchRoot): { view?: IndexVie
 export function patchCommitsTo(bytes: Uint8Array, commitment: Commitment): string | undefined {
   let recomputed: Commitment;
   try {
-    recomputed = validateProofForCommitment(decodeProof(bytes)).commitment();
+    recomputed = validateAnyProofForCommitment(decodeAnyProof(bytes)).commitment();
   } catch (error) {
     if (error instanceof StrataError) return `not a valid proof document (${error.message})`;
     throw error;

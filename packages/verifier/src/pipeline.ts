@@ -1,4 +1,4 @@
-import type { BatchRoot, Commitment, InferenceProof } from "@strata/core";
+import type { AnyInferenceProof, BatchRoot, Commitment } from "@strata/core";
 import type { Anchor } from "./checks";
 import type { VerifierContext } from "./context";
 import type { LocateStep } from "./locate";
@@ -11,7 +11,7 @@ import {
   type StepResult,
   type VerificationReport,
 } from "./report";
-import { proofSteps, type ProofState, type ProofStep } from "./steps";
+import { proofSteps, type PrivateReveal, type ProofState, type ProofStep } from "./steps";
 
 /** An anchored proof's document and where it lives: what `strata proof show` prints. */
 export interface ProofRecord {
@@ -21,7 +21,7 @@ export interface ProofRecord {
   /** The proof's position in its batch. */
   index?: number;
   /** The document as stored (its commitment checked against the anchored one). */
-  document: InferenceProof;
+  document: AnyInferenceProof;
   /**
    * Size in bytes of what was read for it: the proof blob, the v1 batch blob, or (a proof in a quilt) the proof's patch
    * (the quilt is not read whole).
@@ -43,6 +43,8 @@ export interface ProofRequest {
   tolerance: Tolerance | undefined;
   /** Read a proof's quilt whole too, and check it against its Blob ID. */
   full: boolean;
+  /** A private proof's data (see `VerifyProofOptions.reveal`). */
+  reveal: PrivateReveal | undefined;
 }
 
 /**

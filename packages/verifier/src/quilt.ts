@@ -1,6 +1,6 @@
 import {
   decodeBatchQuilt,
-  decodeProof,
+  decodeAnyProof,
   inclusionOf,
   provesBatchInclusion,
   StrataError,
@@ -198,7 +198,7 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
     const { patch } = fetched;
     let raw: unknown;
     try {
-      raw = decodeProof(patch.bytes);
+      raw = decodeAnyProof(patch.bytes);
     } catch (error) {
       if (!(error instanceof StrataError)) throw error;
       return fail(

@@ -27,8 +27,12 @@ export const STEPS = [
 /** One check of a verification. */
 export type StepName = (typeof STEPS)[number];
 
-/** `pass` and `fail` are the outcome of a check; `skip` means it did not apply, was not requested, or could not run. */
-export type StepStatus = "pass" | "fail" | "skip";
+/**
+ * `pass` and `fail` are the outcome of a check; `skip` means it did not apply, was not requested, or could not run;
+ * `unavailable` is a private proof's re-execution without its data: not possible without the data, neither passed nor
+ * failed (the report is `ok` when nothing failed, and says what it could not check).
+ */
+export type StepStatus = "pass" | "fail" | "skip" | "unavailable";
 
 /** A value a step compared or found (JSON scalars only, so a report serializes as is). */
 export type StepValue = string | number | boolean | null;
@@ -150,7 +154,7 @@ export interface BatchReport {
 // ---------------------------------------------------------------------------------------------------------------------
 // Rendering
 
-const MARK: Record<StepStatus, string> = { pass: "PASS", fail: "FAIL", skip: "skip" };
+const MARK: Record<StepStatus, string> = { pass: "PASS", fail: "FAIL", skip: "skip", unavailable: "N/A " };
 const FOUND_BY: Record<FoundBy, string> = {
   "single-anchor": "anchored singly",
   "caller-root": "batch root given by the caller",
@@ -168,7 +172,12 @@ export function renderReport(report: VerificationReport): string {
         ? " (anchored singly)"
         : ""
       : ` (batch ${short(report.root)}${report.index === undefined ? "" : ` #${report.index}`})`;
-  const verdict = report.ok ? "VERIFIED" : `FAILED at ${failed?.step ?? "?"}`;
+  const unavailable = report.steps.filter((s) => s.status === "unavailable").map((s) => s.step);
+  const verdict = report.ok
+    ? unavailable.length === 0
+      ? "VERIFIED"
+      : `VERIFIED except ${unavailable.join(", ")} (not possible without the data)`
+    : `FAILED at ${failed?.step ?? "?"}`;
   const width = Math.max(...report.steps.map((s) => s.step.length));
   const lines = [
     `proof ${report.commitment}${where}: ${verdict}`,

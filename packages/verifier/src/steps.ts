@@ -1,11 +1,19 @@
 import {
   decodeTensor,
+  isPrivateProof,
+  openPrivateProof,
+  revealPrivateProof,
   StrataError,
-  validateProofForCommitment,
+  validateAnyProofForCommitment,
+  type AnyInferenceProof,
   type BatchRoot,
   type Commitment,
-  type InferenceProof,
+  type HashedTensor,
   type ModelVersion,
+  type PrivateInferenceProof,
+  type PrivateProofData,
+  type PrivateProofKey,
+  type Tensor,
 } from "@strata/core";
 import { StrataRuntimeError, type ModelSession } from "@strata/runtime";
 import { checkActivity, checkDomain, checkModel, checkSignature, fail, pass, type CheckResult } from "./checks";
@@ -36,6 +44,8 @@ export interface ProofState {
   readonly tolerance: Tolerance | undefined;
   /** Read a proof's quilt whole too, and check it against its Blob ID. */
   readonly full: boolean;
+  /** A private proof's data: its tensors (hashed mode), or a key that opens its envelope (encrypted mode). */
+  readonly reveal: PrivateReveal | undefined;
   /** Set by `locate`. */
   located?: Located;
   /** Set by `chain-record`: the anchor and the way the proof is anchored. */
@@ -46,7 +56,7 @@ export interface ProofState {
   /** Set by `document`. */
   document?: Document;
   /** Set by `commitment`: the document, validated, committing to the anchored commitment. */
-  proof?: InferenceProof;
+  proof?: AnyInferenceProof;
   /** Set by `model`: the registry's version the proof names. */
   version?: ModelVersion;
 }
@@ -65,6 +75,22 @@ export interface ProofStep<T> {
 
 const NOT_REQUESTED = "not requested (re-execution is optional)";
 
+/**
+ * What re-executes a private proof: the holder's tensors (a hashed proof: inputs and outputs, checked against the
+ * committed hashes first), or a key that opens an encrypted proof's envelope (the requester's private key, or the
+ * proof's disclosure key).
+ */
+export type PrivateReveal = { inputs: readonly Tensor[]; outputs: readonly Tensor[] } | PrivateProofKey;
+
+/** The detail of a private proof's re-execution without its data: neither passed nor failed. */
+export function notPossibleWithoutData(proof: PrivateInferenceProof): string {
+  return proof.privacy === "hashed"
+    ? "not possible without the data: a hashed proof holds only its tensors' hashes; the holder passes the inputs " +
+        "and outputs (--inputs, --outputs) to re-execute it"
+    : "not possible without the data: an encrypted proof's tensors are sealed to its requester; re-execute with " +
+        "the requester's key (--key) or the proof's disclosure key (--disclosure-key)";
+}
+
 /** The steps of a proof verification, in the report's order (see `STEPS`). */
 export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<unknown>[] {
   const { settings } = ctx;
@@ -74,7 +100,7 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
     ProofStep<unknown>,
     ProofStep<Document>,
     ProofStep<number>,
-    ProofStep<InferenceProof>,
+    ProofStep<AnyInferenceProof>,
     ProofStep<never>,
     ProofStep<never>,
     ProofStep<never>,
@@ -154,13 +180,27 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
     },
     {
       name: "reexecution",
+      // A private proof without its data: the step runs, and says re-execution is not possible (neither pass nor fail).
       skip: (s) =>
-        !s.reexecute
-          ? NOT_REQUESTED
-          : s.version === undefined
-            ? "skipped: the proof's model does not match the registry, so there is no model to re-run"
-            : undefined,
-      run: (s) => reexecutionStep(ctx, s.proof!, s.version!, s.tolerance),
+        isPrivateProof(s.proof) && s.reveal === undefined
+          ? undefined
+          : !s.reexecute
+            ? NOT_REQUESTED
+            : s.version === undefined
+              ? "skipped: the proof's model does not match the registry, so there is no model to re-run"
+              : undefined,
+      run: async (s) => {
+        const proof = s.proof!;
+        if (!isPrivateProof(proof))
+          return reexecutionStep(ctx, proof.input.tensors, proof.output.tensors, s.version!, s.tolerance);
+        if (s.reveal === undefined) {
+          return { status: "unavailable", detail: notPossibleWithoutData(proof), values: { privacy: proof.privacy } };
+        }
+        const data = await privateData(proof, s.reveal);
+        if (!("inputs" in data)) return data;
+        const result = await reexecutionStep(ctx, data.inputs, data.outputs, s.version!, s.tolerance);
+        return { ...result, values: { ...result.values, privacy: proof.privacy, dataMatchesCommitment: true } };
+      },
     },
   ];
   return steps;
@@ -169,13 +209,39 @@ export function proofSteps(ctx: VerifierContext, locate: LocateStep): ProofStep<
 // ---------------------------------------------------------------------------------------------------------------------
 // Checks (shared with the batch verification where they apply)
 
+/**
+ * The data of a private proof, checked against its committed hashes before anything runs: the holder's tensors
+ * (hashed mode), or its envelope opened with the key given (encrypted mode). A failed check is the step's failure.
+ */
+async function privateData(
+  proof: PrivateInferenceProof,
+  reveal: PrivateReveal,
+): Promise<PrivateProofData | CheckResult> {
+  const values = { privacy: proof.privacy };
+  try {
+    if ("inputs" in reveal) return revealPrivateProof(proof, reveal);
+    if (proof.privacy !== "encrypted") {
+      return fail("a hashed proof has no envelope to open with a key: pass its tensors (--inputs, --outputs)", values);
+    }
+    return await openPrivateProof(proof, reveal);
+  } catch (error) {
+    if (error instanceof StrataError) {
+      return fail(`the data given cannot re-execute this proof (nothing was run): ${error.message}`, {
+        ...values,
+        code: error.code,
+      });
+    }
+    throw error;
+  }
+}
+
 /** The commitment step: `raw` (named `where` in messages) is a proof document that hashes to `commitment`. */
-function commitmentStep(raw: unknown, commitment: Commitment, where: string): Outcome<InferenceProof> {
-  let doc: InferenceProof;
+function commitmentStep(raw: unknown, commitment: Commitment, where: string): Outcome<AnyInferenceProof> {
+  let doc: AnyInferenceProof;
   let recomputed: Commitment;
   try {
     // validateProof then proofCommitment, sharing their work (the document validated and decoded once).
-    const checked = validateProofForCommitment(raw);
+    const checked = validateAnyProofForCommitment(raw);
     doc = checked.proof;
     recomputed = checked.commitment();
   } catch (error) {
@@ -211,7 +277,7 @@ async function withRegistrationNote(
   return { ...check, values: { ...check.values, recoveredIsNode: true } };
 }
 
-function runtimeStep(doc: InferenceProof, tolerance: Tolerance | undefined): CheckResult {
+function runtimeStep(doc: AnyInferenceProof, tolerance: Tolerance | undefined): CheckResult {
   const local = localRuntime();
   const differences = compareRuntime(doc.runtime, local);
   const values: Record<string, StepValue> = {
@@ -247,7 +313,8 @@ function runtimeStep(doc: InferenceProof, tolerance: Tolerance | undefined): Che
 
 async function reexecutionStep(
   ctx: VerifierContext,
-  doc: InferenceProof,
+  inputs: readonly HashedTensor[],
+  recorded: readonly HashedTensor[],
   version: ModelVersion,
   tolerance: Tolerance | undefined,
 ): Promise<CheckResult> {
@@ -267,7 +334,7 @@ async function reexecutionStep(
   let outputs;
   const t1 = performance.now();
   try {
-    outputs = await session.run(doc.input.tensors.map((t) => decodeTensor(t)));
+    outputs = await session.run(inputs.map((t) => decodeTensor(t)));
   } catch (error) {
     if (error instanceof StrataRuntimeError || error instanceof StrataError) {
       return fail(`the model does not run on the recorded inputs: ${error.message}`, values);
@@ -275,7 +342,7 @@ async function reexecutionStep(
     throw error;
   }
   const runMs = performance.now() - t1;
-  const comparison = compareOutputs(doc.output.tensors, outputs, tolerance);
+  const comparison = compareOutputs(recorded, outputs, tolerance);
   const all = { ...values, ...comparison.values, loadMs: round(loadMs), runMs: round(runMs) };
   return comparison.ok ? pass(comparison.detail, all) : fail(comparison.detail, all);
 }

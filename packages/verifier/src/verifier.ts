@@ -16,6 +16,7 @@ import {
 import { LocateStep } from "./locate";
 import { ProofPipeline, type ProofRecord } from "./pipeline";
 import type { Tolerance } from "./reexecute";
+import type { PrivateReveal } from "./steps";
 import type { BatchReport, VerificationReport } from "./report";
 
 export type { ProofRecord } from "./pipeline";
@@ -67,6 +68,12 @@ export interface VerifyProofOptions {
   nodeUrl?: string | false;
   /** Fetch the model and re-run the inference with the recorded inputs. */
   reexecute?: boolean;
+  /**
+   * A private proof's data, for its re-execution (implies `reexecute`): `{ inputs, outputs }` for a hashed proof (they
+   * must match the committed hashes first), `{ privateKey }` or `{ disclosureKey }` for an encrypted one. Without it a
+   * private proof's re-execution is reported `unavailable` (not possible without the data).
+   */
+  reveal?: PrivateReveal;
   /** Compare re-executed outputs within this tolerance instead of bit for bit (either part defaults to 0). */
   tolerance?: Partial<Tolerance>;
   /**
@@ -208,7 +215,7 @@ export class Verifier {
    */
   async showProof(
     commitment: string,
-    options: Omit<VerifyProofOptions, "reexecute" | "tolerance"> = {},
+    options: Omit<VerifyProofOptions, "reexecute" | "tolerance" | "reveal"> = {},
   ): Promise<ProofRecord> {
     const record: { value?: ProofRecord } = {};
     const report = await this.run(commitment, options, "show", record);
@@ -235,7 +242,8 @@ export class Verifier {
       root,
       index: options.index,
       nodeUrl: options.nodeUrl,
-      reexecute: options.reexecute === true,
+      reexecute: options.reexecute === true || options.reveal !== undefined,
+      reveal: options.reveal,
       tolerance,
       full: options.full ?? this.full,
     };

@@ -16,6 +16,7 @@ import {
   buildProof,
   decodeTensor,
   encodeBinaryTensor,
+  isPrivateProof,
   ProofVersion,
   signProof,
   StrataClient,
@@ -156,6 +157,7 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
 
     section("6. Tamper: change one output of a copy, re-sign it with the node's own key, store and anchor it");
     const original = (await verifier.showProof(commitment, { nodeUrl: devnet.nodeUrl })).document;
+    if (isPrivateProof(original)) throw new CliError("INTERNAL", "the demo's first inference is a public proof");
     const tampered = await tamperOutput(original, nodeWallet);
     const copy = buildBatchV2([tampered]);
     const stored = await walrus.storeQuilt(copy.quilts[0].patches, { epochs: 5 });

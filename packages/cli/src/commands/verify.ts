@@ -17,10 +17,11 @@ import {
   VerifierUsageError,
   type ProofRecord,
 } from "@strata/verifier";
-import { blobIdToBytes32, decodeTensor, proofModelBlobId, proofToJson } from "@strata/core";
+import { anyProofToJson, blobIdToBytes32, decodeTensor, isPrivateProof, proofModelBlobId } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
+import { discloseAction, revealOf, revealOptions, type RevealFlags } from "./privacy";
 
 interface LocateFlags extends ChainCommandFlags {
   root?: string;
@@ -34,7 +35,7 @@ interface LocateFlags extends ChainCommandFlags {
   full?: boolean;
 }
 
-interface VerifyFlags extends LocateFlags {
+interface VerifyFlags extends LocateFlags, RevealFlags {
   reexecute?: boolean;
   tolerance?: string;
   relTolerance?: string;
@@ -60,7 +61,7 @@ function locateOptions(command: Command): Command {
 }
 
 export function verifyCommand(): Command {
-  return locateOptions(
+  const command = locateOptions(
     new Command("verify")
       .summary("verify an inference proof end to end")
       .description(
@@ -76,10 +77,13 @@ export function verifyCommand(): Command {
       .option("--tolerance <abs>", "compare re-executed outputs within this absolute tolerance (default: bit for bit)")
       .option("--rel-tolerance <rel>", "... and within this relative tolerance")
       .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models"),
-  ).action(async (commitment: string, flags: VerifyFlags) =>
+  );
+  return revealOptions(command).action(async (commitment: string, flags: VerifyFlags) =>
     withVerifier(flags, async (verifier) => {
+      const reveal = await revealOf(flags);
       const report = await verifier.verifyProof(commitment, {
         ...locate(flags),
+        ...(reveal === undefined ? {} : { reveal }),
         reexecute: flags.reexecute === true,
         tolerance: {
           ...(flags.tolerance === undefined ? {} : { absolute: number("--tolerance", flags.tolerance) }),
@@ -111,6 +115,19 @@ export function proofCommand(): Command {
         const record = await verifier.showProof(commitment, locate(flags));
         output(flags.json, showJson(record), showLines(record));
       }),
+    ),
+  );
+  proof.addCommand(
+    locateOptions(
+      new Command("disclose")
+        .description(
+          "Print the disclosure key (strata-dk1:...) of one encrypted proof: it opens that proof's tensors (`strata " +
+            "verify --disclosure-key`) and nothing else; the private key is neither printed nor derivable from it.",
+        )
+        .argument("<commitment>", "the proof commitment (bytes32 hex)")
+        .requiredOption("--key <sk>", "the requester's private key (strata-sk1:...) or @file"),
+    ).action(async (commitment: string, flags: LocateFlags & { key: string }) =>
+      withVerifier(flags, (verifier) => discloseAction((c) => verifier.showProof(c, locate(flags)), flags, commitment)),
     ),
   );
   return proof;
@@ -211,7 +228,7 @@ function showJson(record: ProofRecord): object {
       blockNumber: anchor.blockNumber,
       txHash: anchor.txHash,
     },
-    document: proofToJson(record.document),
+    document: anyProofToJson(record.document),
   };
 }
 
@@ -230,6 +247,7 @@ function showLines(record: ProofRecord): string[] {
   const tensors = (set: typeof doc.input) =>
     set.tensors
       .map((t) => {
+        if (!("data" in t)) return `${t.name} ${t.dtype}[${t.dims.join(",")}] hash ${t.hash} (no data in the proof)`;
         const values = Array.from(decodeTensor(t).values as ArrayLike<number | bigint>, String);
         const shown = values.length > 8 ? `${values.slice(0, 8).join(", ")}, …` : values.join(", ");
         return `${t.name} ${t.dtype}[${t.dims.join(",")}] = [${shown}]`;
@@ -267,5 +285,10 @@ function showLines(record: ProofRecord): string[] {
     `  output     ${tensors(doc.output)}`,
     `  domain     chain ${doc.domain.chainId}, ProofRegistry ${doc.domain.proofRegistry}`,
     `  request    ${doc.requestId}`,
+    ...(isPrivateProof(doc)
+      ? [
+          `  privacy    ${doc.privacy}: ${doc.privacy === "hashed" ? "tensor hashes only, no data" : `the tensors sealed to the requester (envelope ${doc.envelope!.bytes.length} bytes, hash ${doc.envelope!.hash})`}`,
+        ]
+      : []),
   ];
 }
