@@ -1,14 +1,17 @@
 /**
- * `tsx bench/privacy.ts`: what the encrypted mode's envelope costs per proof, beside what a proof costs to build, in
- * one run. For 256 KiB of tensors (two of 128 KiB): `sealTensors` to a requester the node has sealed to before (and
- * the first seal to a new one), `openEnvelope` with the private key, `openWithContentKey`, keccak256 of the same
- * bytes, and `buildProof` + `signProof` of a public proof holding them. Every run interleaves the steps (so none runs
- * on a warmer heap than the others); the figures are medians. The issue's target: encryption adds at most 10% to the
- * proof build. Not part of `npm run bench`.
+ * `npm run bench:privacy` (`tsx bench/privacy.ts`, part of `npm run bench`): what the encrypted mode's envelope costs
+ * per proof, beside what a proof costs to build, in one run. For 256 KiB of tensors (two of 128 KiB): `sealTensors`
+ * with suite 2 (X25519 + HKDF-SHA256 + AES-256-GCM through node:crypto, the default for new keys) and with suite 1
+ * (secp256k1 + ChaCha20-Poly1305 key wrap through `@noble`, to a requester sealed to before, and a first seal to a new
+ * one), `openEnvelope` with the private key, `openWithContentKey`, keccak256 of the same bytes, and `buildProof` +
+ * `signProof` of a public proof holding them. Every run interleaves the steps (so none runs on a warmer heap than the
+ * others); the figures are medians. The issue's target: encryption (suite 2, the default) adds at most 10% to the
+ * proof build; the process exits 1 when it is missed.
  */
-import { createCipheriv, diffieHellman, generateKeyPairSync, randomBytes as nodeRandomBytes } from "node:crypto";
+import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { Wallet } from "ethers";
 import {
+  buildPrivateProof,
   buildProof,
   ciphertextHash,
   contentKeyOf,
@@ -17,6 +20,7 @@ import {
   openEnvelope,
   openWithContentKey,
   sealTensors,
+  signPrivateProof,
   signProof,
   tensorFromBytes,
   toBlobIdHex,
@@ -66,29 +70,26 @@ async function main(): Promise<void> {
   const aad = envelopeContext({ chainId: 31337, requestId: params.requestId ?? "" });
 
   // A fresh requester per run for the first seal (no precomputed point yet), keys made outside the timing.
-  const fresh = Array.from({ length: RUNS + 3 }, () => generatePrivacyKey().publicKey);
+  const fresh = Array.from({ length: RUNS + 3 }, () => generatePrivacyKey({ suite: 1 }).publicKey);
   let next = 0;
-  const requester = generatePrivacyKey();
-  const x25519Recipient = generateKeyPairSync("x25519");
+  const requester = generatePrivacyKey(); // suite 2, the default
+  const requester1 = generatePrivacyKey({ suite: 1 });
   const envelope = await sealTensors(tensors, requester.publicKey, { aad });
+  const envelope1 = await sealTensors(tensors, requester1.publicKey, { aad });
   const contentKey = contentKeyOf(envelope, requester.privateKey);
   const steps: Record<string, () => unknown> = {
     build: async () => signProof(buildProof(params), node),
+    // The private proofs of the same inference, as the node builds them: hashed, and encrypted (the seal's AES-GCM
+    // runs on the threadpool while the tensors are hashed).
+    buildHashed: async () => signPrivateProof(await buildPrivateProof(params, { privacy: "hashed" }), node),
+    buildEncrypted: async () =>
+      signPrivateProof(await buildPrivateProof(params, { privacy: "encrypted", recipient: requester.publicKey }), node),
     seal: () => sealTensors(tensors, requester.publicKey, { aad }),
-    sealCold: () => sealTensors(tensors, fresh[next++], { aad }),
     sealEmpty: () => sealTensors(new Uint8Array(0), requester.publicKey, { aad }),
-    // Reference only (not what the envelope uses): the same work on OpenSSL through node:crypto, an X25519 key
-    // agreement and AES-256-GCM over the bytes, to show the floor of native primitives.
-    openssl: () => {
-      const ephemeral = generateKeyPairSync("x25519");
-      const key = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: x25519Recipient.publicKey });
-      const cipher = createCipheriv("aes-256-gcm", key, nodeRandomBytes(12));
-      cipher.setAAD(aad);
-      cipher.update(bytes);
-      cipher.final();
-      return cipher.getAuthTag();
-    },
+    seal1: () => sealTensors(tensors, requester1.publicKey, { aad }),
+    seal1Cold: () => sealTensors(tensors, fresh[next++], { aad }),
     open: () => openEnvelope(envelope, requester.privateKey, { aad }),
+    open1: () => openEnvelope(envelope1, requester1.privateKey, { aad }),
     openContent: () => openWithContentKey(envelope, contentKey, { aad }),
     // ciphertextHash is keccak256 of its argument: the same keccak256 the proof hashes tensors with.
     keccak: () => ciphertextHash(bytes),
@@ -105,19 +106,35 @@ async function main(): Promise<void> {
   }
   const m = Object.fromEntries(names.map((k) => [k, median(times[k])])) as Record<string, number>;
   const ratio = m.seal / m.build;
+  const added = (m.buildEncrypted - m.buildHashed) / m.build;
   const line = (label: string, ms: number, extra = "") =>
     console.log(`${label.padEnd(52)}${fmt(ms, 3).padStart(9)} ms${extra}`);
   console.log(`privacy envelope, 256 KiB of tensors (2 x 128 KiB), medians of ${RUNS} interleaved runs`);
   line("buildProof + signProof (public proof, baseline)", m.build);
   line("keccak256 of the 256 KiB", m.keccak, `   (${fmt((m.keccak / m.build) * 100)}% of the build)`);
-  line("sealTensors, a requester sealed to before", m.seal, `   (${fmt(ratio * 100)}% of the build)`);
-  line("sealTensors, first seal to a new requester", m.sealCold, `   (${fmt((m.sealCold / m.build) * 100)}%)`);
-  line("sealTensors of 0 bytes (the fixed cost)", m.sealEmpty);
-  line("openEnvelope (private key)", m.open);
-  line("openWithContentKey (disclosure key)", m.openContent);
-  line("reference: OpenSSL X25519 + AES-256-GCM (node:crypto)", m.openssl, `   (${fmt((m.openssl / m.build) * 100)}%)`);
-  const verdict = ratio <= TARGET ? "met" : "missed";
-  console.log(`target: sealing adds at most ${TARGET * 100}% to the proof build: ${verdict} (${fmt(ratio * 100)}%)`);
+  line("sealTensors, suite 2 (X25519, node:crypto; default)", m.seal, `   (${fmt(ratio * 100)}% of the build)`);
+  line("sealTensors of 0 bytes, suite 2 (the fixed cost)", m.sealEmpty);
+  line("openEnvelope, suite 2 (private key)", m.open);
+  line("openWithContentKey, suite 2 (disclosure key)", m.openContent);
+  line("sealTensors, suite 1 (secp256k1, @noble), sealed before", m.seal1, `   (${fmt((m.seal1 / m.build) * 100)}%)`);
+  line(
+    "sealTensors, suite 1, first seal to a new requester",
+    m.seal1Cold,
+    `   (${fmt((m.seal1Cold / m.build) * 100)}%)`,
+  );
+  line("openEnvelope, suite 1 (private key)", m.open1);
+  line("buildPrivateProof + signPrivateProof, hashed", m.buildHashed);
+  line(
+    "buildPrivateProof + signPrivateProof, encrypted",
+    m.buildEncrypted,
+    `   (+${fmt(m.buildEncrypted - m.buildHashed, 3)} ms over hashed: ${fmt(added * 100)}% of the build)`,
+  );
+  const verdict = added <= TARGET ? "met" : "missed";
+  console.log(
+    `target: encryption (suite 2, as the node builds the proof) adds at most ${TARGET * 100}% to the proof build: ` +
+      `${verdict} (${fmt(added * 100)}%; the seal alone, not overlapped: ${fmt(ratio * 100)}%)`,
+  );
+  if (added > TARGET) process.exitCode = 1;
 }
 
 main().catch((error) => {

@@ -168,6 +168,14 @@ export interface PrivateProofData {
 export type PrivateProofKey = { privateKey: PrivateKeyInput } | { disclosureKey: ContentKeyInput };
 
 const ZERO: Bytes32 = `0x${"0".repeat(64)}`;
+
+/**
+ * Envelope byte arrays whose keccak256 this module computed (when building, or checking a document): a proof is
+ * validated several times on its way (built, signed, committed, encoded) and the envelope is most of its bytes. As
+ * with a v2 proof's tensor bytes, do not write into an envelope's bytes once they are in a proof: a changed copy
+ * (`slice()`) is hashed again.
+ */
+const HASHED_ENVELOPES = new WeakMap<Uint8Array, Bytes32>();
 const check = new ShapeChecker((field, reason) => new ProofFormatError(field || "$", reason));
 const FIELDS = [
   "version",
@@ -213,25 +221,6 @@ export async function buildPrivateProof(
   if (privacy !== "hashed" && privacy !== "encrypted") {
     throw new ProofFormatError("privacy", `must be "hashed" or "encrypted" in a private proof, got ${String(privacy)}`);
   }
-  const committed = (tensors: readonly Tensor[], set: "input" | "output") => {
-    const out = tensors.map((t) => {
-      let hash: Bytes32;
-      try {
-        hash = hashTensor(t);
-      } catch (error) {
-        if (error instanceof StrataError) throw new PrivateDataError(set, t.name, error.message);
-        throw error;
-      }
-      return { name: t.name, dtype: t.dtype, dims: [...t.dims], hash, bytes: tensorBytes(t) };
-    });
-    return sortByName(out);
-  };
-  const inputs = committed(params.inputs, "input");
-  const outputs = committed(params.outputs, "output");
-  const strip = (ts: typeof inputs): CommittedTensorSet => {
-    const tensors = ts.map(({ name, dtype, dims, hash }) => ({ name, dtype, dims, hash }));
-    return { hash: hashTensorSet(tensors), tensors };
-  };
   const head = validateProofHead(
     {
       domain: params.domain,
@@ -243,22 +232,60 @@ export async function buildPrivateProof(
     },
     "",
   );
+  const checked = (tensors: readonly Tensor[], set: "input" | "output") =>
+    sortByName(tensors).map((t) => ({ tensor: t, bytes: checkedBytes(t, set) }));
+  const inputs = checked(params.inputs, "input");
+  const outputs = checked(params.outputs, "output");
+  let sealing: Promise<Uint8Array> | undefined;
+  if (options.privacy === "encrypted") {
+    const plaintext: NamedBytes[] = [
+      ...inputs.map((t) => ({ name: `input/${t.tensor.name}`, bytes: t.bytes })),
+      ...outputs.map((t) => ({ name: `output/${t.tensor.name}`, bytes: t.bytes })),
+    ];
+    sealing = sealTensors(plaintext, options.recipient, { aad: proofEnvelopeContext(head) });
+    sealing.catch(() => undefined); // awaited below; never an unhandled rejection if hashing throws first
+  }
+  const committed = (ts: typeof inputs, set: "input" | "output"): CommittedTensorSet => {
+    const tensors = ts.map(({ tensor }) => ({
+      name: tensor.name,
+      dtype: tensor.dtype,
+      dims: [...tensor.dims],
+      hash: hashOrThrow(tensor, set),
+    }));
+    return { hash: hashTensorSet(tensors), tensors };
+  };
   const doc: UnsignedPrivateProof = {
     version: PRIVATE_PROOF_VERSION,
     privacy,
     ...head,
-    input: strip(inputs),
-    output: strip(outputs),
+    input: committed(inputs, "input"),
+    output: committed(outputs, "output"),
   };
-  if (options.privacy === "encrypted") {
-    const plaintext: NamedBytes[] = [
-      ...inputs.map((t) => ({ name: `input/${t.name}`, bytes: t.bytes })),
-      ...outputs.map((t) => ({ name: `output/${t.name}`, bytes: t.bytes })),
-    ];
-    const bytes = await sealTensors(plaintext, options.recipient, { aad: proofEnvelopeContext(doc) });
+  if (sealing !== undefined) {
+    const bytes = await sealing;
     doc.envelope = { hash: ciphertextHash(bytes), bytes };
+    HASHED_ENVELOPES.set(bytes, doc.envelope.hash);
   }
   return validatePrivateProof(doc, { unsigned: true });
+}
+
+/** A tensor's checked element bytes; a malformed tensor is a {@link PrivateDataError} naming it. */
+function checkedBytes(t: Tensor, set: "input" | "output"): Uint8Array {
+  try {
+    return tensorBytes(t);
+  } catch (error) {
+    if (error instanceof StrataError) throw new PrivateDataError(set, t.name, error.message);
+    throw error;
+  }
+}
+
+function hashOrThrow(t: Tensor, set: "input" | "output"): Bytes32 {
+  try {
+    return hashTensor(t);
+  } catch (error) {
+    if (error instanceof StrataError) throw new PrivateDataError(set, t.name, error.message);
+    throw error;
+  }
 }
 
 /** Whether `doc` is a private (v3) proof document. */
@@ -294,7 +321,7 @@ export function validatePrivateProof(
     const e = check.object(r.envelope, "envelope", ["hash", "bytes"]);
     if (!(e.bytes instanceof Uint8Array)) throw new ProofFormatError("envelope.bytes", "must be a Uint8Array");
     const hash = check.bytes32(e.hash, "envelope.hash");
-    const actual = ciphertextHash(e.bytes);
+    const actual = HASHED_ENVELOPES.get(e.bytes) ?? ciphertextHash(e.bytes);
     if (actual !== hash) {
       throw new ProofFormatError(
         "envelope.hash",
@@ -302,6 +329,7 @@ export function validatePrivateProof(
       );
     }
     doc.envelope = { hash, bytes: e.bytes };
+    HASHED_ENVELOPES.set(e.bytes, hash);
   } else if (r.envelope !== undefined) {
     throw new ProofFormatError("envelope", "must be absent in hashed mode (a hashed proof holds no data)");
   }
@@ -357,7 +385,8 @@ function messageOf(doc: UnsignedPrivateProof) {
     timestamp: doc.timestamp,
     requestId: doc.requestId,
     privacy: PRIVACY_CODES[doc.privacy],
-    ciphertextHash: doc.envelope === undefined ? ZERO : ciphertextHash(doc.envelope.bytes),
+    // The validator has just recomputed (or read from HASHED_ENVELOPES) the hash of these very bytes.
+    ciphertextHash: doc.envelope === undefined ? ZERO : doc.envelope.hash,
   };
 }
 

@@ -30,8 +30,8 @@ import {
   type EnvelopeField,
 } from "../src";
 
-const RECIPIENT = generatePrivacyKey();
-const OTHER = generatePrivacyKey();
+const RECIPIENT = generatePrivacyKey({ suite: 1 });
+const OTHER = generatePrivacyKey({ suite: 1 });
 const AAD = envelopeContext({ chainId: 31337, proofRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", n: 1 });
 const OTHER_AAD = envelopeContext({
   chainId: 31337,
@@ -151,7 +151,7 @@ describe("core privacy envelopes", function () {
     });
 
     it("seals to a new requester, then to a requester it has sealed to before (a precomputed point), alike", async function () {
-      const fresh = generatePrivacyKey();
+      const fresh = generatePrivacyKey({ suite: 1 });
       for (let i = 0; i < 4; i++) {
         const envelope = await sealTensors(pseudoRandom(33, i), fresh.publicKey, { aad: AAD });
         expect(hex(bytesOf(await openEnvelope(envelope, fresh.privateKey, { aad: AAD })))).to.equal(

@@ -39,17 +39,17 @@ function expectKeyError(run: () => unknown, kind: PrivacyKeyError["kind"], reaso
 
 describe("core privacy keys", function () {
   it("generates a secp256k1 key pair whose public key is the 33-byte compressed point of the private key", function () {
-    const key = generatePrivacyKey();
+    const key = generatePrivacyKey({ suite: 1 });
     expect(key.privateKey).to.have.length(32);
     expect(key.publicKey).to.have.length(33);
     expect([2, 3]).to.include(key.publicKey[0]);
     expect(hex(key.publicKey)).to.equal(hex(secp256k1.getPublicKey(key.privateKey, true)));
     expect(hex(privacyPublicKeyOf(key.privateKey))).to.equal(hex(key.publicKey));
-    expect(hex(generatePrivacyKey().privateKey)).to.not.equal(hex(key.privateKey));
+    expect(hex(generatePrivacyKey({ suite: 1 }).privateKey)).to.not.equal(hex(key.privateKey));
   });
 
   it("writes keys as self-describing text (prefix and version) that parses back to the same bytes", function () {
-    const key = generatePrivacyKey();
+    const key = generatePrivacyKey({ suite: 1 });
     const publicText = formatPrivacyPublicKey(key.publicKey);
     const privateText = formatPrivacyPrivateKey(key.privateKey);
     expect(PRIVACY_PUBLIC_KEY_PREFIX).to.equal("strata-pk1:");
@@ -67,7 +67,7 @@ describe("core privacy keys", function () {
   });
 
   it("says a private key was given where a public key is expected, without echoing it", function () {
-    const key = generatePrivacyKey();
+    const key = generatePrivacyKey({ suite: 1 });
     const error = expectKeyError(
       () => parsePrivacyPublicKey(formatPrivacyPrivateKey(key.privateKey)),
       "public",
@@ -77,10 +77,15 @@ describe("core privacy keys", function () {
   });
 
   it("rejects public keys that are not a compressed secp256k1 point, naming what is wrong", function () {
-    const key = generatePrivacyKey();
+    const key = generatePrivacyKey({ suite: 1 });
     const body = hex(key.publicKey);
     expectKeyError(() => parsePrivacyPublicKey(body), "public", /must start with "strata-pk1:"/);
-    expectKeyError(() => parsePrivacyPublicKey(`strata-pk2:${body}`), "public", /version 2.*reads version 1/);
+    expectKeyError(
+      () => parsePrivacyPublicKey(`strata-pk3:${body}`),
+      "public",
+      /version 3.*reads strata-pk1: and strata-pk2:/,
+    );
+    expectKeyError(() => parsePrivacyPublicKey(`strata-pk2:${body}`), "public", /32 bytes.*got 33/);
     expectKeyError(() => parsePrivacyPublicKey(`strata-pk1:${body.slice(2)}`), "public", /33 bytes.*got 32/);
     expectKeyError(() => parsePrivacyPublicKey(`strata-pk1:${body}zz`), "public", /hex/);
     const uncompressed = secp256k1.getPublicKey(key.privateKey, false);

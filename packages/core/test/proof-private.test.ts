@@ -112,7 +112,7 @@ describe("private proofs (format v3): hashed and encrypted modes", function () {
     expect(contains(bytes, MARKER)).to.equal(false);
     const decoded = decodePrivateProof(bytes);
     verifyPrivateProofSignature(decoded);
-    const opened = await openPrivateProof(decoded, { privateKey: formatPrivacyPrivateKey(REQUESTER.privateKey) });
+    const opened = await openPrivateProof(decoded, { privateKey: formatPrivacyPrivateKey(REQUESTER) });
     expect(Buffer.from(opened.inputs[0].bytes!)).to.deep.equal(MARKER);
     expect(opened.inputs.map((t) => t.name)).to.deep.equal(["input", "scale"]);
     expect(opened.outputs[0].hash).to.equal(proof.output.tensors[0].hash);

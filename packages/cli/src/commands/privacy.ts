@@ -12,7 +12,7 @@ import {
   generatePrivacyKey,
   isPrivateProof,
   parseDisclosureKey,
-  parsePrivacyPrivateKey,
+  parsePrivacyPrivateKeyWithSuite,
   privateProofDisclosureKey,
   formatDisclosureKey,
   StrataError,
@@ -78,7 +78,7 @@ export function keyCommand(): Command {
       .action(async (flags: { out?: string; json?: boolean }) => {
         const pair = generatePrivacyKey();
         const publicKey = formatPrivacyPublicKey(pair.publicKey);
-        const privateKey = formatPrivacyPrivateKey(pair.privateKey);
+        const privateKey = formatPrivacyPrivateKey(pair);
         if (flags.out !== undefined) await writeFile(flags.out, privateKey + "\n", { mode: 0o600, flag: "wx" });
         const shown = flags.out === undefined ? { publicKey, privateKey } : { publicKey, privateKeyFile: flags.out };
         output(flags.json, shown, [
@@ -121,7 +121,8 @@ async function textOf(flag: string): Promise<string> {
 
 async function privateKeyOf(flag: string, name: string): Promise<string> {
   const text = await textOf(flag);
-  return formatPrivacyPrivateKey(keyOrUsage(name, () => parsePrivacyPrivateKey(text)));
+  const key = keyOrUsage(name, () => parsePrivacyPrivateKeyWithSuite(text));
+  return formatPrivacyPrivateKey(key.bytes, key.suite);
 }
 
 /** Runs `parse`; a key error (its message never repeats the key) becomes a usage error naming the flag. */

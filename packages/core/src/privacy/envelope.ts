@@ -10,9 +10,20 @@
  *   strict and names the offending field and byte offset. See the package README for the format and what each key
  *   reveals.
  *
- * Primitives: `@noble/curves` (secp256k1), `@noble/hashes` (HKDF-SHA256, sha256), `@noble/ciphers` (ChaCha20-Poly1305,
- * and AES-256-GCM through its WebCrypto binding, so the bulk cipher runs natively). Nothing here is a cipher of its own.
+ * Primitives, suite 1: `@noble/curves` (secp256k1), `@noble/hashes` (HKDF-SHA256, sha256), `@noble/ciphers`
+ * (ChaCha20-Poly1305, and AES-256-GCM through its WebCrypto binding). Suite 2 (the default for new keys): OpenSSL
+ * through node:crypto for all of it: X25519, HKDF-SHA256, AES-256-GCM for the key wrap and the payload (same layout,
+ * the suite byte 2, the ephemeral key field `0x00` then the 32-byte X25519 key). Nothing here is a cipher of its own.
  */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+} from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha";
 import { equalBytes } from "@noble/ciphers/utils";
 import { gcm, randomBytes } from "@noble/ciphers/webcrypto";
@@ -23,12 +34,24 @@ import { InvalidArgumentError } from "../errors";
 import type { Bytes32 } from "../ids";
 import { canonicalJson, type JsonValue } from "../json";
 import { keccak256Hex } from "../keccak";
-import { EnvelopeContextError, EnvelopeCorruptedError, EnvelopeFormatError, EnvelopeKeyError } from "./errors";
+import {
+  EnvelopeContextError,
+  EnvelopeCorruptedError,
+  EnvelopeFormatError,
+  EnvelopeKeyError,
+  PrivacyKeyError,
+} from "./errors";
 import {
   formatPrivacyPublicKey,
   parseDisclosureKey,
-  parsePrivacyPrivateKey,
+  parsePrivacyPrivateKeyWithSuite,
   parsePrivacyPublicKey,
+  privacyKeySuite,
+  privacyPublicKeyOf,
+  x25519PrivateKeyObject,
+  x25519PublicBytes,
+  x25519PublicKeyObject,
+  type PrivacySuite,
   type ContentKeyInput,
   type PrivateKeyInput,
   type PublicKeyInput,
@@ -38,8 +61,12 @@ import {
 export const ENVELOPE_MAGIC = "SENV";
 /** The envelope format version this library writes and reads. */
 export const ENVELOPE_VERSION = 1;
-/** Suite 1: secp256k1 ECDH, HKDF-SHA256, ChaCha20-Poly1305 key wrap, AES-256-GCM payload. */
+/** Suite 1: secp256k1 ECDH, HKDF-SHA256, ChaCha20-Poly1305 key wrap, AES-256-GCM payload (`@noble`). */
 export const ENVELOPE_SUITE = 1;
+/** Suite 2: X25519, HKDF-SHA256, AES-256-GCM key wrap and payload (OpenSSL through node:crypto). */
+export const ENVELOPE_SUITE_X25519 = 2;
+/** The suites this library reads; it seals with the suite of the recipient's key (new keys: suite 2). */
+export const ENVELOPE_SUITES: readonly PrivacySuite[] = [1, 2];
 
 /** A header field of an envelope. */
 export type EnvelopeField =
@@ -166,6 +193,7 @@ export async function sealTensors(
   if (framed.size + TAG_SIZE > MAX_CIPHERTEXT) {
     throw new InvalidArgumentError("plaintext", `${framed.size} bytes`, "an envelope holds at most 4 GiB");
   }
+  if (privacyKeySuite(recipientKey) === 2) return sealX25519(framed, recipientKey, aad);
   const ephemeralKey = secp256k1.utils.randomPrivateKey();
   const ephemeralPublicKey = secp256k1.getPublicKey(ephemeralKey, true);
   const shared = recipientPoint(recipientKey)
@@ -173,7 +201,7 @@ export async function sealTensors(
     .toRawBytes(true)
     .subarray(1);
   ephemeralKey.fill(0);
-  const wrap = wrapKeys(shared, ephemeralPublicKey, recipientKey);
+  const wrap = wrapKeys(ENVELOPE_SUITE, shared, ephemeralPublicKey, recipientKey);
   const contentKey = randomBytes(32);
   const payload = payloadKeys(contentKey);
 
@@ -211,9 +239,9 @@ export async function openEnvelope(
   options: EnvelopeOptions,
 ): Promise<EnvelopeContents> {
   const parsed = parseEnvelope(envelope);
-  const contentKey = unwrapContentKey(parsed, parsePrivacyPrivateKey(privateKey));
+  const contentKey = unwrapContentKey(parsed, privateKey);
   checkContext(parsed, aadOf(options));
-  const keys = payloadKeys(contentKey);
+  const keys = payloadKeys(contentKey, parsed.suite);
   contentKey.fill(0);
   return decryptPayload(parsed, keys);
 }
@@ -228,7 +256,7 @@ export async function openWithContentKey(
   options: EnvelopeOptions,
 ): Promise<EnvelopeContents> {
   const parsed = parseEnvelope(envelope);
-  const keys = payloadKeys(parseDisclosureKey(contentKey));
+  const keys = payloadKeys(parseDisclosureKey(contentKey), parsed.suite);
   if (!equalBytes(keys.commitment, parsed.keyCommitment)) {
     throw new EnvelopeKeyError(
       "content",
@@ -245,7 +273,7 @@ export async function openWithContentKey(
  * envelope and nothing else, and says nothing of `privateKey`.
  */
 export function contentKeyOf(envelope: Uint8Array, privateKey: PrivateKeyInput): Uint8Array {
-  return unwrapContentKey(parseEnvelope(envelope), parsePrivacyPrivateKey(privateKey));
+  return unwrapContentKey(parseEnvelope(envelope), privateKey);
 }
 
 /** keccak256 of the serialized envelope's bytes (`0x` + 64 hex digits): the ciphertext hash a proof commits to. */
@@ -283,12 +311,12 @@ export function parseEnvelope(envelope: Uint8Array): ParsedEnvelope {
         `is ${envelope[offset]}: this @strata/core reads envelope version ${ENVELOPE_VERSION}; upgrade it to read newer envelopes`,
       );
     }
-    if (field === "suite" && envelope[offset] !== ENVELOPE_SUITE) {
+    if (field === "suite" && !(ENVELOPE_SUITES as readonly number[]).includes(envelope[offset])) {
       throw new EnvelopeFormatError(
         "suite",
         offset,
-        `is ${envelope[offset]}: version ${ENVELOPE_VERSION} envelopes use suite ${ENVELOPE_SUITE} ` +
-          "(secp256k1, HKDF-SHA256, ChaCha20-Poly1305, AES-256-GCM)",
+        `is ${envelope[offset]}: version ${ENVELOPE_VERSION} envelopes use suite 1 ` +
+          "(secp256k1, HKDF-SHA256, ChaCha20-Poly1305, AES-256-GCM) or 2 (X25519, HKDF-SHA256, AES-256-GCM)",
       );
     }
   }
@@ -326,15 +354,24 @@ export function parseEnvelope(envelope: Uint8Array): ParsedEnvelope {
     );
   }
   const ephemeralPublicKey = view("ephemeralPublicKey");
-  try {
-    secp256k1.ProjectivePoint.fromHex(ephemeralPublicKey).assertValidity();
-  } catch {
-    throw new EnvelopeFormatError(
-      "ephemeralPublicKey",
-      AT.ephemeralPublicKey.offset,
-      "is not a point on secp256k1 (a compressed point: 02 or 03, then x)",
-    );
-  }
+  if (envelope[AT.suite.offset] === ENVELOPE_SUITE_X25519) {
+    if (ephemeralPublicKey[0] !== 0) {
+      throw new EnvelopeFormatError(
+        "ephemeralPublicKey",
+        AT.ephemeralPublicKey.offset,
+        "does not start with 0x00 (suite 2: 0x00, then the 32-byte X25519 public key)",
+      );
+    }
+  } else
+    try {
+      secp256k1.ProjectivePoint.fromHex(ephemeralPublicKey).assertValidity();
+    } catch {
+      throw new EnvelopeFormatError(
+        "ephemeralPublicKey",
+        AT.ephemeralPublicKey.offset,
+        "is not a point on secp256k1 (a compressed point: 02 or 03, then x)",
+      );
+    }
   return {
     version: envelope[AT.version.offset],
     suite: envelope[AT.suite.offset],
@@ -354,27 +391,142 @@ export function parseEnvelope(envelope: Uint8Array): ParsedEnvelope {
 // ---------------------------------------------------------------------------------------------------------------------
 // Keys
 
-/** KEK, its nonce and the key check, from the ECDH x-coordinate and both public keys. */
-function wrapKeys(shared: Uint8Array, ephemeralPublicKey: Uint8Array, recipientKey: Uint8Array) {
-  const info = new Uint8Array(LABEL_WRAP.length + 1 + 33 + 33);
+/**
+ * KEK, its nonce and the key check, from the shared secret (suite 1: the ECDH x-coordinate; suite 2: the X25519
+ * output) and both public keys as the header and the key text hold them: HKDF-SHA256 with info = label || suite ||
+ * ephemeral field (33 bytes) || recipient public key (33 or 32 bytes). Suite 1 through `@noble/hashes`, suite 2
+ * through node:crypto (the same function).
+ */
+function wrapKeys(suite: PrivacySuite, shared: Uint8Array, ephemeralPublicKey: Uint8Array, recipientKey: Uint8Array) {
+  const info = new Uint8Array(LABEL_WRAP.length + 1 + 33 + recipientKey.length);
   info.set(LABEL_WRAP, 0);
-  info[LABEL_WRAP.length] = ENVELOPE_SUITE;
+  info[LABEL_WRAP.length] = suite;
   info.set(ephemeralPublicKey, LABEL_WRAP.length + 1);
   info.set(recipientKey, LABEL_WRAP.length + 34);
-  const okm = hkdf(sha256, shared, undefined, info, 60);
+  const okm =
+    suite === 2
+      ? new Uint8Array(hkdfSync("sha256", shared, new Uint8Array(0), info, 60))
+      : hkdf(sha256, shared, undefined, info, 60);
   return { key: okm.slice(0, 32), nonce: okm.slice(32, 44), keyCheck: okm.slice(44, 60) };
 }
 
+/** Suite 2's seal: the same layout and steps as suite 1's, every primitive from OpenSSL (node:crypto). */
+/**
+ * Suite 2's seal: the same layout and steps as suite 1's, every primitive from OpenSSL (node:crypto), synchronously
+ * (node:crypto's WebCrypto `subtle.encrypt` measured twice as slow here: its two threadpool round trips cost more than
+ * the cipher).
+ */
+function sealX25519(framed: ReturnType<typeof frame>, recipientKey: Uint8Array, aad: Uint8Array): Uint8Array {
+  const ephemeral = generateKeyPairSync("x25519");
+  const ephemeralField = new Uint8Array(33);
+  ephemeralField.set(x25519PublicBytes(ephemeral.publicKey), 1);
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: x25519PublicKeyObject(recipientKey) });
+  } catch (error) {
+    throw new PrivacyKeyError("public", `this X25519 public key gives no shared secret (${(error as Error).message})`);
+  }
+  const wrap = wrapKeys(ENVELOPE_SUITE_X25519, shared, ephemeralField, recipientKey);
+  shared.fill(0);
+  const contentKey = randomBytes(32);
+  const payload = payloadKeys(contentKey, ENVELOPE_SUITE_X25519);
+  const out = new Uint8Array(ENVELOPE_HEADER_SIZE + framed.size + TAG_SIZE);
+  out.set(MAGIC, AT.magic.offset);
+  out[AT.version.offset] = ENVELOPE_VERSION;
+  out[AT.suite.offset] = ENVELOPE_SUITE_X25519;
+  out.set(ephemeralField, AT.ephemeralPublicKey.offset);
+  out.set(wrap.keyCheck, AT.keyCheck.offset);
+  out.set(createHash("sha256").update(aad).digest(), AT.contextDigest.offset);
+  out.set(payload.commitment, AT.keyCommitment.offset);
+  out.set(aesGcmSeal(wrap.key, wrap.nonce, out.subarray(0, AT.wrappedKey.offset), contentKey), AT.wrappedKey.offset);
+  wrap.key.fill(0);
+  contentKey.fill(0);
+  const nonce = randomBytes(AT.nonce.size);
+  out.set(nonce, AT.nonce.offset);
+  writeUint32(out, AT.ciphertextLength.offset, framed.size + TAG_SIZE);
+  out.set(headerChecksum(out), AT.headerChecksum.offset);
+  // The plaintext is framed in place, where its ciphertext goes; OpenSSL returns the ciphertext in a new buffer.
+  framed.write(out, ENVELOPE_HEADER_SIZE);
+  const cipher = createCipheriv("aes-256-gcm", payload.key, nonce);
+  payload.key.fill(0);
+  cipher.setAAD(out.subarray(0, ENVELOPE_HEADER_SIZE));
+  const encrypted = cipher.update(out.subarray(ENVELOPE_HEADER_SIZE, out.length - TAG_SIZE));
+  cipher.final();
+  out.set(encrypted, ENVELOPE_HEADER_SIZE);
+  out.set(cipher.getAuthTag(), out.length - TAG_SIZE);
+  return out;
+}
+
+/** The X25519 shared secret; an ephemeral key that gives none (a low-order point) is a malformed envelope. */
+function x25519Shared(privateKey: KeyObject, ephemeral: Uint8Array): Uint8Array {
+  try {
+    return new Uint8Array(diffieHellman({ privateKey, publicKey: x25519PublicKeyObject(ephemeral) }));
+  } catch {
+    throw new EnvelopeFormatError(
+      "ephemeralPublicKey",
+      AT.ephemeralPublicKey.offset,
+      "is an X25519 key that gives no shared secret (a low-order point)",
+    );
+  }
+}
+
+/** AES-256-GCM (node:crypto) of `plaintext`: the ciphertext then the 16-byte tag. */
+function aesGcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([head, cipher.getAuthTag()]);
+}
+
+/** AES-256-GCM (node:crypto) decryption of ciphertext || tag; throws when authentication fails. */
+function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
+  const head = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  decipher.final();
+  return new Uint8Array(head);
+}
+
 /** The AES-256-GCM key and the key commitment, from the content key. */
-function payloadKeys(contentKey: Uint8Array) {
-  const okm = hkdf(sha256, contentKey, undefined, LABEL_PAYLOAD, 64);
+function payloadKeys(contentKey: Uint8Array, suite: number = ENVELOPE_SUITE) {
+  const okm =
+    suite === ENVELOPE_SUITE_X25519
+      ? new Uint8Array(hkdfSync("sha256", contentKey, new Uint8Array(0), LABEL_PAYLOAD, 64))
+      : hkdf(sha256, contentKey, undefined, LABEL_PAYLOAD, 64);
   return { key: okm.slice(0, 32), commitment: okm.slice(32, 64) };
 }
 
-function unwrapContentKey(parsed: ParsedEnvelope, privateKey: Uint8Array): Uint8Array {
-  const publicKey = secp256k1.getPublicKey(privateKey, true);
-  const shared = secp256k1.getSharedSecret(privateKey, parsed.ephemeralPublicKey, true).subarray(1);
-  const wrap = wrapKeys(shared, parsed.ephemeralPublicKey, publicKey);
+function unwrapContentKey(parsed: ParsedEnvelope, privateKeyInput: PrivateKeyInput): Uint8Array {
+  const suite = parsed.suite as PrivacySuite;
+  let key: { suite: PrivacySuite; bytes: Uint8Array };
+  try {
+    key = parsePrivacyPrivateKeyWithSuite(privateKeyInput, suite);
+  } catch (error) {
+    // A text key of the other suite: not this envelope's recipient (said as such; the key is never repeated).
+    if (typeof privateKeyInput === "string" && parsePrivacyPrivateKeyWithSuite(privateKeyInput).suite !== suite) {
+      throw new EnvelopeKeyError(
+        "private",
+        `Cannot open: this envelope is sealed with suite ${suite} (${suite === 2 ? "X25519" : "secp256k1"}) and ` +
+          `the key given is a suite ${suite === 2 ? 1 : 2} key: not the recipient's. Open it with the private key of ` +
+          "the public key the request named, or with the envelope's disclosure key",
+      );
+    }
+    throw error;
+  }
+  const privateKey = key.bytes;
+  let publicKey: Uint8Array;
+  let shared: Uint8Array;
+  if (suite === 2) {
+    const keyObject = x25519PrivateKeyObject(privateKey);
+    publicKey = x25519PublicBytes(keyObject);
+    shared = x25519Shared(keyObject, parsed.ephemeralPublicKey.subarray(1));
+  } else {
+    publicKey = privacyPublicKeyOf(privateKey, suite);
+    shared = secp256k1.getSharedSecret(privateKey, parsed.ephemeralPublicKey, true).subarray(1);
+  }
+  const wrap = wrapKeys(suite, shared, parsed.ephemeralPublicKey, publicKey);
   if (!equalBytes(wrap.keyCheck, parsed.keyCheck)) {
     throw new EnvelopeKeyError(
       "private",
@@ -384,9 +536,11 @@ function unwrapContentKey(parsed: ParsedEnvelope, privateKey: Uint8Array): Uint8
   }
   let contentKey: Uint8Array;
   try {
-    contentKey = chacha20poly1305(wrap.key, wrap.nonce, parsed.header.subarray(0, AT.wrappedKey.offset)).decrypt(
-      parsed.wrappedKey,
-    );
+    const aad = parsed.header.subarray(0, AT.wrappedKey.offset);
+    contentKey =
+      suite === 2
+        ? aesGcmOpen(wrap.key, wrap.nonce, aad, parsed.wrappedKey)
+        : chacha20poly1305(wrap.key, wrap.nonce, aad).decrypt(parsed.wrappedKey);
   } catch (error) {
     throw new EnvelopeCorruptedError(
       "wrapped key",
@@ -396,7 +550,7 @@ function unwrapContentKey(parsed: ParsedEnvelope, privateKey: Uint8Array): Uint8
     );
   }
   wrap.key.fill(0);
-  if (!equalBytes(payloadKeys(contentKey).commitment, parsed.keyCommitment)) {
+  if (!equalBytes(payloadKeys(contentKey, suite).commitment, parsed.keyCommitment)) {
     throw new EnvelopeCorruptedError("header", "the content key does not match the envelope's key commitment");
   }
   return contentKey;
@@ -415,7 +569,10 @@ async function decryptPayload(
 ): Promise<EnvelopeContents> {
   let framed: Uint8Array;
   try {
-    framed = await gcm(keys.key, parsed.nonce, parsed.header).decrypt(parsed.ciphertext);
+    framed =
+      parsed.suite === ENVELOPE_SUITE_X25519
+        ? aesGcmOpen(keys.key, parsed.nonce, parsed.header, parsed.ciphertext)
+        : await gcm(keys.key, parsed.nonce, parsed.header).decrypt(parsed.ciphertext);
   } catch (error) {
     throw new EnvelopeCorruptedError(
       "payload",
