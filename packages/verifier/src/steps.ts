@@ -88,7 +88,7 @@ export function notPossibleWithoutData(proof: PrivateInferenceProof): string {
     ? "not possible without the data: a hashed proof holds only its tensors' hashes; the holder passes the inputs " +
         "and outputs (--inputs, --outputs) to re-execute it"
     : "not possible without the data: an encrypted proof's tensors are sealed to its requester; re-execute with " +
-        "the requester's key (--key) or the proof's disclosure key (--disclosure-key)";
+        "the requester's key (--privacy-key) or the proof's disclosure key (--disclosure-key)";
 }
 
 /** The steps of a proof verification, in the report's order (see `STEPS`). */

@@ -1,7 +1,8 @@
 /**
  * The private modes' commands and flags: `strata key new` (a requester's key pair), `strata proof disclose
- * <commitment> --key <sk>` (one proof's disclosure key), and the data flags of `strata verify` (`--inputs`,
- * `--outputs`, `--key`, `--disclosure-key`).
+ * <commitment> --privacy-key <sk>` (one proof's disclosure key), and the data flags of `strata verify` (`--inputs`,
+ * `--outputs`, `--privacy-key`, `--disclosure-key`). `--privacy-key`, not `--key`: `--key` is the chain signing key of
+ * every chain-facing command.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { Command } from "commander";
@@ -27,7 +28,7 @@ import { output } from "../options";
 export interface RevealFlags {
   inputs?: string;
   outputs?: string;
-  key?: string;
+  privacyKey?: string;
   disclosureKey?: string;
 }
 
@@ -36,7 +37,10 @@ export function revealOptions(command: Command): Command {
   return command
     .option("--inputs <file>", "a hashed proof: its inputs, JSON as `strata infer --input` takes (re-executes it)")
     .option("--outputs <file>", "a hashed proof: its outputs, JSON as `strata infer --outputs` wrote them")
-    .option("--key <sk>", "an encrypted proof: the requester's private key (strata-sk1:...) or @file (re-executes it)")
+    .option(
+      "--privacy-key <sk>",
+      "an encrypted proof: the requester's private key (strata-sk2:... or strata-sk1:...) or @file (re-executes it)",
+    )
     .option("--disclosure-key <dk>", "an encrypted proof: its disclosure key (strata-dk1:...) or @file");
 }
 
@@ -44,11 +48,13 @@ export function revealOptions(command: Command): Command {
 export async function revealOf(flags: RevealFlags): Promise<PrivateReveal | undefined> {
   const given = [
     flags.inputs !== undefined || flags.outputs !== undefined ? "--inputs/--outputs" : undefined,
-    flags.key !== undefined ? "--key" : undefined,
+    flags.privacyKey !== undefined ? "--privacy-key" : undefined,
     flags.disclosureKey !== undefined ? "--disclosure-key" : undefined,
   ].filter((g) => g !== undefined);
   if (given.length > 1) throw new CliError("USAGE", `give one of ${given.join(", ")}, not several`);
-  if (flags.key !== undefined) return { privateKey: await privateKeyOf(flags.key, "--key") };
+  if (flags.privacyKey !== undefined) {
+    return { privateKey: await privateKeyOf(flags.privacyKey, "--privacy-key") };
+  }
   if (flags.disclosureKey !== undefined) {
     const text = await textOf(flags.disclosureKey);
     return { disclosureKey: formatDisclosureKey(keyOrUsage("--disclosure-key", () => parseDisclosureKey(text))) };
@@ -69,8 +75,8 @@ export function keyCommand(): Command {
   key.addCommand(
     new Command("new")
       .description(
-        "Make a privacy key pair: the public key (strata-pk1:...) goes with encrypted requests (`strata infer " +
-          "--privacy encrypted --recipient`); the private key (strata-sk1:...) opens them and makes disclosure keys. " +
+        "Make a privacy key pair: the public key (strata-pk2:...) goes with encrypted requests (`strata infer " +
+          "--privacy encrypted --recipient`); the private key (strata-sk2:...) opens them and makes disclosure keys. " +
           "With --out the private key is written to the file (mode 0600) and only the public key is printed.",
       )
       .option("--out <file>", "write the private key to this file instead of printing it")
@@ -93,22 +99,22 @@ export function keyCommand(): Command {
 }
 
 /**
- * `strata proof disclose <commitment> --key <sk>`: the disclosure key of one encrypted proof (read and checked like
+ * `strata proof disclose <commitment> --privacy-key <sk>`: the disclosure key of one encrypted proof (read and checked like
  * `proof show`). It opens that proof and nothing else; the long-term key is not printed nor derivable from it.
  */
 export function discloseAction(
   show: (commitment: string) => Promise<{ document: unknown }>,
-  flags: { key: string; json?: boolean },
+  flags: { privacyKey: string; json?: boolean },
   commitment: string,
 ): Promise<void> {
   return (async () => {
-    const privateKey = await privateKeyOf(flags.key, "--key");
+    const privateKey = await privateKeyOf(flags.privacyKey, "--privacy-key");
     const { document } = await show(commitment);
     if (!isPrivateProof(document) || document.privacy !== "encrypted") {
       const mode = isPrivateProof(document) ? document.privacy : "public";
       throw new CliError("USAGE", `proof ${commitment} is ${mode}: only an encrypted proof has a disclosure key`);
     }
-    const disclosureKey = keyOrUsage("--key", () => privateProofDisclosureKey(document, privateKey));
+    const disclosureKey = keyOrUsage("--privacy-key", () => privateProofDisclosureKey(document, privateKey));
     output(flags.json, { commitment, disclosureKey }, [disclosureKey]);
   })();
 }

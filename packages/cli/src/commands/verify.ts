@@ -125,8 +125,11 @@ export function proofCommand(): Command {
             "verify --disclosure-key`) and nothing else; the private key is neither printed nor derivable from it.",
         )
         .argument("<commitment>", "the proof commitment (bytes32 hex)")
-        .requiredOption("--key <sk>", "the requester's private key (strata-sk1:...) or @file"),
-    ).action(async (commitment: string, flags: LocateFlags & { key: string }) =>
+        .requiredOption(
+          "--privacy-key <sk>",
+          "the requester's private key (strata-sk2:... or strata-sk1:...) or @file",
+        ),
+    ).action(async (commitment: string, flags: LocateFlags & { privacyKey: string }) =>
       withVerifier(flags, (verifier) => discloseAction((c) => verifier.showProof(c, locate(flags)), flags, commitment)),
     ),
   );
