@@ -1,6 +1,8 @@
 import {
   BaseWallet,
   getAddress,
+  getBytes,
+  id,
   recoverAddress,
   Signature,
   TypedDataEncoder,
@@ -10,6 +12,7 @@ import {
 import { PrivateDataError, ProofFormatError, SignatureError, StrataError } from "./errors";
 import type { Bytes32, Commitment } from "./ids";
 import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
+import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
 import {
   assertCanonicalSignature,
   decodeProof,
@@ -404,8 +407,58 @@ function domainOf(doc: UnsignedPrivateProof) {
  * the ciphertext hash from the envelope's bytes. Throws {@link ProofFormatError} when a stored hash disagrees.
  */
 export function privateProofCommitment(doc: UnsignedPrivateProof | PrivateInferenceProof): Commitment {
-  const checked = validatePrivateProof(withoutSignature(doc), { unsigned: true });
-  return TypedDataEncoder.hash(domainOf(checked), PRIVATE_PROOF_EIP712_TYPES, messageOf(checked)) as Commitment;
+  return digestOf(validatePrivateProof(withoutSignature(doc), { unsigned: true }));
+}
+
+/** The v3 EIP-712 struct's type hash. */
+const TYPE_HASH = getBytes(id(TypedDataEncoder.from(PRIVATE_PROOF_EIP712_TYPES).encodeType("InferenceProof")));
+const DOMAIN_SEPARATORS = new Map<string, Uint8Array>();
+
+/**
+ * The EIP-712 digest of a checked private proof, written directly (`keccak256(0x1901 || domainSeparator ||
+ * keccak256(typeHash || the 14 fields as 32-byte words))`): byte for byte `TypedDataEncoder.hash` of
+ * {@link PRIVATE_PROOF_EIP712_TYPES} and the message (parity-tested), without ethers' generic encoder.
+ */
+function digestOf(doc: UnsignedPrivateProof): Commitment {
+  const m = messageOf(doc);
+  const struct = new Uint8Array(15 * 32);
+  struct.set(TYPE_HASH, 0);
+  writeWord(struct, 32, m.version);
+  writeHex(m.modelId, struct, 64, 32);
+  writeWord(struct, 96, m.modelVersion);
+  writeHex(m.modelBlobId, struct, 128, 32);
+  writeHex(m.modelSha256, struct, 160, 32);
+  writeHex(m.modelRegistry, struct, 192 + 12, 20);
+  writeHex(m.inputHash, struct, 224, 32);
+  writeHex(m.outputHash, struct, 256, 32);
+  writeHex(m.runtimeHash, struct, 288, 32);
+  writeHex(m.node, struct, 320 + 12, 20);
+  writeWord(struct, 352, m.timestamp);
+  writeHex(m.requestId, struct, 384, 32);
+  writeWord(struct, 416, m.privacy);
+  writeHex(m.ciphertextHash, struct, 448, 32);
+  const key = `${doc.domain.chainId}/${doc.domain.proofRegistry}`;
+  let separator = DOMAIN_SEPARATORS.get(key);
+  if (separator === undefined) {
+    separator = getBytes(TypedDataEncoder.hashDomain(domainOf(doc)));
+    if (DOMAIN_SEPARATORS.size >= 64) DOMAIN_SEPARATORS.clear();
+    DOMAIN_SEPARATORS.set(key, separator);
+  }
+  const message = new Uint8Array(66);
+  message[0] = 0x19;
+  message[1] = 0x01;
+  message.set(separator, 2);
+  message.set(keccak256Bytes(struct), 34);
+  return keccak256Hex(message) as Commitment;
+}
+
+/** Writes a safe non-negative integer as a big-endian uint256 into the zeroed word at `offset`. */
+function writeWord(out: Uint8Array, offset: number, value: number): void {
+  let v = BigInt(value);
+  for (let i = 31; i >= 0 && v > 0n; i--) {
+    out[offset + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
 }
 
 /** Signs a private proof with its node's key; returns the signed document and its commitment. */
@@ -422,12 +475,15 @@ export async function signPrivateProof(
       address,
     );
   }
-  const commitment = privateProofCommitment(checked);
-  const signature =
-    signer instanceof BaseWallet
-      ? signer.signingKey.sign(commitment).serialized
-      : Signature.from(await signer.signTypedData(domainOf(checked), PRIVATE_PROOF_EIP712_TYPES, messageOf(checked)))
-          .serialized;
+  const commitment = digestOf(checked);
+  // A local key signs the commitment directly (the signature is the key's by construction, as for public proofs);
+  // any other signer signs the typed data, and its signature is checked by recovering it.
+  if (signer instanceof BaseWallet) {
+    return { proof: { ...checked, signature: signer.signingKey.sign(commitment).serialized }, commitment };
+  }
+  const signature = Signature.from(
+    await signer.signTypedData(domainOf(checked), PRIVATE_PROOF_EIP712_TYPES, messageOf(checked)),
+  ).serialized;
   assertCanonicalSignature(signature);
   if (recoverAddress(commitment, signature).toLowerCase() !== checked.node.toLowerCase()) {
     throw new SignatureError("The signer returned a signature that is not the node's: check the signer", checked.node);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { TypedDataEncoder, Wallet } from "ethers";
 import {
   buildPrivateProof,
   ciphertextHash,
@@ -16,7 +16,9 @@ import {
   formatPrivacyPrivateKey,
   formatPrivacyPublicKey,
   generatePrivacyKey,
+  hashRuntime,
   openPrivateProof,
+  PRIVATE_PROOF_EIP712_TYPES,
   PrivateDataError,
   privateProofCommitment,
   privateProofDisclosureKey,
@@ -116,6 +118,40 @@ describe("private proofs (format v3): hashed and encrypted modes", function () {
     expect(Buffer.from(opened.inputs[0].bytes!)).to.deep.equal(MARKER);
     expect(opened.inputs.map((t) => t.name)).to.deep.equal(["input", "scale"]);
     expect(opened.outputs[0].hash).to.equal(proof.output.tensors[0].hash);
+  });
+
+  it("the commitment is the EIP-712 digest of the v3 type, byte for byte as ethers computes it", async function () {
+    for (const mode of ["hashed", "encrypted"] as const) {
+      const { proof } = await signed(mode);
+      const message = {
+        version: 3,
+        modelId: proof.model.id,
+        modelVersion: proof.model.version,
+        modelBlobId: proof.model.blobId,
+        modelSha256: proof.model.sha256,
+        modelRegistry: proof.domain.modelRegistry,
+        inputHash: proof.input.hash,
+        outputHash: proof.output.hash,
+        runtimeHash: hashRuntime(proof.runtime),
+        node: proof.node,
+        timestamp: proof.timestamp,
+        requestId: proof.requestId,
+        privacy: mode === "hashed" ? 1 : 2,
+        ciphertextHash: mode === "hashed" ? `0x${"0".repeat(64)}` : ciphertextHash(proof.envelope!.bytes),
+      };
+      const domain = {
+        name: "Strata",
+        version: "1",
+        chainId: proof.domain.chainId,
+        verifyingContract: proof.domain.proofRegistry,
+      };
+      expect(privateProofCommitment(proof)).to.equal(
+        TypedDataEncoder.hash(domain, PRIVATE_PROOF_EIP712_TYPES, message),
+      );
+      expect(TypedDataEncoder.from(PRIVATE_PROOF_EIP712_TYPES).encodeType("InferenceProof")).to.match(
+        /,bytes32 requestId,uint8 privacy,bytes32 ciphertextHash\)$/,
+      );
+    }
   });
 
   it("the commitment covers the privacy mode and the ciphertext hash, and differs from the v2 proof's", async function () {
