@@ -115,6 +115,10 @@ describe("strata key new, verify with private data, proof disclose", function ()
   });
 
   it("verify --privacy-key re-executes an encrypted proof; proof disclose gives a key that does too; a wrong key fails", async function () {
+    const shown = await runStrata(["proof", "show", encrypted, ...network.slice(0, -2)]);
+    expect(shown.exitCode, shown.out).to.equal(0);
+    expect(shown.out).to.match(/input\s+x float32\[1,4\] hash 0x[0-9a-f]{64} \(no data in the proof\)/);
+    expect(shown.out).to.match(/privacy\s+encrypted: the tensors sealed to the requester \(envelope \d+ bytes/);
     const withKey = await runStrata(["verify", encrypted, ...network, "--privacy-key", `@${keyFile}`]);
     expect(withKey.exitCode, withKey.out).to.equal(0);
     expect(withKey.out).to.match(/: VERIFIED$/m);
