@@ -16,11 +16,13 @@ import {
   Verifier,
   VerifierUsageError,
   type ProofRecord,
+  type VerificationReport,
 } from "@strata/verifier";
 import { blobIdToBytes32, decodeTensor, proofModelBlobId, proofToJson } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
+import { ChallengeRefusedError, challengeEquivocation, slashLines, type Slash } from "../challenge";
 
 interface LocateFlags extends ChainCommandFlags {
   root?: string;
@@ -35,6 +37,8 @@ interface LocateFlags extends ChainCommandFlags {
 }
 
 interface VerifyFlags extends LocateFlags {
+  challenge?: boolean;
+  against?: string;
   reexecute?: boolean;
   tolerance?: string;
   relTolerance?: string;
@@ -75,9 +79,25 @@ export function verifyCommand(): Command {
       .option("--reexecute", "fetch the model from Walrus (verified by sha256) and re-run the inference")
       .option("--tolerance <abs>", "compare re-executed outputs within this absolute tolerance (default: bit for bit)")
       .option("--rel-tolerance <rel>", "... and within this relative tolerance")
-      .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models"),
+      .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models")
+      .option(
+        "--challenge",
+        "with --against: when the two proofs are an equivocation (same node, model, input and runtime, different " +
+          "outputs), slash the node through InferenceRequests.slashEquivocation, signed with the key (--key-file, " +
+          "STRATA_KEY_FILE or STRATA_PRIVATE_KEY); any other pair is refused and nothing is sent",
+      )
+      .option("--against <commitment>", "with --challenge: the other proof of the pair (located like the first)"),
   ).action(async (commitment: string, flags: VerifyFlags) =>
-    withVerifier(flags, async (verifier) => {
+    withVerifier(flags, async (verifier, settings) => {
+      if (flags.challenge === true && flags.against === undefined) {
+        throw new VerifierUsageError(
+          "--against",
+          "--challenge needs --against <commitment>: the other proof of the pair",
+        );
+      }
+      if (flags.challenge !== true && flags.against !== undefined) {
+        throw new VerifierUsageError("--against", "--against is for --challenge");
+      }
       const report = await verifier.verifyProof(commitment, {
         ...locate(flags),
         reexecute: flags.reexecute === true,
@@ -86,8 +106,12 @@ export function verifyCommand(): Command {
           ...(flags.relTolerance === undefined ? {} : { relative: number("--rel-tolerance", flags.relTolerance) }),
         },
       });
-      output(flags.json, report, [renderReport(report)]);
-      if (!report.ok) fail(new VerificationFailedError(report));
+      if (flags.challenge !== true || flags.against === undefined) {
+        output(flags.json, report, [renderReport(report)]);
+        if (!report.ok) fail(new VerificationFailedError(report));
+        return;
+      }
+      await challenge(verifier, settings, report, commitment, flags.against, flags);
     }),
   );
 }
@@ -119,7 +143,10 @@ export function proofCommand(): Command {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** Runs `body` with a verifier of the configured deployment; maps verifier errors to exit statuses 1 and 2. */
-async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: Verifier) => Promise<void>) {
+async function withVerifier(
+  flags: VerifyFlags | LocateFlags,
+  body: (verifier: Verifier, settings: Settings) => Promise<void>,
+) {
   let settings: Settings | undefined;
   let verifier: Verifier | undefined;
   try {
@@ -136,7 +163,7 @@ async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: V
       ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    await body(verifier);
+    await body(verifier, settings);
   } catch (error) {
     if (!(error instanceof VerificationError)) throw error;
     fail(error, flags.json === true);
@@ -145,6 +172,45 @@ async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: V
     // A JSON-RPC provider that never reached its chain keeps retrying: stop it so the process can exit.
     settings?.provider.destroy();
   }
+}
+
+/**
+ * `verify --challenge`: prints the first proof's report, reads both proofs and slashes their node when they are an
+ * equivocation (see challenge.ts); a refused pair fails with exit status 1 and sends nothing.
+ */
+async function challenge(
+  verifier: Verifier,
+  settings: Settings,
+  report: VerificationReport,
+  first: string,
+  second: string,
+  flags: VerifyFlags,
+): Promise<void> {
+  const [a, b] = [
+    (await verifier.showProof(first, locate(flags))).document,
+    // The second proof is found on its own (--root and --index are the first's).
+    (await verifier.showProof(second, locate({ ...flags, root: undefined, index: undefined }))).document,
+  ];
+  const deployment = settings.deployment();
+  let slash: Slash;
+  try {
+    slash = await challengeEquivocation(a, b, {
+      requests: deployment.contracts.InferenceRequests,
+      domain: { chainId: deployment.chainId, proofRegistry: deployment.contracts.ProofRegistry },
+      signer: () => settings.signer(),
+    });
+  } catch (error) {
+    if (error instanceof ChallengeRefusedError) {
+      // The reason goes to stderr (see fail), and into the JSON.
+      output(flags.json, { ...report, challenge: { slashed: false, reason: error.reason } }, [renderReport(report)]);
+    }
+    throw error;
+  }
+  output(flags.json, { ...report, challenge: { slashed: true, ...slash } }, [
+    renderReport(report),
+    ...slashLines(slash),
+  ]);
+  if (!report.ok) fail(new VerificationFailedError(report));
 }
 
 /** Reports `error` on stderr (and as JSON on stdout with --json) and sets the exit status. */
