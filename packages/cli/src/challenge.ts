@@ -4,11 +4,24 @@
  * whether they are an equivocation under this deployment's domain, and only then is the evidence sent to
  * `slashEquivocation` with the configured key. A pair that is not an equivocation, a node without a bond or a
  * deployment without InferenceRequests is refused before any transaction.
+ *
+ * Without `--against`, {@link findConflicting} looks for the second proof in the newest batches the first proof's node
+ * anchored or announced: each batch read whole from Walrus (Blob ID recomputed), its proofs decoded, and the first one
+ * of the same model, input and runtime with another output that {@link checkEquivocation} accepts is the evidence.
  */
 import { formatEther, type Signer } from "ethers";
 import { InferenceRequests__factory } from "@strata/contracts";
-import { checkEquivocation, revertDataOf, type InferenceProof } from "@strata/core";
+import {
+  checkEquivocation,
+  decodeBatch,
+  decodeBatchQuilt,
+  revertDataOf,
+  StrataError,
+  type InferenceProof,
+  type StrataClient,
+} from "@strata/core";
 import { VerificationError } from "@strata/verifier";
+import { decodeQuilt, type WalrusClient } from "@strata/walrus";
 import { CliError } from "./errors";
 
 /** A challenge was refused before any transaction (exit status 1): the pair is not evidence the chain would accept. */
@@ -109,4 +122,85 @@ export function slashLines(slash: Slash): string[] {
       `challenger ${slash.challenger}`,
     `  tx         ${slash.txHash} (block ${slash.blockNumber}, gas ${slash.gasUsed})`,
   ];
+}
+
+/** What {@link findConflicting} searched, and the conflicting proof when it found one. */
+export interface ConflictSearch {
+  found?: { proof: InferenceProof; root: string; blobId: string };
+  /** Batches read (of the node's newest). */
+  batches: number;
+  /** Proofs decoded in them. */
+  proofs: number;
+  /** Blobs that could not be read or decoded (skipped). */
+  skipped: number;
+}
+
+/**
+ * Searches the newest `maxBatches` batches `first.node` anchored or announced for a proof that, with `first`, is an
+ * equivocation under `domain` (see {@link checkEquivocation}). Blobs that cannot be read or are not batches are skipped
+ * and counted; proofs anchored singly are not searched.
+ */
+export async function findConflicting(
+  first: InferenceProof,
+  options: {
+    client: StrataClient;
+    walrus: WalrusClient;
+    domain: { chainId: number; proofRegistry: string };
+    maxBatches: number;
+    maxEvents?: number;
+  },
+): Promise<ConflictSearch> {
+  const search: ConflictSearch = { batches: 0, proofs: 0, skipped: 0 };
+  const sameNode = (p: InferenceProof) => p.node.toLowerCase() === first.node.toLowerCase();
+  // The cheap fields first (the decoders recomputed every hash); the full check only for a candidate.
+  const candidate = (p: InferenceProof) =>
+    sameNode(p) &&
+    p.model.id === first.model.id &&
+    p.model.version === first.model.version &&
+    p.input.hash === first.input.hash &&
+    p.output.hash !== first.output.hash;
+  await options.client.proofs.scanBatchReferencesNewestFirst(
+    async (reference) => {
+      search.batches += 1;
+      for (const blobId of reference.blobIds) {
+        const proofs = await batchProofs(options.walrus, blobId);
+        if (proofs === undefined) {
+          search.skipped += 1;
+          continue;
+        }
+        search.proofs += proofs.length;
+        const proof = proofs.find((p) => candidate(p) && checkEquivocation(first, p, options.domain).equivocation);
+        if (proof) {
+          search.found = { proof, root: reference.root, blobId };
+          return true;
+        }
+      }
+      return search.batches >= options.maxBatches;
+    },
+    { node: first.node, ...(options.maxEvents === undefined ? {} : { maxEvents: options.maxEvents }) },
+  );
+  return search;
+}
+
+/** The proofs of the batch blob or quilt `blobId` (read verified), or undefined when it cannot be read or decoded. */
+async function batchProofs(walrus: WalrusClient, blobId: string): Promise<InferenceProof[] | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await walrus.read(blobId);
+  } catch (error) {
+    if (error instanceof StrataError) return undefined;
+    throw error;
+  }
+  try {
+    const quilt = decodeQuilt(bytes, { nShards: walrus.shards });
+    return decodeBatchQuilt(quilt.patches.map((p) => ({ identifier: p.identifier, contents: quilt.patch(p) }))).proofs;
+  } catch (error) {
+    if (!(error instanceof StrataError)) throw error;
+  }
+  try {
+    return decodeBatch(bytes).proofs;
+  } catch (error) {
+    if (error instanceof StrataError) return undefined;
+    throw error;
+  }
 }

@@ -18,6 +18,8 @@ import { runStrata } from "./in-process";
 
 /** Hardhat's account #2: the challenger (neither the deployer nor the node). */
 const CHALLENGER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/** Hardhat's account #3: a second node. */
+const SECOND_NODE_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 
 const RUNTIME: RuntimeV1 = {
   engine: "onnxruntime-node",
@@ -40,14 +42,14 @@ describe("strata verify --challenge: an equivocating node slashed on-chain", fun
   let seq = 0;
   let model: ProofModel;
 
-  /** A v2 proof of the test model on input x = [1, 2, 3, 4], with output `y`, signed by `signer`. */
-  async function proof(y: number[], signer: Wallet = node): Promise<InferenceProof> {
+  /** A v2 proof of the test model on input `x` (default [1, 2, 3, 4]), with output `y`, signed by `signer`. */
+  async function proof(y: number[], signer: Wallet = node, x = [1, 2, 3, 4]): Promise<InferenceProof> {
     seq += 1;
     const unsigned = buildProof(
       {
         domain: stack.client.proofDomain,
         model,
-        inputs: [encodeBinaryTensor("x", "float32", [1, 4], new Float32Array([1, 2, 3, 4]))],
+        inputs: [encodeBinaryTensor("x", "float32", [1, 4], new Float32Array(x))],
         outputs: [encodeBinaryTensor("y", "float32", [1, 2], new Float32Array(y))],
         runtime: RUNTIME,
         node: signer.address,
@@ -59,11 +61,11 @@ describe("strata verify --challenge: an equivocating node slashed on-chain", fun
     return signProof(unsigned, signer);
   }
 
-  /** Stores `proofs` as one quilt and anchors their batch as the node; their commitments. */
-  async function anchor(proofs: InferenceProof[]): Promise<string[]> {
+  /** Stores `proofs` as one quilt and anchors their batch as `by`; their commitments. */
+  async function anchor(proofs: InferenceProof[], by: Wallet = node): Promise<string[]> {
     const batch = buildBatchV2(proofs);
     const stored = await stack.walrus.client.storeQuilt(batch.quilts[0].patches, { epochs: 5 });
-    await (await stack.client.proofs.connect(node).anchorBatch(batch.root, stored.blobId, proofs.length)).wait();
+    await (await stack.client.proofs.connect(by).anchorBatch(batch.root, stored.blobId, proofs.length)).wait();
     return batch.commitments;
   }
 
@@ -143,9 +145,45 @@ describe("strata verify --challenge: an equivocating node slashed on-chain", fun
     expect(again.json.challenge.reason).to.match(/has no bond .* \(it was slashed already, at /);
   });
 
-  it("refuses --challenge without --against (usage, exit 2)", async function () {
-    const [a] = await anchor([await proof([0.5, 0.5])]);
+  it("without --against, finds the conflicting proof in the node's newest batches and slashes the node", async function () {
+    // A second node, admitted and bonded here (the first is slashed above).
+    const second = new Wallet(SECOND_NODE_KEY, stack.provider);
+    const requests = stack.registries.inferenceRequests!;
+    await (await stack.registries.nodeRegistry.admitNode(second.address, "http://127.0.0.1")).wait();
+    const { minBond } = await requests.config();
+    await (await requests.connect(second).postBond({ value: minBond })).wait();
+
+    const [a] = await anchor([await proof([0.1, 0.9], second), await proof([0.3, 0.7], second, [9, 9, 9, 9])], second);
+    await anchor([await proof([0.9, 0.1], second)], second);
     const run = await runStrata(["verify", a, "--challenge", ...network], { silenceStderr: true });
+    expect(run.exitCode, run.out).to.equal(0);
+    expect(run.out).to.include(`EQUIVOCATION by node ${second.address}: ${a} and `);
+    expect((await requests.getBond(second.address)).amount).to.equal(0n);
+  });
+
+  it("without --against, says when the node's batches hold no conflicting proof, and sends nothing", async function () {
+    const [a] = await anchor([await proof([0.5, 0.5], node, [4, 3, 2, 1])]);
+    const challenger = new Wallet(CHALLENGER_KEY, stack.provider);
+    const nonce = await stack.provider.getTransactionCount(challenger.address);
+    const run = await runStrata(["verify", a, "--challenge", "--json", ...network], { silenceStderr: true });
+    expect(run.exitCode, run.out).to.equal(0);
+    const json = JSON.parse(run.out) as ChallengeJson;
+    expect(json.ok).to.equal(true);
+    expect(json.challenge.slashed).to.equal(false);
+    expect(json.challenge.reason).to.match(
+      new RegExp(
+        `^no equivocation found: no proof of node ${node.address} .* in its newest \\d+ batch\\(es\\) \\(\\d+ proofs read\\); nothing sent$`,
+      ),
+    );
+    expect(await stack.provider.getTransactionCount(challenger.address)).to.equal(nonce);
+  });
+
+  it("refuses --against without --challenge (usage, exit 2)", async function () {
+    const [a, b] = await anchor([
+      await proof([0.5, 0.5], node, [7, 7, 7, 7]),
+      await proof([0.5, 0.5], node, [8, 8, 8, 8]),
+    ]);
+    const run = await runStrata(["verify", a, "--against", b, ...network], { silenceStderr: true });
     expect(run.exitCode).to.equal(2);
   });
 });

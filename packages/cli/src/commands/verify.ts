@@ -18,11 +18,11 @@ import {
   type ProofRecord,
   type VerificationReport,
 } from "@strata/verifier";
-import { blobIdToBytes32, decodeTensor, proofModelBlobId, proofToJson } from "@strata/core";
+import { blobIdToBytes32, decodeTensor, proofModelBlobId, proofToJson, type InferenceProof } from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
-import { ChallengeRefusedError, challengeEquivocation, slashLines, type Slash } from "../challenge";
+import { ChallengeRefusedError, challengeEquivocation, findConflicting, slashLines, type Slash } from "../challenge";
 
 interface LocateFlags extends ChainCommandFlags {
   root?: string;
@@ -82,19 +82,14 @@ export function verifyCommand(): Command {
       .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models")
       .option(
         "--challenge",
-        "with --against: when the two proofs are an equivocation (same node, model, input and runtime, different " +
+        "when this proof and another by its node are an equivocation (same model, input and runtime, different " +
           "outputs), slash the node through InferenceRequests.slashEquivocation, signed with the key (--key-file, " +
-          "STRATA_KEY_FILE or STRATA_PRIVATE_KEY); any other pair is refused and nothing is sent",
+          "STRATA_KEY_FILE or STRATA_PRIVATE_KEY). The other proof is --against's, else searched for in the newest " +
+          "--scan-batches batches of the node; any pair that is not an equivocation is refused and nothing is sent",
       )
       .option("--against <commitment>", "with --challenge: the other proof of the pair (located like the first)"),
   ).action(async (commitment: string, flags: VerifyFlags) =>
     withVerifier(flags, async (verifier, settings) => {
-      if (flags.challenge === true && flags.against === undefined) {
-        throw new VerifierUsageError(
-          "--against",
-          "--challenge needs --against <commitment>: the other proof of the pair",
-        );
-      }
       if (flags.challenge !== true && flags.against !== undefined) {
         throw new VerifierUsageError("--against", "--against is for --challenge");
       }
@@ -106,12 +101,12 @@ export function verifyCommand(): Command {
           ...(flags.relTolerance === undefined ? {} : { relative: number("--rel-tolerance", flags.relTolerance) }),
         },
       });
-      if (flags.challenge !== true || flags.against === undefined) {
+      if (flags.challenge !== true) {
         output(flags.json, report, [renderReport(report)]);
         if (!report.ok) fail(new VerificationFailedError(report));
         return;
       }
-      await challenge(verifier, settings, report, commitment, flags.against, flags);
+      await challenge(verifier, settings, report, commitment, flags);
     }),
   );
 }
@@ -183,20 +178,42 @@ async function challenge(
   settings: Settings,
   report: VerificationReport,
   first: string,
-  second: string,
   flags: VerifyFlags,
 ): Promise<void> {
-  const [a, b] = [
-    (await verifier.showProof(first, locate(flags))).document,
-    // The second proof is found on its own (--root and --index are the first's).
-    (await verifier.showProof(second, locate({ ...flags, root: undefined, index: undefined }))).document,
-  ];
+  const a = (await verifier.showProof(first, locate(flags))).document;
   const deployment = settings.deployment();
+  const domain = { chainId: deployment.chainId, proofRegistry: deployment.contracts.ProofRegistry };
+  let b: InferenceProof;
+  if (flags.against !== undefined) {
+    // The second proof is found on its own (--root and --index are the first's).
+    b = (await verifier.showProof(flags.against, locate({ ...flags, root: undefined, index: undefined }))).document;
+  } else {
+    const search = await findConflicting(a, {
+      client: settings.reader(),
+      walrus: settings.walrus,
+      domain,
+      maxBatches: positiveInteger("--scan-batches", flags.scanBatches),
+      maxEvents: positiveInteger("--scan-events", flags.scanEvents),
+    });
+    if (search.found === undefined) {
+      const reason =
+        `no equivocation found: no proof of node ${a.node} for the same model, input and runtime with another ` +
+        `output in its newest ${search.batches} batch(es) (${search.proofs} proofs read` +
+        `${search.skipped > 0 ? `, ${search.skipped} blob(s) unreadable and skipped` : ""}); nothing sent`;
+      output(flags.json, { ...report, challenge: { slashed: false, reason } }, [renderReport(report), reason]);
+      if (!report.ok) fail(new VerificationFailedError(report));
+      return;
+    }
+    b = search.found.proof;
+    if (!flags.json) {
+      process.stderr.write(`strata: found a conflicting proof of node ${a.node} in batch ${search.found.root}\n`);
+    }
+  }
   let slash: Slash;
   try {
     slash = await challengeEquivocation(a, b, {
       requests: deployment.contracts.InferenceRequests,
-      domain: { chainId: deployment.chainId, proofRegistry: deployment.contracts.ProofRegistry },
+      domain,
       signer: () => settings.signer(),
     });
   } catch (error) {
