@@ -2,6 +2,9 @@
  * `strata verify <commitment>`: verifies an inference proof end to end and prints a report (one line per check, or
  * JSON). `strata proof show <commitment>`: prints a proof's document, where it lives and who anchored it when.
  *
+ * `strata verify <commitment> --challenge [--against <commitment2>]` then slashes the proof's node on-chain when the
+ * two proofs (the second searched for in the node's batches without --against) are an equivocation: challenge.ts.
+ *
  * Exit status: 0 when every requested check passes, 1 when a check fails, 2 for a usage error or a service (chain,
  * Walrus) that cannot be reached. The message on stderr names the failed step and why.
  */
