@@ -20,3 +20,4 @@ export * from "./client";
 export * from "./rpc";
 export { Memo, type MemoOptions } from "./memo";
 export * from "./privacy";
+export * from "./equivocation";
