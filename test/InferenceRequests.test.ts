@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { getStorageAt, loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, hexlify, toBigInt, ZeroAddress, ZeroHash } from "ethers";
-import { encodeTensor, makeTensorSet, proofCommitment } from "@strata/core";
+import { checkEquivocation, encodeTensor, makeTensorSet, proofCommitment } from "@strata/core";
 import { InferenceRequests__factory } from "@strata/contracts/typechain";
 import { encodeTensors, proofStruct, TENSORS_ABI } from "./helpers/inference";
 import {
@@ -843,6 +843,40 @@ describe("InferenceRequests", function () {
           .to.be.revertedWithCustomError(world.requests, "InferenceRequestsNotEquivocation")
           .withArgs(proofCommitment(a), proofCommitment(b));
       }
+    });
+
+    it("agrees with core's checkEquivocation on every pair: what core accepts slashes, what it refuses reverts", async function () {
+      const world = await loadFixture(fixture);
+      const { a, b, request } = await equivocation(world);
+      const other = scores([0.9, 0.05, 0.05]);
+      const pairs = [
+        [a, b],
+        [b, a],
+        [a, a],
+        [a, await signedProof(world, request, { timestamp: 1_800_000_000 })],
+        [a, await signedProof(world, request, { outputs: other, runtime: { ...RUNTIME_OTHER } })],
+        [
+          a,
+          await signedProof(world, request, {
+            outputs: other,
+            inputs: [encodeTensor("x", "float32", [1, 4], Float32Array.from([0, 0, 0, 0]))],
+          }),
+        ],
+        [a, await signedProof(world, request, { outputs: other }, world.node2)],
+        [a, { ...b, signature: (await signedProof(world, request, { outputs: other }, world.node2)).signature }],
+      ] as const;
+      const domain = { chainId: world.domain.chainId, proofRegistry: world.domain.proofRegistry };
+      for (const [i, [x, y]] of pairs.entries()) {
+        const accepted = checkEquivocation(x, y, domain).equivocation;
+        const slashes = await world.requests.slashEquivocation
+          .staticCall(proofStruct(x), x.signature, proofStruct(y), y.signature)
+          .then(
+            () => true,
+            () => false,
+          );
+        expect(slashes, `pair ${i}`).to.equal(accepted);
+      }
+      expect(checkEquivocation(a, b, domain).equivocation).to.equal(true);
     });
 
     it("needs both proofs signed by their node, and by the same node", async function () {

@@ -4,7 +4,7 @@ import { runDemo } from "../src/commands/demo";
 describe("strata demo", function () {
   this.timeout(180_000);
 
-  it("tells the whole story: publish, infer, anchor a quilt, verify one proof from its patch alone with re-execution, and a caught tamper", async function () {
+  it("tells the whole story: publish, infer, anchor a quilt, verify one proof from its patch alone with re-execution, a caught tamper, and a contract that receives a verified inference", async function () {
     let text = "";
     const ok = await runDemo({ out: (chunk) => (text += chunk) });
     expect(ok, text).to.equal(true);
@@ -25,5 +25,22 @@ describe("strata demo", function () {
     const [fetched, quilt] = [match![1], match![2]].map((n) => Number(n.replace(/,/g, "")));
     expect(fetched).to.be.lessThan(quilt / 10);
     expect(text).to.match(/--full audited the whole quilt: its Blob ID matches/);
+
+    // A consumer contract requests an inference on-chain; the devnet node's watcher fulfils it and the callback admits.
+    expect(text).to.match(/== 7\. A contract consumes inference/);
+    expect(text).to.match(
+      /ClassifierGate 0x[0-9a-fA-F]{40} \(gas \d+\): admits an account when the argmax of the model's y is class [0-3]/,
+    );
+    const request = /request (0x[0-9a-f]{64})\n {5}requestAccess tx 0x[0-9a-f]{64}: gas (\d+) /.exec(text);
+    expect(request, text).to.not.equal(null);
+    const fulfil =
+      /fulfil tx 0x[0-9a-f]{64} by node 0x[0-9a-fA-F]{40}: gas (\d+) with the callback .*callback delivered\)/.exec(
+        text,
+      );
+    expect(fulfil, text).to.not.equal(null);
+    expect(Number(fulfil![1])).to.be.greaterThan(0);
+    expect(text).to.match(/callback: AccessDecided class [0-3], admitted true/);
+    expect(text).to.match(/effect: isAdmitted\(0x[0-9a-fA-F]{40}\) = true; enter\(\) let through/);
+    expect(text).to.match(/a contract received a verified inference through its callback/);
   });
 });

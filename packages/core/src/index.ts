@@ -21,3 +21,4 @@ export * from "./rpc";
 export { Memo, type MemoOptions } from "./memo";
 export * from "./privacy";
 export * from "./private-proof";
+export * from "./equivocation";

@@ -3,19 +3,33 @@
  * It starts a private devnet on free loopback ports (chain, Walrus store, registries, inference node), publishes a
  * model, runs inferences through the node, waits for the batch (a Walrus quilt) to be anchored, verifies a proof end to
  * end from its patch alone (the bytes fetched beside the quilt's size) with re-execution, then tampers with a copy — an
- * output changed and re-signed with the node's own key — and shows the verifier catching it.
+ * output changed and re-signed with the node's own key — and shows the verifier catching it. Last, a consumer contract
+ * (the example ClassifierGate) requests an inference on-chain through InferenceRequests: the devnet node's request
+ * watcher runs it, fulfils the request with its signed proof (checked on-chain) and the gate's callback admits the
+ * applicant.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { JsonRpcProvider, Wallet } from "ethers";
+import {
+  formatEther,
+  JsonRpcProvider,
+  parseEther,
+  Wallet,
+  type Addressable,
+  type Interface,
+  type Log,
+  type LogDescription,
+} from "ethers";
+import { ClassifierGate__factory, InferenceRequests__factory, type Deployment } from "@strata/contracts";
 import {
   binaryTensor,
   buildBatchV2,
   buildProof,
   decodeTensor,
   encodeBinaryTensor,
+  encodeOnchainTensors,
   isPrivateProof,
   ProofVersion,
   signProof,
@@ -34,7 +48,10 @@ const INFERENCES = 8;
 
 export function demoCommand(): Command {
   return new Command("demo")
-    .description("the whole story on a private devnet: publish, infer, anchor, verify, tamper and catch it")
+    .description(
+      "the whole story on a private devnet: publish, infer, anchor, verify, tamper and catch it, and a contract that " +
+        "requests an inference and receives its verified result",
+    )
     .option("--keep", "keep the devnet's temporary directory")
     .action(async (flags: { keep?: boolean }) => {
       const ok = await runDemo(flags);
@@ -105,7 +122,7 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
             return await devnet.nodeClient.infer({
               model: "demo-mlp",
               inputs: {
-                x: { dtype: "float32", dims: [1, 16], data: Array.from({ length: 16 }, (_, j) => Math.sin(i + j)) },
+                x: { dtype: "float32", dims: [1, 16], data: demoInput(i) },
               },
             });
           } catch (error) {
@@ -172,14 +189,25 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();
 
+    section("7. A contract consumes inference: ClassifierGate requests it on-chain, the node fulfils it, verified");
+    const y0 = answers[0].outputs.y.data as number[];
+    const gated = await requestThroughGate({
+      deployment: devnet.deployment,
+      applicant: publisher,
+      modelId: published.modelId,
+      input: demoInput(0),
+      acceptedClass: y0.indexOf(Math.max(...y0)),
+      line,
+    });
+
     const total = ((performance.now() - started) / 1000).toFixed(1);
-    const success = report.ok && fromPatch && audit.ok && !caught.ok;
+    const success = report.ok && fromPatch && audit.ok && !caught.ok && gated;
     section(
       success
-        ? `Done in ${total} s: the genuine proof verified from its patch alone (re-executed bit-exact) and the ` +
-            "tampered copy was caught."
+        ? `Done in ${total} s: the genuine proof verified from its patch alone (re-executed bit-exact), the ` +
+            "tampered copy was caught, and a contract received a verified inference through its callback."
         : `Done in ${total} s: UNEXPECTED — genuine proof ok=${report.ok} (from its patch: ${fromPatch}), audit ` +
-            `ok=${audit.ok}, tampered proof ok=${caught.ok}.`,
+            `ok=${audit.ok}, tampered proof ok=${caught.ok}, contract callback delivered=${gated}.`,
     );
     return success;
   } finally {
@@ -187,6 +215,106 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     if (!options.keep) await rm(dir, { recursive: true, force: true });
     else line(`kept ${dir}`);
   }
+}
+
+/** The input of inference `i`: x[j] = sin(i + j). */
+function demoInput(i: number): number[] {
+  return Array.from({ length: 16 }, (_, j) => Math.sin(i + j));
+}
+
+/** The callback of a request cannot complete the demo's gate section. */
+const GATE_WAIT_MS = 60_000;
+
+/**
+ * Section 7: deploys a ClassifierGate over the devnet's InferenceRequests (admitting the class `acceptedClass`), asks
+ * it for access with `input` inline and a fee, waits for the devnet node's request watcher to fulfil the request, and
+ * prints the request, the fulfilment (tx, gas, the callback) and its effect (the decision; `enter()` let through).
+ * Resolves whether the callback was delivered and admitted the applicant.
+ */
+async function requestThroughGate(options: {
+  deployment: Deployment;
+  applicant: Wallet;
+  modelId: string;
+  input: number[];
+  acceptedClass: number;
+  line: (text: string) => void;
+}): Promise<boolean> {
+  const { deployment, applicant, line } = options;
+  const address = deployment.contracts.InferenceRequests;
+  if (address === undefined) throw new CliError("INTERNAL", "the devnet deployment has no InferenceRequests");
+  const provider = applicant.provider!;
+  const requests = InferenceRequests__factory.connect(address, applicant);
+  const gate = await new ClassifierGate__factory(applicant).deploy(
+    address,
+    options.modelId,
+    await requests.LATEST(),
+    "y",
+    options.acceptedClass,
+    200_000,
+  );
+  const deployed = await (await gate.waitForDeployment()).deploymentTransaction()?.wait();
+  line(
+    `ClassifierGate ${await gate.getAddress()} (gas ${deployed?.gasUsed}): admits an account when the argmax of the ` +
+      `model's y is class ${options.acceptedClass}`,
+  );
+
+  const input = encodeOnchainTensors([encodeBinaryTensor("x", "float32", [1, 16], Float32Array.from(options.input))]);
+  const now = (await provider.getBlock("latest"))!.timestamp;
+  const fee = parseEther("0.001");
+  const requested = (await (await gate.requestAccess(input, now + 600, { value: fee })).wait())!;
+  const event = parsed(requests, requested.logs, "InferenceRequested");
+  if (!event) throw new CliError("INTERNAL", `requestAccess ${requested.hash} emitted no InferenceRequested`);
+  const requestId = event.args.requestId as string;
+  line(`request ${requestId}`);
+  line(
+    `  requestAccess tx ${requested.hash}: gas ${requested.gasUsed} (InferenceRequests.requestInferenceInline, ` +
+      `${(input.length - 2) / 2} bytes of input inline, fee ${formatEther(fee)} ETH in escrow, deadline in 10 min)`,
+  );
+
+  const [fulfilled, waitTime] = await timed(async () => {
+    const filter = requests.filters.InferenceFulfilled(requestId);
+    for (const until = Date.now() + GATE_WAIT_MS; Date.now() < until;) {
+      const logs = await requests.queryFilter(filter, requested.blockNumber);
+      if (logs.length > 0) return logs[0];
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return undefined;
+  });
+  if (!fulfilled) {
+    line(`no fulfilment within ${GATE_WAIT_MS / 1000} s`);
+    return false;
+  }
+  const receipt = (await provider.getTransactionReceipt(fulfilled.transactionHash))!;
+  const callback = ["none", "delivered", "failed"][Number(fulfilled.args.callback)] ?? "unknown";
+  line(
+    `  fulfil tx ${receipt.hash} by node ${fulfilled.args.node}: gas ${receipt.gasUsed} with the callback (signature, model, input ` +
+      `and deadline checked on-chain; callback ${callback})  (${waitTime} after the request)`,
+  );
+  line(`  proof ${fulfilled.args.commitment} (the node's signed proof, anchored with its batches)`);
+  const decided = parsed(gate, receipt.logs, "AccessDecided");
+  const admitted = decided?.args.admitted === true;
+  if (decided) {
+    line(`  callback: AccessDecided class ${decided.args.class_}, admitted ${admitted}`);
+  }
+  if (admitted) {
+    const entered = (await (await gate.enter()).wait())!;
+    line(`  effect: isAdmitted(${applicant.address}) = true; enter() let through (tx ${entered.hash})`);
+  }
+  return callback === "delivered" && admitted;
+}
+
+/** The first log of `logs` that `contract` emitted as `name`, parsed. */
+function parsed(
+  contract: { interface: Interface; target: string | Addressable },
+  logs: readonly Log[],
+  name: string,
+): LogDescription | undefined {
+  for (const log of logs) {
+    if (typeof contract.target !== "string" || log.address.toLowerCase() !== contract.target.toLowerCase()) continue;
+    const description = contract.interface.parseLog(log);
+    if (description?.name === name) return description;
+  }
+  return undefined;
 }
 
 /** A copy of `proof` whose first output value is changed, re-hashed and re-signed by `signer` (a v2 proof). */

@@ -3,7 +3,14 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { anchoringLog, NODE_DEFAULTS, NODE_START_DEFAULTS, startNodeServer, type NodeServer } from "@strata/node";
+import {
+  anchoringLog,
+  NODE_DEFAULTS,
+  NODE_START_DEFAULTS,
+  REQUEST_WATCHER_DEFAULTS,
+  startNodeServer,
+  type NodeServer,
+} from "@strata/node";
 import { ModelCache } from "@strata/runtime";
 import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
@@ -21,6 +28,10 @@ export interface NodeStartFlags extends ChainCommandFlags {
   batchMaxBytes?: string;
   batchAgeMs: string;
   modelOwner?: string;
+  /** Watch and fulfil the deployment's on-chain requests (`--no-requests`: false). Default true. */
+  requests?: boolean;
+  /** Confirmations before a request is picked up. */
+  confirmations?: string;
   /** Where the node's anchoring log lines go (default stderr). */
   log?: (line: string) => void;
 }
@@ -41,8 +52,13 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
       ? byteSize("--batch-max-bytes", flags.batchMaxBytes)
       : NODE_DEFAULTS.batchMaxBytes;
   const maxAgeMs = positiveInteger("--batch-age-ms", flags.batchAgeMs);
+  const confirmations =
+    flags.confirmations !== undefined ? positiveInteger("--confirmations", flags.confirmations) : undefined;
   // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
   const signer = await settings.signer(1);
+  // It fulfils the deployment's on-chain requests unless told not to (a deployment without InferenceRequests has none).
+  const deployment = settings.deployment();
+  const requestsAddress = flags.requests === false ? undefined : deployment.contracts.InferenceRequests;
   return startNodeServer({
     port: Number(flags.port),
     host: flags.host,
@@ -54,6 +70,16 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
     ...(maxModelBytes !== undefined ? { maxModelBytes } : {}),
     defaultModelOwner: flags.modelOwner,
     batch: { maxBatch, maxBatchBytes, maxAgeMs, ...anchoringLog(log) },
+    ...(requestsAddress !== undefined
+      ? {
+          requests: {
+            requests: requestsAddress,
+            fromBlock: deployment.block,
+            ...(confirmations !== undefined ? { confirmations } : {}),
+            log: (text: string) => log(`requests: ${text}`),
+          },
+        }
+      : {}),
   });
 }
 
@@ -76,7 +102,12 @@ export function nodeStartOptions(command: Command): Command {
       defaults["--batch-max-bytes"],
     )
     .option("--batch-age-ms <ms>", "anchor a batch when its oldest proof is this old", defaults["--batch-age-ms"])
-    .option("--model-owner <address>", "creator that bare model names in requests refer to");
+    .option("--model-owner <address>", "creator that bare model names in requests refer to")
+    .option("--no-requests", "do not watch and fulfil the deployment's on-chain InferenceRequests")
+    .option(
+      "--confirmations <n>",
+      `confirmations before an on-chain request is picked up (default ${REQUEST_WATCHER_DEFAULTS.confirmations})`,
+    );
 }
 
 export function nodeCommand(): Command {

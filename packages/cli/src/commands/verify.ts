@@ -2,6 +2,9 @@
  * `strata verify <commitment>`: verifies an inference proof end to end and prints a report (one line per check, or
  * JSON). `strata proof show <commitment>`: prints a proof's document, where it lives and who anchored it when.
  *
+ * `strata verify <commitment> --challenge [--against <commitment2>]` then slashes the proof's node on-chain when the
+ * two proofs (the second searched for in the node's batches without --against) are an equivocation: challenge.ts.
+ *
  * Exit status: 0 when every requested check passes, 1 when a check fails, 2 for a usage error or a service (chain,
  * Walrus) that cannot be reached. The message on stderr names the failed step and why.
  */
@@ -16,11 +19,21 @@ import {
   Verifier,
   VerifierUsageError,
   type ProofRecord,
+  type VerificationReport,
 } from "@strata/verifier";
-import { anyProofToJson, blobIdToBytes32, decodeTensor, isPrivateProof, proofModelBlobId } from "@strata/core";
+import {
+  anyProofToJson,
+  blobIdToBytes32,
+  decodeTensor,
+  isPrivateProof,
+  proofModelBlobId,
+  type AnyInferenceProof,
+  type InferenceProof,
+} from "@strata/core";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
+import { ChallengeRefusedError, challengeEquivocation, findConflicting, slashLines, type Slash } from "../challenge";
 import { discloseAction, revealOf, revealOptions, type RevealFlags } from "./privacy";
 
 interface LocateFlags extends ChainCommandFlags {
@@ -36,6 +49,8 @@ interface LocateFlags extends ChainCommandFlags {
 }
 
 interface VerifyFlags extends LocateFlags, RevealFlags {
+  challenge?: boolean;
+  against?: string;
   reexecute?: boolean;
   tolerance?: string;
   relTolerance?: string;
@@ -76,10 +91,21 @@ export function verifyCommand(): Command {
       .option("--reexecute", "fetch the model from Walrus (verified by sha256) and re-run the inference")
       .option("--tolerance <abs>", "compare re-executed outputs within this absolute tolerance (default: bit for bit)")
       .option("--rel-tolerance <rel>", "... and within this relative tolerance")
-      .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models"),
+      .option("--model-cache <dir>", "where re-executed models are cached", ".strata/verifier/models")
+      .option(
+        "--challenge",
+        "when this proof and another by its node are an equivocation (same model, input and runtime, different " +
+          "outputs), slash the node through InferenceRequests.slashEquivocation, signed with the key (--key-file, " +
+          "STRATA_KEY_FILE or STRATA_PRIVATE_KEY). The other proof is --against's, else searched for in the newest " +
+          "--scan-batches batches of the node; any pair that is not an equivocation is refused and nothing is sent",
+      )
+      .option("--against <commitment>", "with --challenge: the other proof of the pair (located like the first)"),
   );
   return revealOptions(command).action(async (commitment: string, flags: VerifyFlags) =>
-    withVerifier(flags, async (verifier) => {
+    withVerifier(flags, async (verifier, settings) => {
+      if (flags.challenge !== true && flags.against !== undefined) {
+        throw new VerifierUsageError("--against", "--against is for --challenge");
+      }
       const reveal = await revealOf(flags);
       const report = await verifier.verifyProof(commitment, {
         ...locate(flags),
@@ -90,8 +116,12 @@ export function verifyCommand(): Command {
           ...(flags.relTolerance === undefined ? {} : { relative: number("--rel-tolerance", flags.relTolerance) }),
         },
       });
-      output(flags.json, report, [renderReport(report)]);
-      if (!report.ok) fail(new VerificationFailedError(report));
+      if (flags.challenge !== true) {
+        output(flags.json, report, [renderReport(report)]);
+        if (!report.ok) fail(new VerificationFailedError(report));
+        return;
+      }
+      await challenge(verifier, settings, report, commitment, flags);
     }),
   );
 }
@@ -139,7 +169,10 @@ export function proofCommand(): Command {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** Runs `body` with a verifier of the configured deployment; maps verifier errors to exit statuses 1 and 2. */
-async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: Verifier) => Promise<void>) {
+async function withVerifier(
+  flags: VerifyFlags | LocateFlags,
+  body: (verifier: Verifier, settings: Settings) => Promise<void>,
+) {
   let settings: Settings | undefined;
   let verifier: Verifier | undefined;
   try {
@@ -156,7 +189,7 @@ async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: V
       ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    await body(verifier);
+    await body(verifier, settings);
   } catch (error) {
     if (!(error instanceof VerificationError)) throw error;
     fail(error, flags.json === true);
@@ -165,6 +198,70 @@ async function withVerifier(flags: VerifyFlags | LocateFlags, body: (verifier: V
     // A JSON-RPC provider that never reached its chain keeps retrying: stop it so the process can exit.
     settings?.provider.destroy();
   }
+}
+
+/**
+ * `verify --challenge`: prints the first proof's report, reads both proofs and slashes their node when they are an
+ * equivocation (see challenge.ts); a refused pair fails with exit status 1 and sends nothing.
+ */
+async function challenge(
+  verifier: Verifier,
+  settings: Settings,
+  report: VerificationReport,
+  first: string,
+  flags: VerifyFlags,
+): Promise<void> {
+  const a = publicProof((await verifier.showProof(first, locate(flags))).document, first);
+  const deployment = settings.deployment();
+  const domain = { chainId: deployment.chainId, proofRegistry: deployment.contracts.ProofRegistry };
+  let b: InferenceProof;
+  if (flags.against !== undefined) {
+    // The second proof is found on its own (--root and --index are the first's).
+    b = publicProof(
+      (await verifier.showProof(flags.against, locate({ ...flags, root: undefined, index: undefined }))).document,
+      flags.against,
+    );
+  } else {
+    const search = await findConflicting(a, {
+      client: settings.reader(),
+      walrus: settings.walrus,
+      domain,
+      maxBatches: positiveInteger("--scan-batches", flags.scanBatches),
+      maxEvents: positiveInteger("--scan-events", flags.scanEvents),
+    });
+    if (search.found === undefined) {
+      const reason =
+        `no equivocation found: no proof of node ${a.node} for the same model, input and runtime with another ` +
+        `output in its newest ${search.batches} batch(es) (${search.proofs} proofs read` +
+        `${search.skipped > 0 ? `, ${search.skipped} blob(s) unreadable and skipped` : ""}); nothing sent`;
+      output(flags.json, { ...report, challenge: { slashed: false, reason } }, [renderReport(report), reason]);
+      if (!report.ok) fail(new VerificationFailedError(report));
+      return;
+    }
+    b = search.found.proof;
+    if (!flags.json) {
+      process.stderr.write(`strata: found a conflicting proof of node ${a.node} in batch ${search.found.root}\n`);
+    }
+  }
+  let slash: Slash;
+  try {
+    slash = await challengeEquivocation(a, b, {
+      requests: deployment.contracts.InferenceRequests,
+      domain,
+      signer: () => settings.signer(),
+    });
+  } catch (error) {
+    if (error instanceof ChallengeRefusedError) {
+      // The reason goes to stderr (see fail), and into the JSON.
+      output(flags.json, { ...report, challenge: { slashed: false, reason: error.reason } }, [renderReport(report)]);
+    }
+    throw error;
+  }
+  output(flags.json, { ...report, challenge: { slashed: true, ...slash } }, [
+    renderReport(report),
+    ...slashLines(slash),
+  ]);
+  if (!report.ok) fail(new VerificationFailedError(report));
 }
 
 /** Reports `error` on stderr (and as JSON on stdout with --json) and sets the exit status. */
@@ -183,6 +280,18 @@ function locate(flags: LocateFlags): { root?: string; index?: number; nodeUrl?: 
     ...(flags.nodeHint ? {} : { nodeUrl: false as const }),
     ...(flags.full === true ? { full: true } : {}),
   };
+}
+
+/** A proof `--challenge` can show the contract: a public one (a private proof holds no tensors to compare). */
+function publicProof(doc: AnyInferenceProof, commitment: string): InferenceProof {
+  if (isPrivateProof(doc)) {
+    throw new VerifierUsageError(
+      "--challenge",
+      `proof ${commitment} is ${doc.privacy}: it holds no tensors for the contract to compare, so it cannot be ` +
+        "equivocation evidence",
+    );
+  }
+  return doc;
 }
 
 function nonNegativeInteger(flag: string, value: string): number {
