@@ -42,5 +42,12 @@ describe("strata demo", function () {
     expect(text).to.match(/callback: AccessDecided class [0-3], admitted true/);
     expect(text).to.match(/effect: isAdmitted\(0x[0-9a-fA-F]{40}\) = true; enter\(\) let through/);
     expect(text).to.match(/a contract received a verified inference through its callback/);
+
+    // An encrypted inference: the proof's bytes hold none of the tensors; without the key re-execution is N/A.
+    expect(text).to.match(/== 8\. Private inference/);
+    expect(text).to.match(/the input's 64 bytes and the output's 16 appear nowhere/);
+    expect(text).to.match(/VERIFIED except reexecution \(not possible without the data\)/);
+    expect(text).to.match(/N\/A\s+reexecution\s+not possible without the data: an encrypted proof/);
+    expect(text).to.match(/encrypted inference was unreadable to an outsider and re-executed by its owner/);
   });
 });

@@ -42,6 +42,7 @@ import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
 import { WalrusClient } from "@strata/walrus";
 import { startDevnet } from "@strata/devkit";
+import { privateInference } from "../demo-private";
 import { CliError } from "../errors";
 
 const INFERENCES = 8;
@@ -200,14 +201,27 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
       line,
     });
 
+    section("8. Private inference: an encrypted request; an outsider reads nothing, its owner re-executes it");
+    const privateVerifier = new Verifier({ client, walrus, modelCacheDir: join(dir, "verifier-models") });
+    const sealed = await privateInference({
+      node: devnet.nodeClient,
+      verifier: privateVerifier,
+      nodeUrl: devnet.nodeUrl,
+      input: demoInput(100),
+      line,
+      out,
+    }).finally(() => privateVerifier.close());
+
     const total = ((performance.now() - started) / 1000).toFixed(1);
-    const success = report.ok && fromPatch && audit.ok && !caught.ok && gated;
+    const success = report.ok && fromPatch && audit.ok && !caught.ok && gated && sealed;
     section(
       success
         ? `Done in ${total} s: the genuine proof verified from its patch alone (re-executed bit-exact), the ` +
-            "tampered copy was caught, and a contract received a verified inference through its callback."
+            "tampered copy was caught, a contract received a verified inference through its callback, and an " +
+            "encrypted inference was unreadable to an outsider and re-executed by its owner."
         : `Done in ${total} s: UNEXPECTED — genuine proof ok=${report.ok} (from its patch: ${fromPatch}), audit ` +
-            `ok=${audit.ok}, tampered proof ok=${caught.ok}, contract callback delivered=${gated}.`,
+            `ok=${audit.ok}, tampered proof ok=${caught.ok}, contract callback delivered=${gated}, encrypted ` +
+            `inference ok=${sealed}.`,
     );
     return success;
   } finally {
