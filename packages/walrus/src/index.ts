@@ -58,6 +58,7 @@ export {
   type LocalWalrus,
   type LocalWalrusOptions,
 } from "./server";
+export { type LocalBlobLifetime } from "./epochs";
 export {
   MAX_QUILT_IDENTIFIER_BYTES,
   MAX_QUILT_TAGS_BYTES,

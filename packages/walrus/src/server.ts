@@ -20,6 +20,8 @@ import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./
 import { StrataError } from "@strata/errors";
 import { BlobTooLargeError, InvalidBlobIdError, LocalStoreError } from "./errors";
 import { QUILT_ROUTE_METHODS, registerQuiltRoutes } from "./quilt-routes";
+import { EPOCH_ROUTE_METHODS, EpochClock, registerEpochRoutes } from "./epochs";
+export { DEFAULT_EPOCH_MS } from "./epochs";
 
 export interface LocalWalrusOptions {
   /** Directory the blobs and the epoch clock's genesis are kept in (created if missing). */
@@ -59,6 +61,8 @@ export interface LocalWalrus {
   maxBlobSize: number;
   /** The current epoch of the simulated clock. */
   currentEpoch(): number;
+  /** Moves the clock ahead by whole epochs (persisted, as `POST /local/clock/advance`); resolves to the new epoch. */
+  advanceEpochs(epochs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -96,15 +100,7 @@ interface BlobRecord {
   registrations: Registration[];
 }
 
-interface ClockState {
-  version: 1;
-  genesisMs: number;
-  epochMs: number;
-  shards: number;
-}
-
 export const DEFAULT_LOCAL_MAX_BLOB_SIZE = 512 * 1024 * 1024;
-export const DEFAULT_EPOCH_MS = 24 * 60 * 60 * 1000;
 export const MAX_EPOCHS_AHEAD = 53;
 
 /** Walrus testnet prices, in FROST: per storage unit (1 MiB of encoded length) and epoch, and per unit written. */
@@ -165,6 +161,7 @@ const ROUTE_METHODS: [RegExp, string][] = [
   [/^\/status$/, "GET,HEAD"],
   [/^\/local\/status$/, "GET,HEAD"],
   ...QUILT_ROUTE_METHODS,
+  ...EPOCH_ROUTE_METHODS,
 ];
 
 /**
@@ -446,8 +443,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   const dir = path.resolve(options.dir);
   await mkdir(dir, { recursive: true });
 
-  const clock = await loadClock(dir, { shards, epochMs: options.epochMs, now: now() });
-  const currentEpoch = (): number => Math.floor((now() - clock.genesisMs) / clock.epochMs) + 1;
+  const clock = await EpochClock.load(dir, { shards, epochMs: options.epochMs, now });
+  const currentEpoch = (): number => clock.currentEpoch();
 
   const store = new BlobStore(path.join(dir, "blobs"));
   const warn = options.warn ?? ((message: string) => process.emitWarning(message));
@@ -784,6 +781,16 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     },
   });
 
+  registerEpochRoutes(app, {
+    clock,
+    problem: (reason, message, status) => new HttpProblem(reason, message, status),
+    checkQuery,
+    endEpochOf: (blobId) => {
+      const record = store.get(blobId);
+      return record === undefined ? undefined : Math.max(...record.registrations.map((r) => r.endEpoch));
+    },
+  });
+
   // As the daemon: 200 and a plain "OK" whenever it is up.
   app.get("/status", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
 
@@ -793,6 +800,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     epoch: currentEpoch(),
     epochMs: clock.epochMs,
     genesisMs: clock.genesisMs,
+    advancedMs: clock.advancedMs,
     shards,
     maxBlobSize: limit,
     maxEpochsAhead,
@@ -816,6 +824,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     shards,
     maxBlobSize: limit,
     currentEpoch,
+    advanceEpochs: (epochs) => clock.advance(epochs),
     close: async () => {
       const closing = app.close();
       // A response that finished a moment ago can leave its keep-alive connection busy when the close begins, and
@@ -828,39 +837,4 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       }
     },
   };
-}
-
-/** Reads the epoch clock of a store directory, creating it on first start. */
-async function loadClock(
-  dir: string,
-  wanted: { shards: number; epochMs: number | undefined; now: number },
-): Promise<ClockState> {
-  const file = path.join(dir, "clock.json");
-  let existing: ClockState | undefined;
-  try {
-    existing = JSON.parse(await readFile(file, "utf8")) as ClockState;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (existing !== undefined) {
-    if (existing.shards !== wanted.shards) {
-      throw new LocalStoreError(
-        `${dir} holds blobs stored with ${existing.shards} shards; start it with shards ${existing.shards} ` +
-          `or use another directory`,
-        dir,
-      );
-    }
-    if (wanted.epochMs !== undefined && wanted.epochMs !== existing.epochMs) {
-      throw new LocalStoreError(
-        `${dir} runs epochs of ${existing.epochMs} ms; start it with that epoch length or use another directory`,
-        dir,
-      );
-    }
-    return existing;
-  }
-  const epochMs = wanted.epochMs ?? DEFAULT_EPOCH_MS;
-  if (!Number.isInteger(epochMs) || epochMs <= 0) throw new RangeError(`epochMs must be a positive integer`);
-  const state: ClockState = { version: 1, genesisMs: wanted.now, epochMs, shards: wanted.shards };
-  await writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`, { fsync: true });
-  return state;
 }

@@ -1,0 +1,134 @@
+/**
+ * The local store's epoch clock, as Walrus documents it: epochs of a configurable length, advanced in tests through
+ * `POST /local/clock/advance`, blobs that expire at the start of their end epoch, and a clock and blob lifetimes that
+ * persist across restarts.
+ */
+import { expect } from "chai";
+import { startLocalWalrus, type NewlyCreatedResponse, type AlreadyCertifiedResponse } from "../src";
+import { pseudoRandomBytes, tempDir, TEST_SHARDS } from "./helpers";
+
+interface LocalLifetime {
+  blobId: string;
+  currentEpoch: number;
+  endEpoch: number;
+  expired: boolean;
+}
+
+async function put(url: string, body: Uint8Array, query: string): Promise<unknown> {
+  const res = await fetch(`${url}/v1/blobs${query}`, { method: "PUT", body });
+  return res.json();
+}
+
+async function advance(url: string, epochs: number): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${url}/local/clock/advance?epochs=${epochs}`, { method: "POST" });
+  return { status: res.status, json: await res.json() };
+}
+
+describe("Local Walrus store: epoch clock", function () {
+  it("advances the clock by whole epochs through POST /local/clock/advance, expiring blobs at their end epoch", async function () {
+    const { dir, cleanup } = await tempDir();
+    const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS, epochMs: 3_600_000 });
+    try {
+      const start = server.currentEpoch();
+      const created = (await put(server.url, pseudoRandomBytes(300, 1), "?epochs=2")) as NewlyCreatedResponse;
+      const { blobId, storage } = created.newlyCreated.blobObject;
+      expect(storage.endEpoch).to.equal(start + 2);
+      const moved = await advance(server.url, 1);
+      expect(moved.status).to.equal(200);
+      expect(moved.json).to.include({ epoch: start + 1 });
+      expect((await fetch(`${server.url}/v1/blobs/${blobId}`)).status).to.equal(200);
+      await advance(server.url, 1);
+      expect(server.currentEpoch()).to.equal(storage.endEpoch);
+      expect((await fetch(`${server.url}/v1/blobs/${blobId}`)).status).to.equal(404);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it("refuses an advance that is not a positive whole number of epochs", async function () {
+    const { dir, cleanup } = await tempDir();
+    const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+    try {
+      for (const bad of ["0", "-1", "1.5", "x"]) {
+        const res = await fetch(`${server.url}/local/clock/advance?epochs=${bad}`, { method: "POST" });
+        expect(res.status, bad).to.equal(400);
+      }
+      expect(server.currentEpoch()).to.equal(1);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it("keeps the advanced clock and every blob's end epoch across a restart", async function () {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const first = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS, epochMs: 3_600_000 });
+      const short = (await put(first.url, pseudoRandomBytes(100, 2), "?epochs=3")) as NewlyCreatedResponse;
+      const long = (await put(first.url, pseudoRandomBytes(100, 3), "?epochs=10")) as NewlyCreatedResponse;
+      await advance(first.url, 5);
+      const epoch = first.currentEpoch();
+      await first.close();
+
+      const second = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+      try {
+        expect(second.currentEpoch()).to.equal(epoch);
+        const shortId = short.newlyCreated.blobObject.blobId;
+        const longId = long.newlyCreated.blobObject.blobId;
+        expect((await fetch(`${second.url}/v1/blobs/${shortId}`)).status).to.equal(404);
+        expect((await fetch(`${second.url}/v1/blobs/${longId}`)).status).to.equal(200);
+        const lifetime = (await (await fetch(`${second.url}/local/blobs/${longId}`)).json()) as LocalLifetime;
+        expect(lifetime).to.deep.equal({
+          blobId: longId,
+          currentEpoch: epoch,
+          endEpoch: long.newlyCreated.blobObject.storage.endEpoch,
+          expired: false,
+        });
+        const gone = (await (await fetch(`${second.url}/local/blobs/${shortId}`)).json()) as LocalLifetime;
+        expect(gone).to.include({ endEpoch: short.newlyCreated.blobObject.storage.endEpoch, expired: true });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("extends known content stored with more epochs, leaves it alone with fewer, registers expired content anew", async function () {
+    const { dir, cleanup } = await tempDir();
+    const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+    try {
+      const bytes = pseudoRandomBytes(500, 4);
+      const first = (await put(server.url, bytes, "?epochs=2")) as NewlyCreatedResponse;
+      const blobId = first.newlyCreated.blobObject.blobId;
+      const longer = (await put(server.url, bytes, "?epochs=53")) as NewlyCreatedResponse;
+      expect(longer.newlyCreated.blobObject.storage.endEpoch).to.equal(server.currentEpoch() + 53);
+      const fewer = (await put(server.url, bytes, "?epochs=5")) as AlreadyCertifiedResponse;
+      expect(fewer.alreadyCertified.endEpoch).to.equal(server.currentEpoch() + 53);
+      const beyond = await fetch(`${server.url}/v1/blobs?epochs=54`, { method: "PUT", body: bytes });
+      expect(beyond.status).to.equal(400);
+      await advance(server.url, 53);
+      expect((await fetch(`${server.url}/v1/blobs/${blobId}`)).status).to.equal(404);
+      const anew = (await put(server.url, bytes, "?epochs=1")) as NewlyCreatedResponse;
+      expect(anew.newlyCreated.blobObject.registeredEpoch).to.equal(server.currentEpoch());
+      expect(anew.newlyCreated.blobObject.storage.endEpoch).to.equal(server.currentEpoch() + 1);
+      expect((await fetch(`${server.url}/v1/blobs/${blobId}`)).status).to.equal(200);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it("answers a lifetime query for content never stored with no end epoch and 404", async function () {
+    const { dir, cleanup } = await tempDir();
+    const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+    try {
+      const res = await fetch(`${server.url}/local/blobs/${"A".repeat(43)}`);
+      expect(res.status).to.equal(404);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+});
