@@ -59,6 +59,7 @@ export {
   type LocalWalrusOptions,
 } from "./server";
 export { type LocalBlobLifetime } from "./epochs";
+export { advanceLocalEpochs, localBlobLifetime } from "./epochs-client";
 export {
   MAX_QUILT_IDENTIFIER_BYTES,
   MAX_QUILT_TAGS_BYTES,

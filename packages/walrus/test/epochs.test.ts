@@ -4,7 +4,13 @@
  * persist across restarts.
  */
 import { expect } from "chai";
-import { startLocalWalrus, type NewlyCreatedResponse, type AlreadyCertifiedResponse } from "../src";
+import {
+  startLocalWalrus,
+  WalrusClient,
+  type AlreadyCertifiedResponse,
+  type NewlyCreatedResponse,
+  type QuiltPatchInput,
+} from "../src";
 import { pseudoRandomBytes, tempDir, TEST_SHARDS } from "./helpers";
 
 interface LocalLifetime {
@@ -126,6 +132,41 @@ describe("Local Walrus store: epoch clock", function () {
     try {
       const res = await fetch(`${server.url}/local/blobs/${"A".repeat(43)}`);
       expect(res.status).to.equal(404);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it("expires a quilt and its patch reads at its end epoch, and extends it when stored again with more epochs", async function () {
+    const { dir, cleanup } = await tempDir();
+    const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+    const client = new WalrusClient({ publisherUrl: server.url, aggregatorUrls: [server.url], shards: TEST_SHARDS });
+    try {
+      const patches: QuiltPatchInput[] = [
+        { identifier: "a", contents: pseudoRandomBytes(100, 5) },
+        { identifier: "b", contents: pseudoRandomBytes(200, 6) },
+      ];
+      const stored = await client.storeQuilt(patches, { epochs: 2 });
+      expect(stored.endEpoch).to.equal(server.currentEpoch() + 2);
+      const patchUrl = `${server.url}/v1/blobs/by-quilt-patch-id/${stored.patches[0].patchId}`;
+      const byName = `${server.url}/v1/blobs/by-quilt-id/${stored.blobId}/b`;
+      const list = `${server.url}/v1/quilts/${stored.blobId}/patches`;
+      for (const url of [patchUrl, byName, list]) expect((await fetch(url)).status, url).to.equal(200);
+
+      await server.advanceEpochs(1);
+      const extended = await client.storeQuilt(patches, { epochs: 5 });
+      expect(extended.blobId).to.equal(stored.blobId);
+      expect(extended.endEpoch).to.equal(server.currentEpoch() + 5);
+      await server.advanceEpochs(4);
+      for (const url of [patchUrl, byName, list]) expect((await fetch(url)).status, url).to.equal(200);
+      await server.advanceEpochs(1);
+      for (const url of [patchUrl, byName, list]) {
+        const res = await fetch(url);
+        expect(res.status, url).to.equal(404);
+        const body = (await res.json()) as { error: { details: { reason: string }[] } };
+        expect(body.error.details[0].reason, url).to.equal("BLOB_NOT_FOUND");
+      }
     } finally {
       await server.close();
       await cleanup();
