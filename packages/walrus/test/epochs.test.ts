@@ -4,6 +4,8 @@
  * persist across restarts.
  */
 import { expect } from "chai";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import {
   startLocalWalrus,
   WalrusClient,
@@ -169,6 +171,27 @@ describe("Local Walrus store: epoch clock", function () {
       }
     } finally {
       await server.close();
+      await cleanup();
+    }
+  });
+
+  it("starts on a clock file written before advances existed, and advances it", async function () {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const genesisMs = Date.now() - 2 * 60_000;
+      await writeFile(
+        path.join(dir, "clock.json"),
+        JSON.stringify({ version: 1, genesisMs, epochMs: 60_000, shards: TEST_SHARDS }),
+      );
+      const first = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+      const epoch = first.currentEpoch();
+      expect(epoch).to.be.within(3, 4);
+      expect(await first.advanceEpochs(2)).to.be.within(epoch + 2, epoch + 3);
+      await first.close();
+      const second = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+      expect(second.currentEpoch()).to.be.within(epoch + 2, epoch + 3);
+      await second.close();
+    } finally {
       await cleanup();
     }
   });
