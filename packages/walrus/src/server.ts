@@ -79,6 +79,8 @@ interface Registration {
   deletable: boolean;
   txDigest: string;
   eventSeq: string;
+  /** False when the object left the publisher (`send_object_to`, `share`): it can then not extend it. */
+  owned?: boolean;
 }
 
 /** The parameters of a store request, once checked. */
@@ -87,6 +89,8 @@ export interface StoreParams {
   deletable: boolean;
   force: boolean;
   share: boolean;
+  /** The address the new blob object is sent to (`send_object_to`), if any. */
+  sendObjectTo?: string;
 }
 
 /** What is kept beside each blob file, as `<blobId>.json`. */
@@ -426,6 +430,34 @@ class GuardedBlobStream extends Transform {
   }
 }
 
+/** The live certified object of a blob the publisher owns, of the kind asked for, that lasts longest. */
+function extendable(record: BlobRecord | undefined, epoch: number, deletable: boolean): Registration | undefined {
+  return record?.registrations
+    .filter((r) => r.endEpoch > epoch && r.deletable === deletable && r.owned !== false)
+    .sort((a, b) => b.endEpoch - a.endEpoch)[0];
+}
+
+/** The publisher's answer for an object extended in place: `newlyCreated` with `reuseAndExtend`, as Walrus's. */
+function extensionAnswer(record: BlobRecord, r: Registration, epochsExtended: number): NewlyCreatedResponse {
+  return {
+    newlyCreated: {
+      blobObject: {
+        id: r.objectId,
+        registeredEpoch: r.registeredEpoch,
+        blobId: record.blobId,
+        size: record.size,
+        encodingType: "RS2",
+        certifiedEpoch: r.certifiedEpoch,
+        storage: { id: r.storageId, startEpoch: r.startEpoch, endEpoch: r.endEpoch, storageSize: r.storageSize },
+        deletable: r.deletable,
+      },
+      resourceOperation: { reuseAndExtend: { encodedLength: r.storageSize, epochsExtended } },
+      // Extending buys storage for the added epochs only; nothing is written again.
+      cost: Math.ceil(r.storageSize / STORAGE_UNIT) * STORAGE_PRICE_PER_UNIT_EPOCH * epochsExtended,
+    },
+  };
+}
+
 /** Starts the local store and resolves once it listens. */
 export async function startLocalWalrus(options: LocalWalrusOptions): Promise<LocalWalrus> {
   const shards = options.shards ?? DEFAULT_SHARDS;
@@ -549,12 +581,18 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     if (share && query.send_object_to !== undefined) {
       throw new HttpProblem("INVALID_PARAMETER", "share and send_object_to cannot be used together");
     }
-    return { epochs, deletable: !permanent, force, share };
+    return {
+      epochs,
+      deletable: !permanent,
+      force,
+      share,
+      ...(query.send_object_to !== undefined ? { sendObjectTo: query.send_object_to } : {}),
+    };
   }
 
   /** Stores `body` as a blob: a new certified registration, or the live one that already covers the request. */
   async function storeBlob(params: StoreParams, body: Buffer): Promise<StoreResponse> {
-    const { epochs, deletable, force, share } = params;
+    const { epochs, deletable, force, share, sendObjectTo } = params;
     if (body.byteLength > limit)
       throw new BlobTooLargeError(body.byteLength, limit, { why: "above this store's limit" });
 
@@ -585,6 +623,15 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         }
       }
       const storageSize = encodedBlobLength(metadata.size, shards);
+      // As the Walrus client: a live certified object the publisher still owns is extended (`reuseAndExtend`).
+      const own = force || share || sendObjectTo !== undefined ? undefined : extendable(record, epoch, deletable);
+      if (record !== undefined && own !== undefined) {
+        const epochsExtended = wantedEnd - own.endEpoch;
+        const extended: Registration = { ...own, endEpoch: wantedEnd };
+        const registrations = record.registrations.map((r) => (r.seq === own.seq ? extended : r));
+        await store.save({ ...record, registrations }, undefined);
+        return extensionAnswer(record, extended, epochsExtended);
+      }
       const seq = store.nextSeq();
       const registration: Registration = {
         seq,
@@ -598,6 +645,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         deletable,
         txDigest: bs58.encode(digest("transaction", metadata.blobId, seq)),
         eventSeq: "0",
+        ...(share || sendObjectTo !== undefined ? { owned: false } : {}),
       };
       const next: BlobRecord = {
         version: 1,

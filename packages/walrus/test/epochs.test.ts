@@ -195,4 +195,51 @@ describe("Local Walrus store: epoch clock", function () {
       await cleanup();
     }
   });
+
+  it("extends the publisher's own certified blob object in place (reuseAndExtend) when known content asks for more epochs", async function () {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const server = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+      const bytes = pseudoRandomBytes(1_000, 8);
+      const first = ((await put(server.url, bytes, "?epochs=3")) as NewlyCreatedResponse).newlyCreated;
+      await server.advanceEpochs(1);
+      const again = ((await put(server.url, bytes, "?epochs=10")) as NewlyCreatedResponse).newlyCreated;
+      const wantedEnd = server.currentEpoch() + 10;
+      expect(again.blobObject.id).to.equal(first.blobObject.id);
+      expect(again.blobObject.registeredEpoch).to.equal(first.blobObject.registeredEpoch);
+      expect(again.blobObject.storage).to.deep.equal({ ...first.blobObject.storage, endEpoch: wantedEnd });
+      const epochsExtended = wantedEnd - first.blobObject.storage.endEpoch;
+      expect(again.resourceOperation).to.deep.equal({
+        reuseAndExtend: { encodedLength: first.blobObject.storage.storageSize, epochsExtended },
+      });
+      expect(again.cost).to.equal(
+        Math.ceil(first.blobObject.storage.storageSize / (1024 * 1024)) * 100 * epochsExtended,
+      );
+      await server.close();
+
+      const second = await startLocalWalrus({ dir, port: 0, shards: TEST_SHARDS });
+      try {
+        await second.advanceEpochs(8);
+        expect((await fetch(`${second.url}/v1/blobs/by-object-id/${first.blobObject.id}`)).status).to.equal(200);
+        const kept = (await put(second.url, bytes, "?epochs=1")) as AlreadyCertifiedResponse;
+        expect(kept.alreadyCertified.endEpoch).to.equal(wantedEnd);
+        // A permanent request is not served by extending a deletable object: new storage is registered.
+        const permanent = ((await put(second.url, bytes, "?epochs=5&permanent=true")) as NewlyCreatedResponse)
+          .newlyCreated;
+        expect(permanent.blobObject.id).to.not.equal(first.blobObject.id);
+        expect(permanent.resourceOperation).to.have.property("registerFromScratch");
+        // An object sent to another address is no longer the publisher's to extend.
+        const sent = ((await put(second.url, bytes, "?epochs=20&send_object_to=0x1")) as NewlyCreatedResponse)
+          .newlyCreated;
+        expect(sent.resourceOperation).to.have.property("registerFromScratch");
+        const after = ((await put(second.url, bytes, "?epochs=30")) as NewlyCreatedResponse).newlyCreated;
+        expect(after.blobObject.id).to.equal(first.blobObject.id);
+        expect(after.resourceOperation).to.have.property("reuseAndExtend");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
 });
