@@ -58,6 +58,8 @@ export {
   type LocalWalrus,
   type LocalWalrusOptions,
 } from "./server";
+export { type LocalBlobLifetime } from "./epochs";
+export { advanceLocalEpochs, localBlobLifetime } from "./epochs-client";
 export {
   MAX_QUILT_IDENTIFIER_BYTES,
   MAX_QUILT_TAGS_BYTES,

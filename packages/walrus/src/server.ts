@@ -20,6 +20,8 @@ import { assertShards, DEFAULT_SHARDS, encodedBlobLength, maxBlobSize } from "./
 import { StrataError } from "@strata/errors";
 import { BlobTooLargeError, InvalidBlobIdError, LocalStoreError } from "./errors";
 import { QUILT_ROUTE_METHODS, registerQuiltRoutes } from "./quilt-routes";
+import { EPOCH_ROUTE_METHODS, EpochClock, registerEpochRoutes } from "./epochs";
+export { DEFAULT_EPOCH_MS } from "./epochs";
 
 export interface LocalWalrusOptions {
   /** Directory the blobs and the epoch clock's genesis are kept in (created if missing). */
@@ -59,6 +61,8 @@ export interface LocalWalrus {
   maxBlobSize: number;
   /** The current epoch of the simulated clock. */
   currentEpoch(): number;
+  /** Moves the clock ahead by whole epochs (persisted, as `POST /local/clock/advance`); resolves to the new epoch. */
+  advanceEpochs(epochs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -75,6 +79,8 @@ interface Registration {
   deletable: boolean;
   txDigest: string;
   eventSeq: string;
+  /** False when the object left the publisher (`send_object_to`, `share`): it can then not extend it. */
+  owned?: boolean;
 }
 
 /** The parameters of a store request, once checked. */
@@ -83,6 +89,8 @@ export interface StoreParams {
   deletable: boolean;
   force: boolean;
   share: boolean;
+  /** The address the new blob object is sent to (`send_object_to`), if any. */
+  sendObjectTo?: string;
 }
 
 /** What is kept beside each blob file, as `<blobId>.json`. */
@@ -96,15 +104,7 @@ interface BlobRecord {
   registrations: Registration[];
 }
 
-interface ClockState {
-  version: 1;
-  genesisMs: number;
-  epochMs: number;
-  shards: number;
-}
-
 export const DEFAULT_LOCAL_MAX_BLOB_SIZE = 512 * 1024 * 1024;
-export const DEFAULT_EPOCH_MS = 24 * 60 * 60 * 1000;
 export const MAX_EPOCHS_AHEAD = 53;
 
 /** Walrus testnet prices, in FROST: per storage unit (1 MiB of encoded length) and epoch, and per unit written. */
@@ -165,6 +165,7 @@ const ROUTE_METHODS: [RegExp, string][] = [
   [/^\/status$/, "GET,HEAD"],
   [/^\/local\/status$/, "GET,HEAD"],
   ...QUILT_ROUTE_METHODS,
+  ...EPOCH_ROUTE_METHODS,
 ];
 
 /**
@@ -429,6 +430,34 @@ class GuardedBlobStream extends Transform {
   }
 }
 
+/** The live certified object of a blob the publisher owns, of the kind asked for, that lasts longest. */
+function extendable(record: BlobRecord | undefined, epoch: number, deletable: boolean): Registration | undefined {
+  return record?.registrations
+    .filter((r) => r.endEpoch > epoch && r.deletable === deletable && r.owned !== false)
+    .sort((a, b) => b.endEpoch - a.endEpoch)[0];
+}
+
+/** The publisher's answer for an object extended in place: `newlyCreated` with `reuseAndExtend`, as Walrus's. */
+function extensionAnswer(record: BlobRecord, r: Registration, epochsExtended: number): NewlyCreatedResponse {
+  return {
+    newlyCreated: {
+      blobObject: {
+        id: r.objectId,
+        registeredEpoch: r.registeredEpoch,
+        blobId: record.blobId,
+        size: record.size,
+        encodingType: "RS2",
+        certifiedEpoch: r.certifiedEpoch,
+        storage: { id: r.storageId, startEpoch: r.startEpoch, endEpoch: r.endEpoch, storageSize: r.storageSize },
+        deletable: r.deletable,
+      },
+      resourceOperation: { reuseAndExtend: { encodedLength: r.storageSize, epochsExtended } },
+      // Extending buys storage for the added epochs only; nothing is written again.
+      cost: Math.ceil(r.storageSize / STORAGE_UNIT) * STORAGE_PRICE_PER_UNIT_EPOCH * epochsExtended,
+    },
+  };
+}
+
 /** Starts the local store and resolves once it listens. */
 export async function startLocalWalrus(options: LocalWalrusOptions): Promise<LocalWalrus> {
   const shards = options.shards ?? DEFAULT_SHARDS;
@@ -446,8 +475,8 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
   const dir = path.resolve(options.dir);
   await mkdir(dir, { recursive: true });
 
-  const clock = await loadClock(dir, { shards, epochMs: options.epochMs, now: now() });
-  const currentEpoch = (): number => Math.floor((now() - clock.genesisMs) / clock.epochMs) + 1;
+  const clock = await EpochClock.load(dir, { shards, epochMs: options.epochMs, now });
+  const currentEpoch = (): number => clock.currentEpoch();
 
   const store = new BlobStore(path.join(dir, "blobs"));
   const warn = options.warn ?? ((message: string) => process.emitWarning(message));
@@ -552,12 +581,18 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     if (share && query.send_object_to !== undefined) {
       throw new HttpProblem("INVALID_PARAMETER", "share and send_object_to cannot be used together");
     }
-    return { epochs, deletable: !permanent, force, share };
+    return {
+      epochs,
+      deletable: !permanent,
+      force,
+      share,
+      ...(query.send_object_to !== undefined ? { sendObjectTo: query.send_object_to } : {}),
+    };
   }
 
   /** Stores `body` as a blob: a new certified registration, or the live one that already covers the request. */
   async function storeBlob(params: StoreParams, body: Buffer): Promise<StoreResponse> {
-    const { epochs, deletable, force, share } = params;
+    const { epochs, deletable, force, share, sendObjectTo } = params;
     if (body.byteLength > limit)
       throw new BlobTooLargeError(body.byteLength, limit, { why: "above this store's limit" });
 
@@ -588,6 +623,15 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         }
       }
       const storageSize = encodedBlobLength(metadata.size, shards);
+      // As the Walrus client: a live certified object the publisher still owns is extended (`reuseAndExtend`).
+      const own = force || share || sendObjectTo !== undefined ? undefined : extendable(record, epoch, deletable);
+      if (record !== undefined && own !== undefined) {
+        const epochsExtended = wantedEnd - own.endEpoch;
+        const extended: Registration = { ...own, endEpoch: wantedEnd };
+        const registrations = record.registrations.map((r) => (r.seq === own.seq ? extended : r));
+        await store.save({ ...record, registrations }, undefined);
+        return extensionAnswer(record, extended, epochsExtended);
+      }
       const seq = store.nextSeq();
       const registration: Registration = {
         seq,
@@ -601,6 +645,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
         deletable,
         txDigest: bs58.encode(digest("transaction", metadata.blobId, seq)),
         eventSeq: "0",
+        ...(share || sendObjectTo !== undefined ? { owned: false } : {}),
       };
       const next: BlobRecord = {
         version: 1,
@@ -784,6 +829,16 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     },
   });
 
+  registerEpochRoutes(app, {
+    clock,
+    problem: (reason, message, status) => new HttpProblem(reason, message, status),
+    checkQuery,
+    endEpochOf: (blobId) => {
+      const record = store.get(blobId);
+      return record === undefined ? undefined : Math.max(...record.registrations.map((r) => r.endEpoch));
+    },
+  });
+
   // As the daemon: 200 and a plain "OK" whenever it is up.
   app.get("/status", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
 
@@ -793,6 +848,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     epoch: currentEpoch(),
     epochMs: clock.epochMs,
     genesisMs: clock.genesisMs,
+    advancedMs: clock.advancedMs,
     shards,
     maxBlobSize: limit,
     maxEpochsAhead,
@@ -816,6 +872,7 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
     shards,
     maxBlobSize: limit,
     currentEpoch,
+    advanceEpochs: (epochs) => clock.advance(epochs),
     close: async () => {
       const closing = app.close();
       // A response that finished a moment ago can leave its keep-alive connection busy when the close begins, and
@@ -828,39 +885,4 @@ export async function startLocalWalrus(options: LocalWalrusOptions): Promise<Loc
       }
     },
   };
-}
-
-/** Reads the epoch clock of a store directory, creating it on first start. */
-async function loadClock(
-  dir: string,
-  wanted: { shards: number; epochMs: number | undefined; now: number },
-): Promise<ClockState> {
-  const file = path.join(dir, "clock.json");
-  let existing: ClockState | undefined;
-  try {
-    existing = JSON.parse(await readFile(file, "utf8")) as ClockState;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (existing !== undefined) {
-    if (existing.shards !== wanted.shards) {
-      throw new LocalStoreError(
-        `${dir} holds blobs stored with ${existing.shards} shards; start it with shards ${existing.shards} ` +
-          `or use another directory`,
-        dir,
-      );
-    }
-    if (wanted.epochMs !== undefined && wanted.epochMs !== existing.epochMs) {
-      throw new LocalStoreError(
-        `${dir} runs epochs of ${existing.epochMs} ms; start it with that epoch length or use another directory`,
-        dir,
-      );
-    }
-    return existing;
-  }
-  const epochMs = wanted.epochMs ?? DEFAULT_EPOCH_MS;
-  if (!Number.isInteger(epochMs) || epochMs <= 0) throw new RangeError(`epochMs must be a positive integer`);
-  const state: ClockState = { version: 1, genesisMs: wanted.now, epochMs, shards: wanted.shards };
-  await writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`, { fsync: true });
-  return state;
 }

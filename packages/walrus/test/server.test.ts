@@ -287,7 +287,9 @@ describe("Local Walrus store: persistence and concurrency", function () {
         expect(restored).to.include({ status: "alreadyCertified", endEpoch: stored[2].endEpoch });
         const fresh = await again.store(blobs[2], { epochs: 30 });
         expect(fresh.status).to.equal("newlyCreated");
-        expect(stored.map((s) => s.objectId)).to.not.include(fresh.objectId);
+        // The publisher's own object is extended in place (reuseAndExtend), as Walrus does.
+        expect(fresh.objectId).to.equal(stored[2].objectId);
+        expect(fresh.endEpoch).to.equal(second.currentEpoch() + 30);
         expect(await readdir(path.join(dir, "blobs"))).to.not.include(`${stored[0].blobId}.4f2a9c`);
       } finally {
         await second.close();
