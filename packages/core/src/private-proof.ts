@@ -12,7 +12,7 @@ import {
 import { PrivateDataError, ProofFormatError, SignatureError, StrataError } from "./errors";
 import type { Bytes32, Commitment } from "./ids";
 import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
-import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
+import { proofStructDigest } from "./proof-digest";
 import {
   assertCanonicalSignature,
   decodeProof,
@@ -20,10 +20,12 @@ import {
   hashTensor,
   hashTensorSet,
   PROOF_EIP712_NAME,
+  PROOF_EIP712_TYPES,
   PROOF_EIP712_VERSION,
   newRequestId,
   proofCommitment,
   proofToJson,
+  ProofVersion,
   validateProofForCommitment,
   validateProofHead,
   type InferenceProof,
@@ -141,18 +143,7 @@ export interface PrivateInferenceProof extends UnsignedPrivateProof {
 /** The EIP-712 struct of v3: v1's fields, then the privacy mode and the ciphertext hash. */
 export const PRIVATE_PROOF_EIP712_TYPES: Record<string, TypedDataField[]> = {
   InferenceProof: [
-    { name: "version", type: "uint16" },
-    { name: "modelId", type: "bytes32" },
-    { name: "modelVersion", type: "uint32" },
-    { name: "modelBlobId", type: "bytes32" },
-    { name: "modelSha256", type: "bytes32" },
-    { name: "modelRegistry", type: "address" },
-    { name: "inputHash", type: "bytes32" },
-    { name: "outputHash", type: "bytes32" },
-    { name: "runtimeHash", type: "bytes32" },
-    { name: "node", type: "address" },
-    { name: "timestamp", type: "uint64" },
-    { name: "requestId", type: "bytes32" },
+    ...PROOF_EIP712_TYPES[ProofVersion.V1].InferenceProof,
     { name: "privacy", type: "uint8" },
     { name: "ciphertextHash", type: "bytes32" },
   ],
@@ -412,53 +403,11 @@ export function privateProofCommitment(doc: UnsignedPrivateProof | PrivateInfere
 
 /** The v3 EIP-712 struct's type hash. */
 const TYPE_HASH = getBytes(id(TypedDataEncoder.from(PRIVATE_PROOF_EIP712_TYPES).encodeType("InferenceProof")));
-const DOMAIN_SEPARATORS = new Map<string, Uint8Array>();
 
-/**
- * The EIP-712 digest of a checked private proof, written directly (`keccak256(0x1901 || domainSeparator ||
- * keccak256(typeHash || the 14 fields as 32-byte words))`): byte for byte `TypedDataEncoder.hash` of
- * {@link PRIVATE_PROOF_EIP712_TYPES} and the message (parity-tested), without ethers' generic encoder.
- */
+/** The EIP-712 digest of a checked private proof: core's proof digest with v3's privacy mode and ciphertext hash. */
 function digestOf(doc: UnsignedPrivateProof): Commitment {
-  const m = messageOf(doc);
-  const struct = new Uint8Array(15 * 32);
-  struct.set(TYPE_HASH, 0);
-  writeWord(struct, 32, m.version);
-  writeHex(m.modelId, struct, 64, 32);
-  writeWord(struct, 96, m.modelVersion);
-  writeHex(m.modelBlobId, struct, 128, 32);
-  writeHex(m.modelSha256, struct, 160, 32);
-  writeHex(m.modelRegistry, struct, 192 + 12, 20);
-  writeHex(m.inputHash, struct, 224, 32);
-  writeHex(m.outputHash, struct, 256, 32);
-  writeHex(m.runtimeHash, struct, 288, 32);
-  writeHex(m.node, struct, 320 + 12, 20);
-  writeWord(struct, 352, m.timestamp);
-  writeHex(m.requestId, struct, 384, 32);
-  writeWord(struct, 416, m.privacy);
-  writeHex(m.ciphertextHash, struct, 448, 32);
-  const key = `${doc.domain.chainId}/${doc.domain.proofRegistry}`;
-  let separator = DOMAIN_SEPARATORS.get(key);
-  if (separator === undefined) {
-    separator = getBytes(TypedDataEncoder.hashDomain(domainOf(doc)));
-    if (DOMAIN_SEPARATORS.size >= 64) DOMAIN_SEPARATORS.clear();
-    DOMAIN_SEPARATORS.set(key, separator);
-  }
-  const message = new Uint8Array(66);
-  message[0] = 0x19;
-  message[1] = 0x01;
-  message.set(separator, 2);
-  message.set(keccak256Bytes(struct), 34);
-  return keccak256Hex(message) as Commitment;
-}
-
-/** Writes a safe non-negative integer as a big-endian uint256 into the zeroed word at `offset`. */
-function writeWord(out: Uint8Array, offset: number, value: number): void {
-  let v = BigInt(value);
-  for (let i = 31; i >= 0 && v > 0n; i--) {
-    out[offset + i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
+  const { privacy, ciphertextHash, ...fields } = messageOf(doc);
+  return proofStructDigest(doc.domain, TYPE_HASH, fields, { privacy, ciphertextHash }) as Commitment;
 }
 
 /** Signs a private proof with its node's key; returns the signed document and its commitment. */

@@ -28,6 +28,7 @@ import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
 import type { ModelVersion } from "./models";
 import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
+import { PROOF_EIP712_NAME, PROOF_EIP712_VERSION, proofStructDigest, writeUint } from "./proof-digest";
 import { join, kind, ShapeChecker } from "./shape";
 import { DTYPE_SIZES, DTYPES, tensorBytes, withLazyData, type Dtype, type FixedDtype, type Tensor } from "./tensor";
 import {
@@ -227,9 +228,7 @@ export type InferenceProof = InferenceProofByVersion[ProofVersion];
 /** An unsigned proof document of any supported version. */
 export type UnsignedInferenceProof = UnsignedInferenceProofV1 | UnsignedInferenceProofV2;
 
-/** The EIP-712 domain name and version of every Strata proof. */
-export const PROOF_EIP712_NAME = "Strata";
-export const PROOF_EIP712_VERSION = "1";
+export { PROOF_EIP712_NAME, PROOF_EIP712_VERSION } from "./proof-digest";
 
 /** The EIP-712 struct of every proof version: v2 changes the serialization, not what is signed. */
 const INFERENCE_PROOF_TYPE: Record<string, TypedDataField[]> = {
@@ -352,19 +351,6 @@ function tensorHash(tensor: Tensor, bytes: Uint8Array): Bytes32 {
   return keccak256Hex(encoded);
 }
 
-/** Writes `value` (a safe non-negative integer) as a big-endian uint256 into the zeroed word at `offset`. */
-function writeUint(out: Uint8Array, offset: number, value: number): void {
-  const high = Math.floor(value / 2 ** 32);
-  const low = value >>> 0;
-  out[offset + 25] = high >>> 16;
-  out[offset + 26] = high >>> 8;
-  out[offset + 27] = high;
-  out[offset + 28] = low >>> 24;
-  out[offset + 29] = low >>> 16;
-  out[offset + 30] = low >>> 8;
-  out[offset + 31] = low;
-}
-
 /** The UTF-8 bytes of `text`; a string with UTF-16 surrogates goes through ethers (which rejects lone ones). */
 function utf8(text: string): Uint8Array {
   return SURROGATE.test(text) ? toUtf8Bytes(text) : Buffer.from(text, "utf8");
@@ -380,27 +366,6 @@ const TYPE_HASHES: { readonly [V in ProofVersion]: Uint8Array } = {
   ),
 };
 
-/** EIP-712 domain separators by chain id and verifying contract (a handful per process). */
-const DOMAIN_SEPARATORS = new Map<string, Uint8Array>();
-
-function domainSeparator(domain: ProofDomain): Uint8Array {
-  const key = `${domain.chainId}/${domain.proofRegistry}`;
-  let separator = DOMAIN_SEPARATORS.get(key);
-  if (separator === undefined) {
-    separator = getBytes(
-      TypedDataEncoder.hashDomain({
-        name: PROOF_EIP712_NAME,
-        version: PROOF_EIP712_VERSION,
-        chainId: domain.chainId,
-        verifyingContract: domain.proofRegistry,
-      }),
-    );
-    if (DOMAIN_SEPARATORS.size >= 64) DOMAIN_SEPARATORS.clear();
-    DOMAIN_SEPARATORS.set(key, separator);
-  }
-  return separator;
-}
-
 /**
  * The EIP-712 digest of a checked document of either version (`TypedDataEncoder.hash` of its {@link proofTypedData}, byte for byte;
  * parity-tested), with the set and runtime hashes given: `keccak256(0x1901 || domainSeparator || hashStruct)`, where
@@ -408,26 +373,20 @@ function domainSeparator(domain: ProofDomain): Uint8Array {
  * validator (ranges, bytes32 hex, checksummed addresses), so each is written straight into its word.
  */
 function digest(doc: UnsignedInferenceProof, inputHash: Bytes32, outputHash: Bytes32, runtimeHash: Bytes32): Bytes32 {
-  const struct = new Uint8Array(13 * 32);
-  struct.set(TYPE_HASHES[doc.version], 0);
-  writeUint(struct, 32, doc.version);
-  writeHex(doc.model.id, struct, 64, 32);
-  writeUint(struct, 96, doc.model.version);
-  writeHex(doc.model.blobId, struct, 128, 32);
-  writeHex(doc.model.sha256, struct, 160, 32);
-  writeHex(doc.domain.modelRegistry, struct, 192 + 12, 20);
-  writeHex(inputHash, struct, 224, 32);
-  writeHex(outputHash, struct, 256, 32);
-  writeHex(runtimeHash, struct, 288, 32);
-  writeHex(doc.node, struct, 320 + 12, 20);
-  writeUint(struct, 352, doc.timestamp);
-  writeHex(doc.requestId, struct, 384, 32);
-  const message = new Uint8Array(66);
-  message[0] = 0x19;
-  message[1] = 0x01;
-  message.set(domainSeparator(doc.domain), 2);
-  message.set(keccak256Bytes(struct), 34);
-  return keccak256Hex(message);
+  return proofStructDigest(doc.domain, TYPE_HASHES[doc.version], {
+    version: doc.version,
+    modelId: doc.model.id,
+    modelVersion: doc.model.version,
+    modelBlobId: doc.model.blobId,
+    modelSha256: doc.model.sha256,
+    modelRegistry: doc.domain.modelRegistry,
+    inputHash,
+    outputHash,
+    runtimeHash,
+    node: doc.node,
+    timestamp: doc.timestamp,
+    requestId: doc.requestId,
+  });
 }
 
 /** Hashes `tensors` and orders them by name: the `input` or `output` of a proof. */
