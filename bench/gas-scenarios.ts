@@ -92,9 +92,7 @@ export async function measureRegistries(): Promise<Record<string, number>> {
     );
   }
   // Renewal records: one transaction for many roots (what the keeper sends), each root anchored beforehand.
-  gas["ProofRegistry.extendProofs (1 commitments)"] = await gasOf(
-    proofs.extendProofs([word("proof 0")], RENEWED_EPOCH),
-  );
+  gas["ProofRegistry.extendProofs (1 commitment)"] = await gasOf(proofs.extendProofs([word("proof 0")], RENEWED_EPOCH));
   for (const roots of EXTENSION_SIZES) {
     const anchored = Array.from({ length: roots }, (_, i) => word(`renewed root ${roots}/${i}`));
     for (const [i, root] of anchored.entries()) {

@@ -57,8 +57,21 @@ contract ProofRegistry is IProofRegistry {
 
     /// @inheritdoc IProofRegistry
     function anchorBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) external onlyAnchorer {
-        _checkBatch(root, blobId, count, endEpoch);
-        _storeBatch(root, count, endEpoch);
+        // The hot path (one full quilt of 665 proofs per call): the checks and the store of _checkBatch and _storeBatch
+        // are written out here, which saves their internal calls (about 100 gas, 0.15 per proof of a full quilt).
+        bytes32 id = BatchRoot.unwrap(root);
+        if (id == bytes32(0)) revert ProofRegistryZeroCommitment();
+        if (BlobId.unwrap(blobId) == bytes32(0)) revert ProofRegistryZeroBlobId(id);
+        if (endEpoch == 0) revert ProofRegistryZeroEndEpoch(id);
+        if (count == 0) revert ProofRegistryEmptyBatch(root);
+        BatchAnchor storage anchor = _batches[msg.sender][root];
+        if (anchor.anchoredAt != 0) revert ProofRegistryAlreadyAnchored(id, msg.sender, anchor.anchoredAt);
+        // One SSTORE of the whole (zero) slot, as in _storeBatch.
+        uint256 packed = uint256(uint64(block.timestamp)) | (uint256(count) << 64) | (uint256(endEpoch) << 96);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(anchor.slot, packed)
+        }
         emit BatchAnchored(root, msg.sender, blobId, count, endEpoch);
     }
 
