@@ -187,7 +187,10 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
       `y[0] ${decodeTensor(original.output.tensors[0]).values[0]} -> ${decodeTensor(tampered.output.tensors[0]).values[0]}`,
     );
     line(`tampered proof ${tamperedCommitment} in batch ${copy.root}`);
-    line(`quilt ${anchored.blobId}, anchored in tx ${anchored.txHash} (gas ${anchored.gasUsed})`);
+    line(
+      `quilt ${anchored.blobId} (stored until epoch ${anchored.endEpoch}), anchored in tx ${anchored.txHash} ` +
+        `(gas ${anchored.gasUsed})`,
+    );
     const caught = await verifier.verifyProof(tamperedCommitment, { root: copy.root, reexecute: true, nodeUrl: false });
     out(renderReport(caught).replace(/^/gm, "   ") + "\n");
     await verifier.close();
