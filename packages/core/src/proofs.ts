@@ -122,7 +122,9 @@ export interface BatchReference {
   anchored: boolean;
   /**
    * The Walrus epoch (exclusive) at which the storage of the batch's blobs ends (the earliest of them): the event's,
-   * raised by the same node's later `BatchStorageExtended` events for the root (the latest wins).
+   * raised by the same node's later `BatchStorageExtended` events for the root (the latest wins). For an anchored batch
+   * this is the stored one (`getBatch`, {@link ProofRegistryClient.lifetimes}) unless its node also sent
+   * `announceBatchesExtended` for it, whose events raise only this reading.
    */
   endEpoch: number;
   blockNumber: number;
