@@ -117,8 +117,18 @@ contract ProofRegistry is IProofRegistry {
         for (uint256 i; i < n; ++i) {
             Commitment commitment = commitments[i];
             ProofAnchor storage anchor = mine[commitment];
-            _checkExtension(Commitment.unwrap(commitment), anchor.anchoredAt, anchor.endEpoch, endEpoch);
-            anchor.endEpoch = endEpoch;
+            // The slot read once and written once: anchoredAt in bits 0-63, endEpoch in 64-95 (see anchorProof).
+            uint256 word;
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                word := sload(anchor.slot)
+            }
+            _checkExtension(Commitment.unwrap(commitment), uint64(word), uint32(word >> 64), endEpoch);
+            word = uint64(word) | (uint256(endEpoch) << 64);
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                sstore(anchor.slot, word)
+            }
             emit ProofStorageExtended(commitment, msg.sender, endEpoch);
         }
     }
@@ -131,8 +141,19 @@ contract ProofRegistry is IProofRegistry {
         for (uint256 i; i < n; ++i) {
             BatchRoot root = roots[i];
             BatchAnchor storage anchor = mine[root];
-            _checkExtension(BatchRoot.unwrap(root), anchor.anchoredAt, anchor.endEpoch, endEpoch);
-            anchor.endEpoch = endEpoch;
+            // The slot read once and written once: anchoredAt and count in bits 0-95, endEpoch in 96-127 (see
+            // _storeBatch).
+            uint256 word;
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                word := sload(anchor.slot)
+            }
+            _checkExtension(BatchRoot.unwrap(root), uint64(word), uint32(word >> 96), endEpoch);
+            word = uint96(word) | (uint256(endEpoch) << 96);
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                sstore(anchor.slot, word)
+            }
             emit BatchStorageExtended(root, msg.sender, endEpoch);
         }
     }
