@@ -5,7 +5,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BATCH_SIZES, measureEas, measureRegistries, QUILT_BATCHES } from "./gas-scenarios";
+import {
+  BATCH_SIZES,
+  EXTENSION_SIZES,
+  measureEas,
+  measureRegistries,
+  PROOFS_PER_QUILT,
+  QUILT_BATCHES,
+} from "./gas-scenarios";
 
 /** OpenGradient InferenceSettlementRelay.batchSettle (og-evm, not on npm): stores nothing, emits one event. */
 const OPENGRADIENT_BATCH_SETTLE = 28_339;
@@ -45,10 +52,11 @@ async function main(): Promise<void> {
     "\nGas per registry write (in-process Hardhat network, solc 0.8.29, optimizer 10,000 runs for the registries and 200 for EAS, cancun)\n",
   );
   console.log(
-    `${"operation".padEnd(58)} ${"gas".padStart(9)} ${"per proof".padStart(10)} ${"vs EAS attest".padStart(14)}`,
+    `${"operation".padEnd(58)} ${"gas".padStart(9)} ${"per item".padStart(10)} ${"vs EAS attest".padStart(14)}`,
   );
   for (const [op, gas] of Object.entries(ours)) {
-    const size = /(\d+)\)$/.exec(op)?.[1];
+    // Per proof for anchors, per root or commitment for renewal records.
+    const size = /(\d+)(?: roots?| commitments?)?\)$/.exec(op)?.[1];
     const perProof = size ? fmt(gas / Number(size)) : "";
     console.log(
       `${op.padEnd(58)} ${fmt(gas).padStart(9)} ${perProof.padStart(10)} ${(gas / attest).toFixed(3).padStart(13)}x`,
@@ -64,7 +72,10 @@ async function main(): Promise<void> {
   const single = ours["ProofRegistry.anchorProof"];
   const batch1000 = ours["ProofRegistry.anchorBatch (1000)"] / 1000;
   const announce = ours["ProofRegistry.announceBatch (1000)"];
-  const quilt665 = ours["ProofRegistry.anchorBatch (665)"] / 665;
+  const quilt665 = ours[`ProofRegistry.anchorBatch (${PROOFS_PER_QUILT})`] / PROOFS_PER_QUILT;
+  const manyRoots = EXTENSION_SIZES[EXTENSION_SIZES.length - 1];
+  const extendPerRoot = ours[`ProofRegistry.extendBatches (${manyRoots} roots)`] / manyRoots;
+  const extendVersion = ours["ModelRegistry.extendVersion"];
   const [wide, wideQuilts] = QUILT_BATCHES[QUILT_BATCHES.length - 1];
   const acrossQuilts = ours[`ProofRegistry.anchorQuilts (${wideQuilts} quilts, ${wide})`] / wide;
   const request = ours["InferenceRequests.requestInference (Walrus input)"];
@@ -83,6 +94,8 @@ async function main(): Promise<void> {
       "<= 13",
       acrossQuilts <= 13,
     ],
+    [`renewal record, gas per root of ${manyRoots}`, extendPerRoot, "(reference)", true],
+    ["renewal of a model version (extendVersion)", extendVersion, "(reference)", true],
     [
       "events-only batch / OpenGradient",
       announce / OPENGRADIENT_BATCH_SETTLE,
@@ -107,6 +120,11 @@ async function main(): Promise<void> {
       `${fmt(ours["InferenceRequests.fulfil (no-op consumer callback)"])} (the consumer's account, the call, the 63/64 check).`,
   );
   console.log(`\nBatch sizes measured: ${BATCH_SIZES.join(", ")} (a batch's gas does not grow with its size).`);
+  console.log(
+    `Renewal records measured for ${EXTENSION_SIZES.join(", ")} roots in one transaction: extendBatches raises each ` +
+      "stored end epoch in place (a warm slot rewritten, no new slot) and emits BatchStorageExtended; " +
+      "announceBatchesExtended only emits it. Every anchor carries its end epoch (60 here) in storage and event.",
+  );
   console.log(
     "A root in one quilt is anchored with anchorBatch (the quilt's Blob ID in the event); a root over several quilts " +
       "with anchorQuilts (every quilt Blob ID in the event, none in storage: about 800 gas per quilt).",
