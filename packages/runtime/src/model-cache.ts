@@ -196,6 +196,13 @@ export class ModelCache {
     throw new ModelExpiredError(ref.blobId, endEpoch, epoch, ref.model ?? entry?.model);
   }
 
+  /** Removes the entry of `blobId`, if cached; whether it was. */
+  async evict(blobId: string): Promise<boolean> {
+    const cached = (await this.entry(blobId)) !== undefined;
+    await this.remove(blobId);
+    return cached;
+  }
+
   /** Evicts every entry whose recorded lease is over at `currentEpoch` (end epoch <= current); returns them. */
   async evictExpired(currentEpoch: number): Promise<CacheEntry[]> {
     const evicted: CacheEntry[] = [];
