@@ -12,6 +12,7 @@ import {
   type VerificationReport,
 } from "./report";
 import { proofSteps, type PrivateReveal, type ProofState, type ProofStep } from "./steps";
+import { storageSummary } from "./lease";
 
 /** An anchored proof's document and where it lives: what `strata proof show` prints. */
 export interface ProofRecord {
@@ -82,8 +83,14 @@ export class ProofPipeline {
     const results: StepResult[] = [];
     const timings: Partial<Record<StepName, number>> = {};
     const state: ProofState = { ...request };
-    const report = (): VerificationReport => {
+    const report = async (): Promise<VerificationReport> => {
       const { located, document } = state;
+      const storage = storageSummary(
+        this.ctx.settings.clock,
+        await this.ctx.epochNow(),
+        state.source?.anchor,
+        state.version === undefined ? [] : [state.version],
+      );
       return {
         ok: results.every((s) => s.status !== "fail"),
         commitment: request.commitment,
@@ -93,6 +100,7 @@ export class ProofPipeline {
         steps: results,
         // The traffic is filled in by `run` once every read is done.
         fetched: { bytes: 0, reads: 0, ...(state.location ? { location: state.location } : {}) },
+        storage,
         timings: { totalMs: performance.now() - started, steps: timings },
       };
     };

@@ -30,6 +30,7 @@ import {
   type AnyInferenceProof,
   type InferenceProof,
 } from "@strata/core";
+import { networkClockFor, type NetworkClock } from "@strata/walrus";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -188,6 +189,7 @@ async function withVerifier(
       clockSkewSeconds: nonNegativeInteger("--clock-skew", flags.clockSkew),
       ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      clock: verifierClock(settings),
     });
     await body(verifier, settings);
   } catch (error) {
@@ -198,6 +200,18 @@ async function withVerifier(
     // A JSON-RPC provider that never reached its chain keeps retrying: stop it so the process can exit.
     settings?.provider.destroy();
   }
+}
+
+/**
+ * The epoch clock of the configured Walrus network, for the report's "stored until" lines and expiry: a network's
+ * schedule, or for a local store (no schedule) its own clock, read from the aggregator the verifier reads from.
+ */
+function verifierClock(settings: Settings): NetworkClock {
+  const { network, publisherUrl, aggregatorUrls } = settings.walrusConfig;
+  return networkClockFor({
+    ...network,
+    publisherUrl: network.epochs === undefined ? (aggregatorUrls[0] ?? publisherUrl) : publisherUrl,
+  });
 }
 
 /**
