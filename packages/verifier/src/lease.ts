@@ -58,15 +58,15 @@ export function notFoundVerdict(
 ): { expired: BlobExpiredError } | { detail: string; values: Record<string, StepValue> } {
   if (endEpoch === undefined) {
     return {
-      detail: "not found on Walrus (never stored, expired or deleted: no end epoch is recorded for it to tell)",
+      detail: "not on Walrus (never stored, expired or deleted): no end epoch is recorded on-chain to tell which",
       values: { reason: "not-found", endEpoch: null },
     };
   }
   if ("error" in now) {
     return {
       detail:
-        `not found on Walrus; it is recorded as stored until epoch ${endEpoch}, but whether that has passed is ` +
-        `unknown (${now.error})`,
+        `not on Walrus (never stored, expired or deleted): it is recorded as stored until epoch ${endEpoch}, but ` +
+        `whether that epoch has begun is unknown (${now.error})`,
       values: { reason: "not-found", endEpoch, currentEpoch: null },
     };
   }
@@ -80,8 +80,8 @@ export function notFoundVerdict(
   }
   return {
     detail:
-      `not found on Walrus, although by the record its lease is not over (stored until ${describeEpoch(now, endEpoch)}, ` +
-      `current epoch ${now.epoch}): it was never stored or was deleted, not expired`,
+      `not on Walrus, although by the record its lease is not over (stored until ${describeEpoch(now, endEpoch)}, ` +
+      `current epoch ${now.epoch}): not expired, but never stored or deleted`,
     values: { reason: "not-found", endEpoch, currentEpoch: now.epoch },
   };
 }
