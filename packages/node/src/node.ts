@@ -197,6 +197,8 @@ export class InferenceNode implements NodeService {
   /** `modelId:version:epoch` of each lease warning already logged. */
   private readonly warned = new Set<string>();
   private readonly leaseWarnEpochs: number;
+  /** The registry's word on a version close to its end (a renewal may have raised it), re-read at most once a minute. */
+  private readonly leaseReads: Memo<{ id: ModelId; version: number }, ModelVersion>;
 
   private constructor(
     private readonly options: InferenceNodeOptions,
@@ -225,6 +227,11 @@ export class InferenceNode implements NodeService {
       },
       { ttlMs: options.clockTtlMs ?? 1_000 },
     );
+    this.leaseReads = new Memo(({ id, version }) => options.client.models.getVersion(id, version), {
+      keyOf: ({ id, version }) => `${id}:${version}`,
+      ttlMs: 60_000,
+      maxEntries: 10_000,
+    });
     this.leaseWarnEpochs = options.leaseWarnEpochs ?? NODE_DEFAULTS.leaseWarnEpochs;
     if (!Number.isSafeInteger(this.leaseWarnEpochs) || this.leaseWarnEpochs < 0) {
       throw new InvalidArgumentError("leaseWarnEpochs", this.leaseWarnEpochs, "a non-negative number of epochs");
@@ -417,8 +424,16 @@ export class InferenceNode implements NodeService {
       });
     }
     const expiringSoon: ExpiringVersion[] = [];
-    for (const lease of leases.values()) {
+    for (const [key, known] of leases) {
+      if (known.endEpoch - now.epoch > this.leaseWarnEpochs) continue;
+      // Close to its end by what the node last read: the registry may record a renewal since (re-read once a minute).
+      const lease = await this.leaseReads
+        .get({ id: known.modelId as ModelId, version: known.version })
+        .then((v): Lease => ({ ...known, endEpoch: v.endEpoch }))
+        .catch(() => known);
+      if (this.leases.has(key)) this.leases.set(key, lease);
       const epochsLeft = lease.endEpoch - now.epoch;
+      if (epochsLeft <= 0) await this.cache.evict(lease.blobId);
       if (epochsLeft > this.leaseWarnEpochs) continue;
       this.warn(lease, now);
       expiringSoon.push({
@@ -430,7 +445,12 @@ export class InferenceNode implements NodeService {
         ...(epochsLeft <= 0 ? { expired: true as const } : {}),
       });
     }
-    await this.cache.evictExpired(now.epoch);
+    // Files cached without a model version named: by the lease recorded with them.
+    for (const entry of await this.cache.list()) {
+      if (entry.model === undefined && entry.endEpoch !== undefined && entry.endEpoch <= now.epoch) {
+        await this.cache.evict(entry.blobId);
+      }
+    }
     expiringSoon.sort((a, b) => a.epochsLeft - b.epochsLeft || a.modelId.localeCompare(b.modelId));
     return {
       currentEpoch: now.epoch,
