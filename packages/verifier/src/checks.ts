@@ -51,9 +51,9 @@ export interface Anchor {
   announced?: boolean;
   /**
    * The end epoch (exclusive) of the blob's storage on Walrus as the chain records it (the anchoring event's, raised
-   * by renewals; for a batch, the earliest among its blobs); absent when the chain records none.
+   * by the node's renewals; for a batch, the earliest among its blobs).
    */
-  endEpoch?: number;
+  endEpoch: number;
 }
 
 export function pass(detail: string, values: Record<string, StepValue>): CheckResult {

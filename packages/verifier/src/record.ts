@@ -39,7 +39,7 @@ export async function singleAnchorRecord(
     blockNumber: reference.blockNumber,
     logIndex: reference.logIndex,
     txHash: reference.txHash,
-    ...endEpochOf(reference, stored),
+    endEpoch: reference.endEpoch,
   };
   return {
     ...pass(
@@ -100,7 +100,8 @@ export async function batchRecord(
     root,
     count: stored?.count ?? reference.count,
     announced,
-    ...endEpochOf(reference, stored),
+    // The anchoring event's end epoch (the earliest of the batch's blobs), raised by the node's renewals.
+    endEpoch: reference.endEpoch,
   };
   // A batch in quilts (v2): several quilts, or one blob that has a quilt index patch; else a v1 batch blob.
   const quilts =
@@ -157,18 +158,6 @@ async function blockTime(ctx: VerifierContext, blockNumber: number): Promise<num
     }
     throw error;
   }
-}
-
-/**
- * The end epoch the chain records for an anchor: its reference's (the anchoring event's, raised by renewals), else its
- * stored record's; none when neither has one (anchors made before end epochs were recorded).
- */
-function endEpochOf(...records: unknown[]): Pick<Anchor, "endEpoch"> {
-  for (const record of records) {
-    const endEpoch = (record as { endEpoch?: unknown } | null)?.endEpoch;
-    if (typeof endEpoch === "number" && Number.isSafeInteger(endEpoch) && endEpoch > 0) return { endEpoch };
-  }
-  return {};
 }
 
 /** An anchor's Blob ID, and its chain form for the report (`blobIdHex`, as the event carries it). */

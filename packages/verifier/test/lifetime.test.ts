@@ -4,10 +4,12 @@
  * failure, told apart from a blob missing while its lease runs and from a corrupted one.
  */
 import { expect } from "chai";
-import { StrataClient, type Bytes32 } from "@strata/core";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildBatch, buildBatchV2, StrataClient, type Bytes32, type InferenceProof } from "@strata/core";
 import { publishTestModel } from "@strata/devkit";
 import type { PublishedModel } from "@strata/runtime";
-import { localNetworkClock, type NetworkClock } from "@strata/walrus";
+import { localBlobLifetime, localNetworkClock, type NetworkClock } from "@strata/walrus";
 import {
   assertVerified,
   renderBatchReport,
@@ -16,7 +18,18 @@ import {
   type StepName,
   type VerificationReport,
 } from "@strata/verifier";
-import { input, setup, teardown, verifier, type Env } from "./fixture";
+import {
+  anchorMissingBatch,
+  asV2,
+  input,
+  setup,
+  sign,
+  teardown,
+  UNEXPIRED_END_EPOCH,
+  variant,
+  verifier,
+  type Env,
+} from "./fixture";
 
 const DATED = /^epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/;
 
@@ -64,6 +77,29 @@ describe("Verifier: storage lifetimes (stored until, expired, missing, corrupted
     expect(json.storage.models[0].until).to.equal(model.until);
   });
 
+  it("says until when the proof's batch is stored: the end epoch anchored, which is the store's", async function () {
+    for (const batch of [env.batches[0], env.nodeBatches[0]]) {
+      const report = await verifier(env, { clock }).verifyProof(batch.commitments[0], { root: batch.root });
+      expect(report.ok, renderReport(report)).to.equal(true);
+      const stored = await localBlobLifetime(env.walrus.url, batch.blobId);
+      const current = env.walrus.currentEpoch();
+      expect(report.storage.proof).to.include({
+        endEpoch: stored.endEpoch,
+        currentEpoch: current,
+        epochsLeft: stored.endEpoch - current,
+        expired: false,
+      });
+      expect(report.storage.proof!.blobIds).to.deep.equal([batch.blobId]);
+      expect(report.storage.proof!.until).to.match(DATED);
+      expect(renderReport(report)).to.include(
+        `  proof stored until ${report.storage.proof!.until}: ${stored.endEpoch - current} epochs left`,
+      );
+      const whole = await verifier(env, { clock }).verifyBatch(batch.root);
+      expect(whole.storage.proof).to.include({ endEpoch: stored.endEpoch, expired: false });
+      expect(renderBatchReport(whole)).to.include(`  batch stored until ${whole.storage.proof!.until}`);
+    }
+  });
+
   it("gives end epochs without dates when there is no clock, or it cannot be read, and does not fail for it", async function () {
     const [batch] = env.batches;
     for (const options of [{}, { clock: localNetworkClock("http://127.0.0.1:9") }]) {
@@ -88,6 +124,90 @@ describe("Verifier: storage lifetimes (stored until, expired, missing, corrupted
     expect(report.ok, renderBatchReport(report)).to.equal(true);
     expect(report.storage.models.map((m) => m.endEpoch)).to.deep.equal([env.model.endEpoch]);
     expect(renderBatchReport(report)).to.include(`stored until ${report.storage.models[0].until}`);
+  });
+
+  describe("expired, missing and corrupted blobs: three distinct failures", function () {
+    let base: InferenceProof;
+    before(function () {
+      base = env.batches[0].proofs[0];
+    });
+
+    it("fails a proof whose batch blob expired (its anchored end epoch has begun) as expired", async function () {
+      const doc = await sign(variant(base), env.nodeA);
+      const batch = buildBatch([doc]);
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 1 });
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId, stored.endEpoch)).wait();
+      // A v2 batch in one quilt, stored as briefly.
+      const v2 = buildBatchV2([await asV2(base, env.nodeA)]);
+      const quilt = await env.walrusClient.storeQuilt(v2.quilts[0].patches, { epochs: 1 });
+      await (
+        await env.client.proofs.connect(env.nodeA).anchorBatch(v2.root, quilt.blobId, v2.count, quilt.endEpoch)
+      ).wait();
+      expect((await verifier(env, { clock }).verifyProof(batch.commitments[0], { root: batch.root })).ok).to.equal(
+        true,
+      );
+      await env.walrus.advanceEpochs(stored.endEpoch - env.walrus.currentEpoch());
+
+      for (const [commitment, root, blobId, kind, endEpoch] of [
+        [batch.commitments[0], batch.root, stored.blobId, "batch blob", stored.endEpoch],
+        [v2.commitments[0], v2.root, quilt.blobId, "batch blob|quilt", quilt.endEpoch],
+      ] as const) {
+        const report = await verifier(env, { clock }).verifyProof(commitment, { root });
+        const step = stepOf(report, "blob");
+        expect(step.status, renderReport(report)).to.equal("fail");
+        expect(step.values).to.include({ reason: "expired", code: "BLOB_EXPIRED", endEpoch });
+        expect(step.detail).to.match(
+          new RegExp(
+            `^the (${kind}) ${blobId} expired at epoch ${endEpoch} \\(about .+ UTC\\); renewal was due by epoch ` +
+              `${endEpoch - 1} \\(about .+ UTC\\).*renew with \`strata keeper\` before expiry`,
+            "i",
+          ),
+        );
+        expect(report.storage.proof).to.include({ endEpoch, expired: true });
+        expect(renderReport(report)).to.include(`proof stored until ${report.storage.proof!.until}: EXPIRED`);
+        const whole = await verifier(env, { clock }).verifyBatch(root);
+        const blob = whole.steps.find((s) => s.step === "blob")!;
+        expect(blob.status, renderBatchReport(whole)).to.equal("fail");
+        expect(blob.values.reason).to.equal("expired");
+        expect(blob.detail).to.match(/expired at epoch \d+ \(about .+\); renewal was due by epoch/);
+      }
+    });
+
+    it("fails a blob not found while its lease runs as not found, saying it is not expired", async function () {
+      const doc = await sign(variant(base), env.nodeA);
+      const batch = await anchorMissingBatch(env, [doc], env.nodeA);
+      const report = await verifier(env, { clock }).verifyProof(batch.commitments[0], { root: batch.root });
+      const step = stepOf(report, "blob");
+      expect(step.status, renderReport(report)).to.equal("fail");
+      expect(step.values).to.include({ reason: "not-found", endEpoch: UNEXPIRED_END_EPOCH });
+      expect(step.detail).to.match(
+        new RegExp(
+          `^the batch blob ${batch.blobId} is not on Walrus, although by the record its lease is not over \\(stored ` +
+            `until epoch ${UNEXPIRED_END_EPOCH} \\(about .+\\), current epoch \\d+\\): not expired, but never stored or deleted`,
+        ),
+      );
+      expect(step.detail).to.not.match(/expired at/);
+      expect(report.storage.proof).to.include({ endEpoch: UNEXPIRED_END_EPOCH, expired: false });
+    });
+
+    it("fails a blob whose bytes were altered as corrupted", async function () {
+      const doc = await sign(variant(base), env.nodeA);
+      const batch = buildBatch([doc]);
+      const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId, stored.endEpoch)).wait();
+      const file = join(env.walrusDir, "blobs", stored.blobId);
+      const bytes = await readFile(file);
+      const at = bytes.indexOf(Buffer.from('"timestamp":')) + 13;
+      bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
+      await writeFile(file, bytes);
+      const report = await verifier(env, { clock }).verifyProof(batch.commitments[0], { root: batch.root });
+      const step = stepOf(report, "blob");
+      expect(step.status, renderReport(report)).to.equal("fail");
+      expect(step.values.reason).to.equal("corrupted");
+      expect(step.detail).to.match(/do not match it \(blob-id: .*\): corrupted/);
+      expect(step.detail).to.not.match(/expired|not on Walrus/);
+      expect(report.storage.proof).to.include({ endEpoch: stored.endEpoch, expired: false });
+    });
   });
 
   describe("an expired model version in re-execution", function () {
