@@ -190,8 +190,8 @@ export class InferenceNode implements NodeService {
     byPrivacy: { public: 0, hashed: 0, encrypted: 0 } as Record<PrivacyMode, number>,
   };
   private readonly started = Date.now();
-  /** The clock, read at most once per `clockTtlMs`. */
-  private readonly clockReading: Memo<"now", EpochNow>;
+  /** The clock, read at most once per `clockTtlMs` (or why it could not be). */
+  private readonly clockReading: Memo<"now", EpochNow | { error: string }>;
   /** The leases of the versions this node has served, by `modelId:version` (from the registry, at each request). */
   private readonly leases = new Map<string, Lease>();
   /** `modelId:version:epoch` of each lease warning already logged. */
@@ -216,17 +216,10 @@ export class InferenceNode implements NodeService {
             aggregatorUrls: options.walrus.aggregatorUrls,
             shards: options.walrus.shards,
           }));
-    this.clockReading = new Memo(
-      () => {
-        if (clock === undefined) {
-          return Promise.reject(
-            new NodeError("NO_CLOCK", "no Walrus epoch clock: the node has no publisher URL and no clock was given"),
-          );
-        }
-        return clock.now();
-      },
-      { ttlMs: options.clockTtlMs ?? 1_000 },
-    );
+    // One reading per `clockTtlMs`, bounded in time; a failure is kept as long (a dead clock never slows requests).
+    this.clockReading = new Memo(() => readClockBounded(clock, CLOCK_TIMEOUT_MS), {
+      ttlMs: options.clockTtlMs ?? 1_000,
+    });
     this.leaseReads = new Memo(({ id, version }) => options.client.models.getVersion(id, version), {
       keyOf: ({ id, version }) => `${id}:${version}`,
       ttlMs: 60_000,
@@ -237,7 +230,14 @@ export class InferenceNode implements NodeService {
       throw new InvalidArgumentError("leaseWarnEpochs", this.leaseWarnEpochs, "a non-negative number of epochs");
     }
     // The cache refuses (and evicts) an entry past its lease on its own too, by the same clock.
-    const cacheClock: NetworkClock = { network: clock?.network ?? "none", now: () => this.clockReading.get("now") };
+    const cacheClock: NetworkClock = {
+      network: clock?.network ?? "none",
+      now: async () => {
+        const now = await this.clockReading.get("now");
+        if ("error" in now) throw new NodeError("NO_CLOCK", now.error);
+        return now;
+      },
+    };
     this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, cacheMaxBytes, {
       ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
       clock: cacheClock,
@@ -335,12 +335,8 @@ export class InferenceNode implements NodeService {
   }
 
   /** The current epoch, or why it is unknown. */
-  private async epochNow(): Promise<EpochNow | { error: string }> {
-    try {
-      return await this.clockReading.get("now");
-    } catch (error) {
-      return { error: (error as Error).message.split("\n")[0] };
-    }
+  private epochNow(): Promise<EpochNow | { error: string }> {
+    return this.clockReading.get("now");
   }
 
   /** The name a version was asked for by, when known. */
@@ -673,6 +669,26 @@ export class InferenceNode implements NodeService {
     clearInterval(this.monitor);
     await this.outbox.close(graceMs);
     for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
+  }
+}
+
+/** How long one reading of the network's clock may take. */
+const CLOCK_TIMEOUT_MS = 2_000;
+
+/** Reads `clock` within `ms`, or says why it could not (no clock, an error, no answer in time). */
+async function readClockBounded(clock: NetworkClock | undefined, ms: number): Promise<EpochNow | { error: string }> {
+  if (clock === undefined)
+    return { error: "no Walrus epoch clock: the node has no publisher URL and no clock was given" };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ error: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `the clock of ${clock.network} did not answer within ${ms} ms` }), ms);
+  });
+  try {
+    return await Promise.race([clock.now(), late]);
+  } catch (error) {
+    return { error: `the clock of ${clock.network} cannot be read: ${(error as Error).message.split("\n")[0]}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
