@@ -9,6 +9,7 @@ import {
   type FoundBy,
   type StepName,
   type StepResult,
+  type StorageSummary,
   type VerificationReport,
 } from "./report";
 import { proofSteps, type PrivateReveal, type ProofState, type ProofStep } from "./steps";
@@ -32,6 +33,8 @@ export interface ProofRecord {
   fetched: FetchSummary;
   /** The steps that found and checked it (locate .. commitment). */
   steps: StepResult[];
+  /** How long its blob(s) are stored on Walrus (`storage.proof`; no model is read by `show`). */
+  storage: StorageSummary;
 }
 
 /** What one proof verification is asked, its arguments checked. */
@@ -70,7 +73,10 @@ export class ProofPipeline {
   ): Promise<VerificationReport> {
     const { value, traffic } = await this.ctx.metered(() => this.runSteps(request, mode, out));
     value.fetched = { ...value.fetched, ...traffic };
-    if (out?.value) out.value.fetched = value.fetched;
+    if (out?.value) {
+      out.value.fetched = value.fetched;
+      out.value.storage = value.storage;
+    }
     return value;
   }
 
@@ -136,6 +142,8 @@ export class ProofPipeline {
         blobSize: state.location!.proofBytes ?? state.location!.blobSize ?? 0,
         fetched: { bytes: 0, reads: 0, location: state.location! },
         steps: results,
+        // Filled in by `run`, from the report.
+        storage: { network: null, currentEpoch: null, models: [] },
       };
     }
     return report();

@@ -12,6 +12,7 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import {
   describeFetched,
+  describeStorage,
   isoTime,
   renderReport,
   VerificationError,
@@ -347,6 +348,7 @@ function showJson(record: ProofRecord): object {
           }),
     },
     fetched: { bytes: fetched.bytes, reads: fetched.reads },
+    storage: record.storage,
     anchored: {
       node: anchor.node,
       at: anchor.anchoredAt,
@@ -399,6 +401,7 @@ function showLines(record: ProofRecord): string[] {
     `proof ${record.commitment}`,
     ...where,
     `  ${describeFetched(fetched).replace(/^fetched /, "fetched    ")}`,
+    ...describeStorage(record.storage, "proof").map((line) => `  ${line.replace(/^proof stored /, "stored     ")}`),
     `  anchored   by ${anchor.node} at ${isoTime(anchor.anchoredAt)} in block ${anchor.blockNumber}`,
     `  tx         ${anchor.txHash}`,
     `  found by   ${record.foundBy}`,
