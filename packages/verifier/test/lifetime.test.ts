@@ -165,6 +165,12 @@ describe("Verifier: storage lifetimes (stored until, expired, missing, corrupted
         );
         expect(report.storage.proof).to.include({ endEpoch, expired: true });
         expect(renderReport(report)).to.include(`proof stored until ${report.storage.proof!.until}: EXPIRED`);
+        // Searched for (no root given), its batch is unreadable, and said to be expired.
+        const scanned = await verifier(env, { clock }).verifyProof(commitment);
+        expect(stepOf(scanned, "locate").status, renderReport(scanned)).to.equal("fail");
+        expect(stepOf(scanned, "locate").detail).to.match(
+          new RegExp(`its storage expired at epoch ${endEpoch} \\(about .+ UTC\\)`),
+        );
         const whole = await verifier(env, { clock }).verifyBatch(root);
         const blob = whole.steps.find((s) => s.step === "blob")!;
         expect(blob.status, renderBatchReport(whole)).to.equal("fail");
