@@ -197,6 +197,8 @@ export class InferenceNode implements NodeService {
   /** `modelId:version:epoch` of each lease warning already logged. */
   private readonly warned = new Set<string>();
   private readonly leaseWarnEpochs: number;
+  /** The last storage health computed (for `/metrics`, which is synchronous). */
+  private lastStorage: StorageHealth | undefined;
   /** The registry's word on a version close to its end (a renewal may have raised it), re-read at most once a minute. */
   private readonly leaseReads: Memo<{ id: ModelId; version: number }, ModelVersion>;
 
@@ -405,7 +407,10 @@ export class InferenceNode implements NodeService {
   async storageHealth(): Promise<StorageHealth> {
     const now = await this.epochNow();
     const base = { leaseWarnEpochs: this.leaseWarnEpochs };
-    if ("error" in now) return { currentEpoch: null, ...base, expiringSoon: [], error: now.error };
+    if ("error" in now) {
+      this.lastStorage = { currentEpoch: null, ...base, expiringSoon: [], error: now.error };
+      return this.lastStorage;
+    }
     const leases = new Map(this.leases);
     for (const entry of await this.cache.list()) {
       if (entry.model === undefined || entry.endEpoch === undefined) continue;
@@ -448,12 +453,13 @@ export class InferenceNode implements NodeService {
       }
     }
     expiringSoon.sort((a, b) => a.epochsLeft - b.epochsLeft || a.modelId.localeCompare(b.modelId));
-    return {
+    this.lastStorage = {
       currentEpoch: now.epoch,
       epochStartedAt: new Date(now.epochStartMs - (now.networkMs - now.wallMs)).toISOString(),
       ...base,
       expiringSoon,
     };
+    return this.lastStorage;
   }
 
   /** Why the node refuses new work right now (503), or `undefined` while it accepts it. */
@@ -659,6 +665,13 @@ export class InferenceNode implements NodeService {
       ["strata_outbox_flush_errors_total", this.outbox.stats.flushErrors],
       ["strata_model_downloads_total", this.cache.downloads.count],
       ["strata_model_download_bytes_total", this.cache.downloads.bytes],
+      // Storage leases, as of the last health check (every healthIntervalMs, and each GET /v1/health).
+      ...(this.lastStorage?.currentEpoch == null ? [] : [["strata_walrus_epoch", this.lastStorage.currentEpoch]]),
+      [
+        "strata_model_versions_expiring_soon",
+        this.lastStorage?.expiringSoon.filter((v) => v.expired === undefined).length ?? 0,
+      ],
+      ["strata_model_versions_expired", this.lastStorage?.expiringSoon.filter((v) => v.expired).length ?? 0],
     ];
     return lines.map(([name, value]) => `${name} ${value}`).join("\n") + "\n";
   }

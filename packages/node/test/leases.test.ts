@@ -99,6 +99,10 @@ describe("Inference node: storage leases", function () {
     await node.check();
     expect(warnings(), logged.join("\n")).to.have.length(2);
     expect((await health()).storage.expiringSoon[0].epochsLeft).to.equal(2);
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.match(/^strata_model_versions_expiring_soon 1$/m);
+    expect(metrics).to.match(/^strata_model_versions_expired 0$/m);
+    expect(metrics).to.include(`strata_walrus_epoch ${walrus.store.currentEpoch()}\n`);
   });
 
   it("refuses an expired version with 410 MODEL_EXPIRED even though it is in the node's cache, and evicts it", async function () {
@@ -118,5 +122,6 @@ describe("Inference node: storage leases", function () {
     expect(await node.cache.list()).to.deep.equal([]);
     const body = await health();
     expect(body.storage.expiringSoon[0]).to.include({ modelId: model.modelId, epochsLeft: 0, expired: true });
+    expect((await app.inject({ method: "GET", url: "/metrics" })).body).to.match(/^strata_model_versions_expired 1$/m);
   });
 });
