@@ -140,7 +140,7 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
         if ("expired" in verdict) {
           return fail(verdict.expired.message, { ...values, ...expiredValues(verdict.expired) });
         }
-        if (this.anchor.endEpoch !== undefined && !("error" in now)) {
+        if (!("error" in now)) {
           return fail(
             `no patch ${short(commitment)} in ${where}: ${missing[0] ?? "not found"}; by the record the quilts' lease ` +
               `is not over (stored until ${epochText(now, this.anchor.endEpoch)}, current epoch ${now.epoch}): the ` +
