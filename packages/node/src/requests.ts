@@ -513,4 +513,11 @@ const TX_GAS_CAP = 2n ** 24n;
 const VANISHED = "vanished: not on-chain (a reorg dropped it)";
 
 /** Error codes of the node's inference path after which a request can never be fulfilled by this node. */
-const PERMANENT_INFER_CODES = new Set(["INVALID_INPUT", "MODEL_NOT_FOUND", "INVALID_MODEL_REF", "NOT_ONNX_MODEL"]);
+// MODEL_EXPIRED: a version whose Walrus storage ended (a blob cannot be extended after expiry).
+const PERMANENT_INFER_CODES = new Set([
+  "INVALID_INPUT",
+  "MODEL_NOT_FOUND",
+  "MODEL_EXPIRED",
+  "INVALID_MODEL_REF",
+  "NOT_ONNX_MODEL",
+]);

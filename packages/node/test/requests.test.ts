@@ -398,4 +398,19 @@ describe("Request watcher", function () {
       await node.close(0);
     }
   });
+
+  // Last: it ends the test model's storage lease for the rest of the file.
+  it("refuses for good a request for a model version whose Walrus storage has expired", async function () {
+    const w = await watcher();
+    await world.walrus.store.advanceEpochs(world.model.endEpoch - world.walrus.store.currentEpoch());
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the node's last clock reading is older than its TTL
+    const requestId = await request(world, { inline: x([1, 2, 3, 4]) });
+    const result = await w.poll();
+    expect(result.ended.refused, lines.join("\n")).to.equal(1);
+    expect(lines.join("\n")).to.match(
+      new RegExp(`request ${requestId}: refused \\(model .*version 0 .*expired at epoch ${world.model.endEpoch}`),
+    );
+    expect((await w.poll()).ended.refused).to.equal(0);
+    expect(await fulfilments(world, requestId)).to.have.length(0);
+  });
 });
