@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import writeFileAtomic from "write-file-atomic";
 import { parseBlobId, type BlobId } from "@strata/core";
 import { LocalStoreError } from "./errors";
+import type { LocalClockReading } from "./network-clock";
 import type { LocalWalrusReason } from "./server";
 
 export const DEFAULT_EPOCH_MS = 24 * 60 * 60 * 1000;
@@ -47,6 +48,16 @@ export class EpochClock {
   /** The current epoch: 1 in the epoch the directory was created, one more every `epochMs`. */
   currentEpoch(): number {
     return Math.floor((this.now() + this.state.advancedMs - this.state.genesisMs) / this.state.epochMs) + 1;
+  }
+
+  /** When the current epoch started, on the store's time line (the wall clock plus the advances). */
+  currentEpochStartMs(): number {
+    return this.state.genesisMs + (this.currentEpoch() - 1) * this.state.epochMs;
+  }
+
+  /** The store's time: its wall clock plus the advances. */
+  networkMs(): number {
+    return this.now() + this.state.advancedMs;
   }
 
   /** Whether a storage lease ending at `endEpoch` (exclusive) has expired. */
@@ -117,6 +128,7 @@ export interface LocalBlobLifetime {
 /** The methods of the local-only clock routes, for a 405's `Allow`. */
 export const EPOCH_ROUTE_METHODS: [RegExp, string][] = [
   [/^\/local\/clock\/advance$/, "POST"],
+  [/^\/local\/clock$/, "GET,HEAD"],
   [/^\/local\/blobs\/[^/]+$/, "GET,HEAD"],
 ];
 
@@ -132,6 +144,7 @@ export interface EpochRouteContext {
 /**
  * Local-only routes (Walrus has neither; its clock is Sui's, and a blob's end epoch is read from its Sui object):
  * `POST /local/clock/advance?epochs=N` moves the clock ahead by N epochs and answers `{ epoch }`;
+ * `GET /local/clock` answers the clock ({@link LocalClockReading});
  * `GET /local/blobs/{blobId}` answers a blob's {@link LocalBlobLifetime}, or 404 `BLOB_NOT_FOUND` if never stored.
  */
 export function registerEpochRoutes(app: FastifyInstance, ctx: EpochRouteContext): void {
@@ -143,6 +156,20 @@ export function registerEpochRoutes(app: FastifyInstance, ctx: EpochRouteContext
       throw ctx.problem("INVALID_EPOCHS", `epochs must be a positive integer, got ${JSON.stringify(text)}`);
     }
     return { epoch: await ctx.clock.advance(Number(text)), epochMs: ctx.clock.epochMs };
+  });
+
+  app.get("/local/clock", async (request) => {
+    ctx.checkQuery(request.query, new Set());
+    const clock = ctx.clock;
+    const reading: LocalClockReading = {
+      epoch: clock.currentEpoch(),
+      epochMs: clock.epochMs,
+      epochStartMs: clock.currentEpochStartMs(),
+      genesisMs: clock.genesisMs,
+      advancedMs: clock.advancedMs,
+      nowMs: clock.networkMs(),
+    };
+    return reading;
   });
 
   app.get<{ Params: { blobId: string } }>("/local/blobs/:blobId", async (request) => {

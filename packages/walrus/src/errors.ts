@@ -22,7 +22,8 @@ export type WalrusErrorCode =
   | "INVALID_QUILT"
   | "QUILT_FORMAT"
   | "INVALID_QUILT_PATCH_ID"
-  | "QUILT_PATCH_NOT_FOUND";
+  | "QUILT_PATCH_NOT_FOUND"
+  | "EPOCH_UNKNOWN";
 
 /** Base class of every error thrown by `@strata/walrus`: a {@link StrataError} with a {@link WalrusErrorCode}. */
 export abstract class WalrusError extends StrataError {

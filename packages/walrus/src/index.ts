@@ -53,7 +53,6 @@ export {
 export {
   DEFAULT_EPOCH_MS,
   DEFAULT_LOCAL_MAX_BLOB_SIZE,
-  MAX_EPOCHS_AHEAD,
   startLocalWalrus,
   type LocalWalrus,
   type LocalWalrusOptions,
@@ -98,7 +97,32 @@ export {
   QuiltPatchNotFoundError,
   type QuiltInputProblem,
 } from "./quilt-errors";
-export { LOCAL_WALRUS, LOCAL_WALRUS_PORT, WALRUS_NETWORKS, WALRUS_TESTNET, type WalrusNetworkConfig } from "./config";
+export {
+  LOCAL_WALRUS,
+  LOCAL_WALRUS_PORT,
+  networkClockFor,
+  WALRUS_MAINNET_EPOCHS,
+  WALRUS_NETWORKS,
+  WALRUS_TESTNET,
+  WALRUS_TESTNET_EPOCHS,
+  type WalrusNetworkConfig,
+} from "./config";
+export {
+  describeEpoch,
+  epochAt,
+  epochStartDate,
+  EpochUnknownError,
+  formatEpochDate,
+  LocalNetworkClock,
+  localNetworkClock,
+  MAX_EPOCHS_AHEAD,
+  ScheduleClock,
+  scheduleClock,
+  type EpochNow,
+  type EpochSchedule,
+  type LocalClockReading,
+  type NetworkClock,
+} from "./network-clock";
 export type {
   AlreadyCertifiedResponse,
   BlobObject,

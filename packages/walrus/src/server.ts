@@ -21,6 +21,7 @@ import { StrataError } from "@strata/errors";
 import { BlobTooLargeError, InvalidBlobIdError, LocalStoreError } from "./errors";
 import { QUILT_ROUTE_METHODS, registerQuiltRoutes } from "./quilt-routes";
 import { EPOCH_ROUTE_METHODS, EpochClock, registerEpochRoutes } from "./epochs";
+import { MAX_EPOCHS_AHEAD } from "./network-clock";
 export { DEFAULT_EPOCH_MS } from "./epochs";
 
 export interface LocalWalrusOptions {
@@ -105,7 +106,6 @@ interface BlobRecord {
 }
 
 export const DEFAULT_LOCAL_MAX_BLOB_SIZE = 512 * 1024 * 1024;
-export const MAX_EPOCHS_AHEAD = 53;
 
 /** Walrus testnet prices, in FROST: per storage unit (1 MiB of encoded length) and epoch, and per unit written. */
 const STORAGE_PRICE_PER_UNIT_EPOCH = 100;
