@@ -22,7 +22,7 @@ import {
   proofCommitment,
   type PrivateInferenceProof,
 } from "@strata/core";
-import { localNetworkClock, WalrusClient } from "@strata/walrus";
+import { advanceLocalEpochs, localNetworkClock, WalrusClient } from "@strata/walrus";
 import { startExplorer, type Explorer } from "@strata/explorer";
 import {
   alteringAggregator,
@@ -406,5 +406,20 @@ describe("explorer (in Chromium, against a devnet)", function () {
       };
     });
     for (const [what, ratio] of Object.entries(ratios)) expect(ratio, what).to.be.at.least(4.5);
+  });
+
+  // Last: it moves the store's clock forward.
+  it("warns of model versions whose end epoch is near, with the epoch's date", async function () {
+    const [version] = await env!.client.models.listVersions(env!.model.modelId);
+    const now = await localNetworkClock(env!.walrus.url).now();
+    const ahead = version.endEpoch - now.epoch - 2; // two epochs left: within the warning window (3)
+    expect(ahead).to.be.greaterThan(0);
+    await advanceLocalEpochs(env!.walrus.url, ahead);
+    await open("#/models");
+    await page.reload();
+    await page.waitForSelector("h2 >> text=tiny-mlp");
+    const warning = await page.textContent(`[id="model-${env!.model.modelId}"] ~ .table-wrap span.expiry[data-expiry=soon]`);
+    expect(warning).to.match(/^Expires soon: epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\) — 2 epochs left$/);
+    await shot("models-expiring");
   });
 });

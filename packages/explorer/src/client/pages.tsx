@@ -618,7 +618,7 @@ function TensorTable({ tensor, values }: { tensor: TensorView; values: TensorEle
 
 function format(value: TensorElement | undefined): string {
   if (value === undefined) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
   return String(value);
 }
 
