@@ -418,7 +418,9 @@ describe("explorer (in Chromium, against a devnet)", function () {
     await open("#/models");
     await page.reload();
     await page.waitForSelector("h2 >> text=tiny-mlp");
-    const warning = await page.textContent(`[id="model-${env!.model.modelId}"] ~ .table-wrap span.expiry[data-expiry=soon]`);
+    const warning = await page.textContent(
+      `[id="model-${env!.model.modelId}"] ~ .table-wrap span.expiry[data-expiry=soon]`,
+    );
     expect(warning).to.match(/^Expires soon: epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\) — 2 epochs left$/);
     await shot("models-expiring");
   });
