@@ -249,7 +249,7 @@ export class ExplorerData {
       blockNumber: reference.blockNumber,
       timestamp,
       gasUsed,
-      expiry: this.expiry(endEpochOf(reference), now),
+      expiry: this.expiry(reference.endEpoch, now),
     };
   }
 
@@ -355,11 +355,13 @@ export class ExplorerData {
         this.now(),
         this.client.models.getVersion(doc.model.id, doc.model.version).catch(() => null),
       ]);
-      const references =
+      // The proof's blob(s): its batch's end epoch, or its single anchor's (each raised by later extensions).
+      const proofEnd =
         record.anchor.root === undefined
-          ? []
-          : await this.client.proofs.batchReferences(record.anchor.root, record.anchor.node).catch(() => []);
-      const batchEnd = references.length === 0 ? null : endEpochOf(references[references.length - 1]);
+          ? ((await this.client.proofs.proofReference(commitment, record.anchor.node).catch(() => null))?.endEpoch ??
+            null)
+          : ((await this.client.proofs.batchReference(record.anchor.root, record.anchor.node).catch(() => null))
+              ?.endEpoch ?? null);
       return {
         commitment,
         privacy: isPrivateProof(doc) ? doc.privacy : "public",
@@ -382,7 +384,7 @@ export class ExplorerData {
         tensors: tensorsOf(doc),
         envelope: envelopeOf(doc),
         document: anyProofToJson(doc),
-        storage: { proof: this.expiry(batchEnd, now), model: this.expiry(version?.endEpoch ?? null, now) },
+        storage: { proof: this.expiry(proofEnd, now), model: this.expiry(version?.endEpoch ?? null, now) },
       };
     } finally {
       await verifier.close();
@@ -503,12 +505,6 @@ export class ExplorerData {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** A batch reference's end epoch, once core records it (ProofRegistry 2.0.0); null before. */
-function endEpochOf(reference: BatchReference): number | null {
-  const value = (reference as BatchReference & { endEpoch?: unknown }).endEpoch;
-  return typeof value === "number" ? value : null;
-}
 
 function tensorsOf(doc: AnyInferenceProof): TensorView[] {
   const sets = [

@@ -134,6 +134,7 @@ describe("explorer (in Chromium, against a devnet)", function () {
     const batch = await page.textContent("main");
     expect(batch).to.include(first.blobId);
     expect(batch).to.match(/Gas\s*\d+/);
+    expect(batch).to.match(/Stored until\s*epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\) — \d+ epochs? left/);
     await shot("batch");
   });
 
@@ -150,6 +151,9 @@ describe("explorer (in Chromium, against a devnet)", function () {
     const x = Array.from(decodeTensor({ ...proof.input.tensors[0], dtype: "float32" }).values);
     const cells = await page.$$eval("[data-tensor='input/x'] tbody td", (els) => els.map((e) => Number(e.textContent)));
     expect(cells).to.deep.equal(x.map((v) => Number(v.toPrecision(6))));
+    expect(await page.textContent("main")).to.match(
+      /Proof stored until\s*epoch \d+ \(about [^)]+\) — \d+ epochs? left/,
+    );
     await shot("proof");
 
     // Search by model name and by Blob ID.
