@@ -47,6 +47,21 @@ export interface ModelVersionView {
   expiry: Expiry;
 }
 
+/** A model's metadata document (core's ModelMetadata v1, as JSON). */
+export interface ModelMetadataView {
+  name: string;
+  description?: string;
+  task?: string;
+  license?: string;
+  tags?: string[];
+  format: string;
+  signature?: {
+    inputs: { name: string; dtype: string; shape: (number | string)[] }[];
+    outputs: { name: string; dtype: string; shape: (number | string)[] }[];
+  };
+  validatedWith?: { engine: string; version: string };
+}
+
 /** A model, its metadata (read from Walrus, when it can be) and its versions. */
 export interface ModelView {
   id: string;
@@ -55,7 +70,7 @@ export interface ModelView {
   owner: string;
   metadataBlobId: string;
   /** The metadata document (description, task, license, tags, signature); null when it could not be read. */
-  metadata: Record<string, unknown> | null;
+  metadata: ModelMetadataView | null;
   metadataError: string | null;
   versions: ModelVersionView[];
 }

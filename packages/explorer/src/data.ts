@@ -23,6 +23,7 @@ import type {
   BatchDetailResponse,
   BatchView,
   Expiry,
+  ModelMetadataView,
   ModelView,
   NodeHealthView,
   NodeView,
@@ -157,8 +158,8 @@ export class ExplorerData {
 
   private async metadata(blobId: string): Promise<Pick<ModelView, "metadata" | "metadataError">> {
     try {
-      const doc = decodeModelMetadata(await this.walrus.read(blobId));
-      return { metadata: JSON.parse(JSON.stringify(doc)) as Record<string, unknown>, metadataError: null };
+      const doc: ModelMetadataView = decodeModelMetadata(await this.walrus.read(blobId));
+      return { metadata: doc, metadataError: null };
     } catch (error) {
       return { metadata: null, metadataError: (error as Error).message };
     }

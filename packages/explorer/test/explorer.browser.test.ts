@@ -113,6 +113,7 @@ describe("explorer (in Chromium, against a devnet)", function () {
     const models = await page.textContent("main");
     expect(models).to.include(env!.model.blobId);
     expect(models).to.include("other-mlp");
+    expect(models).to.match(/inputs x float32 \[/);
     expect(models).to.match(/epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
     await shot("models");
 
@@ -163,6 +164,13 @@ describe("explorer (in Chromium, against a devnet)", function () {
     await page.fill("#q", env!.model.blobId);
     await page.press("#q", "Enter");
     await page.waitForSelector(".hits >> text=tiny-mlp@0");
+    // ... and by address: a node, and a model's creator.
+    await page.fill("#q", env!.nodeA.address.toLowerCase());
+    await page.press("#q", "Enter");
+    await page.waitForSelector(`.hits a[href="#/nodes/${env!.nodeA.address}"]`);
+    await page.fill("#q", env!.owner.address);
+    await page.press("#q", "Enter");
+    await page.waitForSelector(".hits >> text=model other-mlp");
   });
 
   it("verifies a proof with re-execution, every step streamed as it passes", async function () {

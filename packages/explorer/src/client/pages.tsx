@@ -5,6 +5,7 @@ import type {
   BatchView,
   Expiry,
   ImageShape,
+  ModelMetadataView,
   ProofResponse,
   TensorElement,
   TensorView,
@@ -208,11 +209,7 @@ export function ModelsPage({ id }: { id?: string }) {
                 <dd>
                   <Id value={model.metadataBlobId} />
                   {model.metadata !== null ? (
-                    <p>
-                      {String(model.metadata.description ?? "")}
-                      {model.metadata.task !== undefined ? ` · task ${String(model.metadata.task)}` : ""}
-                      {model.metadata.license !== undefined ? ` · license ${String(model.metadata.license)}` : ""}
-                    </p>
+                    <MetadataFacts metadata={model.metadata} />
                   ) : (
                     <p class="error">could not be read: {model.metadataError}</p>
                   )}
@@ -244,6 +241,25 @@ export function ModelsPage({ id }: { id?: string }) {
         }}
       </Loading>
     </section>
+  );
+}
+
+function MetadataFacts({ metadata }: { metadata: ModelMetadataView }) {
+  const signature = (items: { name: string; dtype: string; shape: (number | string)[] }[]) =>
+    items.map((t) => `${t.name} ${t.dtype} [${t.shape.join(", ")}]`).join(", ");
+  return (
+    <ul class="meta">
+      {metadata.description !== undefined ? <li>{metadata.description}</li> : null}
+      {metadata.task !== undefined ? <li>task: {metadata.task}</li> : null}
+      {metadata.license !== undefined ? <li>license: {metadata.license}</li> : null}
+      {metadata.tags !== undefined && metadata.tags.length > 0 ? <li>tags: {metadata.tags.join(", ")}</li> : null}
+      {metadata.signature !== undefined ? (
+        <li>
+          inputs {signature(metadata.signature.inputs)}; outputs {signature(metadata.signature.outputs)}
+        </li>
+      ) : null}
+      <li>format: {metadata.format}</li>
+    </ul>
   );
 }
 
