@@ -147,7 +147,7 @@ export function buildExplorerServer(options: ExplorerOptions): {
     const send = openStream<LiveStreamEvents>(reply);
     send("hello", { latestBlock: watcher.latestBlock ?? 0 });
     const unsubscribe = watcher.subscribe((batch) => send("batch", batch));
-    const keepAlive = setInterval(() => reply.raw.write(": keep-alive\n\n"), 15_000);
+    const keepAlive = setInterval(() => reply.raw.destroyed || reply.raw.write(": keep-alive\n\n"), 15_000);
     await new Promise<void>((resolve) => request.raw.on("close", resolve));
     clearInterval(keepAlive);
     unsubscribe();
@@ -167,7 +167,7 @@ function openStream<E>(reply: FastifyReply): <K extends keyof E & string>(event:
   });
   reply.raw.write(": stream open\n\n");
   return (event, value) => {
-    if (reply.raw.writableEnded) return;
+    if (reply.raw.writableEnded || reply.raw.destroyed) return;
     reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(value)}\n\n`);
   };
 }

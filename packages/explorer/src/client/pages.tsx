@@ -409,7 +409,7 @@ export function BatchPage({ node, root }: { node: string; root: string }) {
               <dt>Proofs</dt>
               <dd>{d.batch.count}</dd>
               <dt>Gas</dt>
-              <dd>{d.batch.gasUsed ?? "?"}</dd>
+              <dd>{d.batch.gasUsed === null ? "?" : Number(d.batch.gasUsed).toLocaleString("en-US")}</dd>
               <dt>Transaction</dt>
               <dd>
                 <Id value={d.batch.txHash} /> (block {d.batch.blockNumber}, {time(d.batch.timestamp)}, {d.batch.event})
