@@ -281,6 +281,9 @@ describe("explorer (in Chromium, against a devnet)", function () {
       await page.fill("#privacy-key", keyText);
       await page.click("text=Open in this browser");
       await page.waitForSelector("[data-testid=open-status].ok");
+      expect(await page.textContent("[data-testid=open-status]")).to.match(
+        /2 tensors, each matching its committed hash/,
+      );
       const cells = await page.$$eval("[data-tensor='input/x'] tbody td", (els) =>
         els.map((e) => Number(e.textContent)),
       );

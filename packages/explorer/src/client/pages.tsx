@@ -17,6 +17,7 @@ import type {
 import { TENSOR_VALUES_MAX } from "../api-types";
 import { get, listen } from "./api";
 import { fromBase64, openEnvelope, OpenError } from "./opener";
+import { tensorHash } from "./tensor-hash";
 import { decodeValues } from "./values";
 
 // Helpers -------------------------------------------------------------------------------------------------------------
@@ -540,13 +541,31 @@ function OpenForm({ proof, onOpened }: { proof: ProofResponse; onOpened: (m: Map
       const envelope = proof.envelope!;
       const opened = await openEnvelope(fromBase64(envelope.bytes), fromBase64(envelope.context), key);
       const values = new Map<string, TensorElement[]>();
-      for (const t of opened) {
-        const committed = proof.tensors.find((c) => `${c.set}/${c.name}` === t.name);
-        if (committed !== undefined) values.set(t.name, decodeValues(committed.dtype, t.bytes, TENSOR_VALUES_MAX));
+      for (const committed of proof.tensors) {
+        const t = opened.find((o) => o.name === `${committed.set}/${committed.name}`);
+        if (t === undefined) throw new OpenError(`The envelope holds no ${committed.set} ${committed.name}`);
+        const hash = tensorHash(committed.name, committed.dtype, committed.dims, t.bytes);
+        if (hash !== committed.hash) {
+          throw new OpenError(
+            `The opened ${committed.set} ${committed.name} hashes to ${hash}, the proof commits to ${committed.hash}: ` +
+              "these are not the tensors the node hashed",
+          );
+        }
+        values.set(t.name, decodeValues(committed.dtype, t.bytes, TENSOR_VALUES_MAX));
+      }
+      if (opened.length !== proof.tensors.length) {
+        throw new OpenError(
+          `The envelope holds ${opened.length} tensors, the proof commits to ${proof.tensors.length}`,
+        );
       }
       onOpened(values);
       setKey("");
-      setStatus({ ok: true, text: `Opened in this browser: ${opened.length} tensors. The key was not sent anywhere.` });
+      setStatus({
+        ok: true,
+        text:
+          `Opened in this browser: ${opened.length} tensors, each matching its committed hash. ` +
+          "The key was not sent anywhere.",
+      });
     } catch (error) {
       setStatus({
         ok: false,
