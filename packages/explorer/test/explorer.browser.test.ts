@@ -312,9 +312,21 @@ describe("explorer (in Chromium, against a devnet)", function () {
     await page.click("text=Open in this browser");
     await page.waitForSelector("[data-testid=open-status].error");
     expect(await page.textContent("[data-testid=open-status]")).to.match(/suite 2 .* suite 1 key: not the recipient's/);
+    await page.fill("#privacy-key", secrets[2]); // a disclosure key of no envelope
+    await page.click("text=Open in this browser");
+    await page.waitForFunction(() =>
+      /disclosure key does not open/.test(document.querySelector("[data-testid=open-status]")?.textContent ?? ""),
+    );
     await page.fill("#privacy-key", disclosure);
     await page.click("text=Open in this browser");
     await page.waitForSelector("[data-testid=open-status].ok");
+    // ... and only that proof: on the other encrypted proof's page it is refused.
+    await open(`#/proofs/${made[1].proof.commitment}`);
+    await page.waitForSelector("#privacy-key");
+    await page.fill("#privacy-key", disclosure);
+    await page.click("text=Open in this browser");
+    await page.waitForSelector("[data-testid=open-status].error");
+    expect(await page.textContent("[data-testid=open-status]")).to.match(/disclosure key does not open this envelope/);
     for (const secret of [...secrets, disclosure]) {
       const hex = secret.split(":")[1];
       const leaked = requests.filter((r) => r.url.includes(hex) || (r.body ?? "").includes(hex));
