@@ -70,10 +70,19 @@ describe("strata explorer", function () {
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).to.match(/64 hex digits/);
 
-    const code = await new Promise<number | null>((resolve) => {
-      child!.on("close", resolve);
+    // A page keeps the live stream open: SIGINT still stops the explorer at once.
+    const live = await fetch(`${url}/api/live`);
+    const reader = live.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).to.match(/stream open|event: hello/);
+    const code = await new Promise<number | null | "still running">((resolve) => {
+      const timer = setTimeout(() => resolve("still running"), 10_000);
+      child!.on("close", (exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
       child!.kill("SIGINT");
     });
     expect(code).to.equal(0);
+    await reader.cancel().catch(() => undefined);
   });
 });

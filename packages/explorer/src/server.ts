@@ -55,7 +55,8 @@ export function buildExplorerServer(options: ExplorerOptions): {
 } {
   const data = new ExplorerData(options);
   const watcher = new BatchWatcher(data, options.pollIntervalMs ?? 1_000);
-  const app = Fastify({ logger: false });
+  // Event streams stay open as long as a page is: closing the server closes them, not waits for them.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
 
   app.setErrorHandler((error, _request, reply) => {
     const code = isStrataError(error) ? error.code : "INTERNAL";
