@@ -327,11 +327,26 @@ describe("explorer (in Chromium, against a devnet)", function () {
     await page.click("text=Open in this browser");
     await page.waitForSelector("[data-testid=open-status].error");
     expect(await page.textContent("[data-testid=open-status]")).to.match(/disclosure key does not open this envelope/);
+    // Verified without the data: every step but re-execution, which is N/A (not possible without the data).
+    await open(`#/verify/${first}?reexecute=1`);
+    await page.waitForSelector("[data-testid=verdict]", { timeout: 60_000 });
+    expect(await page.textContent("[data-testid=verdict]")).to.match(/^VERIFIED/);
+    expect(await page.getAttribute("[data-step=reexecution]", "data-status")).to.equal("unavailable");
     for (const secret of [...secrets, disclosure]) {
       const hex = secret.split(":")[1];
       const leaked = requests.filter((r) => r.url.includes(hex) || (r.body ?? "").includes(hex));
       expect(leaked, "a request carried the key").to.deep.equal([]);
     }
+  });
+
+  it("shows a hashed proof's tensors by their hashes, with no data", async function () {
+    const hashed = await env!.node.infer({ model: "tiny-mlp", inputs: input([[1, 2, 3, 4]]), privacy: "hashed" });
+    await env!.node.outbox.flush();
+    await open(`#/proofs/${hashed.proof.commitment}`);
+    await page.waitForSelector("[data-testid=privacy]");
+    expect(await page.textContent("[data-testid=privacy]")).to.equal("hashed");
+    expect(await page.$$("#privacy-key")).to.have.length(0);
+    expect(await page.textContent("[data-tensor='input/x']")).to.match(/hash 0x[0-9a-f]{64}.*No data in the proof/);
   });
 
   it("shows a batch anchored while the page is open, without a reload", async function () {
