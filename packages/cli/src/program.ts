@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { demoCommand } from "./commands/demo";
 import { devnetCommand } from "./commands/devnet";
+import { explorerCommand } from "./commands/explorer";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
 import { keyCommand } from "./commands/privacy";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(cacheCommand());
   program.addCommand(inferCommand());
   program.addCommand(devnetCommand());
+  program.addCommand(explorerCommand());
   program.addCommand(demoCommand());
   program.addCommand(verifyCommand());
   program.addCommand(proofCommand());

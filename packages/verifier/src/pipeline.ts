@@ -49,6 +49,8 @@ export interface ProofRequest {
   full: boolean;
   /** A private proof's data (see `VerifyProofOptions.reveal`). */
   reveal: PrivateReveal | undefined;
+  /** Told of each step's result as soon as it is known (see `VerifyProofOptions.onStep`). */
+  onStep?: (result: StepResult) => void;
 }
 
 /**
@@ -87,6 +89,10 @@ export class ProofPipeline {
   ): Promise<VerificationReport> {
     const started = performance.now();
     const results: StepResult[] = [];
+    const add = (result: StepResult) => {
+      results.push(result);
+      request.onStep?.(result);
+    };
     const timings: Partial<Record<StepName, number>> = {};
     const state: ProofState = { ...request };
     const report = async (): Promise<VerificationReport> => {
@@ -114,11 +120,11 @@ export class ProofPipeline {
     for (const step of this.steps.slice(0, last + 1)) {
       const skipped = step.skip?.(state);
       if (skipped !== undefined) {
-        results.push({ step: step.name, status: "skip", detail: skipped, values: {} });
+        add({ step: step.name, status: "skip", detail: skipped, values: {} });
         continue;
       }
       const { outcome, ms } = await this.ctx.runCheck(() => step.run(state));
-      results.push({ step: step.name, status: outcome.status, detail: outcome.detail, values: outcome.values });
+      add({ step: step.name, status: outcome.status, detail: outcome.detail, values: outcome.values });
       timings[step.name] = ms;
       const value = outcome.status === "pass" ? outcome.value : undefined;
       step.keep?.(state, value);
@@ -127,7 +133,7 @@ export class ProofPipeline {
         // The steps that cannot run, up to the last of this mode, are skipped with the reason.
         const done = new Set(results.map((s) => s.step));
         for (const name of STEPS.slice(0, last + 1)) {
-          if (!done.has(name)) results.push({ step: name, status: "skip", detail: `skipped: ${halted}`, values: {} });
+          if (!done.has(name)) add({ step: name, status: "skip", detail: `skipped: ${halted}`, values: {} });
         }
         return report();
       }

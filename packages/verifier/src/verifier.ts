@@ -17,7 +17,7 @@ import { LocateStep } from "./locate";
 import { ProofPipeline, type ProofRecord } from "./pipeline";
 import type { Tolerance } from "./reexecute";
 import type { PrivateReveal } from "./steps";
-import type { BatchReport, VerificationReport } from "./report";
+import type { BatchReport, StepResult, VerificationReport } from "./report";
 
 export type { ProofRecord } from "./pipeline";
 
@@ -89,6 +89,11 @@ export interface VerifyProofOptions {
    * is its commitment under the anchored root). Default: the verifier's `full`.
    */
   full?: boolean;
+  /**
+   * Called with each step's result as soon as it is known, in report order (the same objects as the report's
+   * `steps`), e.g. to show a verification's progress live. A throw from it is not caught.
+   */
+  onStep?: (result: StepResult) => void;
 }
 
 const DEFAULT_SCAN_BATCHES = 256;
@@ -255,6 +260,7 @@ export class Verifier {
       reveal: options.reveal,
       tolerance,
       full: options.full ?? this.full,
+      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
     };
     return this.proofs.run(request, mode, out);
   }
