@@ -1,4 +1,5 @@
 /** The page's typed calls to the explorer's API (the types are the server's: ../api-types.ts). */
+import { StrataError } from "@strata/errors";
 import type { ApiErrorBody, ApiRoutes, LiveStreamEvents, VerifyStreamEvents } from "../api-types";
 
 /** The path parameters of a route pattern (`/api/proofs/:commitment` -> `{ commitment: string }`). */
@@ -9,13 +10,13 @@ type Params<P extends string> = P extends `${string}:${infer Name}/${infer Rest}
     : Record<never, never>;
 
 /** An API error, with the server's code and message. */
-export class ApiError extends Error {
+export class ApiError extends StrataError {
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly status: number,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

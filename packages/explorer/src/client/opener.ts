@@ -8,6 +8,7 @@
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha";
 import { secp256k1 } from "@noble/curves/secp256k1";
+import { StrataError } from "@strata/errors";
 
 /** A named byte string of an opened envelope (`input/x`, `output/y`: one tensor's element bytes). */
 export interface OpenedTensor {
@@ -16,10 +17,9 @@ export interface OpenedTensor {
 }
 
 /** Why an envelope could not be opened: what was wrong and what to do. */
-export class OpenError extends Error {
+export class OpenError extends StrataError {
   constructor(message: string) {
-    super(message);
-    this.name = "OpenError";
+    super("ENVELOPE_NOT_OPENED", message);
   }
 }
 
