@@ -11,11 +11,13 @@ import {
   startNodeServer,
   type NodeServer,
 } from "@strata/node";
+import { KEEPER_DEFAULTS, serveKeeperMetrics, type Keeper } from "@strata/keeper";
 import { ModelCache } from "@strata/runtime";
 import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { CliError } from "../errors";
+import { keeperOf, policyOf, policyOptions } from "./keeper";
 
 export interface NodeStartFlags extends ChainCommandFlags {
   port: string;
@@ -34,6 +36,35 @@ export interface NodeStartFlags extends ChainCommandFlags {
   confirmations?: string;
   /** Where the node's anchoring log lines go (default stderr). */
   log?: (line: string) => void;
+  /** Run the storage keeper in this process, on the node's key (`--keeper`). */
+  keeper?: boolean;
+  keeperInterval?: string;
+  keeperMetricsPort?: string;
+  modelAhead?: string;
+  retention?: string;
+  renewWithin?: string;
+}
+
+/**
+ * Starts the storage keeper beside a started node, in its process and on its key: it keeps the node's own proof
+ * batches and the model versions the key owns (renewing others' on Walrus, reported as not recorded on-chain). Its
+ * journal lives in the node's data directory.
+ */
+export async function startNodeKeeper(flags: NodeStartFlags, log: (line: string) => void): Promise<Keeper> {
+  const settings = resolveSettings(flags);
+  const keeper = keeperOf({
+    settings,
+    signer: await settings.signer(1),
+    dataDir: join(resolve(flags.dataDir), "keeper"),
+    policy: policyOf(flags),
+    log,
+  });
+  const interval =
+    flags.keeperInterval !== undefined
+      ? positiveInteger("--keeper-interval", flags.keeperInterval)
+      : KEEPER_DEFAULTS.intervalSeconds;
+  keeper.start(interval * 1000);
+  return keeper;
 }
 
 /** Parses `strata node start`'s flags and starts the node in this process; resolves once it listens. */
@@ -85,7 +116,10 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
 
 export function nodeStartOptions(command: Command): Command {
   const defaults = Object.fromEntries(NODE_START_DEFAULTS.map((d) => [d.option, d.flag]));
-  return chainOptions(command)
+  return policyOptions(chainOptions(command))
+    .option("--keeper", "run the storage keeper in the node's process, on the node's key (see strata keeper)")
+    .option("--keeper-interval <s>", `seconds between keeper cycles (default ${KEEPER_DEFAULTS.intervalSeconds})`)
+    .option("--keeper-metrics-port <port>", "serve the keeper's Prometheus metrics on this port too")
     .option("--port <port>", "HTTP port", defaults["--port"])
     .option("--host <host>", "address to listen on", defaults["--host"])
     .option("--data-dir <dir>", "model cache and outbox directory", defaults["--data-dir"])
@@ -121,8 +155,17 @@ export function nodeCommand(): Command {
         `strata node ${started.node.address} listening on ${started.url}\n` +
           `  POST ${started.url}/v1/infer, GET ${started.url}/v1/proofs/:commitment, GET ${started.url}/v1/health\n`,
       );
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const keeper = flags.keeper ? await startNodeKeeper(flags, log) : undefined;
+      const keeperMetrics =
+        keeper && flags.keeperMetricsPort !== undefined
+          ? await serveKeeperMetrics(() => keeper.metrics(), Number(flags.keeperMetricsPort))
+          : undefined;
+      if (keeperMetrics) log(`strata keeper metrics on ${keeperMetrics.url}/metrics`);
       const shutdown = (signal: string) => {
         process.stderr.write(`${signal}: finishing the current batch and stopping\n`);
+        void keeper?.stop();
+        void keeperMetrics?.close();
         // Whatever happens (a hung RPC, a stuck store), the process exits in bounded time; accepted work is journalled.
         setTimeout(() => {
           process.stderr.write(
