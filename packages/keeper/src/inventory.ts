@@ -94,21 +94,19 @@ async function readModels(client: StrataClient): Promise<ModelLease[]> {
         client.models.getModel(listing.id),
         client.models.listVersions(listing.id),
       ]);
-      return versions.map(
-        (v): ModelLease => ({
-          kind: "model",
-          key: modelKey(listing.id, v.index),
-          modelId: listing.id,
-          name: listing.name,
-          index: v.index,
-          owner: model.owner,
-          deprecated: v.deprecated,
-          blobId: v.blobId,
-          sha256: v.sha256,
-          size: v.size,
-          endEpoch: v.endEpoch,
-        }),
-      );
+      return versions.map((v): ModelLease => ({
+        kind: "model",
+        key: modelKey(listing.id, v.index),
+        modelId: listing.id,
+        name: listing.name,
+        index: v.index,
+        owner: model.owner,
+        deprecated: v.deprecated,
+        blobId: v.blobId,
+        sha256: v.sha256,
+        size: v.size,
+        endEpoch: v.endEpoch,
+      }));
     }),
   );
   return perModel.flat();

@@ -64,9 +64,13 @@ export class KeeperJournal {
       mkdirSync(dirname(path), { recursive: true });
       if (existsSync(path)) journal.replay(readFileSync(path, "utf8"));
     } catch (error) {
-      throw new KeeperJournalError(path, `cannot be read (${(error as Error).message}); move it aside to start afresh`, {
-        cause: error,
-      });
+      throw new KeeperJournalError(
+        path,
+        `cannot be read (${(error as Error).message}); move it aside to start afresh`,
+        {
+          cause: error,
+        },
+      );
     }
     if (journal.pending().length === 0) await journal.compact();
     return journal;
@@ -91,7 +95,13 @@ export class KeeperJournal {
   private apply(entry: JournalEntry): void {
     switch (entry.op) {
       case "intent": {
-        this.records.set(entry.id, { id: entry.id, key: entry.key, kind: entry.kind, target: entry.target, at: entry.at });
+        this.records.set(entry.id, {
+          id: entry.id,
+          key: entry.key,
+          kind: entry.kind,
+          target: entry.target,
+          at: entry.at,
+        });
         const n = Number(entry.id.split("-").pop());
         if (Number.isSafeInteger(n)) this.seq = Math.max(this.seq, n);
         return;
@@ -186,14 +196,11 @@ export class KeeperJournal {
         if (!held || (held.doneEndEpoch ?? 0) < (r.doneEndEpoch ?? 0)) latestUnrecorded.set(r.key, r);
       }
     }
-    const kept = [...this.records.values()].filter(
-      (r) => r.outcome === undefined || latestUnrecorded.get(r.key) === r,
-    );
+    const kept = [...this.records.values()].filter((r) => r.outcome === undefined || latestUnrecorded.get(r.key) === r);
     for (const r of kept) {
       keep.push({ op: "intent", id: r.id, key: r.key, kind: r.kind, target: r.target, at: r.at });
       if (r.storedEndEpoch !== undefined) keep.push({ op: "stored", id: r.id, endEpoch: r.storedEndEpoch });
-      if (r.recordingEndEpoch !== undefined)
-        keep.push({ op: "recording", ids: [r.id], endEpoch: r.recordingEndEpoch });
+      if (r.recordingEndEpoch !== undefined) keep.push({ op: "recording", ids: [r.id], endEpoch: r.recordingEndEpoch });
       if (r.txHash !== undefined) keep.push({ op: "sent", ids: [r.id], hash: r.txHash });
       if (r.outcome !== undefined)
         keep.push({

@@ -330,7 +330,12 @@ export class Keeper {
     let earliest = Number.POSITIVE_INFINITY;
     const blobs =
       lease.kind === "model"
-        ? [{ blobId: lease.blobId, options: { sha256: lease.sha256.replace(/^0x/, ""), expectedSize: Number(lease.size) } }]
+        ? [
+            {
+              blobId: lease.blobId,
+              options: { sha256: lease.sha256.replace(/^0x/, ""), expectedSize: Number(lease.size) },
+            },
+          ]
         : lease.blobIds.map((blobId) => ({ blobId, options: {} }));
     for (const { blobId, options } of blobs) {
       let bytes: Uint8Array;
@@ -453,11 +458,15 @@ export class Keeper {
     for (const r of report.renewed) {
       this.log(
         `renewed ${r.kind} ${r.subject} (${r.blobIds.join(", ")}) from epoch ${r.fromEpoch} to ${at(r.toEpoch)}` +
-          (r.recorded ? `, recorded on-chain${r.txHash ? ` in ${r.txHash}` : ""}` : `, not recorded on-chain (${r.note})`),
+          (r.recorded
+            ? `, recorded on-chain${r.txHash ? ` in ${r.txHash}` : ""}`
+            : `, not recorded on-chain (${r.note})`),
       );
     }
-    for (const r of report.planned) this.log(`dry run: would renew ${r.subject} from epoch ${r.fromEpoch} to epoch ${r.toEpoch}`);
-    for (const r of report.deferred) this.log(`deferred by the rate limit: ${r.subject} (renewal to epoch ${r.toEpoch})`);
+    for (const r of report.planned)
+      this.log(`dry run: would renew ${r.subject} from epoch ${r.fromEpoch} to epoch ${r.toEpoch}`);
+    for (const r of report.deferred)
+      this.log(`deferred by the rate limit: ${r.subject} (renewal to epoch ${r.toEpoch})`);
     for (const r of report.couldNotRenew) this.log(`could not renew ${r.subject}: ${r.reason}`);
     for (const r of report.lapsed) this.log(`let lapse ${r.subject}: ${r.reason}`);
     this.log(

@@ -28,8 +28,7 @@ export const DEFAULT_POLICY: Readonly<KeeperPolicy> = Object.freeze({ modelAhead
 
 /** What a lease is, to the policy. */
 export type LeaseSubject =
-  | { kind: "model"; deprecated: boolean; endEpoch: number }
-  | { kind: "batch"; anchoredEpoch: number; endEpoch: number };
+  { kind: "model"; deprecated: boolean; endEpoch: number } | { kind: "batch"; anchoredEpoch: number; endEpoch: number };
 
 /** What the policy says to do with a lease now. */
 export type Decision =
@@ -113,7 +112,12 @@ export function decide(subject: LeaseSubject, current: number, policy: KeeperPol
  * due but not done), `warn` (kept, fewer than `warnWithin` epochs left), `ok`; `lapsing` / `lapsed` for what the policy
  * no longer keeps (still stored / gone).
  */
-export function leaseState(subject: LeaseSubject, current: number, policy: KeeperPolicy, warnWithin: number): LeaseState {
+export function leaseState(
+  subject: LeaseSubject,
+  current: number,
+  policy: KeeperPolicy,
+  warnWithin: number,
+): LeaseState {
   const decision = decide(subject, current, policy);
   const left = subject.endEpoch - current;
   switch (decision.action) {

@@ -118,10 +118,9 @@ describe("keeper policy", () => {
       expect(leaseState(batch(10, 30), 40, P, 3)).to.equal("lapsed");
     });
     it("fail exactly on at-risk and expired", () => {
-      expect(["ok", "warn", "at-risk", "expired", "lapsing", "lapsed"].filter((s) => isFailing(s as never))).to.deep.equal([
-        "at-risk",
-        "expired",
-      ]);
+      expect(
+        ["ok", "warn", "at-risk", "expired", "lapsing", "lapsed"].filter((s) => isFailing(s as never)),
+      ).to.deep.equal(["at-risk", "expired"]);
     });
   });
 

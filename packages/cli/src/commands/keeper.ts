@@ -47,7 +47,8 @@ export function policyOf(flags: PolicyFlags): KeeperPolicy {
   return {
     modelAhead:
       flags.modelAhead !== undefined ? positiveInteger("--model-ahead", flags.modelAhead) : DEFAULT_POLICY.modelAhead,
-    retention: flags.retention !== undefined ? positiveInteger("--retention", flags.retention) : DEFAULT_POLICY.retention,
+    retention:
+      flags.retention !== undefined ? positiveInteger("--retention", flags.retention) : DEFAULT_POLICY.retention,
     renewWithin:
       flags.renewWithin !== undefined
         ? positiveInteger("--renew-within", flags.renewWithin)
@@ -102,6 +103,14 @@ export function keeperOf(options: KeeperRunOptions): Keeper {
   });
 }
 
+/** Parses a positive number of seconds (decimals allowed: `0.5`). */
+function positiveSeconds(name: string, value: string): number {
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds > 0))
+    throw new CliError("USAGE", `${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  return seconds;
+}
+
 function rateOf(flags: KeeperFlags): number | undefined {
   if (flags.rate !== undefined && flags.maxRenewalsPerMinute !== undefined) {
     throw new CliError("USAGE", "give --rate or --max-renewals-per-minute, not both (they are the same limit)");
@@ -153,13 +162,12 @@ export function keeperCommand(): Command {
         if (report.couldNotRenew.length > 0) process.exitCode = 1;
         return;
       }
-      const interval = flags.interval !== undefined ? positiveInteger("--interval", flags.interval) : undefined;
-      const metricsPort =
-        flags.metricsPort !== undefined ? Number(flags.metricsPort) : KEEPER_DEFAULTS.metricsPort;
+      const interval = flags.interval !== undefined ? positiveSeconds("--interval", flags.interval) : undefined;
+      const metricsPort = flags.metricsPort !== undefined ? Number(flags.metricsPort) : KEEPER_DEFAULTS.metricsPort;
       if (!Number.isSafeInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
         throw new CliError("USAGE", `--metrics-port must be a TCP port (0 picks a free one), got ${flags.metricsPort}`);
       }
-      await runKeeper(keeper, (interval ?? KEEPER_DEFAULTS.intervalSeconds) * 1000, metricsPort, log);
+      await runKeeper(keeper, Math.round((interval ?? KEEPER_DEFAULTS.intervalSeconds) * 1000), metricsPort, log);
     });
 }
 
