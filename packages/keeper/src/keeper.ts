@@ -514,7 +514,7 @@ export class Keeper {
         await this.cycle();
       } catch (error) {
         this.totals.cycleErrors++;
-        this.log(`cycle failed: ${message(error)} (next cycle in ${Math.round(intervalMs / 1000)} s)`);
+        this.log(`cycle failed: ${message(error)} (next cycle in ${intervalMs / 1000} s)`);
       }
       if (!this.stopped) this.timer = setTimeout(() => void tick(), intervalMs);
     };

@@ -8,8 +8,9 @@ import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, type Signer, type TransactionRequest } from "ethers";
-import type { ModelId } from "@strata/core";
-import { publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import { StrataClient, type BatchReference, type ModelId } from "@strata/core";
+import { NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import { startNodeServer } from "@strata/node";
 import { localBlobLifetime, localNetworkClock } from "@strata/walrus";
 import { Keeper, KeeperJournal, modelKey, type KeeperOptions } from "../src";
 
@@ -185,6 +186,56 @@ describe("keeper: model versions on a real chain and store", function () {
     expect(await extensions(modelId)).to.have.length(0);
     const again = await keeper({ dataDir: dir, signer: stranger }).cycle();
     expect(again.renewed).to.deep.equal([]);
+  });
+
+  it("renews the node's proof batch (a quilt) when fewer than W epochs are left, recorded by extendBatches", async () => {
+    await only();
+    const nodeSigner = new Wallet(stack.nodeKey, stack.provider);
+    const owner = StrataClient.connect(stack.deployment, nodeSigner);
+    const published = await publishTestModel(owner, stack.walrus.client, { name: "batch-model", seed: 77, epochs: 20 });
+    const node = await startNodeServer({
+      port: 0,
+      host: "127.0.0.1",
+      dataDir: join(stack.dir, "node"),
+      signer: nodeSigner,
+      client: StrataClient.connect(stack.deployment, stack.provider),
+      walrus: stack.walrus.client,
+      batch: { maxBatch: 4, maxAgeMs: 50, epochs: 5 },
+    });
+    try {
+      const client = new NodeClient(node.url);
+      for (let i = 0; i < 4; i++) {
+        await client.infer({
+          model: published.modelId,
+          inputs: { x: { dtype: "float32", dims: [1, 4], data: [i, 1, 2, 3] } },
+        });
+      }
+      while (((await client.metrics()).strata_proofs_anchored_total ?? 0) < 4) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await node.stop();
+    }
+    const anchoredAt = await epoch();
+    const [reference] = (await stack.client.proofs.batchReferences(
+      (await stack.registries.proofRegistry.queryFilter(stack.registries.proofRegistry.filters.BatchAnchored()))[0]
+        .args.root as never,
+    )) as (BatchReference & { endEpoch: number })[];
+    expect(reference.endEpoch).to.equal(anchoredAt + 5);
+    const k = keeper({ signer: nodeSigner, nodes: undefined, models: false });
+    expect((await k.cycle()).renewed).to.deep.equal([]);
+    await stack.walrus.store.advanceEpochs(4); // 1 epoch left: fewer than W = 2
+    const report = await k.cycle();
+    expect(report.renewed.map((r) => [r.kind, r.subject, r.recorded, r.toEpoch])).to.deep.equal([
+      ["batch", reference.root, true, anchoredAt + 26],
+    ]);
+    const after = (await stack.client.proofs.batchReference(reference.root, nodeSigner.address)) as BatchReference & {
+      endEpoch: number;
+    };
+    expect(after.endEpoch).to.equal(anchoredAt + 26);
+    for (const blobId of reference.blobIds) {
+      expect((await localBlobLifetime(stack.walrus.url, blobId)).endEpoch).to.equal(anchoredAt + 26);
+    }
+    await stack.walrus.store.advanceEpochs(5);
+    for (const blobId of reference.blobIds) expect(await stack.walrus.client.read(blobId)).to.have.length.above(0);
   });
 
   it("reports an expired version it keeps as could not renew, with the epoch it expired at", async () => {
