@@ -26,6 +26,18 @@ export const BATCH_SIZES = [1, 100, 665, 1_000, 10_000] as const;
 /** The proofs per quilt of a full quilt (666 patches at 1000 shards: 665 proofs and the batch's index patch). */
 export const PROOFS_PER_QUILT = 665;
 
+/**
+ * The end epoch anchored (exclusive): a realistic Walrus epoch, one non-zero calldata byte as every mainnet epoch until
+ * the 2030s (mainnet epochs are 14 days; epoch 1 started in March 2025).
+ */
+export const END_EPOCH = 60;
+
+/** The end epoch a renewal records. */
+export const RENEWED_EPOCH = 90;
+
+/** Roots per renewal record measured (`extendBatches`, `announceBatchesExtended`): the gas per root divides by it. */
+export const EXTENSION_SIZES = [1, 10, 100] as const;
+
 /** Roots over several quilts whose anchoring is measured: [proofs, quilts]. */
 export const QUILT_BATCHES = [
   [1_330, 2],
@@ -60,23 +72,38 @@ export async function measureRegistries(): Promise<Record<string, number>> {
   );
 
   const proofs = proofRegistry.connect(node);
-  gas["ProofRegistry.anchorProof"] = await gasOf(proofs.anchorProof(word("proof 0"), word("proof blob 0")));
+  gas["ProofRegistry.anchorProof"] = await gasOf(proofs.anchorProof(word("proof 0"), word("proof blob 0"), END_EPOCH));
   for (const size of BATCH_SIZES) {
     const root = batchRoot(size);
     gas[`ProofRegistry.anchorBatch (${size})`] = await gasOf(
-      proofs.anchorBatch(root, word(`batch blob ${size}`), size),
+      proofs.anchorBatch(root, word(`batch blob ${size}`), size, END_EPOCH),
     );
     gas[`ProofRegistry.announceBatch (${size})`] = await gasOf(
-      proofs.announceBatch(word(`announced ${size}`), word(`announced blob ${size}`), size),
+      proofs.announceBatch(word(`announced ${size}`), word(`announced blob ${size}`), size, END_EPOCH),
     );
   }
   for (const [size, quilts] of QUILT_BATCHES) {
     const ids = Array.from({ length: quilts }, (_, k) => word(`quilt ${size}/${k}`));
     gas[`ProofRegistry.anchorQuilts (${quilts} quilts, ${size})`] = await gasOf(
-      proofs.anchorQuilts(batchRoot(size, "quilted commitment"), ids, size),
+      proofs.anchorQuilts(batchRoot(size, "quilted commitment"), ids, size, END_EPOCH),
     );
     gas[`ProofRegistry.announceQuilts (${quilts} quilts, ${size})`] = await gasOf(
-      proofs.announceQuilts(word(`announced quilts ${size}`), ids, size),
+      proofs.announceQuilts(word(`announced quilts ${size}`), ids, size, END_EPOCH),
+    );
+  }
+  // Renewal records: one transaction for many roots (what the keeper sends), each root anchored beforehand.
+  gas["ProofRegistry.extendProofs (1 commitments)"] = await gasOf(
+    proofs.extendProofs([word("proof 0")], RENEWED_EPOCH),
+  );
+  for (const roots of EXTENSION_SIZES) {
+    const anchored = Array.from({ length: roots }, (_, i) => word(`renewed root ${roots}/${i}`));
+    for (const [i, root] of anchored.entries()) {
+      await (await proofs.anchorBatch(root, word(`renewed blob ${roots}/${i}`), 665, END_EPOCH)).wait();
+    }
+    gas[`ProofRegistry.extendBatches (${roots} roots)`] = await gasOf(proofs.extendBatches(anchored, RENEWED_EPOCH));
+    const announced = Array.from({ length: roots }, (_, i) => word(`renewed announced root ${roots}/${i}`));
+    gas[`ProofRegistry.announceBatchesExtended (${roots} roots)`] = await gasOf(
+      proofs.announceBatchesExtended(announced, RENEWED_EPOCH),
     );
   }
   gas["NodeRegistry.removeNode"] = await gasOf(nodeRegistry.removeNode(node.address));

@@ -114,13 +114,13 @@ async function workload(
 
     const batch1 = buildBatch(v1);
     const stored1 = await walrus.client.store(batch1.bytes, { epochs: 5 });
-    await (await anchorer.anchorBuiltBatch(batch1, stored1.blobId)).wait();
+    await (await anchorer.anchorBuiltBatch(batch1, stored1.blobId, stored1.endEpoch)).wait();
 
     const batch2 = buildBatchV2(v2, { maxPerQuilt: PROOFS });
     if (batch2.quilts.length !== 1) throw new Error(`the v2 batch has ${batch2.quilts.length} quilts, not 1`);
     const [quilt] = batch2.quilts;
     const stored2 = await walrus.client.storeQuilt(quilt.patches, { epochs: 5 });
-    await (await anchorer.anchorBatch(batch2.root, stored2.blobId, batch2.count)).wait();
+    await (await anchorer.anchorBatch(batch2.root, stored2.blobId, batch2.count, stored2.endEpoch)).wait();
     const patchIds = new Map(stored2.patches.map((p) => [p.identifier, p.patchId]));
 
     // The node's answer to GET /v1/proofs/:c for the v2 batch: where the patch is and its Merkle proof (a hint the

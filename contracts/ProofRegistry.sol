@@ -13,7 +13,7 @@ import {Commitment} from "./types/Commitment.sol";
 /// rather than calling another contract (about 3,000 gas less per anchor).
 contract ProofRegistry is IProofRegistry {
     /// @notice See {IProofRegistry.version}.
-    string private constant _VERSION = "1.1.0";
+    string private constant _VERSION = "2.0.0";
 
     address private immutable _NODE_REGISTRY;
 
@@ -40,50 +40,95 @@ contract ProofRegistry is IProofRegistry {
     }
 
     /// @inheritdoc IProofRegistry
-    function anchorProof(Commitment commitment, BlobId blobId) external onlyAnchorer {
-        _checkReference(Commitment.unwrap(commitment), blobId);
+    function anchorProof(Commitment commitment, BlobId blobId, uint32 endEpoch) external onlyAnchorer {
+        _checkReference(Commitment.unwrap(commitment), blobId, endEpoch);
         ProofAnchor storage anchor = _proofs[msg.sender][commitment];
         if (anchor.anchoredAt != 0) {
             revert ProofRegistryAlreadyAnchored(Commitment.unwrap(commitment), msg.sender, anchor.anchoredAt);
         }
-        anchor.anchoredAt = uint64(block.timestamp);
-        emit ProofAnchored(commitment, msg.sender, blobId);
-    }
-
-    /// @inheritdoc IProofRegistry
-    function anchorBatch(BatchRoot root, BlobId blobId, uint32 count) external onlyAnchorer {
-        _checkBatch(root, blobId, count);
-        BatchAnchor storage anchor = _batches[msg.sender][root];
-        if (anchor.anchoredAt != 0) {
-            revert ProofRegistryAlreadyAnchored(BatchRoot.unwrap(root), msg.sender, anchor.anchoredAt);
+        // One SSTORE of the whole slot, which is zero here: anchoredAt in bits 0-63, endEpoch in 64-95 (see _storeBatch).
+        uint256 packed = uint256(uint64(block.timestamp)) | (uint256(endEpoch) << 64);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(anchor.slot, packed)
         }
-        anchor.anchoredAt = uint64(block.timestamp);
-        anchor.count = count;
-        emit BatchAnchored(root, msg.sender, blobId, count);
+        emit ProofAnchored(commitment, msg.sender, blobId, endEpoch);
     }
 
     /// @inheritdoc IProofRegistry
-    function announceBatch(BatchRoot root, BlobId blobId, uint32 count) external onlyAnchorer {
-        _checkBatch(root, blobId, count);
-        emit BatchAnnounced(root, msg.sender, blobId, count);
+    function anchorBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) external onlyAnchorer {
+        _checkBatch(root, blobId, count, endEpoch);
+        _storeBatch(root, count, endEpoch);
+        emit BatchAnchored(root, msg.sender, blobId, count, endEpoch);
     }
 
     /// @inheritdoc IProofRegistry
-    function anchorQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external onlyAnchorer {
-        _checkQuilts(root, quilts, count);
-        BatchAnchor storage anchor = _batches[msg.sender][root];
-        if (anchor.anchoredAt != 0) {
-            revert ProofRegistryAlreadyAnchored(BatchRoot.unwrap(root), msg.sender, anchor.anchoredAt);
+    function announceBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) external onlyAnchorer {
+        _checkBatch(root, blobId, count, endEpoch);
+        emit BatchAnnounced(root, msg.sender, blobId, count, endEpoch);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function anchorQuilts(
+        BatchRoot root,
+        BlobId[] calldata quilts,
+        uint32 count,
+        uint32 endEpoch
+    ) external onlyAnchorer {
+        _checkQuilts(root, quilts, count, endEpoch);
+        _storeBatch(root, count, endEpoch);
+        emit QuiltsAnchored(root, msg.sender, quilts, count, endEpoch);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function announceQuilts(
+        BatchRoot root,
+        BlobId[] calldata quilts,
+        uint32 count,
+        uint32 endEpoch
+    ) external onlyAnchorer {
+        _checkQuilts(root, quilts, count, endEpoch);
+        emit QuiltsAnnounced(root, msg.sender, quilts, count, endEpoch);
+    }
+
+    /// @inheritdoc IProofRegistry
+    function extendProofs(Commitment[] calldata commitments, uint32 endEpoch) external {
+        uint256 n = commitments.length;
+        if (n == 0) revert ProofRegistryNothingToExtend();
+        mapping(Commitment commitment => ProofAnchor anchor) storage mine = _proofs[msg.sender];
+        for (uint256 i; i < n; ++i) {
+            Commitment commitment = commitments[i];
+            ProofAnchor storage anchor = mine[commitment];
+            _checkExtension(Commitment.unwrap(commitment), anchor.anchoredAt, anchor.endEpoch, endEpoch);
+            anchor.endEpoch = endEpoch;
+            emit ProofStorageExtended(commitment, msg.sender, endEpoch);
         }
-        anchor.anchoredAt = uint64(block.timestamp);
-        anchor.count = count;
-        emit QuiltsAnchored(root, msg.sender, quilts, count);
     }
 
     /// @inheritdoc IProofRegistry
-    function announceQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) external onlyAnchorer {
-        _checkQuilts(root, quilts, count);
-        emit QuiltsAnnounced(root, msg.sender, quilts, count);
+    function extendBatches(BatchRoot[] calldata roots, uint32 endEpoch) external {
+        uint256 n = roots.length;
+        if (n == 0) revert ProofRegistryNothingToExtend();
+        mapping(BatchRoot root => BatchAnchor anchor) storage mine = _batches[msg.sender];
+        for (uint256 i; i < n; ++i) {
+            BatchRoot root = roots[i];
+            BatchAnchor storage anchor = mine[root];
+            _checkExtension(BatchRoot.unwrap(root), anchor.anchoredAt, anchor.endEpoch, endEpoch);
+            anchor.endEpoch = endEpoch;
+            emit BatchStorageExtended(root, msg.sender, endEpoch);
+        }
+    }
+
+    /// @inheritdoc IProofRegistry
+    function announceBatchesExtended(BatchRoot[] calldata roots, uint32 endEpoch) external onlyAnchorer {
+        uint256 n = roots.length;
+        if (n == 0) revert ProofRegistryNothingToExtend();
+        if (endEpoch == 0) revert ProofRegistryZeroEndEpoch(BatchRoot.unwrap(roots[0]));
+        for (uint256 i; i < n; ++i) {
+            BatchRoot root = roots[i];
+            if (BatchRoot.unwrap(root) == bytes32(0)) revert ProofRegistryZeroCommitment();
+            emit BatchStorageExtended(root, msg.sender, endEpoch);
+        }
     }
 
     /// @inheritdoc IProofRegistry
@@ -127,25 +172,51 @@ contract ProofRegistry is IProofRegistry {
         return keccak256(bytes.concat(keccak256(abi.encode(commitment))));
     }
 
+    /// @dev Stores the batch `root` under the calling node, write-once (shared by {anchorBatch} and {anchorQuilts}).
+    function _storeBatch(BatchRoot root, uint32 count, uint32 endEpoch) private {
+        BatchAnchor storage anchor = _batches[msg.sender][root];
+        if (anchor.anchoredAt != 0) {
+            revert ProofRegistryAlreadyAnchored(BatchRoot.unwrap(root), msg.sender, anchor.anchoredAt);
+        }
+        // One SSTORE of the whole slot, which is zero here (only an anchor writes a slot, and always a non-zero time):
+        // anchoredAt in bits 0-63, count in 64-95, endEpoch in 96-127 (test/Storage.test.ts guards the layout).
+        // Three field assignments would read and mask the slot again for each field (about 400 gas more).
+        uint256 packed = uint256(uint64(block.timestamp)) | (uint256(count) << 64) | (uint256(endEpoch) << 96);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(anchor.slot, packed)
+        }
+    }
+
     /// @dev `commitment` is a proof commitment or a batch root (the errors name either).
-    function _checkReference(bytes32 commitment, BlobId blobId) private pure {
+    function _checkReference(bytes32 commitment, BlobId blobId, uint32 endEpoch) private pure {
         if (commitment == bytes32(0)) revert ProofRegistryZeroCommitment();
         if (blobId.isZero()) revert ProofRegistryZeroBlobId(commitment);
+        if (endEpoch == 0) revert ProofRegistryZeroEndEpoch(commitment);
     }
 
-    function _checkBatch(BatchRoot root, BlobId blobId, uint32 count) private pure {
-        _checkReference(BatchRoot.unwrap(root), blobId);
+    function _checkBatch(BatchRoot root, BlobId blobId, uint32 count, uint32 endEpoch) private pure {
+        _checkReference(BatchRoot.unwrap(root), blobId, endEpoch);
         if (count == 0) revert ProofRegistryEmptyBatch(root);
     }
 
-    function _checkQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count) private pure {
-        if (BatchRoot.unwrap(root) == bytes32(0)) revert ProofRegistryZeroCommitment();
+    function _checkQuilts(BatchRoot root, BlobId[] calldata quilts, uint32 count, uint32 endEpoch) private pure {
+        bytes32 id = BatchRoot.unwrap(root);
+        if (id == bytes32(0)) revert ProofRegistryZeroCommitment();
         if (count == 0) revert ProofRegistryEmptyBatch(root);
+        if (endEpoch == 0) revert ProofRegistryZeroEndEpoch(id);
         uint256 n = quilts.length;
         if (n == 0) revert ProofRegistryNoQuilts(root);
         if (n > count) revert ProofRegistryTooManyQuilts(root, n, count);
         for (uint256 i; i < n; ++i) {
             if (quilts[i].isZero()) revert ProofRegistryZeroQuiltId(root, i);
         }
+    }
+
+    /// @dev An extension of `commitment` (a proof commitment or a batch root) from `current` to `requested`, of an
+    /// anchor made at `anchoredAt` (zero: not anchored by the caller).
+    function _checkExtension(bytes32 commitment, uint64 anchoredAt, uint32 current, uint32 requested) private view {
+        if (anchoredAt == 0) revert ProofRegistryNotAnchored(commitment, msg.sender);
+        if (requested <= current) revert ProofRegistryEndEpochNotExtended(commitment, current, requested);
     }
 }

@@ -23,6 +23,10 @@ async function word(contract: AddressLike, slot: bigint): Promise<bigint> {
   return toBigInt(await getStorageAt(address, slot));
 }
 
+/** End epochs with their top bits set, so a field written short or in the wrong place shows. */
+const PROOF_END_EPOCH = 0xfedcba98;
+const BATCH_END_EPOCH = 0x89abcdef;
+
 /** Bits `[offset, offset + width)` of `value`. */
 function bits(value: bigint, offset: number, width: number): bigint {
   return (value >> BigInt(offset)) & ((1n << BigInt(width)) - 1n);
@@ -45,9 +49,9 @@ async function fixture() {
   await nodeRegistry.admitNode(node, "https://node.strata.example");
   const admittedAt = BigInt(await time.latest());
 
-  await proofRegistry.connect(node).anchorProof(commitmentOf("proof"), blobIdOf("proof document"));
+  await proofRegistry.connect(node).anchorProof(commitmentOf("proof"), blobIdOf("proof document"), PROOF_END_EPOCH);
   const proofAnchoredAt = BigInt(await time.latest());
-  await proofRegistry.connect(node).anchorBatch(commitmentOf("root"), blobIdOf("batch document"), 9);
+  await proofRegistry.connect(node).anchorBatch(commitmentOf("root"), blobIdOf("batch document"), 9, BATCH_END_EPOCH);
   const batchAnchoredAt = BigInt(await time.latest());
 
   return {
@@ -146,23 +150,38 @@ describe("Storage layout", function () {
       expect(await word(proofRegistry, mappingSlot("address", node.address, 0n))).to.equal(1n);
     });
 
-    it("keeps _proofs at slot 1, keyed by node then commitment: (anchoredAt) in one word", async function () {
+    it("keeps _proofs at slot 1, keyed by node then commitment: (anchoredAt, endEpoch) in one word", async function () {
       const { proofRegistry, node, proofAnchoredAt } = await loadFixture(fixture);
       const slot = mappingSlot("bytes32", commitmentOf("proof"), mappingSlot("address", node.address, 1n));
       const packed = await word(proofRegistry, slot);
       expect(bits(packed, 0, 64)).to.equal(proofAnchoredAt);
-      expect(bits(packed, 64, 192)).to.equal(0n);
+      expect(bits(packed, 64, 32)).to.equal(BigInt(PROOF_END_EPOCH));
+      expect(bits(packed, 96, 160)).to.equal(0n);
       expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
     });
 
-    it("keeps _batches at slot 2, keyed by node then root: (anchoredAt, count) in one word", async function () {
+    it("keeps _batches at slot 2, keyed by node then root: (anchoredAt, count, endEpoch) in one word", async function () {
       const { proofRegistry, node, batchAnchoredAt } = await loadFixture(fixture);
       const slot = mappingSlot("bytes32", commitmentOf("root"), mappingSlot("address", node.address, 2n));
       const packed = await word(proofRegistry, slot);
       expect(bits(packed, 0, 64)).to.equal(batchAnchoredAt);
       expect(bits(packed, 64, 32)).to.equal(9n);
-      expect(bits(packed, 96, 160)).to.equal(0n);
+      expect(bits(packed, 96, 32)).to.equal(BigInt(BATCH_END_EPOCH));
+      expect(bits(packed, 128, 128)).to.equal(0n);
       expect(await word(proofRegistry, slot + 1n)).to.equal(0n);
+    });
+
+    it("records renewals in the same words: only the endEpoch bits change, no new slot", async function () {
+      const { proofRegistry, node, proofAnchoredAt, batchAnchoredAt } = await loadFixture(fixture);
+      const proofSlot = mappingSlot("bytes32", commitmentOf("proof"), mappingSlot("address", node.address, 1n));
+      const batchSlot = mappingSlot("bytes32", commitmentOf("root"), mappingSlot("address", node.address, 2n));
+      const max = 2n ** 32n - 1n;
+      await proofRegistry.connect(node).extendProofs([commitmentOf("proof")], max);
+      await proofRegistry.connect(node).extendBatches([commitmentOf("root")], max);
+      expect(await word(proofRegistry, proofSlot)).to.equal(proofAnchoredAt | (max << 64n));
+      expect(await word(proofRegistry, batchSlot)).to.equal(batchAnchoredAt | (9n << 64n) | (max << 96n));
+      expect(await word(proofRegistry, proofSlot + 1n)).to.equal(0n);
+      expect(await word(proofRegistry, batchSlot + 1n)).to.equal(0n);
     });
   });
 });

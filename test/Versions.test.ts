@@ -31,7 +31,9 @@ describe("Registry versions and typed ids", function () {
     const expected = new Map<object, string>([
       [modelRegistry, "1.0.0"],
       [nodeRegistry, "1.0.0"],
-      [proofRegistry, "1.1.0"], // 1.1: anchorQuilts and announceQuilts, added without changing the rest
+      // 2.0: every anchor and announcement takes (and its event carries) the end epoch of its storage; renewal records
+      // (extendProofs, extendBatches, announceBatchesExtended). 1.1 had added anchorQuilts and announceQuilts.
+      [proofRegistry, "2.0.0"],
     ]);
     for (const registry of [modelRegistry, nodeRegistry, proofRegistry]) {
       expect(await registry.version()).to.equal(expected.get(registry));
@@ -49,6 +51,8 @@ describe("Registry versions and typed ids", function () {
       "anchorProof.commitment",
       "anchorBatch.root",
       "announceBatch.root",
+      "BatchStorageExtended.root",
+      "ProofStorageExtended.commitment",
       "isIncluded.root",
       "isIncluded.commitment",
       "ProofAnchored.commitment",
@@ -56,13 +60,13 @@ describe("Registry versions and typed ids", function () {
     ]);
     // The selectors and topics are those of bytes32: typing the ids changed no ABI.
     expect(proofRegistry.interface.getFunction("anchorProof")!.selector).to.equal(
-      ethers.id("anchorProof(bytes32,bytes32)").slice(0, 10),
+      ethers.id("anchorProof(bytes32,bytes32,uint32)").slice(0, 10),
     );
     expect(proofRegistry.interface.getFunction("isIncluded")!.selector).to.equal(
       ethers.id("isIncluded(address,bytes32,bytes32,bytes32[])").slice(0, 10),
     );
     expect(proofRegistry.interface.getEvent("BatchAnchored")!.topicHash).to.equal(
-      ethers.id("BatchAnchored(bytes32,address,bytes32,uint32)"),
+      ethers.id("BatchAnchored(bytes32,address,bytes32,uint32,uint32)"),
     );
     const models = await typedIdParams("ModelRegistry");
     expect(models.length).to.be.greaterThan(0);

@@ -65,7 +65,9 @@ describe("strata verify --challenge: an equivocating node slashed on-chain", fun
   async function anchor(proofs: InferenceProof[], by: Wallet = node): Promise<string[]> {
     const batch = buildBatchV2(proofs);
     const stored = await stack.walrus.client.storeQuilt(batch.quilts[0].patches, { epochs: 5 });
-    await (await stack.client.proofs.connect(by).anchorBatch(batch.root, stored.blobId, proofs.length)).wait();
+    await (
+      await stack.client.proofs.connect(by).anchorBatch(batch.root, stored.blobId, proofs.length, stored.endEpoch)
+    ).wait();
     return batch.commitments;
   }
 

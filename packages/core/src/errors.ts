@@ -415,6 +415,15 @@ export const REVERT_HINTS: Readonly<Record<string, Hint>> = {
     `${fmt(a.quilts)} quilts for ${fmt(a.count)} proofs: each quilt holds at least one proof; check the count`,
   ProofRegistryAlreadyAnchored: (a) =>
     `it was already anchored by ${fmt(a.node)} at ${fmt(a.anchoredAt)}; nothing to do (anchors are write-once)`,
+  ProofRegistryZeroEndEpoch: () =>
+    "pass the Walrus epoch at which the storage ends (the store answer's endEpoch; for several blobs, the earliest)",
+  ProofRegistryNotAnchored: (a) =>
+    `${fmt(a.node)} did not anchor ${fmt(a.commitment)}: only the node that anchored it records its renewal (for a ` +
+    "batch it only announced, use announceBatchesExtended)",
+  ProofRegistryEndEpochNotExtended: (a) =>
+    `the new end epoch ${fmt(a.requested)} must be later than the recorded ${fmt(a.current)}; extend the blob on ` +
+    "Walrus first, then record its new end epoch",
+  ProofRegistryNothingToExtend: () => "pass at least one proof commitment or batch root to extend",
   // Solidity built-ins
   Error: (a) => `the contract reverted with the reason ${JSON.stringify(a.message)}`,
   Panic: (a) => `the contract panicked with code ${fmt(a.code)} (an assertion, overflow or bad index: a contract bug)`,

@@ -76,6 +76,24 @@ export function toBlobIdHex(value: unknown, argument = "blobId"): BlobIdHex {
   return toBytes32(value, argument) as BlobIdHex;
 }
 
+/** The largest Walrus epoch the registries can record (`uint32`). */
+export const MAX_END_EPOCH = 2 ** 32 - 1;
+
+/**
+ * `value` as a Walrus end epoch (exclusive: the blob expires at the start of that epoch): a positive integer below
+ * 2^32, as the registries store it. Throws {@link InvalidArgumentError} naming `argument`.
+ */
+export function toEndEpoch(value: unknown, argument = "endEpoch"): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_END_EPOCH) {
+    throw new InvalidArgumentError(
+      argument,
+      value,
+      "expected a Walrus epoch: an integer from 1 to 2^32 - 1 (the endEpoch of the Walrus store answer)",
+    );
+  }
+  return value;
+}
+
 /** `value` as a checksummed address; throws {@link InvalidArgumentError} naming `argument` when it is not one. */
 export function toAddress(value: unknown, argument = "address"): string {
   if (typeof value !== "string" || !isAddress(value)) {

@@ -8,12 +8,23 @@ import {
   toBatchRoot,
   toBytes32,
   toCommitment,
+  toEndEpoch,
   type BatchRoot,
   type Bytes32,
   type Commitment,
 } from "./ids";
 import { BlockRange, scanBlockRangesNewestFirst } from "./rpc";
-import { Base, num, str, type ClientOptions, type Mined, type Transaction, type TxOverrides } from "./transaction";
+import { InvalidArgumentError } from "./errors";
+import {
+  Base,
+  minedOf,
+  num,
+  str,
+  type ClientOptions,
+  type Mined,
+  type Transaction,
+  type TxOverrides,
+} from "./transaction";
 
 /** A proof anchored singly. */
 export interface AnchoredProof extends Mined {
@@ -21,6 +32,8 @@ export interface AnchoredProof extends Mined {
   /** The Walrus blob holding the proof document. */
   blobId: BlobId;
   node: string;
+  /** The Walrus epoch (exclusive) at which the document's storage ends, as anchored. */
+  endEpoch: number;
 }
 
 /** A batch anchored (stored, with on-chain inclusion checks) or announced (event only). */
@@ -32,6 +45,26 @@ export interface AnchoredBatch extends Mined {
   blobIds: BlobId[];
   count: number;
   node: string;
+  /** The Walrus epoch (exclusive) at which the storage of the batch's blobs ends (the earliest of them), as anchored. */
+  endEpoch: number;
+}
+
+/** A renewal record of batches (`extendBatches`, or `announceBatchesExtended` for announced ones). */
+export interface BatchesExtended extends Mined {
+  /** The roots whose end epoch was recorded, in the order of their `BatchStorageExtended` events. */
+  roots: BatchRoot[];
+  node: string;
+  /** The new end epoch (exclusive) of every root. */
+  endEpoch: number;
+}
+
+/** A renewal record of singly anchored proofs (`extendProofs`). */
+export interface ProofsExtended extends Mined {
+  /** The commitments whose end epoch was recorded, in the order of their `ProofStorageExtended` events. */
+  commitments: Commitment[];
+  node: string;
+  /** The new end epoch (exclusive) of every proof document. */
+  endEpoch: number;
 }
 
 /** The four batch events: one blob (`Batch…`) or several quilts (`Quilts…`), stored (`…Anchored`) or announced. */
@@ -43,6 +76,8 @@ export interface ProofAnchorRecord {
   node: string;
   /** Unix seconds. */
   anchoredAt: number;
+  /** The Walrus epoch (exclusive) at which the document's storage ends, as last recorded (raised by renewals). */
+  endEpoch: number;
 }
 
 /** The stored anchor a node made of a batch (anchors are keyed by node and root). */
@@ -52,6 +87,8 @@ export interface BatchAnchorRecord {
   /** Unix seconds. */
   anchoredAt: number;
   count: number;
+  /** The Walrus epoch (exclusive) at which the storage of the batch's blobs ends, as last recorded (raised by renewals). */
+  endEpoch: number;
 }
 
 /** Where the document of an anchored proof lives, from the `ProofAnchored` event. */
@@ -59,6 +96,11 @@ export interface ProofReference {
   commitment: Commitment;
   blobId: BlobId;
   node: string;
+  /**
+   * The Walrus epoch (exclusive) at which the document's storage ends: the `ProofAnchored` event's, raised by the same
+   * node's later `ProofStorageExtended` events (the latest wins).
+   */
+  endEpoch: number;
   blockNumber: number;
   /** The event's log index in its block. */
   logIndex: number;
@@ -78,6 +120,11 @@ export interface BatchReference {
   count: number;
   /** `true` when stored (`anchorBatch`, `anchorQuilts`: inclusion checkable on-chain), `false` for an announcement. */
   anchored: boolean;
+  /**
+   * The Walrus epoch (exclusive) at which the storage of the batch's blobs ends (the earliest of them): the event's,
+   * raised by the same node's later `BatchStorageExtended` events for the root (the latest wins).
+   */
+  endEpoch: number;
   blockNumber: number;
   /** The event's log index in its block. */
   logIndex: number;
@@ -121,19 +168,24 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     return new ProofRegistryClient(this.contract.connect(runner), this.options);
   }
 
-  // Writes (active nodes only) ----------------------------------------------------------------------------------------
+  // Writes (active nodes only, but for the renewal records of what a node anchored) --------------------------------
 
-  /** Anchors one proof `commitment`, whose document is the Walrus blob `blobId`. */
+  /**
+   * Anchors one proof `commitment`, whose document is the Walrus blob `blobId` stored until `endEpoch` (exclusive: the
+   * store answer's `endEpoch`).
+   */
   async anchorProof(
     commitment: Commitment,
     blobId: BlobId,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredProof>> {
     const c = toCommitment(commitment, "commitment");
     const b = blobIdArgument(blobId, "blobId");
+    const e = toEndEpoch(endEpoch);
     return this.send(
       "anchorProof",
-      () => this.contract.anchorProof(c, b, overrides),
+      () => this.contract.anchorProof(c, b, e, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, "ProofAnchored");
         return {
@@ -141,28 +193,31 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
           commitment: toCommitment(str(args, "commitment")),
           blobId: blobIdFromBytes32(str(args, "blobId")),
           node: str(args, "node"),
+          endEpoch: num(args, "endEpoch"),
         };
       },
     );
   }
 
-  /** Anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId`. */
+  /** Anchors a batch of `count` proofs under `root`, stored in the Walrus blob `blobId` until `endEpoch` (exclusive). */
   async anchorBatch(
     root: BatchRoot,
     blobId: BlobId,
     count: number,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
-    return this.sendBatch("anchorBatch", "BatchAnchored", root, blobId, count, overrides);
+    return this.sendBatch("anchorBatch", "BatchAnchored", root, blobId, count, endEpoch, overrides);
   }
 
-  /** Anchors a built batch (see `buildBatch`) stored in the Walrus blob `blobId`. */
+  /** Anchors a built batch (see `buildBatch`) stored in the Walrus blob `blobId` until `endEpoch` (exclusive). */
   async anchorBuiltBatch(
     batch: ProofBatch,
     blobId: BlobId,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
-    return this.anchorBatch(batch.root, blobId, batch.count, overrides);
+    return this.anchorBatch(batch.root, blobId, batch.count, endEpoch, overrides);
   }
 
   /** Announces a batch in an event only: cheapest, but no on-chain existence or inclusion check. */
@@ -170,22 +225,25 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     root: BatchRoot,
     blobId: BlobId,
     count: number,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
-    return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count, overrides);
+    return this.sendBatch("announceBatch", "BatchAnnounced", root, blobId, count, endEpoch, overrides);
   }
 
   /**
-   * Anchors a batch of `count` proofs under `root`, stored in the Walrus quilts `quilts` (in the batch's quilt order).
-   * For a batch in one blob, {@link anchorBatch} costs less.
+   * Anchors a batch of `count` proofs under `root`, stored in the Walrus quilts `quilts` (in the batch's quilt order)
+   * until `endEpoch` (exclusive; the earliest end epoch of the quilts). For a batch in one blob, {@link anchorBatch}
+   * costs less.
    */
   async anchorQuilts(
     root: BatchRoot,
     quilts: readonly BlobId[],
     count: number,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
-    return this.sendQuilts("anchorQuilts", "QuiltsAnchored", root, quilts, count, overrides);
+    return this.sendQuilts("anchorQuilts", "QuiltsAnchored", root, quilts, count, endEpoch, overrides);
   }
 
   /** Announces a batch stored in the Walrus quilts `quilts` in an event only (no storage, no on-chain inclusion). */
@@ -193,9 +251,61 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     root: BatchRoot,
     quilts: readonly BlobId[],
     count: number,
+    endEpoch: number,
     overrides: TxOverrides = {},
   ): Promise<Transaction<AnchoredBatch>> {
-    return this.sendQuilts("announceQuilts", "QuiltsAnnounced", root, quilts, count, overrides);
+    return this.sendQuilts("announceQuilts", "QuiltsAnnounced", root, quilts, count, endEpoch, overrides);
+  }
+
+  /**
+   * Records that the Walrus storage of the batches `roots`, which the sender anchored, was renewed up to `endEpoch`
+   * (exclusive): one transaction for all, the stored end epochs raised in place, one `BatchStorageExtended` each. The
+   * registry reverts (decoded) for a root the sender did not anchor or an end epoch not later than the recorded one.
+   */
+  async extendBatches(
+    roots: readonly BatchRoot[],
+    endEpoch: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<BatchesExtended>> {
+    return this.sendBatchExtension("extendBatches", roots, endEpoch, overrides);
+  }
+
+  /**
+   * Announces, in events only (`BatchStorageExtended` each), that the Walrus storage of the batches `roots` the sender
+   * announced was renewed up to `endEpoch` (exclusive). For anchored roots use {@link extendBatches}.
+   */
+  async announceBatchesExtended(
+    roots: readonly BatchRoot[],
+    endEpoch: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<BatchesExtended>> {
+    return this.sendBatchExtension("announceBatchesExtended", roots, endEpoch, overrides);
+  }
+
+  /**
+   * Records that the Walrus storage of the documents of the proofs `commitments`, which the sender anchored singly, was
+   * renewed up to `endEpoch` (exclusive): the stored end epochs raised in place, one `ProofStorageExtended` each.
+   */
+  async extendProofs(
+    commitments: readonly Commitment[],
+    endEpoch: number,
+    overrides: TxOverrides = {},
+  ): Promise<Transaction<ProofsExtended>> {
+    const cs = nonEmpty(commitments, "commitments").map((c, i) => toCommitment(c, `commitments[${i}]`));
+    const e = toEndEpoch(endEpoch);
+    return this.send(
+      "extendProofs",
+      () => this.contract.extendProofs(cs, e, overrides),
+      async (receipt) => {
+        const events = await this.receiptEvents(receipt, "ProofStorageExtended");
+        return {
+          ...minedOf(receipt),
+          commitments: events.map((args) => toCommitment(str(args, "commitment"))),
+          node: str(events[0], "node"),
+          endEpoch: num(events[0], "endEpoch"),
+        };
+      },
+    );
   }
 
   // Reads -------------------------------------------------------------------------------------------------------------
@@ -210,7 +320,9 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     const n = toAddress(node, "node");
     const c = toCommitment(commitment, "commitment");
     const anchor = await this.call("getProof", () => this.contract.getProof(n, c));
-    return anchor.anchoredAt === 0n ? null : { node: n, anchoredAt: Number(anchor.anchoredAt) };
+    return anchor.anchoredAt === 0n
+      ? null
+      : { node: n, anchoredAt: Number(anchor.anchoredAt), endEpoch: Number(anchor.endEpoch) };
   }
 
   /** The anchor `node` made of the batch `root`, or `null` (also for announced batches, which are not stored). */
@@ -220,7 +332,12 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     const anchor = await this.call("getBatch", () => this.contract.getBatch(n, r));
     return anchor.anchoredAt === 0n
       ? null
-      : { node: n, anchoredAt: Number(anchor.anchoredAt), count: Number(anchor.count) };
+      : {
+          node: n,
+          anchoredAt: Number(anchor.anchoredAt),
+          count: Number(anchor.count),
+          endEpoch: Number(anchor.endEpoch),
+        };
   }
 
   /**
@@ -252,26 +369,17 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   }
 
   /**
-   * Every single anchoring of `commitment` (by `node` only, when given), oldest first. Each node anchors a commitment
+   * Every single anchoring of `commitment` (by `node` only, when given), oldest first, each with its latest end epoch
+   * (raised by the same node's later `ProofStorageExtended` events). Each node anchors a commitment
    * at most once; any admitted node may anchor a copy of any public proof, so locate by the proof's signer
    * ({@link proofReference}).
    */
   async proofReferences(commitment: Commitment, node?: string): Promise<ProofReference[]> {
     const c = toCommitment(commitment, "commitment");
     const n = node === undefined ? undefined : toAddress(node, "node");
-    const logs = await this.scan((from, to) =>
-      this.contract.queryFilter(this.contract.filters.ProofAnchored(c, n), from, to),
-    );
-    return logs
-      .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
-      .map((log) => ({
-        commitment: toCommitment(log.args.commitment),
-        blobId: blobIdFromBytes32(log.args.blobId),
-        node: log.args.node,
-        blockNumber: log.blockNumber,
-        logIndex: log.index,
-        txHash: log.transactionHash,
-      }));
+    const logs = await this.scan((from, to) => this.proofLogs(c, n, from, to));
+    const references = withExtensions(logs).sort(byPosition);
+    return references;
   }
 
   /**
@@ -288,7 +396,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
   }
 
   /**
-   * Every anchoring and announcement of the batch `root` (by `node` only, when given), oldest first. Anchoring is
+   * Every anchoring and announcement of the batch `root` (by `node` only, when given), oldest first, each with its
+   * latest end epoch (raised by the same node's later `BatchStorageExtended` events). Anchoring is
    * write-once per node; announcements are not, and any active node may anchor or announce any root under its own
    * address, so prefer the signer's anchored reference ({@link batchReference}).
    */
@@ -296,7 +405,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     const r = toBatchRoot(root, "root");
     const n = node === undefined ? undefined : toAddress(node, "node");
     const logs = await this.scan((from, to) => this.batchLogs(r, n, from, to));
-    return logs.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+    return withExtensions(logs).sort(byPosition);
   }
 
   /**
@@ -313,11 +422,36 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     return (await this.batchReference(root, node))?.blobId ?? null;
   }
 
+  /**
+   * The latest recorded end epoch (exclusive) of each of the batches `roots` that `node` anchored or announced, keyed
+   * by root (lowercase hex): for an anchored root the stored one (`getBatch`, raised in place by `extendBatches`), for
+   * one only announced the latest of its announcements and the node's later `BatchStorageExtended` events. A root the
+   * node neither anchored nor announced is absent. Another node's records are never read.
+   */
+  async lifetimes(node: string, roots: readonly BatchRoot[]): Promise<Map<string, number>> {
+    const n = toAddress(node, "node");
+    const wanted = [...new Set(roots.map((r, i) => toBatchRoot(r, `roots[${i}]`)))];
+    const lifetimes = new Map<string, number>();
+    for (let i = 0; i < wanted.length; i += LIFETIME_READS_AT_ONCE) {
+      const slice = wanted.slice(i, i + LIFETIME_READS_AT_ONCE);
+      const anchors = await Promise.all(slice.map((r) => this.getBatch(n, r)));
+      anchors.forEach((anchor, k) => anchor && lifetimes.set(slice[k], anchor.endEpoch));
+    }
+    const announced = new Set<string>(wanted.filter((r) => !lifetimes.has(r)));
+    if (announced.size === 0) return lifetimes;
+    const logs = await this.scan((from, to) => this.batchLogs(undefined, n, from, to));
+    for (const reference of withExtensions(logs.filter((log) => announced.has(log.subject))).sort(byPosition)) {
+      if (!reference.anchored) lifetimes.set(reference.root, reference.endEpoch);
+    }
+    return lifetimes;
+  }
+
   // Newest-first searches (audits) ------------------------------------------------------------------------------------
 
   /**
-   * Hands every `BatchAnchored` and `BatchAnnounced` event (only `node`'s, when given) to `visit`, newest first (by
-   * block, then log index), until `visit` returns `true` or `maxEvents` events were handed over. Queries run newest
+   * Hands every batch reference (`BatchAnchored`, `BatchAnnounced`, `QuiltsAnchored`, `QuiltsAnnounced`; only
+   * `node`'s, when given) to `visit`, newest first (by block, then log index), each with its latest end epoch (the
+   * same node's later `BatchStorageExtended` events, which the newest-first search meets first), until `visit` returns `true` or `maxEvents` events were handed over. Queries run newest
    * block range first from the latest block down to the client's `fromBlock`, in ranges of `blockRange` (default the
    * client's; 10,000 blocks while it has no size), narrowing when the RPC refuses one (see
    * `scanBlockRangesNewestFirst`). Says how many events it handed over, whether `maxEvents` stopped it, and which
@@ -332,6 +466,8 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     const latest = await this.provider().getBlockNumber();
     let events = 0;
     let capped = false;
+    /** The newest extension met so far per (node, root): later than every reference met after it. */
+    const newestExtension = new Map<string, number>();
     const fromBlock = await scanBlockRangesNewestFirst(
       (from, to) => this.batchLogs(undefined, n, from, to),
       {
@@ -342,8 +478,14 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
         onNarrow: this.options.onBlockRangeNarrowed,
       },
       async (logs) => {
-        logs.sort((a, b) => b.blockNumber - a.blockNumber || b.logIndex - a.logIndex);
-        for (const reference of logs) {
+        logs.sort((a, b) => byPosition(b, a));
+        for (const log of logs) {
+          const key = extensionKey(log.node, log.subject);
+          if (log.kind === "extension") {
+            if (!newestExtension.has(key)) newestExtension.set(key, log.endEpoch);
+            continue;
+          }
+          const reference = referenceOf(log, newestExtension.get(key));
           if (events >= maxEvents) {
             capped = true;
             return true;
@@ -373,25 +515,59 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
 
   // Internals ---------------------------------------------------------------------------------------------------------
 
-  /** The four batch events of `root` and `node` (any, when undefined) in blocks `from`..`to`, unsorted. */
+  /** The `ProofAnchored` and `ProofStorageExtended` events of `commitment` and `node` (any, when undefined), unsorted. */
+  private async proofLogs(
+    commitment: Commitment,
+    node: string | undefined,
+    from: number,
+    to: number | "latest",
+  ): Promise<Scanned<ProofReference>[]> {
+    const { filters } = this.contract;
+    const [anchored, extended] = await Promise.all([
+      this.contract.queryFilter(filters.ProofAnchored(commitment, node), from, to),
+      this.contract.queryFilter(filters.ProofStorageExtended(commitment, node), from, to),
+    ]);
+    return [
+      ...anchored.map((log): Scanned<ProofReference> => ({
+        kind: "reference",
+        subject: toCommitment(log.args.commitment),
+        commitment: toCommitment(log.args.commitment),
+        blobId: blobIdFromBytes32(log.args.blobId),
+        node: log.args.node,
+        endEpoch: Number(log.args.endEpoch),
+        blockNumber: log.blockNumber,
+        logIndex: log.index,
+        txHash: log.transactionHash,
+      })),
+      ...extended.map((log) => extensionOf(log, log.args.commitment)),
+    ];
+  }
+
+  /**
+   * The four batch events and the `BatchStorageExtended` events of `root` and `node` (any, when undefined) in blocks
+   * `from`..`to`, unsorted.
+   */
   private async batchLogs(
     root: BatchRoot | undefined,
     node: string | undefined,
     from: number,
     to: number | "latest",
-  ): Promise<BatchReference[]> {
+  ): Promise<Scanned<BatchReference>[]> {
     const { filters } = this.contract;
-    const [anchored, announced, quilted, quiltsAnnounced] = await Promise.all([
+    const [anchored, announced, quilted, quiltsAnnounced, extended] = await Promise.all([
       this.contract.queryFilter(filters.BatchAnchored(root, node), from, to),
       this.contract.queryFilter(filters.BatchAnnounced(root, node), from, to),
       this.contract.queryFilter(filters.QuiltsAnchored(root, node), from, to),
       this.contract.queryFilter(filters.QuiltsAnnounced(root, node), from, to),
+      this.contract.queryFilter(filters.BatchStorageExtended(root, node), from, to),
     ]);
     const reference = (
       log: (typeof anchored)[number] | (typeof quilted)[number],
       event: BatchEventName,
       blobIds: BlobId[],
-    ): BatchReference => ({
+    ): Scanned<BatchReference> => ({
+      kind: "reference",
+      subject: toBatchRoot(log.args.root),
       root: toBatchRoot(log.args.root),
       blobId: blobIds[0],
       blobIds,
@@ -399,6 +575,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
       node: log.args.node,
       count: Number(log.args.count),
       anchored: event.endsWith("Anchored"),
+      endEpoch: Number(log.args.endEpoch),
       blockNumber: log.blockNumber,
       logIndex: log.index,
       txHash: log.transactionHash,
@@ -420,7 +597,31 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
           log.args.quilts.map((q) => blobIdFromBytes32(q)),
         ),
       ),
+      ...extended.map((log) => extensionOf(log, log.args.root)),
     ];
+  }
+
+  private async sendBatchExtension(
+    method: "extendBatches" | "announceBatchesExtended",
+    roots: readonly BatchRoot[],
+    endEpoch: number,
+    overrides: TxOverrides,
+  ): Promise<Transaction<BatchesExtended>> {
+    const rs = nonEmpty(roots, "roots").map((r, i) => toBatchRoot(r, `roots[${i}]`));
+    const e = toEndEpoch(endEpoch);
+    return this.send(
+      method,
+      () => this.contract[method](rs, e, overrides),
+      async (receipt) => {
+        const events = await this.receiptEvents(receipt, "BatchStorageExtended");
+        return {
+          ...minedOf(receipt),
+          roots: events.map((args) => toBatchRoot(str(args, "root"))),
+          node: str(events[0], "node"),
+          endEpoch: num(events[0], "endEpoch"),
+        };
+      },
+    );
   }
 
   private async sendQuilts(
@@ -429,13 +630,15 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     root: BatchRoot,
     quilts: readonly BlobId[],
     count: number,
+    endEpoch: number,
     overrides: TxOverrides,
   ): Promise<Transaction<AnchoredBatch>> {
     const r = toBatchRoot(root, "root");
     const ids = quilts.map((q, i) => blobIdArgument(q, `quilts[${i}]`));
+    const e = toEndEpoch(endEpoch);
     return this.send(
       method,
-      () => this.contract[method](r, ids, count, overrides),
+      () => this.contract[method](r, ids, count, e, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, eventName);
         const blobIds = (args.quilts as readonly string[]).map((q) => blobIdFromBytes32(q));
@@ -446,6 +649,7 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
           blobIds,
           count: num(args, "count"),
           node: str(args, "node"),
+          endEpoch: num(args, "endEpoch"),
         };
       },
     );
@@ -457,13 +661,15 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
     root: BatchRoot,
     blobId: BlobId,
     count: number,
+    endEpoch: number,
     overrides: TxOverrides,
   ): Promise<Transaction<AnchoredBatch>> {
     const r = toBatchRoot(root, "root");
     const b = blobIdArgument(blobId, "blobId");
+    const e = toEndEpoch(endEpoch);
     return this.send(
       method,
-      () => this.contract[method](r, b, count, overrides),
+      () => this.contract[method](r, b, count, e, overrides),
       async (receipt) => {
         const { args, mined } = await this.receiptEvent(receipt, eventName);
         const blobId = blobIdFromBytes32(str(args, "blobId"));
@@ -474,8 +680,92 @@ export class ProofRegistryClient extends Base<ProofRegistry> {
           blobIds: [blobId],
           count: num(args, "count"),
           node: str(args, "node"),
+          endEpoch: num(args, "endEpoch"),
         };
       },
     );
   }
+}
+
+/** The most `getBatch` reads {@link ProofRegistryClient.lifetimes} has in flight at once. */
+const LIFETIME_READS_AT_ONCE = 32;
+
+/** Where an event sits on the chain: by block, then log index. */
+interface Positioned {
+  blockNumber: number;
+  logIndex: number;
+}
+
+/** Oldest first (by block, then log index). */
+function byPosition(a: Positioned, b: Positioned): number {
+  return a.blockNumber - b.blockNumber || a.logIndex - b.logIndex;
+}
+
+/** A `BatchStorageExtended` or `ProofStorageExtended` event, met in a scan beside the references. */
+interface ScannedExtension extends Positioned {
+  kind: "extension";
+  /** The batch root or proof commitment extended (lowercase hex). */
+  subject: string;
+  node: string;
+  endEpoch: number;
+}
+
+/** A reference (with `subject`: its batch root or proof commitment) or an extension, as a scan meets them. */
+type Scanned<R extends Positioned & { node: string; endEpoch: number }> =
+  (R & { kind: "reference"; subject: string }) | ScannedExtension;
+
+function extensionOf(
+  log: { args: { node: string; endEpoch: bigint }; blockNumber: number; index: number },
+  subject: string,
+): ScannedExtension {
+  return {
+    kind: "extension",
+    subject: toBytes32(subject),
+    node: log.args.node,
+    endEpoch: Number(log.args.endEpoch),
+    blockNumber: log.blockNumber,
+    logIndex: log.index,
+  };
+}
+
+/** The key of the records of `subject` (a batch root or proof commitment) by `node`. */
+function extensionKey(node: string, subject: string): string {
+  return `${node.toLowerCase()}/${subject.toLowerCase()}`;
+}
+
+/** `log`, a reference, as handed over: its end epoch raised to `extended` when a later extension was met. */
+function referenceOf<R extends Positioned & { node: string; endEpoch: number }>(
+  log: R & { kind: "reference"; subject: string },
+  extended: number | undefined,
+): R {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { kind, subject, ...rest } = log;
+  const reference = rest as unknown as R;
+  return extended === undefined ? reference : { ...reference, endEpoch: extended };
+}
+
+/**
+ * The references among `logs`, each with its latest end epoch: the latest of its own event's and the same node's
+ * extensions of the same root that come after it (extensions before it do not raise it: a re-announcement carries its
+ * own end epoch).
+ */
+function withExtensions<R extends Positioned & { node: string; endEpoch: number }>(logs: Scanned<R>[]): R[] {
+  const latest = new Map<string, ScannedExtension>();
+  for (const log of logs) {
+    if (log.kind !== "extension") continue;
+    const key = extensionKey(log.node, log.subject);
+    const seen = latest.get(key);
+    if (!seen || byPosition(log, seen) > 0) latest.set(key, log);
+  }
+  return logs.flatMap((log) => {
+    if (log.kind === "extension") return [];
+    const extension = latest.get(extensionKey(log.node, log.subject));
+    return [referenceOf(log, extension && byPosition(extension, log) > 0 ? extension.endEpoch : undefined)];
+  });
+}
+
+/** `items`, unless empty: then {@link InvalidArgumentError} naming `argument`. */
+function nonEmpty<T>(items: readonly T[], argument: string): readonly T[] {
+  if (items.length === 0) throw new InvalidArgumentError(argument, items, "pass at least one to extend");
+  return items;
 }

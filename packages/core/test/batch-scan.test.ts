@@ -21,8 +21,8 @@ async function batchesFixture() {
   ] as const) {
     await network.provider.send("hardhat_mine", ["0x12c"]);
     const tx = announce
-      ? await client.announceBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2)
-      : await client.anchorBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2);
+      ? await client.announceBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2, 60)
+      : await client.anchorBatch(toBatchRoot(b32(name)), blobIdFromBytes32(b32(`blob ${name}`)), 2, 60);
     mined.push(await tx.wait());
   }
   return { ...base, mined };

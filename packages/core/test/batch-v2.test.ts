@@ -174,8 +174,8 @@ describe("core proof batches v2 (quilts)", function () {
       const batch = buildBatchV2(proofs.slice(0, count), { maxPerQuilt, salt: b32(`salt ${count}`) });
       expect(batch.quilts).to.have.length(quilts);
       const ids = batch.quilts.map((q) => blob(`quilt ${count}/${q.quilt}`));
-      if (quilts === 1) await (await registry.anchorBatch(batch.root, ids[0], batch.count)).wait();
-      else await (await registry.anchorQuilts(batch.root, ids, batch.count)).wait();
+      if (quilts === 1) await (await registry.anchorBatch(batch.root, ids[0], batch.count, 60)).wait();
+      else await (await registry.anchorQuilts(batch.root, ids, batch.count, 60)).wait();
       for (const inclusion of batch.inclusions) {
         expect(await registry.isIncluded(node.address, batch.root, inclusion.commitment, inclusion.proof)).to.equal(
           true,

@@ -55,7 +55,7 @@ describe("core proof batches", function () {
       const { proofs, anchoring, node } = await loadFixture(proofsFixture);
       const batch = buildBatch(proofs.slice(0, size));
       expect(batch.count).to.equal(size);
-      const anchored = await (await anchoring.anchorBuiltBatch(batch, blob(`batch blob ${size}`))).wait();
+      const anchored = await (await anchoring.anchorBuiltBatch(batch, blob(`batch blob ${size}`), 60)).wait();
       expect(anchored).to.include({ root: batch.root, count: size });
       for (const proof of batch.proofs) {
         const commitment = proofCommitment(proof);
@@ -73,7 +73,7 @@ describe("core proof batches", function () {
   it("has the contract refuse a commitment outside the batch, and a proof of another leaf", async function () {
     const { proofs, anchoring, node } = await loadFixture(proofsFixture);
     const batch = buildBatch(proofs.slice(0, 3));
-    await (await anchoring.anchorBuiltBatch(batch, blob("blob"))).wait();
+    await (await anchoring.anchorBuiltBatch(batch, blob("blob"), 60)).wait();
     const outsider = proofCommitment(proofs[3]);
     const [first, second] = batch.inclusions;
     expect(await anchoring.isIncluded(node.address, batch.root, outsider, first.proof)).to.equal(false);
@@ -100,7 +100,7 @@ describe("core proof batches", function () {
     it("anchors a salted batch whose every proof, and not the salt, is found and included", async function () {
       const { proofs, anchoring, node } = await loadFixture(proofsFixture);
       const batch = buildBatch(proofs.slice(0, 5), { salt: b32("salt 2") });
-      await (await anchoring.anchorBuiltBatch(batch, blob("salted blob"))).wait();
+      await (await anchoring.anchorBuiltBatch(batch, blob("salted blob"), 60)).wait();
       const decoded = decodeBatch(batch.bytes);
       expect(decoded.root).to.equal(batch.root);
       expect(decoded.count).to.equal(5);

@@ -149,7 +149,7 @@ describe("core NodeRegistryClient activity order", function () {
     await sameTimestamp(t);
     const admitted = await (await client.nodes.admitNode(node.address, "http://a")).wait();
     await sameTimestamp(t);
-    const anchored = await (await client.proofs.connect(node).anchorProof(commitment("c"), blob("blob"))).wait();
+    const anchored = await (await client.proofs.connect(node).anchorProof(commitment("c"), blob("blob"), 60)).wait();
     await sameTimestamp(t);
     const removed = await (await client.nodes.removeNode(node.address)).wait();
     const blocks = [admitted.blockNumber, anchored.blockNumber, removed.blockNumber];

@@ -27,6 +27,8 @@ export interface StoredQuilt {
   quiltId: BlobId;
   patchIds: QuiltPatchId[];
   indexPatchId: QuiltPatchId;
+  /** The Walrus epoch (exclusive) its storage ends, from the store answer (absent in journals before ProofRegistry 2). */
+  endEpoch?: number;
 }
 
 /** A record of the outbox journal. */
@@ -37,7 +39,12 @@ export type OutboxRecord =
   | { t: "proof2"; commitment: Commitment; bytes: Uint8Array }
   /** A sealed batch: a v1 batch blob, or (with `quilts`) a v2 batch of Walrus quilts. */
   | { t: "batch"; root: BatchRoot; commitments: Commitment[]; salt?: Bytes32; quilts?: QuiltPlan }
-  | { t: "stored"; root: BatchRoot; blobId: BlobId; quilts?: StoredQuilt[] }
+  /**
+   * A sealed batch stored on Walrus. `endEpoch`: the earliest end epoch (exclusive) of its blobs, from the store answers,
+   * anchored with the root. A record without it (a journal written before ProofRegistry 2.0) is replayed as not stored:
+   * the batch is stored again (the same bytes, so the same Blob IDs) to learn the end epoch from the answer.
+   */
+  | { t: "stored"; root: BatchRoot; blobId: BlobId; quilts?: StoredQuilt[]; endEpoch?: number }
   | { t: "anchored"; root: BatchRoot; txHash: string; block: number; gasUsed?: string }
   /** A sealed batch replaced by the batch records that follow (re-sealed with a salt, or split to fit the cap). */
   | { t: "dropped"; root: BatchRoot; reason: string };
@@ -72,6 +79,8 @@ export interface BatchInfo {
   blobId?: BlobId;
   /** The quilt IDs of a batch stored as Walrus quilts, in order (`blobId` is the first). */
   quiltIds?: BlobId[];
+  /** Once stored: the earliest end epoch (exclusive) of its blobs, from the store answers; anchored with the root. */
+  endEpoch?: number;
   txHash?: string;
   block?: number;
   gasUsed?: string;
@@ -161,7 +170,8 @@ export class Backlog {
         }
         case "stored": {
           const batch = this.sealed.get(record.root);
-          if (batch) {
+          if (batch && record.endEpoch !== undefined) {
+            batch.endEpoch = record.endEpoch;
             batch.blobId = record.blobId;
             if (record.quilts) batch.quilts = record.quilts;
           }
@@ -266,6 +276,7 @@ export class Backlog {
           root: batch.root,
           blobId: batch.blobId,
           ...(batch.quilts ? { quilts: batch.quilts } : {}),
+          ...(batch.endEpoch !== undefined ? { endEpoch: batch.endEpoch } : {}),
         });
       }
     }

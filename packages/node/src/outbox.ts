@@ -523,8 +523,9 @@ export class Outbox {
         return this.split(batch, bytes.length);
       }
       let blobId: BlobId;
+      let endEpoch: number;
       try {
-        blobId = (await this.walrus.store(bytes, { epochs: this.options.epochs })).blobId;
+        ({ blobId, endEpoch } = await this.walrus.store(bytes, { epochs: this.options.epochs }));
         this.options.onStored?.(true);
       } catch (error) {
         this.options.onStored?.(false, error as Error);
@@ -533,12 +534,18 @@ export class Outbox {
         if (tooLarge && batch.commitments.length > 1) return this.split(batch, bytes.length);
         throw error;
       }
-      await this.journal.append([{ t: "stored", root: batch.root, blobId }], () => {
+      await this.journal.append([{ t: "stored", root: batch.root, blobId, endEpoch }], () => {
         batch.blobId = blobId;
+        batch.endEpoch = endEpoch;
         batch.bytes = undefined;
       });
     }
     const blobId = batch.blobId!;
+    const endEpoch = batch.endEpoch;
+    if (endEpoch === undefined) {
+      // Replay never leaves a stored batch without its end epoch (see the "stored" record): a bug if reached.
+      throw new OutboxError(`batch ${batch.root} is stored but its end epoch is unknown: it cannot be anchored`);
+    }
     const provider = this.proofs.runner?.provider;
     if (!provider) throw new OutboxError("the outbox's ProofRegistry client has no provider");
     const read = <T>(what: string, call: () => Promise<T>) => withTimeout(call(), this.options.chainTimeoutMs, what);
@@ -565,8 +572,8 @@ export class Outbox {
         // One blob or one quilt: anchorBatch; a root over several quilts: anchorQuilts (their IDs in the event).
         send: () =>
           quiltIds && quiltIds.length > 1
-            ? this.proofs.anchorQuilts(batch.root, quiltIds, batch.commitments.length)
-            : this.proofs.anchorBatch(batch.root, blobId, batch.commitments.length),
+            ? this.proofs.anchorQuilts(batch.root, quiltIds, batch.commitments.length, endEpoch)
+            : this.proofs.anchorBatch(batch.root, blobId, batch.commitments.length, endEpoch),
         onSent: (hash) => (batch.tx = { hash, sentAt: Date.now() }),
         onDropped: (hash) => {
           this.stats.resent++;
@@ -583,7 +590,7 @@ export class Outbox {
       if (result === null) return this.complete(batch); // mined meanwhile (a transaction from before a crash)
       anchored = { txHash: result.txHash, block: result.blockNumber, gasUsed: result.gasUsed?.toString() };
     }
-    await this.finish(batch, blobId, anchored);
+    await this.finish(batch, blobId, endEpoch, anchored);
   }
 
   /**
@@ -625,10 +632,15 @@ export class Outbox {
         quiltId: result.blobId,
         patchIds: quilt.commitments.map((c) => patchIds.get(c)!),
         indexPatchId: patchIds.get(BATCH_INDEX_IDENTIFIER)!,
+        endEpoch: result.endEpoch,
       });
     }
-    await this.journal.append([{ t: "stored", root: batch.root, blobId: stored[0].quiltId, quilts: stored }], () => {
+    // The batch lives as long as its first quilt to expire: that end epoch is anchored with the root.
+    const endEpoch = Math.min(...stored.map((q) => q.endEpoch!));
+    const record: OutboxRecord = { t: "stored", root: batch.root, blobId: stored[0].quiltId, quilts: stored, endEpoch };
+    await this.journal.append([record], () => {
       batch.blobId = stored[0].quiltId;
+      batch.endEpoch = endEpoch;
       batch.quilts = stored;
       batch.built = undefined;
       batch.storedSoFar = undefined;
@@ -639,6 +651,7 @@ export class Outbox {
   private async finish(
     batch: SealedBatch,
     blobId: BlobId,
+    endEpoch: number,
     anchored: { txHash: string; block: number; gasUsed?: string },
   ): Promise<void> {
     const plan = batch.plan;
@@ -655,6 +668,7 @@ export class Outbox {
       ...(batch.salt ? { salt: batch.salt } : {}),
       blobId,
       ...(quilts ? { quilts } : {}),
+      endEpoch,
       txHash: anchored.txHash,
       block: anchored.block,
       ...(anchored.gasUsed ? { gasUsed: anchored.gasUsed } : {}),
@@ -669,7 +683,11 @@ export class Outbox {
     this.refusedBy = undefined;
     await this.maybeCompact();
     const { quilts: _quilts, ...anchoredBatch } = indexed;
-    this.options.onAnchored?.({ ...anchoredBatch, ...(quilts ? { quiltIds: quilts.map((q) => q.quiltId) } : {}) });
+    this.options.onAnchored?.({
+      ...anchoredBatch,
+      endEpoch,
+      ...(quilts ? { quiltIds: quilts.map((q) => q.quiltId) } : {}),
+    });
   }
 
   private async reseal(batch: SealedBatch, reason: string): Promise<void> {

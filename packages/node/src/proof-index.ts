@@ -68,6 +68,11 @@ export interface IndexedBatch {
   blobId: BlobId;
   /** The quilts of a batch stored as Walrus quilts (batch format v2), in order; absent for a v1 batch blob. */
   quilts?: IndexedQuilt[];
+  /**
+   * The earliest end epoch (exclusive) of the batch's blobs as anchored (from the store answers); absent for batches
+   * anchored before ProofRegistry 2.0. Renewals recorded later raise it on-chain, not here.
+   */
+  endEpoch?: number;
   txHash: string;
   block: number;
   gasUsed?: string;
@@ -164,6 +169,7 @@ const BATCH_FIELDS = new Set([
   "salt",
   "blobId",
   "quilts",
+  "endEpoch",
   "txHash",
   "block",
   "gasUsed",
@@ -678,6 +684,12 @@ function validateBatch(input: unknown): IndexedBatch {
   }
   const quilts =
     b.quilts === undefined ? undefined : validateQuilts(b.quilts, commitments.length, blobId, bytes32, fail);
+  if (
+    b.endEpoch !== undefined &&
+    (typeof b.endEpoch !== "number" || !Number.isInteger(b.endEpoch) || b.endEpoch < 1 || b.endEpoch >= 2 ** 32)
+  ) {
+    throw fail("endEpoch", `must be a Walrus epoch (an integer from 1 to 2^32 - 1), got ${describe(b.endEpoch)}`);
+  }
   const txHash = bytes32(b.txHash, "txHash");
   if (!isCount(b.block)) throw fail("block", `must be a non-negative integer, got ${describe(b.block)}`);
   if (b.gasUsed !== undefined && (typeof b.gasUsed !== "string" || !DECIMAL.test(b.gasUsed))) {
@@ -692,6 +704,7 @@ function validateBatch(input: unknown): IndexedBatch {
     ...(salt === undefined ? {} : { salt }),
     blobId,
     ...(quilts === undefined ? {} : { quilts }),
+    ...(b.endEpoch === undefined ? {} : { endEpoch: b.endEpoch as number }),
     txHash,
     block: b.block,
     ...(b.gasUsed === undefined ? {} : { gasUsed: b.gasUsed as string }),

@@ -88,7 +88,7 @@ export function anchoringLog(
           (batch.quiltIds
             ? `quilt${batch.quiltIds.length > 1 ? "s" : ""} ${batch.quiltIds.join(", ")}`
             : `blob ${batch.blobId}`) +
-          ` tx ${batch.txHash}`,
+          ` stored until epoch ${batch.endEpoch} tx ${batch.txHash}`,
       ),
   };
 }

@@ -7,6 +7,7 @@ import { ProofRegistry__factory, type Deployment, type Registries } from "@strat
 import { deployAndAdmit, startTestWalrus, type TestWalrus } from "@strata/devkit";
 import {
   blobIdFromBytes32,
+  blobIdToBytes32,
   buildBatch,
   buildProof,
   encodeTensor,
@@ -18,7 +19,7 @@ import {
   type InferenceProof,
   type RuntimeV1,
 } from "@strata/core";
-import { WalrusClient, WalrusNetworkError } from "@strata/walrus";
+import { WalrusClient, WalrusNetworkError, type StoreResult } from "@strata/walrus";
 import {
   backoffDelay,
   httpStatusOf,
@@ -80,13 +81,17 @@ async function proof(env: Env, signer: Signer, floats = 4): Promise<{ doc: Infer
 /** A Walrus store whose `store` can be made to fail (per call) and whose calls are counted. */
 class FlakyStore {
   calls: { at: number; bytes: number }[] = [];
+  /** The real store's answers, in call order. */
+  answers: StoreResult[] = [];
   fail: (bytes: Uint8Array) => boolean = () => false;
   constructor(private readonly inner: WalrusClient) {}
   async store(bytes: Uint8Array | string, options?: { epochs?: number }) {
     const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
     this.calls.push({ at: Date.now(), bytes: b.length });
     if (this.fail(b)) throw new WalrusNetworkError("http://127.0.0.1:1/v1/blobs", new Error("connection refused"));
-    return this.inner.store(b, options);
+    const answer = await this.inner.store(b, options);
+    this.answers.push(answer);
+    return answer;
   }
 }
 
@@ -252,6 +257,89 @@ describe("Outbox under faults", function () {
     }
   });
 
+  it("anchors each batch with the end epoch of its store answer, and keeps it in the index", async function () {
+    const store = new FlakyStore(walrusClient);
+    const { outbox } = await open({ maxBatch: 2, epochs: 7 }, undefined, store);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const p = await proof(env, env.nodeA);
+        await outbox.accept(p.doc, p.commitment);
+      }
+      await outbox.flush();
+      const [batch] = await outbox.listBatches();
+      const [answer] = store.answers;
+      expect(answer.blobId).to.equal(batch.blobId);
+      const [event] = await anchoredEvents(batch.root, env.nodeA.address);
+      expect(event.args.endEpoch).to.equal(BigInt(answer.endEpoch));
+      expect(batch.endEpoch).to.equal(answer.endEpoch);
+      expect((await env.client.proofs.getBatch(env.nodeA.address, batch.root))!.endEpoch).to.equal(answer.endEpoch);
+    } finally {
+      await outbox.close();
+    }
+  });
+
+  it("anchors after a restart with the end epoch journalled with the stored Blob ID, without storing again", async function () {
+    const first = new FlakyStore(walrusClient);
+    const { outbox, dir } = await open({ quarantineAfter: 100 }, undefined, first);
+    const p = await proof(env, env.nodeA);
+    let root: string;
+    try {
+      await outbox.accept(p.doc, p.commitment);
+      await (await env.registries.nodeRegistry.removeNode(env.nodeA.address)).wait();
+      await outbox.flush(); // stored (journalled with its end epoch), then refused by the chain
+      [{ root }] = await outbox.listBatches();
+      expect(first.answers).to.have.length(1);
+      expect(await anchoredEvents(root, env.nodeA.address)).to.have.length(0);
+    } finally {
+      await outbox.close();
+      await (await env.registries.nodeRegistry.admitNode(env.nodeA.address, "http://127.0.0.1:1")).wait();
+    }
+    const journal = await readFile(join(dir, "journal.jsonl"), "utf8");
+    expect(journal).to.contain(`"endEpoch":${first.answers[0].endEpoch}`);
+    const again = new FlakyStore(walrusClient);
+    const { outbox: reopened } = await open({}, dir, again);
+    try {
+      await reopened.flush();
+      expect(again.calls).to.have.length(0);
+      const [event] = await anchoredEvents(root, env.nodeA.address);
+      expect(event.args.endEpoch).to.equal(BigInt(first.answers[0].endEpoch));
+      await expectAnchoredAndIncluded(reopened, [p.commitment]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("stores again a batch an older node journalled as stored without an end epoch, and anchors with the answer's", async function () {
+    const dir = await mkdtemp(join(tmpdir(), "strata-outbox-old-stored-"));
+    const proofs = await Promise.all(Array.from({ length: 2 }, () => proof(env, env.nodeA)));
+    const old = buildBatch(proofs.map((p) => p.doc));
+    const stored = await walrusClient.store(old.bytes, { epochs: 4 }); // what the older node stored
+    await writeFile(
+      join(dir, "journal.jsonl"),
+      [
+        ...proofs.map((p) => JSON.stringify({ t: "proof", doc: p.doc })),
+        JSON.stringify({ t: "batch", root: old.root, commitments: old.commitments }),
+        JSON.stringify({ t: "stored", root: old.root, blobId: stored.blobId }),
+      ].join("\n") + "\n",
+    );
+    const store = new FlakyStore(walrusClient);
+    const { outbox } = await open({}, dir, store);
+    try {
+      await outbox.flush();
+      expect(store.answers.map((a) => a.blobId)).to.deep.equal([stored.blobId]); // the same bytes, the same Blob ID
+      const [event] = await anchoredEvents(old.root, env.nodeA.address);
+      expect(event.args.blobId).to.equal(blobIdToBytes32(stored.blobId));
+      expect(event.args.endEpoch).to.equal(BigInt(store.answers[0].endEpoch));
+      expect(store.answers[0].endEpoch).to.be.at.least(stored.endEpoch);
+      await expectAnchoredAndIncluded(
+        outbox,
+        proofs.map((p) => p.commitment),
+      );
+    } finally {
+      await outbox.close();
+    }
+  });
+
   it("backs off a failing store, quarantines the batch that keeps failing, and anchors later batches meanwhile", async function () {
     const store = new FlakyStore(walrusClient);
     const { outbox } = await open(
@@ -327,7 +415,7 @@ describe("Outbox under faults", function () {
       const [batch] = await outbox.listBatches();
       // Node B grabs the root with a Blob ID of its choosing.
       await (
-        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("junk")), 2)
+        await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, blobIdFromBytes32(ethers.id("junk")), 2, 60)
       ).wait();
       store.fail = () => false;
       await outbox.flush();
@@ -358,7 +446,7 @@ describe("Outbox under faults", function () {
       await (
         await env.client.proofs
           .connect(env.nodeA)
-          .anchorBatch(batch.root, blobIdFromBytes32(ethers.id("other blob")), 2)
+          .anchorBatch(batch.root, blobIdFromBytes32(ethers.id("other blob")), 2, 60)
       ).wait();
       store.fail = () => false;
       await outbox.flush();

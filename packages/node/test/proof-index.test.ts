@@ -485,6 +485,9 @@ describe("ProofIndex", function () {
           ["block", { ...good, block: -1 }],
           ["gasUsed", { ...good, gasUsed: "0x10" }],
           ["anchoredAt", { ...good, anchoredAt: 1.5 }],
+          ["endEpoch", { ...good, endEpoch: 0 }],
+          ["endEpoch", { ...good, endEpoch: 2 ** 32 }],
+          ["endEpoch", { ...good, endEpoch: "60" }],
           ["sealedAt", { ...good, sealedAt: 1 }],
         ];
         for (const [field, batch] of cases) {
@@ -506,7 +509,11 @@ describe("ProofIndex", function () {
   describe("on disk", function () {
     it("keeps batches, proofs and counts across close and reopen", async function () {
       const dir = await tempDir("reopen");
-      const batches = [batchOf("reopen", 0, 10), batchOf("reopen", 1, 3, { salt: sha256Hex("salt:reopen") })];
+      const batches = [
+        batchOf("reopen", 0, 10),
+        // with the end epoch it was anchored with (batches anchored before ProofRegistry 2.0 have none)
+        { ...batchOf("reopen", 1, 3, { salt: sha256Hex("salt:reopen") }), endEpoch: 42 },
+      ];
       const first = await ProofIndex.open(dir);
       for (const batch of batches) await first.putBatch(batch);
       await first.close();

@@ -102,6 +102,10 @@ async function proof(
 class FlakyQuilts {
   quiltCalls = 0;
   failQuilt: (call: number) => boolean = () => false;
+  /** The epochs asked of the publisher for the `call`-th quilt (default: what the outbox asks). */
+  epochsOf: (call: number, asked: number | undefined) => number | undefined = (_call, asked) => asked;
+  /** The real store's answers, in call order. */
+  answers: Awaited<ReturnType<WalrusClient["storeQuilt"]>>[] = [];
   readonly shards: number;
   constructor(private readonly inner: WalrusClient) {
     this.shards = inner.shards;
@@ -112,7 +116,9 @@ class FlakyQuilts {
   async storeQuilt(patches: readonly QuiltPatchInput[], options?: Parameters<WalrusClient["storeQuilt"]>[1]) {
     const call = ++this.quiltCalls;
     if (this.failQuilt(call)) throw new Error(`publisher unreachable (quilt store ${call})`);
-    return this.inner.storeQuilt(patches, options);
+    const answer = await this.inner.storeQuilt(patches, { ...options, epochs: this.epochsOf(call, options?.epochs) });
+    this.answers.push(answer);
+    return answer;
   }
 }
 
@@ -331,6 +337,32 @@ describe("Outbox: v2 batches as Walrus quilts", function () {
     }
   });
 
+  it("anchors a root over several quilts with the earliest end epoch of its quilts' store answers", async function () {
+    const store = new FlakyQuilts(env.walrus.client);
+    // The publisher stores the second quilt for fewer epochs than the others: the batch lives as long as that one.
+    store.epochsOf = (call) => (call === 2 ? 3 : 8);
+    const { outbox } = await open({ maxPerQuilt: 3 }, undefined, store);
+    try {
+      for (let i = 0; i < 7; i++) {
+        const p = await proof(env, 64);
+        await outbox.accept(p.doc, p.commitment);
+      }
+      await outbox.flush();
+      const [batch] = await outbox.listBatches();
+      const ends = store.answers.map((a) => a.endEpoch);
+      expect(ends).to.have.length(3);
+      expect(ends[1]).to.be.lessThan(ends[0]);
+      const [event] = await anchorings(batch.root);
+      const parsed = registry().interface.parseLog(event)!;
+      expect(parsed.name).to.equal("QuiltsAnchored");
+      expect(parsed.args.endEpoch).to.equal(BigInt(Math.min(...ends)));
+      expect(batch.endEpoch).to.equal(Math.min(...ends));
+      expect((await env.client.proofs.batchReference(batch.root, env.node.address))!.endEpoch).to.equal(ends[1]);
+    } finally {
+      await outbox.close();
+    }
+  });
+
   it("compacts waiting and sealed v2 proofs into binary frames, and rebuilds and anchors them after a restart", async function () {
     const store = new FlakyQuilts(env.walrus.client);
     const { outbox, dir } = await open({ maxBatch: 2, compactBytes: 0 }, undefined, store);
@@ -376,7 +408,7 @@ describe("Outbox: v2 batches as Walrus quilts", function () {
       const [batch] = await outbox.listBatches();
       // The same key anchors that root elsewhere, with quilts of its own.
       const junk = [ethers.id("junk quilt 0"), ethers.id("junk quilt 1")].map((h) => blobIdFromBytes32(h));
-      await (await env.client.proofs.connect(env.node).anchorQuilts(batch.root, junk, 3)).wait();
+      await (await env.client.proofs.connect(env.node).anchorQuilts(batch.root, junk, 3, 60)).wait();
       store.failQuilt = () => false;
       await outbox.flush();
       await outbox.flush();

@@ -160,7 +160,7 @@ export async function setup(options: { shards?: number } = {}): Promise<Env> {
     const docs = await Promise.all(made.proofs.map((proof) => asV1(proof, nodeA)));
     const built = buildBatch(docs);
     const stored = await walrusClient.store(built.bytes, { epochs: 5 });
-    await (await client.proofs.connect(nodeA).anchorBuiltBatch(built, stored.blobId)).wait();
+    await (await client.proofs.connect(nodeA).anchorBuiltBatch(built, stored.blobId, stored.endEpoch)).wait();
     batches.push({ root: built.root, blobId: stored.blobId, commitments: built.commitments, proofs: built.proofs });
   }
   const server = await listen(buildServer(node));
@@ -298,9 +298,15 @@ export async function anchorBatch(
 ): Promise<ProofBatch & { blobId: string }> {
   const batch = buildBatch(docs);
   const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, stored.blobId)).wait();
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, stored.blobId, stored.endEpoch)).wait();
   return { ...batch, blobId: stored.blobId };
 }
+
+/**
+ * An end epoch far ahead, anchored in tests without a store answer at hand (blobs never stored, their Blob IDs computed
+ * locally, or stored elsewhere): never expired by the record, so a missing blob reads as missing.
+ */
+export const UNEXPIRED_END_EPOCH = 1_000;
 
 /** Anchors a batch whose blob was never stored (its Blob ID computed locally). */
 export async function anchorMissingBatch(
@@ -310,7 +316,7 @@ export async function anchorMissingBatch(
 ): Promise<ProofBatch & { blobId: string }> {
   const batch = buildBatch(docs);
   const id = await computeBlobId(batch.bytes, { shards: env.shards });
-  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, id)).wait();
+  await (await env.client.proofs.connect(anchorer).anchorBuiltBatch(batch, id, UNEXPIRED_END_EPOCH)).wait();
   return { ...batch, blobId: id };
 }
 
@@ -322,7 +328,9 @@ export async function anchorSingle(
   anchorer: HardhatEthersSigner,
 ): Promise<string> {
   const stored = await env.walrusClient.store(canonicalJsonBytes(doc), { epochs: 5 });
-  await (await env.client.proofs.connect(anchorer).anchorProof(toCommitment(commitment), stored.blobId)).wait();
+  await (
+    await env.client.proofs.connect(anchorer).anchorProof(toCommitment(commitment), stored.blobId, stored.endEpoch)
+  ).wait();
   return stored.blobId;
 }
 
@@ -415,6 +423,8 @@ export async function anchorQuiltBatch(
   const batch = buildBatchV2(docs, { maxPerQuilt: options.maxPerQuilt ?? 665 });
   const quiltIds: BlobId[] = [];
   const patchIds = new Map<string, string>();
+  // The batch's end epoch is the earliest of its quilts' (quilts never stored: not expired by the record).
+  let endEpoch = UNEXPIRED_END_EPOCH;
   for (const quilt of batch.quilts) {
     if (options.store === false) {
       const encoded = encodeQuilt(quilt.patches, { nShards: env.shards });
@@ -423,17 +433,18 @@ export async function anchorQuiltBatch(
     }
     const stored = await env.walrusClient.storeQuilt(quilt.patches, { epochs: 5 });
     quiltIds.push(stored.blobId);
+    endEpoch = Math.min(endEpoch, stored.endEpoch);
     for (const patch of stored.patches) patchIds.set(patch.identifier, patch.patchId);
   }
   const proofs = env.client.proofs.connect(anchorer);
   const tx =
     quiltIds.length === 1
       ? options.announce
-        ? await proofs.announceBatch(batch.root, quiltIds[0], batch.count)
-        : await proofs.anchorBatch(batch.root, quiltIds[0], batch.count)
+        ? await proofs.announceBatch(batch.root, quiltIds[0], batch.count, endEpoch)
+        : await proofs.anchorBatch(batch.root, quiltIds[0], batch.count, endEpoch)
       : options.announce
-        ? await proofs.announceQuilts(batch.root, quiltIds, batch.count)
-        : await proofs.anchorQuilts(batch.root, quiltIds, batch.count);
+        ? await proofs.announceQuilts(batch.root, quiltIds, batch.count, endEpoch)
+        : await proofs.anchorQuilts(batch.root, quiltIds, batch.count, endEpoch);
   await tx.wait();
   return { batch, root: batch.root, quiltIds, patchIds, commitments: batch.commitments, proofs: [...docs] };
 }

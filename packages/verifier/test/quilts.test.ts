@@ -361,7 +361,9 @@ describe("Verifier: proofs in Walrus quilts (batch format v2), verified from the
         ...built.quilts[0].patches.slice(2),
       ];
       const stored = await env.walrusClient.storeQuilt(swapped, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).anchorBatch(built.root, stored.blobId, 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeA).anchorBatch(built.root, stored.blobId, 2, stored.endEpoch)
+      ).wait();
       const { v } = countingVerifier(env);
       try {
         const report = await v.verifyBatch(built.root, env.nodeA.address);

@@ -40,6 +40,7 @@ import {
   variant,
   verifier,
   SHARDS,
+  UNEXPIRED_END_EPOCH,
   type Env,
 } from "./fixture";
 
@@ -198,9 +199,13 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
     it("verifies A's batch although B anchored its root first with another Blob ID", async function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
-      await (await env.client.proofs.connect(env.nodeB).anchorBatch(batch.root, env.batches[1].blobId, 2)).wait();
+      await (
+        await env.client.proofs
+          .connect(env.nodeB)
+          .anchorBatch(batch.root, env.batches[1].blobId, 2, UNEXPIRED_END_EPOCH)
+      ).wait();
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId)).wait();
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId, stored.endEpoch)).wait();
       for (const options of [{}, { root: batch.root }]) {
         const report = await verifier(env).verifyProof(batch.commitments[1], options);
         expect(report, renderReport(report)).to.include({ ok: true, root: batch.root });
@@ -216,7 +221,7 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const salt = ethers.hexlify(ethers.randomBytes(32));
       const batch = buildBatch(docs, { salt });
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId)).wait();
+      await (await env.client.proofs.connect(env.nodeA).anchorBuiltBatch(batch, stored.blobId, stored.endEpoch)).wait();
       for (const options of [{}, { root: batch.root }]) {
         const report = await verifier(env).verifyProof(batch.commitments[1], options);
         expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, index: 1 });
@@ -232,7 +237,9 @@ describe("Verifier: proofs of a real node, and tampered ones", function () {
       const docs = [await sign(variant(base), env.nodeA), await sign(variant(base), env.nodeA)];
       const batch = buildBatch(docs);
       const stored = await env.walrusClient.store(batch.bytes, { epochs: 5 });
-      await (await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, stored.blobId, 2)).wait();
+      await (
+        await env.client.proofs.connect(env.nodeA).announceBatch(batch.root, stored.blobId, 2, stored.endEpoch)
+      ).wait();
       const report = await verifier(env).verifyProof(batch.commitments[0]);
       expect(report, renderReport(report)).to.include({ ok: true, root: batch.root, foundBy: "event-scan" });
       expect(stepOf(report, "chain-record").values).to.include({ node: env.nodeA.address, announced: true });

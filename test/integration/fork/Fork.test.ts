@@ -19,7 +19,7 @@ import {
 import { connectRegistries, readDeployment, type Deployment, type Registries } from "@strata/contracts";
 import { fieldsOf } from "../../helpers/results";
 import { blobIdOf, commitmentOf, modelIdOf, sha256Of } from "../../helpers/values";
-import { batchTree, readSeed, seedPath, type ForkSeed } from "./seed";
+import { batchTree, END_EPOCH, readSeed, seedPath, type ForkSeed } from "./seed";
 
 /** What scripts/test-fork.ts hands over: the node to fork, at which block, and what is deployed and seeded there. */
 interface ForkSource {
@@ -155,6 +155,7 @@ describe("Fork of a seeded hardhat node", function () {
     const batchAnchor = await proofRegistry.getBatch(seeded.address, batch.root);
     expect(batchAnchor.count).to.equal(BigInt(batch.commitments.length));
     expect(batchAnchor.anchoredAt).to.be.greaterThan(0n);
+    expect(batchAnchor.endEpoch).to.equal(BigInt(END_EPOCH));
   });
 
   it("proves inclusion in the seeded batch with the tree re-created from the seed", async function () {
@@ -192,9 +193,9 @@ describe("Fork of a seeded hardhat node", function () {
       const seededNode = await ethers.getSigner(address);
       const tree = batchTree([commitmentOf("fork:new-batch:0"), commitmentOf("fork:new-batch:1")]);
       const blobId = blobIdOf("fork:new-batch-document");
-      await expect(proofRegistry.connect(seededNode).anchorBatch(tree.root, blobId, 2))
+      await expect(proofRegistry.connect(seededNode).anchorBatch(tree.root, blobId, 2, END_EPOCH))
         .to.emit(proofRegistry, "BatchAnchored")
-        .withArgs(tree.root, address, blobId, 2);
+        .withArgs(tree.root, address, blobId, 2, END_EPOCH);
       expect((await proofRegistry.getBatch(address, tree.root)).count).to.equal(2n);
       const [i, [commitment]] = [...tree.entries()][1];
       expect(await proofRegistry.isIncluded(address, tree.root, commitment, tree.getProof(i))).to.equal(true);
@@ -218,7 +219,9 @@ describe("Fork of a seeded hardhat node", function () {
     await impersonateAccount(seeded);
     try {
       const removed = await ethers.getSigner(seeded);
-      await expect(proofRegistry.connect(removed).anchorProof(commitmentOf("fork:late"), blobIdOf("fork:late")))
+      await expect(
+        proofRegistry.connect(removed).anchorProof(commitmentOf("fork:late"), blobIdOf("fork:late"), END_EPOCH),
+      )
         .to.be.revertedWithCustomError(proofRegistry, "ProofRegistryNotActiveNode")
         .withArgs(seeded);
     } finally {
@@ -232,7 +235,7 @@ describe("Fork of a seeded hardhat node", function () {
     const tree = batchTree([commitmentOf("fork:local-only")]);
     await modelRegistry.connect(owner).publishVersion(model.modelId, blobIdOf("fork:local-v1"), sha256Of("v1"), 1, 1);
     await nodeRegistry.connect(admin).admitNode(outsider, "http://127.0.0.1:31418");
-    await proofRegistry.connect(outsider).anchorBatch(tree.root, blobIdOf("fork:local-batch"), 1);
+    await proofRegistry.connect(outsider).anchorBatch(tree.root, blobIdOf("fork:local-batch"), 1, END_EPOCH);
     await nodeRegistry.connect(admin).removeNode(seeded.address);
     expect(await ethers.provider.getBlockNumber()).to.equal(source.block + 5);
 

@@ -29,6 +29,8 @@ export interface ForkSeed {
 const MODEL_NAME = "fork-mnist-mlp";
 const NODE_ENDPOINT = "http://127.0.0.1:31416";
 const BATCH_SIZE = 8;
+/** The Walrus end epoch (exclusive) the seeded proof and batch are anchored with. */
+export const END_EPOCH = 60;
 
 /** The commitments of the seeded batch, in leaf order. */
 export function seededBatchCommitments(): string[] {
@@ -74,10 +76,10 @@ export async function seedRegistries(
 
   const proofs = proofRegistry.connect(signers.node);
   const proof = { commitment: commitmentOf("fork:proof"), blobId: blobIdOf("fork:proof-document") };
-  await (await proofs.anchorProof(proof.commitment, proof.blobId)).wait();
+  await (await proofs.anchorProof(proof.commitment, proof.blobId, END_EPOCH)).wait();
   const commitments = seededBatchCommitments();
   const batch = { root: batchTree(commitments).root, blobId: blobIdOf("fork:batch-document"), commitments };
-  const receipt = await (await proofs.anchorBatch(batch.root, batch.blobId, commitments.length)).wait();
+  const receipt = await (await proofs.anchorBatch(batch.root, batch.blobId, commitments.length, END_EPOCH)).wait();
 
   return {
     block: receipt!.blockNumber,

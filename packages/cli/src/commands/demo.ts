@@ -179,7 +179,9 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
     const tampered = await tamperOutput(original, nodeWallet);
     const copy = buildBatchV2([tampered]);
     const stored = await walrus.storeQuilt(copy.quilts[0].patches, { epochs: 5 });
-    const anchored = await (await client.proofs.connect(nodeWallet).anchorBatch(copy.root, stored.blobId, 1)).wait();
+    const anchored = await (
+      await client.proofs.connect(nodeWallet).anchorBatch(copy.root, stored.blobId, 1, stored.endEpoch)
+    ).wait();
     const tamperedCommitment = copy.commitments[0];
     line(
       `y[0] ${decodeTensor(original.output.tensors[0]).values[0]} -> ${decodeTensor(tampered.output.tensors[0]).values[0]}`,
