@@ -69,9 +69,6 @@ export function batchKey(node: string, root: string): string {
   return `batch:${node.toLowerCase()}/${root}`;
 }
 
-/** A batch reference as core gives it, with its end epoch (core's `BatchReference.endEpoch`). */
-type LeasedReference = BatchReference & { endEpoch: number };
-
 /** Reads every lease the options name from the registries of `client`, and the clock. */
 export async function readInventory(
   client: StrataClient,
@@ -118,23 +115,23 @@ async function readBatches(
   nodes: readonly string[] | "all",
 ): Promise<BatchLease[]> {
   if (nodes !== "all" && nodes.length === 0) return [];
-  const references: LeasedReference[] = [];
+  const references: BatchReference[] = [];
   const collect = (reference: BatchReference) => {
-    references.push(reference as LeasedReference);
+    references.push(reference);
     return false;
   };
   if (nodes === "all") await client.proofs.scanBatchReferencesNewestFirst(collect);
   else for (const node of nodes) await client.proofs.scanBatchReferencesNewestFirst(collect, { node });
 
   // One lease per node and root: its anchoring when there is one, else its first announcement.
-  const chosen = new Map<string, LeasedReference>();
+  const chosen = new Map<string, BatchReference>();
   for (const reference of references.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)) {
     const key = batchKey(reference.node, reference.root);
     const held = chosen.get(key);
     if (held === undefined || (!held.anchored && reference.anchored)) chosen.set(key, reference);
   }
   // The latest recorded end epoch of each root, per node (the extension events).
-  const byNode = new Map<string, LeasedReference[]>();
+  const byNode = new Map<string, BatchReference[]>();
   for (const reference of chosen.values()) {
     const list = byNode.get(reference.node) ?? [];
     list.push(reference);
