@@ -303,6 +303,7 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
       expect(json.counts.expired).to.equal(0);
       expect(json.counts["at-risk"]).to.equal(0);
       const renewals = (run.keeperLog.match(/keeper: renewed /g) ?? []).length;
+      const foundOnChain = (run.keeperLog.match(/already recorded on-chain \(finished after restart\)/g) ?? []).length;
       const table = await strata(["status"], run.env);
       expect(table.stdout).to.match(
         /^KIND\s+MODEL\/VERSION OR BATCH ROOT\s+BLOB ID\(S\)\s+END EPOCH\s+LEFT\s+ABOUT\s+STATE/,
@@ -310,7 +311,8 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
       expect(table.stdout).to.match(/model\s+sim-2\/0\s+\S+\s+\d+\s+-?\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+lapsed/);
       process.stdout.write(
         `      simulation: ${run.proofs} proofs in ${inventory.batches.length} batches, ${EPOCHS} epochs, ` +
-          `${run.kills} SIGKILLs (${run.spawns} keeper starts), ${renewals} renewals, ${(run.ms / 1000).toFixed(1)} s\n`,
+          `${run.kills} SIGKILLs (${run.spawns} keeper starts), ${renewals} renewals (${foundOnChain} found on-chain ` +
+          `after a restart), ${(run.ms / 1000).toFixed(1)} s\n`,
       );
       expect(run.kills).to.be.at.least(3);
     } finally {
