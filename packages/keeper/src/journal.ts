@@ -14,7 +14,7 @@
  * is ignored. On open, a journal whose renewals are all done is compacted (atomically rewritten) to what is still
  * needed: the renewals on Walrus that the signer could not record on-chain.
  */
-import { mkdirSync, openSync, fsyncSync, closeSync, writeSync, existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { KeeperJournalError } from "./errors";
@@ -62,7 +62,13 @@ export class KeeperJournal {
     const journal = new KeeperJournal(path);
     try {
       mkdirSync(dirname(path), { recursive: true });
-      if (existsSync(path)) journal.replay(readFileSync(path, "utf8"));
+      if (existsSync(path)) {
+        const text = readFileSync(path, "utf8");
+        journal.replay(text);
+        // A torn last line is cut off, so the next entry starts a line of its own.
+        if (text.length > 0 && !text.endsWith("\n"))
+          truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+      }
     } catch (error) {
       throw new KeeperJournalError(
         path,

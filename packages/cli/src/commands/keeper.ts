@@ -104,7 +104,7 @@ export function keeperOf(options: KeeperRunOptions): Keeper {
 }
 
 /** Parses a positive number of seconds (decimals allowed: `0.5`). */
-function positiveSeconds(name: string, value: string): number {
+export function positiveSeconds(name: string, value: string): number {
   const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : Number.NaN;
   if (!(seconds > 0))
     throw new CliError("USAGE", `${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);

@@ -17,7 +17,7 @@ import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { CliError } from "../errors";
-import { keeperOf, policyOf, policyOptions } from "./keeper";
+import { keeperOf, policyOf, policyOptions, positiveSeconds } from "./keeper";
 
 export interface NodeStartFlags extends ChainCommandFlags {
   port: string;
@@ -61,9 +61,9 @@ export async function startNodeKeeper(flags: NodeStartFlags, log: (line: string)
   });
   const interval =
     flags.keeperInterval !== undefined
-      ? positiveInteger("--keeper-interval", flags.keeperInterval)
+      ? positiveSeconds("--keeper-interval", flags.keeperInterval)
       : KEEPER_DEFAULTS.intervalSeconds;
-  keeper.start(interval * 1000);
+  keeper.start(Math.round(interval * 1000));
   return keeper;
 }
 
