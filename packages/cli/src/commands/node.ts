@@ -3,11 +3,13 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import type { Signer } from "ethers";
 import {
   anchoringLog,
   NODE_DEFAULTS,
   NODE_START_DEFAULTS,
   REQUEST_WATCHER_DEFAULTS,
+  serialSigner,
   startNodeServer,
   type NodeServer,
 } from "@strata/node";
@@ -46,15 +48,20 @@ export interface NodeStartFlags extends ChainCommandFlags {
 }
 
 /**
- * Starts the storage keeper beside a started node, in its process and on its key: it keeps the node's own proof
- * batches and the model versions the key owns (renewing others' on Walrus, reported as not recorded on-chain). Its
- * journal lives in the node's data directory.
+ * Starts the storage keeper beside a started node, in its process and on its key (`signer`, the node's: its
+ * transactions join the node's one queue, so anchoring and renewals never read the same nonce): it keeps the node's own
+ * proof batches and the model versions the key owns (renewing others' on Walrus, reported as not recorded on-chain).
+ * Its journal lives in the node's data directory.
  */
-export async function startNodeKeeper(flags: NodeStartFlags, log: (line: string) => void): Promise<Keeper> {
+export async function startNodeKeeper(
+  flags: NodeStartFlags,
+  signer: Signer,
+  log: (line: string) => void,
+): Promise<Keeper> {
   const settings = resolveSettings(flags);
   const keeper = keeperOf({
     settings,
-    signer: await settings.signer(1),
+    signer: serialSigner(signer),
     dataDir: join(resolve(flags.dataDir), "keeper"),
     policy: policyOf(flags),
     log,
@@ -68,7 +75,7 @@ export async function startNodeKeeper(flags: NodeStartFlags, log: (line: string)
 }
 
 /** Parses `strata node start`'s flags and starts the node in this process; resolves once it listens. */
-export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
+export async function startNode(flags: NodeStartFlags, nodeSigner?: Signer): Promise<NodeServer> {
   const settings = resolveSettings(flags);
   const log = flags.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
@@ -86,7 +93,7 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
   const confirmations =
     flags.confirmations !== undefined ? positiveInteger("--confirmations", flags.confirmations) : undefined;
   // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
-  const signer = await settings.signer(1);
+  const signer = nodeSigner ?? (await settings.signer(1));
   // It fulfils the deployment's on-chain requests unless told not to (a deployment without InferenceRequests has none).
   const deployment = settings.deployment();
   const requestsAddress = flags.requests === false ? undefined : deployment.contracts.InferenceRequests;
@@ -150,13 +157,15 @@ export function nodeCommand(): Command {
     nodeStartOptions(
       new Command("start").description("start an inference node: resolve models on-chain, run them, anchor proofs"),
     ).action(async (flags: NodeStartFlags) => {
-      const started = await startNode(flags);
+      // One signer object for the node and its keeper: they share its transaction queue.
+      const signer = await resolveSettings(flags).signer(1);
+      const started = await startNode(flags, signer);
       process.stderr.write(
         `strata node ${started.node.address} listening on ${started.url}\n` +
           `  POST ${started.url}/v1/infer, GET ${started.url}/v1/proofs/:commitment, GET ${started.url}/v1/health\n`,
       );
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const keeper = flags.keeper ? await startNodeKeeper(flags, log) : undefined;
+      const keeper = flags.keeper ? await startNodeKeeper(flags, signer, log) : undefined;
       const keeperMetrics =
         keeper && flags.keeperMetricsPort !== undefined
           ? await serveKeeperMetrics(() => keeper.metrics(), Number(flags.keeperMetricsPort))
