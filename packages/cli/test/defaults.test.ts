@@ -19,6 +19,7 @@ describe("the CLI's node defaults", function () {
     const start = sub(["node", "start"]);
     for (const d of NODE_START_DEFAULTS) expect(defaultOf(start, d.option!), d.option).to.equal(d.flag);
     expect(start.helpInformation().replace(/\s+/g, " ")).to.include(`(default: "${NODE_DEFAULTS.batchSize}")`);
+    expect(defaultOf(start, "--lease-warn-epochs")).to.equal(String(NODE_DEFAULTS.leaseWarnEpochs));
   });
 
   it("strata devnet batches as strata node start does, by default", function () {

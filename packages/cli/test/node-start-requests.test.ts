@@ -70,6 +70,46 @@ describe("strata node start: on-chain requests", function () {
     }
   });
 
+  it("reads the Walrus store's epoch clock and warns about leases as --lease-warn-epochs says", async function () {
+    const lines: string[] = [];
+    const server = await startNode({
+      ...flags,
+      requests: false,
+      dataDir: join(dir, "node-leases"),
+      leaseWarnEpochs: "60",
+      log: (line) => lines.push(line),
+    });
+    try {
+      const health = (await (await fetch(`${server.url}/v1/health`)).json()) as {
+        storage: { currentEpoch: number; leaseWarnEpochs: number; expiringSoon: { endEpoch: number }[] };
+      };
+      expect(health.storage.currentEpoch).to.equal(stack.walrus.store.currentEpoch());
+      expect(health.storage.leaseWarnEpochs).to.equal(60);
+      const answer = await fetch(`${server.url}/v1/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: stack.model!.modelId,
+          inputs: { x: { dtype: "float32", dims: [1, 4], data: [1, 2, 3, 4] } },
+        }),
+      });
+      expect(answer.status, await answer.clone().text()).to.equal(200);
+      const after = (await (await fetch(`${server.url}/v1/health`)).json()) as typeof health;
+      expect(after.storage.expiringSoon.map((v) => v.endEpoch)).to.deep.equal([stack.model!.endEpoch]);
+      expect(lines.filter((line) => line.startsWith("warning: model"))).to.have.length(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("refuses a --lease-warn-epochs that is not a number of epochs", async function () {
+    const error = await startNode({ ...flags, leaseWarnEpochs: "soon" }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).to.match(/--lease-warn-epochs must be a non-negative integer, got "soon"/);
+  });
+
   it("runs no request watcher with --no-requests", async function () {
     const server = await startNode({ ...flags, requests: false, dataDir: join(dir, "node-2") });
     try {

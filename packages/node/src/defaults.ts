@@ -51,6 +51,8 @@ export const NODE_DEFAULTS = Object.freeze({
   batchAgeMs: 2_000,
   /** Walrus epochs batch blobs are stored for. */
   batchEpochs: 5,
+  /** Warn about served model versions whose storage ends within this many epochs (`--lease-warn-epochs`). */
+  leaseWarnEpochs: 3,
   /** Refuse new proofs (503 BACKLOG_FULL) while this many bytes of proofs wait to be anchored. */
   maxBacklogBytes: 1 * GiB,
   /** First retry delay of a failed batch, doubled per failure up to `retryMaxMs`. */

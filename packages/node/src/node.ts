@@ -32,13 +32,14 @@ import {
 } from "@strata/core";
 import {
   ModelCache,
+  ModelExpiredError,
   ModelSession,
   RUNTIME_SETTINGS,
   tensorFromJson,
   tensorToJson,
   ModelNotFoundError,
 } from "@strata/runtime";
-import type { WalrusClient } from "@strata/walrus";
+import { describeEpoch, networkClockFor, type EpochNow, type NetworkClock, type WalrusClient } from "@strata/walrus";
 import { isChainUnavailable, withTimeout } from "./chain";
 import { NODE_DEFAULTS } from "./defaults";
 import { ChainUnavailableError, NodeError, NodeUnavailableError, RedactedError } from "./errors";
@@ -70,6 +71,57 @@ export interface InferenceNodeOptions {
   chainDownMs?: number;
   /** Refuse new work (503) while the data directory has less free space than this (default 64 MiB). */
   minFreeBytes?: number;
+  /**
+   * The Walrus network's epoch clock, for storage leases: a version whose end epoch has begun is refused (410
+   * `MODEL_EXPIRED`). Default: the local store's clock at the publisher URL (`networkClockFor` of a config without a
+   * schedule); pass `networkClockFor(config)` for another network. An unreachable clock leaves leases unchecked (and
+   * `/v1/health` says why).
+   */
+  clock?: NetworkClock;
+  /** How long a clock reading is reused by the lease checks of requests (default 1,000 ms). */
+  clockTtlMs?: number;
+  /**
+   * Warn (in `/v1/health` and the log) about versions the node serves or caches whose storage ends within this many
+   * epochs (default {@link NODE_DEFAULTS}.leaseWarnEpochs, 3).
+   */
+  leaseWarnEpochs?: number;
+  /** Where the node's own warnings go (storage leases expiring soon); default nowhere. */
+  log?: (line: string) => void;
+}
+
+/** A model version the node serves or caches whose storage ends soon (or has ended), as `/v1/health` lists it. */
+export interface ExpiringVersion {
+  modelId: string;
+  /** The name the node was asked for it by, when it was asked by name. */
+  name?: string;
+  version: number;
+  /** The end epoch (exclusive) the registry records. */
+  endEpoch: number;
+  /** `endEpoch - currentEpoch`: 0 or less once expired. */
+  epochsLeft: number;
+  /** Present (true) once the end epoch has begun: the node refuses it (410). */
+  expired?: true;
+}
+
+/** The storage leases part of `/v1/health`. */
+export interface StorageHealth {
+  /** The network's current epoch; null when the clock cannot be read (then `error` says why). */
+  currentEpoch: number | null;
+  /** The approximate wall-clock start of the current epoch (ISO 8601), when known. */
+  epochStartedAt?: string;
+  leaseWarnEpochs: number;
+  /** Versions served or cached whose storage ends within `leaseWarnEpochs` epochs, soonest first. */
+  expiringSoon: ExpiringVersion[];
+  error?: string;
+}
+
+/** What the node knows of a version's lease. */
+interface Lease {
+  modelId: string;
+  name?: string;
+  version: number;
+  blobId: string;
+  endEpoch: number;
 }
 
 /** What the node last learnt about one of its dependencies. */
@@ -138,6 +190,15 @@ export class InferenceNode implements NodeService {
     byPrivacy: { public: 0, hashed: 0, encrypted: 0 } as Record<PrivacyMode, number>,
   };
   private readonly started = Date.now();
+  /** The clock, read at most once per `clockTtlMs` (or why it could not be). */
+  private readonly clockReading: Memo<"now", EpochNow | { error: string }>;
+  /** The leases of the versions this node has served, by `modelId:version` (from the registry, at each request). */
+  private readonly leases = new Map<string, Lease>();
+  /** `modelId:version:epoch` of each lease warning already logged. */
+  private readonly warned = new Set<string>();
+  private readonly leaseWarnEpochs: number;
+  /** The registry's word on a version close to its end (a renewal may have raised it), re-read at most once a minute. */
+  private readonly leaseReads: Memo<{ id: ModelId; version: number }, ModelVersion>;
 
   private constructor(
     private readonly options: InferenceNodeOptions,
@@ -145,8 +206,41 @@ export class InferenceNode implements NodeService {
     readonly outbox: Outbox,
   ) {
     const cacheMaxBytes = options.cacheMaxBytes ?? NODE_DEFAULTS.cacheMaxBytes;
+    const clock =
+      options.clock ??
+      (options.walrus.publisherUrl === undefined
+        ? undefined
+        : networkClockFor({
+            name: "local",
+            publisherUrl: options.walrus.publisherUrl,
+            aggregatorUrls: options.walrus.aggregatorUrls,
+            shards: options.walrus.shards,
+          }));
+    // One reading per `clockTtlMs`, bounded in time; a failure is kept as long (a dead clock never slows requests).
+    this.clockReading = new Memo(() => readClockBounded(clock, CLOCK_TIMEOUT_MS), {
+      ttlMs: options.clockTtlMs ?? 1_000,
+    });
+    this.leaseReads = new Memo(({ id, version }) => options.client.models.getVersion(id, version), {
+      keyOf: ({ id, version }) => `${id}:${version}`,
+      ttlMs: 60_000,
+      maxEntries: 10_000,
+    });
+    this.leaseWarnEpochs = options.leaseWarnEpochs ?? NODE_DEFAULTS.leaseWarnEpochs;
+    if (!Number.isSafeInteger(this.leaseWarnEpochs) || this.leaseWarnEpochs < 0) {
+      throw new InvalidArgumentError("leaseWarnEpochs", this.leaseWarnEpochs, "a non-negative number of epochs");
+    }
+    // The cache refuses (and evicts) an entry past its lease on its own too, by the same clock.
+    const cacheClock: NetworkClock = {
+      network: clock?.network ?? "none",
+      now: async () => {
+        const now = await this.clockReading.get("now");
+        if ("error" in now) throw new NodeError("NO_CLOCK", now.error);
+        return now;
+      },
+    };
     this.cache = new ModelCache(join(options.dataDir, "models"), options.walrus, cacheMaxBytes, {
       ...(options.maxModelBytes !== undefined ? { maxModelBytes: options.maxModelBytes } : {}),
+      clock: cacheClock,
     });
     const models = options.client.models;
     this.latest = new Memo((modelId) => models.latestVersion(modelId), { ttlMs: options.latestTtlMs ?? 5_000 });
@@ -157,7 +251,13 @@ export class InferenceNode implements NodeService {
       (version) => {
         const blobId = version.blobId;
         return this.cache
-          .get({ blobId, sha256: version.sha256, size: Number(version.size) })
+          .get({
+            blobId,
+            sha256: version.sha256,
+            size: Number(version.size),
+            endEpoch: version.endEpoch,
+            model: { id: version.modelId, version: version.index, ...this.nameOf(version) },
+          })
           .then((entry) => ModelSession.load(entry.path, `model blob ${blobId}`));
       },
       { keyOf: (version) => version.blobId },
@@ -231,6 +331,129 @@ export class InferenceNode implements NodeService {
     } catch (error) {
       this.probes.disk = { ...this.probes.disk, ok: false, checkedAt: now, error: (error as Error).message };
     }
+    await this.storageHealth().catch(() => undefined);
+  }
+
+  /** The current epoch, or why it is unknown. */
+  private epochNow(): Promise<EpochNow | { error: string }> {
+    return this.clockReading.get("now");
+  }
+
+  /** The name a version was asked for by, when known. */
+  private nameOf(version: ModelVersion): { name?: string } {
+    const name = this.leases.get(`${version.modelId}:${version.index}`)?.name;
+    return name === undefined ? {} : { name };
+  }
+
+  /**
+   * Records `version`'s lease (the registry's end epoch, read for this request) and refuses it once its end epoch
+   * has begun: 410 `MODEL_EXPIRED`, its loaded session released and its cached file evicted. A version close to its
+   * end is warned about (once per epoch).
+   */
+  private async checkLease(version: ModelVersion, asked: string): Promise<void> {
+    const key = `${version.modelId}:${version.index}`;
+    const known = this.leases.get(key);
+    const name = asked.toLowerCase() === version.modelId.toLowerCase() ? known?.name : asked;
+    const lease: Lease = {
+      modelId: version.modelId,
+      ...(name === undefined ? {} : { name }),
+      version: version.index,
+      blobId: version.blobId,
+      endEpoch: version.endEpoch,
+    };
+    this.leases.set(key, lease);
+    const now = await this.epochNow();
+    if ("error" in now) return;
+    if (version.endEpoch <= now.epoch) {
+      const session = this.sessions.has(version) ? this.sessions.get(version) : undefined;
+      this.sessions.delete(version);
+      await session?.then((s) => s.release()).catch(() => undefined);
+      await this.cache.evict(version.blobId);
+      this.warn(lease, now);
+      throw new ModelExpiredError(
+        version.blobId,
+        version.endEpoch,
+        now.epoch,
+        { id: version.modelId, version: version.index, ...(name === undefined ? {} : { name }) },
+        describeEpoch(now, version.endEpoch),
+      );
+    }
+    if (version.endEpoch - now.epoch <= this.leaseWarnEpochs) this.warn(lease, now);
+  }
+
+  /** Logs the lease warning of `lease` once per epoch. */
+  private warn(lease: Lease, now: EpochNow): void {
+    const key = `${lease.modelId}:${lease.version}:${now.epoch}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    const left = lease.endEpoch - now.epoch;
+    const which = `model ${lease.name === undefined ? lease.modelId : `"${lease.name}" (${lease.modelId})`} version ${lease.version}`;
+    this.options.log?.(
+      left <= 0
+        ? `warning: ${which}: its Walrus storage expired at ${describeEpoch(now, lease.endEpoch)}; the node refuses ` +
+            "it (410 MODEL_EXPIRED): publish a new version, or record a renewal made before expiry (extendVersion)"
+        : `warning: ${which}: its Walrus storage ends at ${describeEpoch(now, lease.endEpoch)}, in ${left} ` +
+            `epoch${left === 1 ? "" : "s"} (current epoch ${now.epoch}); renew it before then with \`strata keeper\` ` +
+            "(or ModelRegistry.extendVersion after storing it again with more epochs), or the node stops serving it",
+    );
+  }
+
+  /**
+   * The storage part of `/v1/health`: the current epoch and the versions served or cached whose storage ends within
+   * `leaseWarnEpochs` epochs (each warned about in the log once per epoch). Cached files past their lease are evicted.
+   */
+  async storageHealth(): Promise<StorageHealth> {
+    const now = await this.epochNow();
+    const base = { leaseWarnEpochs: this.leaseWarnEpochs };
+    if ("error" in now) return { currentEpoch: null, ...base, expiringSoon: [], error: now.error };
+    const leases = new Map(this.leases);
+    for (const entry of await this.cache.list()) {
+      if (entry.model === undefined || entry.endEpoch === undefined) continue;
+      const key = `${entry.model.id}:${entry.model.version}`;
+      if (leases.has(key)) continue;
+      leases.set(key, {
+        modelId: entry.model.id,
+        ...(entry.model.name === undefined ? {} : { name: entry.model.name }),
+        version: entry.model.version,
+        blobId: entry.blobId,
+        endEpoch: entry.endEpoch,
+      });
+    }
+    const expiringSoon: ExpiringVersion[] = [];
+    for (const [key, known] of leases) {
+      if (known.endEpoch - now.epoch > this.leaseWarnEpochs) continue;
+      // Close to its end by what the node last read: the registry may record a renewal since (re-read once a minute).
+      const lease = await this.leaseReads
+        .get({ id: known.modelId as ModelId, version: known.version })
+        .then((v): Lease => ({ ...known, endEpoch: v.endEpoch }))
+        .catch(() => known);
+      if (this.leases.has(key)) this.leases.set(key, lease);
+      const epochsLeft = lease.endEpoch - now.epoch;
+      if (epochsLeft <= 0) await this.cache.evict(lease.blobId);
+      if (epochsLeft > this.leaseWarnEpochs) continue;
+      this.warn(lease, now);
+      expiringSoon.push({
+        modelId: lease.modelId,
+        ...(lease.name === undefined ? {} : { name: lease.name }),
+        version: lease.version,
+        endEpoch: lease.endEpoch,
+        epochsLeft,
+        ...(epochsLeft <= 0 ? { expired: true as const } : {}),
+      });
+    }
+    // Files cached without a model version named: by the lease recorded with them.
+    for (const entry of await this.cache.list()) {
+      if (entry.model === undefined && entry.endEpoch !== undefined && entry.endEpoch <= now.epoch) {
+        await this.cache.evict(entry.blobId);
+      }
+    }
+    expiringSoon.sort((a, b) => a.epochsLeft - b.epochsLeft || a.modelId.localeCompare(b.modelId));
+    return {
+      currentEpoch: now.epoch,
+      epochStartedAt: new Date(now.epochStartMs - (now.networkMs - now.wallMs)).toISOString(),
+      ...base,
+      expiringSoon,
+    };
   }
 
   /** Why the node refuses new work right now (503), or `undefined` while it accepts it. */
@@ -304,6 +527,7 @@ export class InferenceNode implements NodeService {
       // Refuse (413) an inference whose inputs alone could never fit in a quilt, before running it.
       this.outbox.checkFitsQuilt(inputBytes(request), "a quilt holding the inputs of this inference");
       const version = await this.resolve(request.model, request.version);
+      await this.checkLease(version, request.model);
       const t1 = performance.now();
       const session = await this.session(version);
       const t2 = performance.now();
@@ -405,6 +629,7 @@ export class InferenceNode implements NodeService {
       registries: this.options.client.deployment.contracts,
       runtime: NODE_RUNTIME,
       outbox: this.outbox.counts(),
+      storage: await this.storageHealth(),
       uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
     };
   }
@@ -444,6 +669,26 @@ export class InferenceNode implements NodeService {
     clearInterval(this.monitor);
     await this.outbox.close(graceMs);
     for (const session of this.sessions.clear()) await session.then((s) => s.release()).catch(() => undefined);
+  }
+}
+
+/** How long one reading of the network's clock may take. */
+const CLOCK_TIMEOUT_MS = 2_000;
+
+/** Reads `clock` within `ms`, or says why it could not (no clock, an error, no answer in time). */
+async function readClockBounded(clock: NetworkClock | undefined, ms: number): Promise<EpochNow | { error: string }> {
+  if (clock === undefined)
+    return { error: "no Walrus epoch clock: the node has no publisher URL and no clock was given" };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ error: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `the clock of ${clock.network} did not answer within ${ms} ms` }), ms);
+  });
+  try {
+    return await Promise.race([clock.now(), late]);
+  } catch (error) {
+    return { error: `the clock of ${clock.network} cannot be read: ${(error as Error).message.split("\n")[0]}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

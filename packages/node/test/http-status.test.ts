@@ -7,6 +7,7 @@ import { InvalidArgumentError, StrataError, TensorError, UnknownModelError, type
 import {
   CacheDiskFullError,
   InvalidInputError,
+  ModelExpiredError,
   ModelIntegrityError,
   ModelNotFoundError,
   ModelTooLargeError,
@@ -47,6 +48,7 @@ const CASES: [StrataError, number][] = [
   [new InvalidInputError("x", 'input "x" is missing'), 400],
   [new ModelNotFoundError("mlp", "no model mlp"), 404],
   [new ModelIntegrityError(BLOB, "aa", "bb"), 502],
+  [new ModelExpiredError(BLOB, 7, 9, { id: ROOT, version: 0, name: "mlp" }), 410],
   [new ModelTooLargeError(BLOB, 10, 5, "max-model-bytes"), 507],
   [new ModelTooLargeError(BLOB, 10, 5, "cache-max-bytes"), 507],
   [new ModelUnavailableError(BLOB, "TIMEOUT", "no progress for 30000 ms"), 503],

@@ -111,3 +111,44 @@ export class ModelUnavailableError extends StrataRuntimeError {
     );
   }
 }
+
+/** Which model version a file is, as the registry names it (for messages and listings). */
+export interface ModelVersionLabel {
+  /** The model id (0x…). */
+  id: string;
+  version: number;
+  /** The model's name, or the reference a request named it by. */
+  name?: string;
+}
+
+/**
+ * A model version whose Walrus storage has ended: the registry's end epoch (exclusive) has begun, so the blob may be
+ * gone (Walrus drops it at the start of that epoch) and nothing is served from it, not even a cached copy. Code
+ * `MODEL_EXPIRED` (the node answers 410 Gone).
+ */
+export class ModelExpiredError extends StrataRuntimeError {
+  constructor(
+    readonly blobId: string,
+    /** The end epoch (exclusive) the registry records for the version. */
+    readonly endEpoch: number,
+    /** The network's current epoch. */
+    readonly currentEpoch: number,
+    /** The version, when known. */
+    readonly model?: ModelVersionLabel,
+    /** When the end epoch began, approximately (`epoch 12 (about 2026-12-05 14:00 UTC)`), when known. */
+    endedAt?: string,
+  ) {
+    const which =
+      model === undefined
+        ? `model blob ${blobId}`
+        : `model ${model.name === undefined ? model.id : `${JSON.stringify(model.name)} (${model.id})`} version ` +
+          `${model.version} (blob ${blobId})`;
+    super(
+      "MODEL_EXPIRED",
+      `${which}: its Walrus storage expired at ${endedAt ?? `epoch ${endEpoch}`} (the current epoch is ` +
+        `${currentEpoch}), so it is not served, not even from a cache. If the blob was renewed on Walrus, record the ` +
+        "renewal (ModelRegistry.extendVersion); otherwise publish a new version (store the model again); keep " +
+        "versions renewed before expiry with `strata keeper`",
+    );
+  }
+}

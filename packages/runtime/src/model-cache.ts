@@ -9,10 +9,18 @@ import {
   WalrusHttpError,
   WalrusNetworkError,
   WalrusTimeoutError,
+  type NetworkClock,
   type TransferProgress,
   type WalrusClient,
 } from "@strata/walrus";
-import { ModelIntegrityError, ModelTooLargeError, ModelUnavailableError, StrataRuntimeError } from "./errors";
+import {
+  ModelExpiredError,
+  ModelIntegrityError,
+  ModelTooLargeError,
+  ModelUnavailableError,
+  StrataRuntimeError,
+  type ModelVersionLabel,
+} from "./errors";
 
 /** What the cache needs from Walrus: a verified download to a path (the file appears only once it checks out). */
 export type BlobSource = Pick<WalrusClient, "readToFile">;
@@ -25,6 +33,13 @@ export interface CacheEntry {
   path: string;
   /** Last use (ms since the epoch): eviction takes the oldest first. */
   lastUsed: number;
+  /**
+   * The Walrus epoch (exclusive) at which the blob's storage ends, as the registry last said: from that epoch on the
+   * entry is never served (the lease). Absent for an entry cached without one.
+   */
+  endEpoch?: number;
+  /** The model version the file is, when the caller named it. */
+  model?: ModelVersionLabel;
 }
 
 /** The reference the registry holds for a model file: what a download must match. */
@@ -33,6 +48,13 @@ export interface ModelFileRef {
   /** Hex, with or without 0x. */
   sha256: string;
   size: number;
+  /**
+   * The registry's end epoch (exclusive) of the blob's storage: recorded with the entry (a later one, after a renewal,
+   * replaces it) and enforced when the cache has a clock.
+   */
+  endEpoch?: number;
+  /** The model version this file is (kept with the entry, for listings and messages). */
+  model?: ModelVersionLabel;
 }
 
 export interface ModelCacheOptions {
@@ -41,6 +63,11 @@ export interface ModelCacheOptions {
    * larger is refused before any byte is fetched.
    */
   maxModelBytes?: number;
+  /**
+   * The network's epoch clock: with it, an entry (or a reference) whose end epoch has begun is refused with
+   * {@link ModelExpiredError} and evicted, never served. An unreachable clock leaves the lease unchecked for that call.
+   */
+  clock?: NetworkClock;
 }
 
 const BLOB_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -63,6 +90,8 @@ export class ModelCache {
   readonly downloads = { count: 0, bytes: 0 };
   /** The largest model downloaded, in bytes. */
   readonly maxModelBytes: number;
+  /** The epoch clock leases are checked against (none: leases are recorded, not enforced by `get`). */
+  readonly clock: NetworkClock | undefined;
 
   constructor(
     readonly dir: string,
@@ -71,6 +100,7 @@ export class ModelCache {
     options: ModelCacheOptions = {},
   ) {
     this.maxModelBytes = options.maxModelBytes ?? maxBytes;
+    this.clock = options.clock;
     for (const [name, value] of [
       ["maxBytes", maxBytes],
       ["maxModelBytes", this.maxModelBytes],
@@ -89,7 +119,10 @@ export class ModelCache {
     return join(this.dir, "blobs", `${blobId}.json`);
   }
 
-  /** The path of `ref`'s file: from the cache, or downloaded, verified and cached first. */
+  /**
+   * The path of `ref`'s file: from the cache, or downloaded, verified and cached first. With a clock, a file whose
+   * lease (the reference's end epoch, else the entry's) is over is refused with {@link ModelExpiredError}, and evicted.
+   */
   async get(ref: ModelFileRef, onProgress?: (progress: TransferProgress) => void): Promise<CacheEntry> {
     if (!BLOB_ID.test(ref.blobId)) {
       throw new StrataRuntimeError(
@@ -97,8 +130,15 @@ export class ModelCache {
         `"${ref.blobId}" is not a Walrus Blob ID (43 base64url characters)`,
       );
     }
+    if (ref.endEpoch !== undefined && (!Number.isSafeInteger(ref.endEpoch) || ref.endEpoch < 0)) {
+      throw new RangeError(`a model reference's endEpoch must be a non-negative integer, got ${ref.endEpoch}`);
+    }
     const cached = await this.lookup(ref);
-    if (cached) return cached;
+    if (cached) {
+      await this.checkLease(cached, ref);
+      return cached;
+    }
+    await this.checkLease(undefined, ref);
     this.checkSize(ref);
     let pending = this.inflight.get(ref.blobId);
     if (!pending) {
@@ -118,7 +158,60 @@ export class ModelCache {
     }
     const now = new Date();
     await utimes(entry.path, now, now).catch(() => undefined);
-    return { ...entry, lastUsed: now.getTime() };
+    const updated = await this.relabel(entry, ref);
+    return { ...updated, lastUsed: now.getTime() };
+  }
+
+  /** Records a new lease (the registry's, after a renewal) or label of `ref` with its entry. */
+  private async relabel(entry: CacheEntry, ref: ModelFileRef): Promise<CacheEntry> {
+    const endEpoch = ref.endEpoch ?? entry.endEpoch;
+    const model = ref.model ?? entry.model;
+    if (endEpoch === entry.endEpoch && JSON.stringify(model) === JSON.stringify(entry.model)) return entry;
+    const meta = {
+      blobId: entry.blobId,
+      sha256: entry.sha256,
+      size: entry.size,
+      ...(endEpoch === undefined ? {} : { endEpoch }),
+      ...(model === undefined ? {} : { model }),
+    };
+    await this.writeMeta(entry.blobId, meta, entry.size);
+    return { ...entry, ...meta };
+  }
+
+  /**
+   * Refuses (and evicts, when cached) a file whose lease is over by the clock: the reference's end epoch (the
+   * registry's word now), else the one recorded with the entry. Without a clock, or when it cannot be read, it passes.
+   */
+  private async checkLease(entry: CacheEntry | undefined, ref: ModelFileRef): Promise<void> {
+    const endEpoch = ref.endEpoch ?? entry?.endEpoch;
+    if (endEpoch === undefined || this.clock === undefined) return;
+    let epoch: number;
+    try {
+      epoch = (await this.clock.now()).epoch;
+    } catch {
+      return;
+    }
+    if (endEpoch > epoch) return;
+    if (entry !== undefined) await this.remove(entry.blobId);
+    throw new ModelExpiredError(ref.blobId, endEpoch, epoch, ref.model ?? entry?.model);
+  }
+
+  /** Removes the entry of `blobId`, if cached; whether it was. */
+  async evict(blobId: string): Promise<boolean> {
+    const cached = (await this.entry(blobId)) !== undefined;
+    await this.remove(blobId);
+    return cached;
+  }
+
+  /** Evicts every entry whose recorded lease is over at `currentEpoch` (end epoch <= current); returns them. */
+  async evictExpired(currentEpoch: number): Promise<CacheEntry[]> {
+    const evicted: CacheEntry[] = [];
+    for (const entry of await this.list()) {
+      if (entry.endEpoch === undefined || entry.endEpoch > currentEpoch) continue;
+      await this.remove(entry.blobId);
+      evicted.push(entry);
+    }
+    return evicted;
   }
 
   /** Refuses, from the registry's size alone, a model this cache will not hold: before any byte is fetched. */
@@ -192,15 +285,14 @@ export class ModelCache {
       if (actual !== sha) throw new ModelIntegrityError(ref.blobId, sha, actual);
       if (info.size !== ref.size) throw new ModelIntegrityError(ref.blobId, `${ref.size} bytes`, `${info.size} bytes`);
       await this.makeRoom(ref.blobId, info.size);
-      const meta = { blobId: ref.blobId, sha256: sha, size: info.size };
-      try {
-        await writeFile(`${this.metaPath(ref.blobId)}.tmp`, JSON.stringify(meta));
-      } catch (error) {
-        await rm(`${this.metaPath(ref.blobId)}.tmp`, { force: true });
-        if (isDiskFull(error)) throw new CacheDiskFullError(this.dir, ref.blobId, ref.size, error as Error);
-        throw error;
-      }
-      await rename(`${this.metaPath(ref.blobId)}.tmp`, this.metaPath(ref.blobId));
+      const meta = {
+        blobId: ref.blobId,
+        sha256: sha,
+        size: info.size,
+        ...(ref.endEpoch === undefined ? {} : { endEpoch: ref.endEpoch }),
+        ...(ref.model === undefined ? {} : { model: ref.model }),
+      };
+      await this.writeMeta(ref.blobId, meta, ref.size);
       await rename(tmp, this.blobPath(ref.blobId));
       this.downloads.count++;
       this.downloads.bytes += info.size;
@@ -208,6 +300,18 @@ export class ModelCache {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Writes an entry's metadata atomically (a temporary file, renamed). */
+  private async writeMeta(blobId: string, meta: Omit<CacheEntry, "path" | "lastUsed">, size: number): Promise<void> {
+    try {
+      await writeFile(`${this.metaPath(blobId)}.tmp`, JSON.stringify(meta));
+    } catch (error) {
+      await rm(`${this.metaPath(blobId)}.tmp`, { force: true });
+      if (isDiskFull(error)) throw new CacheDiskFullError(this.dir, blobId, size, error as Error);
+      throw error;
+    }
+    await rename(`${this.metaPath(blobId)}.tmp`, this.metaPath(blobId));
   }
 
   private async entry(blobId: string): Promise<CacheEntry | undefined> {

@@ -28,6 +28,8 @@ import { batchRecord } from "./record";
 import { readBlob } from "./blob";
 import { decodeQuiltBatch, QuiltSource, readQuilts } from "./quilt";
 import type { CheckedBatch } from "./sources";
+import type { Anchor } from "./checks";
+import { storageSummary } from "./lease";
 
 /**
  * Verifies every proof of a batch with one fetch: the chain record, the blob's integrity, the document (core's
@@ -50,8 +52,14 @@ export class BatchPipeline {
     const timings: Partial<Record<StepName | BatchStepName, number>> = {};
     const spent = { chainMs: 0, fetchMs: 0, decodeMs: 0, checkMs: 0 };
     const proofs: BatchProofOutcome[] = [];
-    const read: { location?: Location } = {};
-    const finish = (): BatchReport => {
+    const read: { location?: Location; anchor?: Anchor; versions?: ModelVersion[] } = {};
+    const finish = async (): Promise<BatchReport> => {
+      const storage = storageSummary(
+        this.ctx.settings.clock,
+        await this.ctx.epochNow(),
+        read.anchor,
+        read.versions ?? [],
+      );
       const totalMs = performance.now() - started;
       const passed = proofs.filter((p) => p.ok).length;
       const note = proofs.length > 0 ? recoveryNote() : undefined;
@@ -65,6 +73,7 @@ export class BatchPipeline {
         ...(note === undefined ? {} : { notes: [note] }),
         // The traffic is filled in by `run`.
         fetched: { bytes: 0, reads: 0, ...(read.location === undefined ? {} : { location: read.location }) },
+        storage,
         timings: {
           totalMs,
           steps: timings,
@@ -91,6 +100,7 @@ export class BatchPipeline {
     );
     if (!source) return finish();
     const { anchor } = source;
+    read.anchor = anchor;
     let batch: CheckedBatch | undefined;
     if (source instanceof QuiltSource) {
       // Each quilt read once, whole (its Blob ID recomputed), then every patch checked against the index and the root.
@@ -164,6 +174,7 @@ export class BatchPipeline {
       throw asServiceError(error, this.ctx.chainUrl) ?? error;
     });
     spent.chainMs += performance.now() - t0;
+    read.versions = [...versions.values()].filter((v): v is ModelVersion => !(v instanceof Error));
 
     const t1 = performance.now();
     const domain = this.ctx.client.proofDomain;

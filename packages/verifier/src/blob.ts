@@ -1,31 +1,39 @@
 import { BlobIntegrityError, BlobNotFoundError, BlobTooLargeError } from "@strata/walrus";
 import { fail, pass, type Anchor } from "./checks";
 import type { FetchedBlob, Outcome, VerifierContext } from "./context";
+import type { ExpiredBlobKind } from "./errors";
+import { expiredValues, notFoundVerdict } from "./lease";
 import type { FoundBy, StepValue } from "./report";
 
-/** The blob step: fetches the anchored blob; `container`: also read a batch blob's container (not for `verifyBatch`). */
+/**
+ * The blob step: fetches the anchored blob; `container`: also read a batch blob's container (not for `verifyBatch`).
+ * A blob not found is told apart by its recorded lease: expired (its end epoch has begun), or missing while its lease
+ * is not over; a blob whose bytes do not match its Blob ID is corrupted.
+ */
 export async function readBlob(
   ctx: VerifierContext,
   anchor: Anchor,
   foundBy: FoundBy,
   container: boolean,
+  kind: ExpiredBlobKind = anchor.kind === "batch" ? "batch blob" : "proof blob",
 ): Promise<Outcome<FetchedBlob>> {
   const values: Record<string, StepValue> = { blobId: anchor.blobId, blobIdHex: anchor.blobIdHex };
   const { maxBlobBytes } = ctx.settings;
-  const noun = anchor.kind === "batch" ? "batch" : "proof";
   let fetched: FetchedBlob;
   try {
     fetched = await ctx.fetchBlob(anchor.blobId, container);
   } catch (error) {
     if (error instanceof BlobNotFoundError) {
-      return fail(
-        `the ${noun} blob ${anchor.blobId} is not on Walrus (never stored, expired or deleted): ${error.message}`,
-        values,
-      );
+      const verdict = notFoundVerdict(kind, anchor.blobId, anchor.endEpoch, await ctx.epochNow());
+      if ("expired" in verdict) return fail(verdict.expired.message, { ...values, ...expiredValues(verdict.expired) });
+      return fail(`the ${kind} ${anchor.blobId} is ${verdict.detail}: ${error.message}`, {
+        ...values,
+        ...verdict.values,
+      });
     }
     if (error instanceof BlobTooLargeError) {
       return fail(
-        `the ${noun} blob ${anchor.blobId} was not read: it is over the verifier's cap of ${maxBlobBytes} bytes ` +
+        `the ${kind} ${anchor.blobId} was not read: it is over the verifier's cap of ${maxBlobBytes} bytes ` +
           `(maxBlobBytes, --max-blob-bytes): ${error.message}`,
         { ...values, maxBlobBytes, size: error.size },
       );
@@ -33,8 +41,8 @@ export async function readBlob(
     if (error instanceof BlobIntegrityError) {
       return fail(
         `the bytes served for blob ${anchor.blobId} do not match it (${error.failure}: expected ${error.expected}, ` +
-          `got ${error.actual}): the stored blob was altered or the aggregator lies`,
-        { ...values, expected: error.expected, actual: error.actual, failure: error.failure },
+          `got ${error.actual}): corrupted: the stored blob was altered or the aggregator lies`,
+        { ...values, reason: "corrupted", expected: error.expected, actual: error.actual, failure: error.failure },
       );
     }
     throw error;

@@ -49,6 +49,11 @@ export interface Anchor {
   count?: number;
   /** A batch only announced (BatchAnnounced): no stored record, no on-chain inclusion check. */
   announced?: boolean;
+  /**
+   * The end epoch (exclusive) of the blob's storage on Walrus as the chain records it (the anchoring event's, raised
+   * by the node's renewals; for a batch, the earliest among its blobs).
+   */
+  endEpoch: number;
 }
 
 export function pass(detail: string, values: Record<string, StepValue>): CheckResult {

@@ -24,11 +24,13 @@ import {
   BlobIntegrityError,
   BlobNotFoundError,
   BlobTooLargeError,
+  type NetworkClock,
   type QuiltPatchId,
   type WalrusClient,
 } from "@strata/walrus";
 import type { CheckResult } from "./checks";
 import { asServiceError } from "./errors";
+import { readClock, type EpochReading } from "./lease";
 import {
   QUILT_INDEX_IDENTIFIER,
   readCheckedPatch,
@@ -73,6 +75,14 @@ export interface VerifierSettings {
   maxBlobBytes: number;
   clockSkewSeconds: number;
   timeoutMs: number;
+  /** The Walrus network's epoch clock (for storage leases), when given. */
+  clock: NetworkClock | undefined;
+}
+
+/** What one verification run keeps in its async context: its traffic and its one reading of the network's clock. */
+interface Run {
+  traffic: Traffic;
+  epoch?: Promise<EpochReading>;
 }
 
 /** Decoded blobs kept in memory per verifier (batch blobs are megabytes). */
@@ -91,8 +101,8 @@ export class VerifierContext {
   private readonly sessions: Memo<ModelVersion, ModelSession>;
   private readonly patches: Memo<{ quiltId: BlobId; commitment: Commitment; patchId?: string }, PatchLookup>;
   private readonly indexes: Memo<{ quiltId: BlobId; root: BatchRoot }, IndexLookup>;
-  /** The traffic of the verification running in the current async context (see {@link metered}). */
-  private readonly traffic = new AsyncLocalStorage<Traffic>();
+  /** The verification running in the current async context (see {@link metered}). */
+  private readonly runs = new AsyncLocalStorage<Run>();
 
   constructor(
     readonly client: StrataClient,
@@ -169,16 +179,27 @@ export class VerifierContext {
    */
   async metered<T>(body: () => Promise<T>): Promise<{ value: T; traffic: Traffic }> {
     const traffic: Traffic = { bytes: 0, reads: 0 };
-    const value = await this.traffic.run(traffic, body);
+    const value = await this.runs.run({ traffic }, body);
     return { value, traffic };
   }
 
   /** Adds one read of `bytes` over the wire to the running verification's traffic. */
   count(bytes: number): void {
-    const traffic = this.traffic.getStore();
+    const traffic = this.runs.getStore()?.traffic;
     if (traffic === undefined) return;
     traffic.bytes += bytes;
     traffic.reads += 1;
+  }
+
+  /**
+   * The network's current epoch, read once per verification (every lease of one report is judged at one epoch), or
+   * why it cannot be read: a verification never fails for the clock.
+   */
+  epochNow(): Promise<EpochReading> {
+    const run = this.runs.getStore();
+    if (run === undefined) return readClock(this.settings.clock);
+    run.epoch ??= readClock(this.settings.clock);
+    return run.epoch;
   }
 
   /** A blob's bytes, verified by recomputing its Blob ID (and read as a batch by core's lenient reader, for batches). */

@@ -20,7 +20,7 @@ import type { BatchReport, BatchStepName, StepName, VerificationReport } from ".
  */
 
 /** The stable machine-readable code of every {@link VerificationError}. */
-export type VerificationErrorCode = "USAGE" | "UNREACHABLE" | "CHECK_FAILED";
+export type VerificationErrorCode = "USAGE" | "UNREACHABLE" | "CHECK_FAILED" | "BLOB_EXPIRED";
 
 /** The base of every error `@strata/verifier` throws: a {@link StrataError} with a {@link VerificationErrorCode}. */
 export abstract class VerificationError extends StrataError {
@@ -79,9 +79,12 @@ export class VerificationFailedError extends VerificationError {
   readonly exitCode = 1;
   /** The first failed step. */
   readonly step: StepName | BatchStepName;
+  /** The expiry that failed it, when a blob's (or the model's) storage had expired. */
+  readonly expired: BlobExpiredError | undefined;
 
   constructor(readonly report: VerificationReport | BatchReport) {
     const failed = firstFailure(report);
+    const expired = report.steps.map(expiryOf).find((e) => e !== undefined);
     const subject = "commitment" in report ? `Proof ${report.commitment}` : `Batch ${report.root}`;
     super(
       "CHECK_FAILED",
@@ -90,7 +93,64 @@ export class VerificationFailedError extends VerificationError {
         : `${subject} failed verification at step ${failed.step}: ${failed.detail}`,
     );
     this.step = failed?.step ?? "locate";
+    this.expired = expired;
   }
+}
+
+/** What an expired blob held. */
+export type ExpiredBlobKind = "proof blob" | "batch blob" | "quilt" | "model blob";
+
+/**
+ * A blob's storage on Walrus has ended: a read answered "not found" and the end epoch the chain records for it has
+ * begun (Walrus drops a blob at the start of its end epoch, and answers it like one never stored). Distinct from a
+ * blob not found although its lease is not over (never stored, or deleted) and from a corrupted one (its bytes do not
+ * match its Blob ID or sha256). A verification reports it as its step's failure (`values.reason` "expired"); it is
+ * thrown by nothing but carried by {@link VerificationFailedError.expired}.
+ */
+export class BlobExpiredError extends VerificationError {
+  declare readonly code: "BLOB_EXPIRED";
+  readonly exitCode = 1;
+  /** `epoch E (about <date>)`, when the clock gave dates. */
+  readonly expiredAt: string | undefined;
+  /** `epoch E-1 (about <date>)`: the last epoch in which a renewal could still extend it. */
+  readonly renewalDueBy: string | undefined;
+
+  constructor(
+    readonly kind: ExpiredBlobKind,
+    readonly blobId: string,
+    /** The end epoch (exclusive) the chain records. */
+    readonly endEpoch: number,
+    /** The network's current epoch. */
+    readonly currentEpoch: number,
+    dates: { expiredAt?: string; renewalDueBy?: string } = {},
+  ) {
+    const at = dates.expiredAt ?? `epoch ${endEpoch}`;
+    const due = dates.renewalDueBy ?? `epoch ${Math.max(0, endEpoch - 1)}`;
+    super(
+      "BLOB_EXPIRED",
+      `the ${kind} ${blobId} expired at ${at}; renewal was due by ${due} (the current epoch is ${currentEpoch}): ` +
+        "Walrus no longer stores it (it answers not found). Renew with `strata keeper` before expiry; an expired blob " +
+        "cannot be extended, only stored again from a copy (then record its new end epoch on-chain)",
+    );
+    this.expiredAt = dates.expiredAt;
+    this.renewalDueBy = dates.renewalDueBy;
+  }
+}
+
+const EXPIRED_KINDS: readonly string[] = ["proof blob", "batch blob", "quilt", "model blob"];
+
+/** The {@link BlobExpiredError} a failed step's values describe, if it failed for an expiry. */
+function expiryOf(step: { status: string; values: Record<string, unknown> }): BlobExpiredError | undefined {
+  const v = step.values;
+  if (step.status !== "fail" || v.reason !== "expired") return undefined;
+  if (typeof v.expiredBlobId !== "string" || typeof v.endEpoch !== "number" || typeof v.currentEpoch !== "number") {
+    return undefined;
+  }
+  const kind = EXPIRED_KINDS.includes(String(v.blobKind)) ? (v.blobKind as ExpiredBlobKind) : "proof blob";
+  return new BlobExpiredError(kind, v.expiredBlobId, v.endEpoch, v.currentEpoch, {
+    ...(typeof v.expiredAt === "string" ? { expiredAt: v.expiredAt } : {}),
+    ...(typeof v.renewalDueBy === "string" ? { renewalDueBy: v.renewalDueBy } : {}),
+  });
 }
 
 /**

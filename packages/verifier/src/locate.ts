@@ -14,6 +14,7 @@ import {
 } from "@strata/core";
 import { isQuiltPatchId, parseQuiltPatchId } from "@strata/walrus";
 import { NodeApiError, NodeClient, NodeResponseError, NodeUnreachableError, type ProofStatus } from "@strata/devkit";
+import { epochText } from "./lease";
 import { fail, pass } from "./checks";
 import { inspected, plural, signerOf, type Outcome, type VerifierContext } from "./context";
 import { short, type StepValue } from "./report";
@@ -221,12 +222,19 @@ export class LocateStep {
       seen.add(reference.blobId);
       const found = await this.findInReference(reference, commitment);
       if (typeof found === "string") {
-        notes.push(`batch ${short(root)}: ${found}`);
+        notes.push(`batch ${short(root)}: ${await this.withLease(reference, found)}`);
         continue;
       }
       if (found?.signer !== undefined) return found.signer;
     }
     return undefined;
+  }
+
+  /** Why a batch is unreadable, and that its storage expired when its recorded end epoch has begun. */
+  private async withLease(reference: BatchReference, why: string): Promise<string> {
+    const now = await this.ctx.epochNow();
+    if ("error" in now || reference.endEpoch > now.epoch) return why;
+    return `${why}: its storage expired at ${epochText(now, reference.endEpoch)} (current epoch ${now.epoch})`;
   }
 
   /**
@@ -357,7 +365,7 @@ export class LocateStep {
         scanned++;
         const found = await this.findInReference(reference, commitment);
         if (typeof found === "string") {
-          unreadable.push(`batch ${short(reference.root)}: ${found}`);
+          unreadable.push(`batch ${short(reference.root)}: ${await this.withLease(reference, found)}`);
           return false;
         }
         if (found === null) return false;

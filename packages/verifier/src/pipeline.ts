@@ -9,9 +9,11 @@ import {
   type FoundBy,
   type StepName,
   type StepResult,
+  type StorageSummary,
   type VerificationReport,
 } from "./report";
 import { proofSteps, type PrivateReveal, type ProofState, type ProofStep } from "./steps";
+import { storageSummary } from "./lease";
 
 /** An anchored proof's document and where it lives: what `strata proof show` prints. */
 export interface ProofRecord {
@@ -31,6 +33,8 @@ export interface ProofRecord {
   fetched: FetchSummary;
   /** The steps that found and checked it (locate .. commitment). */
   steps: StepResult[];
+  /** How long its blob(s) are stored on Walrus (`storage.proof`; no model is read by `show`). */
+  storage: StorageSummary;
 }
 
 /** What one proof verification is asked, its arguments checked. */
@@ -69,7 +73,10 @@ export class ProofPipeline {
   ): Promise<VerificationReport> {
     const { value, traffic } = await this.ctx.metered(() => this.runSteps(request, mode, out));
     value.fetched = { ...value.fetched, ...traffic };
-    if (out?.value) out.value.fetched = value.fetched;
+    if (out?.value) {
+      out.value.fetched = value.fetched;
+      out.value.storage = value.storage;
+    }
     return value;
   }
 
@@ -82,8 +89,14 @@ export class ProofPipeline {
     const results: StepResult[] = [];
     const timings: Partial<Record<StepName, number>> = {};
     const state: ProofState = { ...request };
-    const report = (): VerificationReport => {
+    const report = async (): Promise<VerificationReport> => {
       const { located, document } = state;
+      const storage = storageSummary(
+        this.ctx.settings.clock,
+        await this.ctx.epochNow(),
+        state.source?.anchor,
+        state.version === undefined ? [] : [state.version],
+      );
       return {
         ok: results.every((s) => s.status !== "fail"),
         commitment: request.commitment,
@@ -93,6 +106,7 @@ export class ProofPipeline {
         steps: results,
         // The traffic is filled in by `run` once every read is done.
         fetched: { bytes: 0, reads: 0, ...(state.location ? { location: state.location } : {}) },
+        storage,
         timings: { totalMs: performance.now() - started, steps: timings },
       };
     };
@@ -128,6 +142,8 @@ export class ProofPipeline {
         blobSize: state.location!.proofBytes ?? state.location!.blobSize ?? 0,
         fetched: { bytes: 0, reads: 0, location: state.location! },
         steps: results,
+        // Filled in by `run`, from the report.
+        storage: { network: null, currentEpoch: null, models: [] },
       };
     }
     return report();

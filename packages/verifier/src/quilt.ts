@@ -14,6 +14,7 @@ import { fail, pass, type Anchor, type CheckResult } from "./checks";
 import { plural, type Outcome, type VerifierContext } from "./context";
 import { bytes, short, type Location, type StepValue } from "./report";
 import { readBlob } from "./blob";
+import { epochText, expiredValues, notFoundVerdict } from "./lease";
 import {
   ANNOUNCED_SPOT_CHECK,
   spotCheckStored,
@@ -132,6 +133,21 @@ export class QuiltSource implements ProofSource<QuiltFetched> {
           quilts.length === 1
             ? `quilt ${quilts[0]}`
             : `any of the ${quilts.length} quilts of ${short(this.root)} (${quilts.join(", ")})`;
+        // Not found in any quilt: an expired lease says why, by the chain's record (the earliest end of the quilts).
+        const now = await this.ctx.epochNow();
+        const candidateQuilt = quilts[candidates[0]];
+        const verdict = notFoundVerdict("quilt", candidateQuilt, this.anchor.endEpoch, now);
+        if ("expired" in verdict) {
+          return fail(verdict.expired.message, { ...values, ...expiredValues(verdict.expired) });
+        }
+        if (this.anchor.endEpoch !== undefined && !("error" in now)) {
+          return fail(
+            `no patch ${short(commitment)} in ${where}: ${missing[0] ?? "not found"}; by the record the quilts' lease ` +
+              `is not over (stored until ${epochText(now, this.anchor.endEpoch)}, current epoch ${now.epoch}): the ` +
+              "quilt was never stored or was deleted, or this root does not hold the proof: wrong root?",
+            { ...values, ...verdict.values },
+          );
+        }
         return fail(
           `no patch ${short(commitment)} in ${where}: ${missing[0] ?? "not found"} (the quilt was never stored, ` +
             "expired or was deleted, or this root does not hold the proof: wrong root?)",
@@ -385,7 +401,7 @@ export async function readQuilts(ctx: VerifierContext, source: QuiltSource): Pro
   const quilts: WholeQuilt[] = [];
   const values: Record<string, StepValue> = { quilts: source.quilts.length };
   for (const [k, quiltId] of source.quilts.entries()) {
-    const read = await readBlob(ctx, { ...source.anchor, blobId: quiltId }, "caller-root", false);
+    const read = await readBlob(ctx, { ...source.anchor, blobId: quiltId }, "caller-root", false, "quilt");
     if (read.status !== "pass") {
       return fail(`quilt ${k + 1} of ${source.quilts.length}: ${read.detail}`, { ...values, ...read.values });
     }

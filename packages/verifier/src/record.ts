@@ -39,6 +39,7 @@ export async function singleAnchorRecord(
     blockNumber: reference.blockNumber,
     logIndex: reference.logIndex,
     txHash: reference.txHash,
+    endEpoch: reference.endEpoch,
   };
   return {
     ...pass(
@@ -99,6 +100,8 @@ export async function batchRecord(
     root,
     count: stored?.count ?? reference.count,
     announced,
+    // The anchoring event's end epoch (the earliest of the batch's blobs), raised by the node's renewals.
+    endEpoch: reference.endEpoch,
   };
   // A batch in quilts (v2): several quilts, or one blob that has a quilt index patch; else a v1 batch blob.
   const quilts =
@@ -175,5 +178,6 @@ function anchorValues(anchor: Anchor): Record<string, StepValue> {
     blobIdHex: anchor.blobIdHex,
     root: anchor.root ?? null,
     count: anchor.count ?? null,
+    endEpoch: anchor.endEpoch ?? null,
   };
 }

@@ -83,6 +83,45 @@ export interface FetchSummary {
   location?: Location;
 }
 
+/** How long a blob is stored on Walrus, by the end epoch the chain records and the network's clock. */
+export interface StorageLease {
+  /** The end epoch (exclusive: the blob expires at its start), as recorded on-chain. */
+  endEpoch: number;
+  /** The network's current epoch; null when the clock could not be read. */
+  currentEpoch: number | null;
+  /** `endEpoch - currentEpoch` (0 or less once expired); null without a clock. */
+  epochsLeft: number | null;
+  /** Whether the end epoch has begun; null without a clock. */
+  expired: boolean | null;
+  /** `epoch E (about YYYY-MM-DD HH:MM UTC)`, or `epoch E` without a clock. */
+  until: string;
+  /** The approximate start of the end epoch (`YYYY-MM-DD HH:MM UTC`), when the clock gave it. */
+  untilDate?: string;
+}
+
+/** The lease of a model version's file. */
+export interface ModelLease extends StorageLease {
+  modelId: string;
+  version: number;
+  blobId: string;
+}
+
+/** How long what a verification read stays on Walrus: the proof's blob(s) and the model version(s). */
+export interface StorageSummary {
+  /** The network whose clock was read, when one was. */
+  network: string | null;
+  /** The current epoch; null when unknown (then `clockError` says why, and leases have no dates). */
+  currentEpoch: number | null;
+  clockError?: string;
+  /**
+   * The proof's blob(s): its proof blob, its batch blob or every quilt of its root (the earliest end epoch among them,
+   * as anchored, raised by renewals). Absent when no anchor was read, or when the chain records no end epoch.
+   */
+  proof?: StorageLease & { blobIds: string[] };
+  /** The model version(s) the proofs name (one for a proof), as the ModelRegistry records them. */
+  models: ModelLease[];
+}
+
 /** How the anchor of a commitment was found. */
 export type FoundBy = "single-anchor" | "caller-root" | "node-hint" | "event-scan";
 
@@ -100,6 +139,8 @@ export interface VerificationReport {
   steps: StepResult[];
   /** What was read from Walrus, and where the proof lives there. */
   fetched: FetchSummary;
+  /** How long the proof's blob(s) and its model version are stored on Walrus ("stored until epoch E"). */
+  storage: StorageSummary;
   timings: Timings;
 }
 
@@ -139,6 +180,8 @@ export interface BatchReport {
   notes?: string[];
   /** What was read from Walrus: the batch blob (or every quilt of the root, each once). */
   fetched: FetchSummary;
+  /** How long the batch's blob(s) and the model versions its proofs name are stored on Walrus. */
+  storage: StorageSummary;
   timings: Timings & {
     /** Chain reads, blob fetch with its integrity check, decoding (with every commitment), per-proof checks. */
     chainMs: number;
@@ -185,6 +228,7 @@ export function renderReport(report: VerificationReport): string {
   ];
   if (report.foundBy !== undefined) lines.push(`  (${FOUND_BY[report.foundBy]})`);
   lines.push(`  ${describeFetched(report.fetched)}`);
+  lines.push(...describeStorage(report.storage, "proof").map((line) => `  ${line}`));
   lines.push(`  checked in ${formatMs(report.timings.totalMs)}`);
   return lines.join("\n");
 }
@@ -204,6 +248,7 @@ export function renderBatchReport(report: BatchReport): string {
   }
   for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
   lines.push(`  ${describeFetched(report.fetched)}`);
+  lines.push(...describeStorage(report.storage, "batch").map((line) => `  ${line}`));
   const t = report.timings;
   lines.push(
     `  ${total} proofs in ${formatMs(t.totalMs)} (${Math.round(t.proofsPerSecond)} proofs/s; ` +
@@ -236,6 +281,32 @@ export function describeFetched(fetched: FetchSummary): string {
   const whole = at.full ? `; the whole quilt (${bytes(at.blobSize ?? 0)}) read and checked against its Blob ID` : "";
   const about = how || proof ? ` (${how}${proof})` : "";
   return `${head}: patch ${at.patchId ?? short(at.identifier)}${about} of quilt ${at.blobId}${quilt}${from}${whole}`;
+}
+
+/**
+ * The storage lines of a report: `proof stored until epoch 12 (about 2026-12-05 14:00 UTC): 7 epochs left (current
+ * epoch 5)`, one per model version likewise, and why dates are missing when the clock could not be read.
+ */
+export function describeStorage(storage: StorageSummary, subject: "proof" | "batch"): string[] {
+  const lines: string[] = [];
+  const { proof } = storage;
+  if (proof !== undefined) {
+    const blobs = proof.blobIds.length > 1 ? ` (${proof.blobIds.length} quilts, the earliest end)` : "";
+    lines.push(`${subject} ${describeLease(proof)}${blobs}`);
+  }
+  for (const model of storage.models) {
+    lines.push(`model ${short(model.modelId)} version ${model.version} ${describeLease(model)}`);
+  }
+  if (storage.clockError !== undefined && lines.length > 0) lines.push(`(no dates: ${storage.clockError})`);
+  return lines;
+}
+
+/** `stored until epoch 12 (about …): 7 epochs left (current epoch 5)`, `…: EXPIRED (…)`, or without a clock. */
+export function describeLease(lease: StorageLease): string {
+  const head = `stored until ${lease.until}`;
+  if (lease.epochsLeft === null) return `${head} (the current epoch is unknown)`;
+  if (lease.expired) return `${head}: EXPIRED (the current epoch is ${lease.currentEpoch})`;
+  return `${head}: ${lease.epochsLeft} epoch${lease.epochsLeft === 1 ? "" : "s"} left (current epoch ${lease.currentEpoch})`;
 }
 
 /** `1,234 bytes`. */

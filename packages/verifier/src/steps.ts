@@ -15,7 +15,8 @@ import {
   type PrivateProofKey,
   type Tensor,
 } from "@strata/core";
-import { StrataRuntimeError, type ModelSession } from "@strata/runtime";
+import { ModelExpiredError, StrataRuntimeError, type ModelSession } from "@strata/runtime";
+import { expiredValues, notFoundVerdict } from "./lease";
 import { checkActivity, checkDomain, checkModel, checkSignature, fail, pass, type CheckResult } from "./checks";
 import { round, type Outcome, type VerifierContext } from "./context";
 import type { LocateStep } from "./locate";
@@ -325,8 +326,18 @@ async function reexecutionStep(
   try {
     session = await ctx.session(version);
   } catch (error) {
+    // Not found (or refused by a lease-checking cache): expired by the registry's end epoch, or missing.
+    if (
+      error instanceof ModelExpiredError ||
+      (error instanceof StrataRuntimeError && error.code === "MODEL_BLOB_NOT_FOUND")
+    ) {
+      const verdict = notFoundVerdict("model blob", blobId, version.endEpoch, await ctx.epochNow());
+      if ("expired" in verdict) return fail(verdict.expired.message, { ...values, ...expiredValues(verdict.expired) });
+      return fail(`the model blob ${blobId} is ${verdict.detail}: ${error.message}`, { ...values, ...verdict.values });
+    }
     if (error instanceof StrataRuntimeError) {
-      return fail(`the model ${blobId} could not be fetched and loaded: ${error.message}`, values);
+      const corrupted: Record<string, StepValue> = error.code === "MODEL_INTEGRITY" ? { reason: "corrupted" } : {};
+      return fail(`the model ${blobId} could not be fetched and loaded: ${error.message}`, { ...values, ...corrupted });
     }
     throw error;
   }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { getAddress, ZeroHash } from "ethers";
 import { BlockRange, toBatchRoot, toCommitment, type StrataClient } from "@strata/core";
 import { ModelCache } from "@strata/runtime";
-import type { WalrusClient } from "@strata/walrus";
+import type { NetworkClock, WalrusClient } from "@strata/walrus";
 import { BatchPipeline } from "./batch";
 import { VerifierContext } from "./context";
 import {
@@ -56,6 +56,13 @@ export interface VerifierOptions {
    * quilt is verified from its patch alone.
    */
   full?: boolean;
+  /**
+   * The Walrus network's epoch clock (`networkClockFor(config)`, `localNetworkClock(url)`): with it every report says
+   * until when (epoch and approximate date) the proof's blobs and the model are stored, and a blob that is not found
+   * once its recorded end epoch has begun fails as expired. Without it (or when it cannot be read) reports give end
+   * epochs without dates, and "expired" cannot be told from "not found".
+   */
+  clock?: NetworkClock;
 }
 
 /** What to verify, beyond the commitment. */
@@ -111,6 +118,7 @@ export class Verifier {
   readonly clockSkewSeconds: number;
   readonly timeoutMs: number;
   readonly full: boolean;
+  readonly clock: NetworkClock | undefined;
   /** The chain RPC URL, when the provider is a JSON-RPC one (for messages). */
   readonly chainUrl: string | undefined;
   private readonly modelCacheOption: ModelCache | undefined;
@@ -135,6 +143,7 @@ export class Verifier {
     this.clockSkewSeconds = nonNegative("clockSkewSeconds", options.clockSkewSeconds ?? DEFAULT_SKEW);
     this.timeoutMs = positive("timeoutMs", options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.full = options.full === true;
+    this.clock = options.clock;
     const provider = options.client.proofs.runner?.provider;
     if (!provider) {
       throw new VerifierUsageError("client", "the registry clients have no provider: connect them to one");

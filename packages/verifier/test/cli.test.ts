@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { InferenceProof } from "@strata/core";
+import type { VerificationReport } from "@strata/verifier";
 import { anchorBatch, nudged, serveChain, setup, sign, teardown, variant, SHARDS, type Env } from "./fixture";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -90,6 +91,31 @@ describe("strata verify and strata proof show", function () {
     expect(run.stdout).to.match(/PASS {2}reexecution +3 output elements of 1 tensor\(s\) re-executed bit-identical/);
   });
 
+  it("says until when the model is stored (epoch and date, from the store's clock), in the text and with --json", async function () {
+    const [, batch] = env.batches;
+    const text = await strata(["verify", batch.commitments[0], "--no-node-hint", ...network]);
+    expect(text.code, text.stderr).to.equal(0);
+    const left = env.model.endEpoch - env.walrus.currentEpoch();
+    expect(text.stdout).to.match(
+      new RegExp(
+        `^ {2}model 0x[0-9a-f]{8}…[0-9a-f]{6} version ${env.model.index} stored until epoch ${env.model.endEpoch} ` +
+          `\\(about \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${left} epochs left`,
+        "m",
+      ),
+    );
+    expect(text.stdout).to.match(
+      /^ {2}proof stored until epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\): \d+ epochs? left \(current epoch \d+\)$/m,
+    );
+    const json = await strata(["verify", batch.commitments[0], "--no-node-hint", "--json", ...network]);
+    expect(json.code, json.stderr).to.equal(0);
+    const report = JSON.parse(json.stdout) as VerificationReport;
+    expect(report.storage.currentEpoch).to.equal(env.walrus.currentEpoch());
+    expect(report.storage.models[0]).to.include({ endEpoch: env.model.endEpoch, epochsLeft: left, expired: false });
+    expect(report.storage.proof).to.include({ expired: false });
+    expect(report.storage.proof!.blobIds).to.deep.equal([batch.blobId]);
+    expect(report.storage.models[0].until).to.match(/^epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
+  });
+
   it("exits 1 when a check fails, naming the step and why", async function () {
     const run = await strata(["verify", tampered.commitment, "--no-node-hint", ...network]);
     expect(run.code, run.stderr).to.equal(1);
@@ -137,10 +163,20 @@ describe("strata verify and strata proof show", function () {
     );
     expect(text.stdout).to.match(/^ {2}tx {9}0x[0-9a-f]{64}$/m);
     expect(text.stdout).to.include("  found by   event-scan");
+    expect(text.stdout).to.match(
+      /^ {2}stored {5}until epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\): \d+ epochs? left \(current epoch \d+\)$/m,
+    );
 
     const json = await strata(["proof", "show", batch.commitments[1], "--json", ...network]);
     expect(json.code, json.stderr).to.equal(0);
-    const shown = JSON.parse(json.stdout) as { document: InferenceProof; location: object; anchored: object };
+    const shown = JSON.parse(json.stdout) as {
+      document: InferenceProof;
+      location: object;
+      anchored: object;
+      storage: { proof: { endEpoch: number; blobIds: string[] } };
+    };
+    expect(shown.storage.proof.blobIds).to.deep.equal([batch.blobId]);
+    expect(shown.storage.proof.endEpoch).to.be.a("number");
     expect(shown.document).to.deep.equal(batch.proofs[1]);
     expect(shown.location).to.include({ kind: "batch", root: batch.root, index: 1, count: 4, blobId: batch.blobId });
     expect(shown.anchored).to.include({ node: env.nodeA.address });

@@ -15,6 +15,7 @@ import {
 } from "@strata/node";
 import { KEEPER_DEFAULTS, serveKeeperMetrics, type Keeper } from "@strata/keeper";
 import { ModelCache } from "@strata/runtime";
+import { networkClockFor } from "@strata/walrus";
 import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -36,6 +37,8 @@ export interface NodeStartFlags extends ChainCommandFlags {
   requests?: boolean;
   /** Confirmations before a request is picked up. */
   confirmations?: string;
+  /** Warn about served model versions whose storage ends within this many epochs. */
+  leaseWarnEpochs?: string;
   /** Where the node's anchoring log lines go (default stderr). */
   log?: (line: string) => void;
   /** Run the storage keeper in this process, on the node's key (`--keeper`). */
@@ -92,6 +95,7 @@ export async function startNode(flags: NodeStartFlags, nodeSigner?: Signer): Pro
   const maxAgeMs = positiveInteger("--batch-age-ms", flags.batchAgeMs);
   const confirmations =
     flags.confirmations !== undefined ? positiveInteger("--confirmations", flags.confirmations) : undefined;
+  const leaseWarnEpochs = nonNegativeInteger("--lease-warn-epochs", flags.leaseWarnEpochs);
   // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
   const signer = nodeSigner ?? (await settings.signer(1));
   // It fulfils the deployment's on-chain requests unless told not to (a deployment without InferenceRequests has none).
@@ -104,6 +108,10 @@ export async function startNode(flags: NodeStartFlags, nodeSigner?: Signer): Pro
     signer,
     client: settings.reader(),
     walrus: settings.walrus,
+    // The network's epoch clock (the local store's own, or the network's schedule) for the models' storage leases.
+    clock: networkClockFor({ ...settings.walrusConfig.network, publisherUrl: settings.walrusConfig.publisherUrl }),
+    leaseWarnEpochs,
+    log,
     cacheMaxBytes,
     ...(maxModelBytes !== undefined ? { maxModelBytes } : {}),
     defaultModelOwner: flags.modelOwner,
@@ -148,7 +156,21 @@ export function nodeStartOptions(command: Command): Command {
     .option(
       "--confirmations <n>",
       `confirmations before an on-chain request is picked up (default ${REQUEST_WATCHER_DEFAULTS.confirmations})`,
+    )
+    .option(
+      "--lease-warn-epochs <n>",
+      "warn (in /v1/health and the log, once per epoch) about served model versions whose Walrus storage ends " +
+        "within this many epochs; an expired version is refused (410 MODEL_EXPIRED)",
+      String(NODE_DEFAULTS.leaseWarnEpochs),
     );
+}
+
+function nonNegativeInteger(flag: string, value: string | undefined): number {
+  if (value === undefined) return NODE_DEFAULTS.leaseWarnEpochs;
+  if (!/^(0|[1-9][0-9]*)$/.test(value)) {
+    throw new CliError("USAGE", `${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
 }
 
 export function nodeCommand(): Command {

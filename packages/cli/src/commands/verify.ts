@@ -12,6 +12,7 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import {
   describeFetched,
+  describeStorage,
   isoTime,
   renderReport,
   VerificationError,
@@ -30,6 +31,7 @@ import {
   type AnyInferenceProof,
   type InferenceProof,
 } from "@strata/core";
+import { networkClockFor, type NetworkClock } from "@strata/walrus";
 import { positiveInteger } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
@@ -188,6 +190,7 @@ async function withVerifier(
       clockSkewSeconds: nonNegativeInteger("--clock-skew", flags.clockSkew),
       ...("modelCache" in flags ? { modelCacheDir: resolve(flags.modelCache) } : {}),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      clock: verifierClock(settings),
     });
     await body(verifier, settings);
   } catch (error) {
@@ -198,6 +201,18 @@ async function withVerifier(
     // A JSON-RPC provider that never reached its chain keeps retrying: stop it so the process can exit.
     settings?.provider.destroy();
   }
+}
+
+/**
+ * The epoch clock of the configured Walrus network, for the report's "stored until" lines and expiry: a network's
+ * schedule, or for a local store (no schedule) its own clock, read from the aggregator the verifier reads from.
+ */
+function verifierClock(settings: Settings): NetworkClock {
+  const { network, publisherUrl, aggregatorUrls } = settings.walrusConfig;
+  return networkClockFor({
+    ...network,
+    publisherUrl: network.epochs === undefined ? (aggregatorUrls[0] ?? publisherUrl) : publisherUrl,
+  });
 }
 
 /**
@@ -333,6 +348,7 @@ function showJson(record: ProofRecord): object {
           }),
     },
     fetched: { bytes: fetched.bytes, reads: fetched.reads },
+    storage: record.storage,
     anchored: {
       node: anchor.node,
       at: anchor.anchoredAt,
@@ -385,6 +401,7 @@ function showLines(record: ProofRecord): string[] {
     `proof ${record.commitment}`,
     ...where,
     `  ${describeFetched(fetched).replace(/^fetched /, "fetched    ")}`,
+    ...describeStorage(record.storage, "proof").map((line) => `  ${line.replace(/^proof stored /, "stored     ")}`),
     `  anchored   by ${anchor.node} at ${isoTime(anchor.anchoredAt)} in block ${anchor.blockNumber}`,
     `  tx         ${anchor.txHash}`,
     `  found by   ${record.foundBy}`,
