@@ -3,8 +3,10 @@
  * and 1,000 proofs signed by a real inference node and anchored in quilts, in five waves (epochs 0, 30, 60, 80, 95).
  * The keeper runs as a child process (`strata keeper`), is SIGKILLed at seeded random moments and restarted, and the
  * clock (the store's and the chain's) advances one epoch a step. At the end 100% of what the policy keeps is read back
- * verified and the verifier passes every kept batch. The same run without the keeper: every lease the policy keeps has
- * expired, `strata status` says so for each (state expired, exit 1), and the verifier fails them.
+ * verified and the verifier passes every kept batch. The same run without the keeper: the models' storage ends at
+ * epoch 6 and the node refuses them from then on (410 MODEL_EXPIRED: the later waves are refused), every lease the
+ * policy keeps has expired and `strata status` says so for each (state expired, exit 1; under `--retention 200` every
+ * batch too), and the verifier fails every batch as expired.
  */
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -12,7 +14,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { StrataClient, type ModelId } from "@strata/core";
-import { NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import { NodeApiError, NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
 import { decide, DEFAULT_POLICY, readInventory, type Inventory } from "@strata/keeper";
 import { startNodeServer, type NodeServer } from "@strata/node";
 import { Verifier } from "@strata/verifier";
@@ -133,6 +135,8 @@ interface Outcome {
   env: NodeJS.ProcessEnv;
   inventory: Inventory;
   proofs: number;
+  /** Inferences the node refused because the model's storage had expired (only without the keeper). */
+  refused: number;
   kills: number;
   spawns: number;
   keeperLog: string;
@@ -183,19 +187,31 @@ async function simulate(withKeeper: boolean, seed: number): Promise<Outcome> {
   );
   let proofs = 0;
   let kills = 0;
+  let refused = 0;
   const wave = async (count: number, active: ModelId[]) => {
     const before = (await nodeClient.metrics()).strata_proofs_anchored_total ?? 0;
+    let served = 0;
     for (let i = 0; i < count; i += 10) {
       await Promise.all(
         Array.from({ length: Math.min(10, count - i) }, (_, j) =>
-          nodeClient.infer({
-            model: active[(i + j) % active.length],
-            inputs: { x: { dtype: "float32", dims: [1, 4], data: [i, j, proofs % 7, 1] } },
-          }),
+          nodeClient
+            .infer({
+              model: active[(i + j) % active.length],
+              inputs: { x: { dtype: "float32", dims: [1, 4], data: [i, j, proofs % 7, 1] } },
+            })
+            .then(
+              () => served++,
+              (error: unknown) => {
+                // Without a keeper the models' storage ends, and the node refuses them (410), as it should.
+                if (withKeeper || !(error instanceof NodeApiError) || error.nodeCode !== "MODEL_EXPIRED") throw error;
+                refused++;
+              },
+            ),
         ),
       );
     }
-    proofs += count;
+    proofs += served;
+    count = served;
     const deadline = Date.now() + 60_000;
     while (((await nodeClient.metrics()).strata_proofs_anchored_total ?? 0) < before + count) {
       if (Date.now() > deadline) throw new Error("the node did not anchor the wave within 60 s");
@@ -238,6 +254,7 @@ async function simulate(withKeeper: boolean, seed: number): Promise<Outcome> {
       env,
       inventory,
       proofs,
+      refused,
       kills,
       spawns: keeper.spawns,
       keeperLog: keeper.log,
@@ -258,6 +275,7 @@ function verifier(stack: LocalStack): Verifier {
     modelCacheDir: path.join(stack.dir, "verifier-models"),
     // The chain's clock was moved 100 days ahead of the node's: the proofs' timestamps are the node's.
     clockSkewSeconds: 200 * DAY_SECONDS,
+    clock: localNetworkClock(stack.walrus.url),
   });
 }
 
@@ -275,6 +293,7 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
       const anchoredProofs = inventory.batches.reduce((sum, b) => sum + b.count, 0);
       expect(anchoredProofs).to.equal(run.proofs);
       expect(run.proofs).to.be.at.least(1000);
+      expect(run.refused).to.equal(0);
       // Kept: the two active models, and the batches of the waves within their retention (80 and 95).
       expect(kept.filter((l) => l.kind === "model")).to.have.length(2);
       const keptBatches = inventory.batches.filter((b) => kept.includes(b));
@@ -294,6 +313,8 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
       for (const lease of keptBatches) {
         const report = await v.verifyBatch(lease.root, lease.node);
         expect(report.ok, `${lease.root}: ${JSON.stringify(report.steps)}`).to.equal(true);
+        expect(report.storage.proof?.endEpoch).to.equal(lease.endEpoch);
+        expect(report.storage.proof?.expired).to.equal(false);
         verified += report.passed;
       }
       expect(verified).to.equal(400);
@@ -325,27 +346,46 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
     try {
       const { inventory, stack } = run;
       const current = inventory.now.epoch;
+      // The first wave ran; every later inference was refused: the models' storage had ended (epoch 6), 410.
+      expect(run.proofs).to.equal(200);
+      expect(run.refused).to.equal(800);
       const kept = [...inventory.models, ...inventory.batches].filter(
         (l) => decide(l, current, DEFAULT_POLICY).action !== "lapse",
       );
-      expect(kept.length).to.be.above(0);
+      expect(kept.map((l) => l.key).sort()).to.deep.equal(
+        inventory.models
+          .filter((m) => !m.deprecated)
+          .map((m) => m.key)
+          .sort(),
+      );
       const status = await strata(["status", "--json"], run.env);
       expect(status.code).to.equal(1);
-      const json = JSON.parse(status.stdout) as { rows: { subject: string; state: string; endEpoch: number }[] };
+      type Rows = { rows: { kind: string; subject: string; state: string; endEpoch: number }[] };
+      const json = JSON.parse(status.stdout) as Rows;
       for (const lease of kept) {
         const subject = lease.kind === "model" ? `${lease.name}/${lease.index}` : lease.root;
-        const row = json.rows.find((r) => r.subject === subject);
-        expect(row?.state, subject).to.equal("expired");
+        expect(json.rows.find((r) => r.subject === subject)?.state, subject).to.equal("expired");
       }
+      expect(json.rows.filter((r) => r.kind === "batch").map((r) => r.state)).to.satisfy((states: string[]) =>
+        states.every((state) => state === "lapsed"),
+      );
       const table = await strata(["status"], run.env);
       expect(table.code).to.equal(1);
       expect(table.stdout).to.match(/EXPIRED: model sim-0\/0: could not renew: expired at epoch \d+/);
+      // Under a retention that still keeps the first wave's proofs, every batch is an expiry too.
+      const long = JSON.parse((await strata(["status", "--json", "--retention", "200"], run.env)).stdout) as Rows;
+      const batchRows = long.rows.filter((r) => r.kind === "batch");
+      expect(batchRows).to.have.length(inventory.batches.length);
+      for (const row of batchRows) expect(row.state, row.subject).to.equal("expired");
+      // The verifier fails every batch, as expired (its own failure: neither "not found" nor "corrupted").
       const v = verifier(stack);
-      for (const lease of inventory.batches.filter((b) => kept.includes(b))) {
+      for (const lease of inventory.batches) {
         const report = await v.verifyBatch(lease.root, lease.node);
         expect(report.ok).to.equal(false);
         const blob = report.steps.find((s) => s.step === "blob");
         expect(blob?.status, JSON.stringify(report.steps)).to.equal("fail");
+        expect(blob?.detail).to.contain(`expired at epoch ${lease.endEpoch}`).and.contain("renewal was due by");
+        expect(report.storage.proof?.expired).to.equal(true);
       }
     } finally {
       await run.stack.stop();
