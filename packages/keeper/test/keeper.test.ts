@@ -12,7 +12,7 @@ import { StrataClient, type ModelId } from "@strata/core";
 import { NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
 import { startNodeServer } from "@strata/node";
 import { localBlobLifetime, localNetworkClock } from "@strata/walrus";
-import { Keeper, KeeperJournal, modelKey, type KeeperOptions } from "../src";
+import { Keeper, KeeperJournal, modelKey, serveKeeperMetrics, type KeeperOptions } from "../src";
 
 describe("keeper: model versions on a real chain and store", function () {
   this.timeout(180_000);
@@ -178,6 +178,18 @@ describe("keeper: model versions on a real chain and store", function () {
     expect(third.renewed).to.have.length(1);
     expect(third.deferred).to.have.length(0);
     expect(k.metrics()).to.contain("strata_keeper_deferred_total 2");
+    // The same figures over HTTP, as Prometheus scrapes them.
+    const served = await serveKeeperMetrics(() => k.metrics(), 0);
+    try {
+      const res = await fetch(`${served.url}/metrics`);
+      expect(res.headers.get("content-type")).to.contain("text/plain; version=0.0.4");
+      const text = await res.text();
+      expect(text).to.contain('strata_keeper_renewed_total{kind="model"} 3');
+      expect(text).to.contain("strata_keeper_last_cycle_deferred 0");
+      expect(text).to.contain("strata_keeper_cycles_total 3");
+    } finally {
+      await served.close();
+    }
   });
 
   it("renews on Walrus what its signer may not record, says so, and does not buy it again", async () => {
@@ -206,7 +218,7 @@ describe("keeper: model versions on a real chain and store", function () {
       signer: nodeSigner,
       client: StrataClient.connect(stack.deployment, stack.provider),
       walrus: stack.walrus.client,
-      batch: { maxBatch: 4, maxAgeMs: 50, epochs: 5 },
+      batch: { maxBatch: 4, maxAgeMs: 30_000, epochs: 5 }, // sealed at 4 proofs: one batch
     });
     try {
       const client = new NodeClient(node.url);
