@@ -7,8 +7,8 @@
 import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Wallet, type Signer, type TransactionRequest } from "ethers";
-import { StrataClient, type ModelId } from "@strata/core";
+import { id, Wallet, type Signer, type TransactionRequest } from "ethers";
+import { StrataClient, toBatchRoot, type ModelId } from "@strata/core";
 import { NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
 import { startNodeServer } from "@strata/node";
 import { localBlobLifetime, localNetworkClock } from "@strata/walrus";
@@ -253,6 +253,27 @@ describe("keeper: model versions on a real chain and store", function () {
     }
     await advance(5);
     for (const blobId of reference.blobIds) expect(await stack.walrus.client.read(blobId)).to.have.length.above(0);
+  });
+
+  it("renews an announced batch (event only) and records it by announceBatchesExtended", async () => {
+    await only();
+    const nodeSigner = new Wallet(stack.nodeKey, stack.provider);
+    const proofs = stack.client.proofs.connect(nodeSigner);
+    const stored = await stack.walrus.client.store(new TextEncoder().encode(`announced batch ${Date.now()}`), {
+      epochs: 3,
+    });
+    const root = toBatchRoot(id(`announced root ${Date.now()}`));
+    await (await proofs.announceBatch(root, stored.blobId, 7, stored.endEpoch)).wait();
+    const current = await epoch();
+    await advance(2); // 1 epoch left
+    const report = await keeper({ signer: nodeSigner, nodes: undefined, models: false }).cycle();
+    const renewed = report.renewed.find((r) => r.subject === root);
+    expect(renewed).to.include({ recorded: true, toEpoch: current + 26 });
+    expect((await stack.client.proofs.batchReferences(root, nodeSigner.address)).map((r) => r.endEpoch)).to.include(
+      current + 26,
+    );
+    expect((await stack.client.proofs.lifetimes(nodeSigner.address, [root])).get(root)).to.equal(current + 26);
+    expect((await localBlobLifetime(stack.walrus.url, stored.blobId)).endEpoch).to.equal(current + 26);
   });
 
   it("reports an expired version it keeps as could not renew, with the epoch it expired at", async () => {
