@@ -231,7 +231,7 @@ export class Keeper {
         // The chain already records it: a transaction mined before the crash.
         this.journal?.append({ op: "done", id: record.id, outcome: "recorded", endEpoch: lease.endEpoch });
         this.log(`${lease.key}: the renewal to epoch ${wanted} was already recorded on-chain (finished after restart)`);
-        report.renewed.push(this.renewedOf(lease, record.target, true, lease.endEpoch, record.txHash));
+        report.renewed.push(this.renewedOf(lease, true, lease.endEpoch, record.txHash));
         continue;
       }
       work.push({ lease, target: record.target, id: record.id, storedEndEpoch: record.storedEndEpoch });
@@ -265,7 +265,7 @@ export class Keeper {
     return { key: w.lease.key, subject: subjectOf(w.lease), fromEpoch: w.lease.endEpoch, toEpoch: w.target };
   }
 
-  private renewedOf(lease: Lease, _target: number, recorded: boolean, toEpoch: number, txHash?: string, note?: string) {
+  private renewedOf(lease: Lease, recorded: boolean, toEpoch: number, txHash?: string, note?: string) {
     return {
       key: lease.key,
       kind: lease.kind,
@@ -376,7 +376,7 @@ export class Keeper {
     const unrecorded = (w: Work, note: string) => {
       const endEpoch = w.storedEndEpoch ?? w.target;
       journal.append({ op: "done", id: w.id ?? "", outcome: "unrecorded", endEpoch, reason: note });
-      report.renewed.push(this.renewedOf(w.lease, w.target, false, endEpoch, undefined, note));
+      report.renewed.push(this.renewedOf(w.lease, false, endEpoch, undefined, note));
       this.log(`${w.lease.key}: renewed on Walrus to epoch ${endEpoch}, not recorded on-chain (${note})`);
     };
     const failed = (w: Work, error: unknown) => {
@@ -402,7 +402,7 @@ export class Keeper {
         journal.append({ op: "sent", ids: [w.id ?? ""], hash: tx.hash });
         await tx.wait();
         journal.append({ op: "done", id: w.id ?? "", outcome: "recorded", endEpoch });
-        report.renewed.push(this.renewedOf(w.lease, w.target, true, endEpoch, tx.hash));
+        report.renewed.push(this.renewedOf(w.lease, true, endEpoch, tx.hash));
       } catch (error) {
         failed(w, error);
       }
@@ -433,7 +433,7 @@ export class Keeper {
         await tx.wait();
         for (const w of group) {
           journal.append({ op: "done", id: w.id ?? "", outcome: "recorded", endEpoch });
-          report.renewed.push(this.renewedOf(w.lease, w.target, true, endEpoch, tx.hash));
+          report.renewed.push(this.renewedOf(w.lease, true, endEpoch, tx.hash));
         }
       } catch (error) {
         for (const w of group) failed(w, error);
