@@ -3,7 +3,7 @@
 set -u
 cd "$(dirname "$0")/.."
 failed=()
-for bench in gas walrus node verify verify-quilts privacy; do
+for bench in gas walrus node verify verify-quilts privacy keeper; do
   echo "################ bench:$bench"
   npm run --silent "bench:$bench" || failed+=("$bench")
 done

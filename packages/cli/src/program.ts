@@ -4,8 +4,10 @@ import { devnetCommand } from "./commands/devnet";
 import { explorerCommand } from "./commands/explorer";
 import { inferCommand } from "./commands/infer";
 import { modelCommand } from "./commands/model";
+import { keeperCommand } from "./commands/keeper";
 import { keyCommand } from "./commands/privacy";
 import { cacheCommand, nodeCommand } from "./commands/node";
+import { statusCommand } from "./commands/status";
 import { proofCommand, verifyCommand } from "./commands/verify";
 import { blobIdCommand, readCommand, storeCommand, walrusCommand } from "./commands/walrus";
 
@@ -28,5 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(verifyCommand());
   program.addCommand(proofCommand());
   program.addCommand(keyCommand());
+  program.addCommand(keeperCommand());
+  program.addCommand(statusCommand());
   return program;
 }

@@ -3,20 +3,24 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import type { Signer } from "ethers";
 import {
   anchoringLog,
   NODE_DEFAULTS,
   NODE_START_DEFAULTS,
   REQUEST_WATCHER_DEFAULTS,
+  serialSigner,
   startNodeServer,
   type NodeServer,
 } from "@strata/node";
+import { KEEPER_DEFAULTS, serveKeeperMetrics, type Keeper } from "@strata/keeper";
 import { ModelCache } from "@strata/runtime";
 import { networkClockFor } from "@strata/walrus";
 import { resolveSettings } from "../config";
 import { byteSize, positiveInteger } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { CliError } from "../errors";
+import { keeperOf, policyOf, policyOptions, positiveSeconds } from "./keeper";
 
 export interface NodeStartFlags extends ChainCommandFlags {
   port: string;
@@ -37,10 +41,44 @@ export interface NodeStartFlags extends ChainCommandFlags {
   leaseWarnEpochs?: string;
   /** Where the node's anchoring log lines go (default stderr). */
   log?: (line: string) => void;
+  /** Run the storage keeper in this process, on the node's key (`--keeper`). */
+  keeper?: boolean;
+  keeperInterval?: string;
+  keeperMetricsPort?: string;
+  modelAhead?: string;
+  retention?: string;
+  renewWithin?: string;
+}
+
+/**
+ * Starts the storage keeper beside a started node, in its process and on its key (`signer`, the node's: its
+ * transactions join the node's one queue, so anchoring and renewals never read the same nonce): it keeps the node's own
+ * proof batches and the model versions the key owns (renewing others' on Walrus, reported as not recorded on-chain).
+ * Its journal lives in the node's data directory.
+ */
+export async function startNodeKeeper(
+  flags: NodeStartFlags,
+  signer: Signer,
+  log: (line: string) => void,
+): Promise<Keeper> {
+  const settings = resolveSettings(flags);
+  const keeper = keeperOf({
+    settings,
+    signer: serialSigner(signer),
+    dataDir: join(resolve(flags.dataDir), "keeper"),
+    policy: policyOf(flags),
+    log,
+  });
+  const interval =
+    flags.keeperInterval !== undefined
+      ? positiveSeconds("--keeper-interval", flags.keeperInterval)
+      : KEEPER_DEFAULTS.intervalSeconds;
+  keeper.start(Math.round(interval * 1000));
+  return keeper;
 }
 
 /** Parses `strata node start`'s flags and starts the node in this process; resolves once it listens. */
-export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
+export async function startNode(flags: NodeStartFlags, nodeSigner?: Signer): Promise<NodeServer> {
   const settings = resolveSettings(flags);
   const log = flags.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) {
@@ -59,7 +97,7 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
     flags.confirmations !== undefined ? positiveInteger("--confirmations", flags.confirmations) : undefined;
   const leaseWarnEpochs = nonNegativeInteger("--lease-warn-epochs", flags.leaseWarnEpochs);
   // The node signs with its own key: --key-file/STRATA_KEY_FILE/STRATA_PRIVATE_KEY, or on the devnet Hardhat's #1.
-  const signer = await settings.signer(1);
+  const signer = nodeSigner ?? (await settings.signer(1));
   // It fulfils the deployment's on-chain requests unless told not to (a deployment without InferenceRequests has none).
   const deployment = settings.deployment();
   const requestsAddress = flags.requests === false ? undefined : deployment.contracts.InferenceRequests;
@@ -93,7 +131,10 @@ export async function startNode(flags: NodeStartFlags): Promise<NodeServer> {
 
 export function nodeStartOptions(command: Command): Command {
   const defaults = Object.fromEntries(NODE_START_DEFAULTS.map((d) => [d.option, d.flag]));
-  return chainOptions(command)
+  return policyOptions(chainOptions(command))
+    .option("--keeper", "run the storage keeper in the node's process, on the node's key (see strata keeper)")
+    .option("--keeper-interval <s>", `seconds between keeper cycles (default ${KEEPER_DEFAULTS.intervalSeconds})`)
+    .option("--keeper-metrics-port <port>", "serve the keeper's Prometheus metrics on this port too")
     .option("--port <port>", "HTTP port", defaults["--port"])
     .option("--host <host>", "address to listen on", defaults["--host"])
     .option("--data-dir <dir>", "model cache and outbox directory", defaults["--data-dir"])
@@ -138,13 +179,24 @@ export function nodeCommand(): Command {
     nodeStartOptions(
       new Command("start").description("start an inference node: resolve models on-chain, run them, anchor proofs"),
     ).action(async (flags: NodeStartFlags) => {
-      const started = await startNode(flags);
+      // One signer object for the node and its keeper: they share its transaction queue.
+      const signer = await resolveSettings(flags).signer(1);
+      const started = await startNode(flags, signer);
       process.stderr.write(
         `strata node ${started.node.address} listening on ${started.url}\n` +
           `  POST ${started.url}/v1/infer, GET ${started.url}/v1/proofs/:commitment, GET ${started.url}/v1/health\n`,
       );
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const keeper = flags.keeper ? await startNodeKeeper(flags, signer, log) : undefined;
+      const keeperMetrics =
+        keeper && flags.keeperMetricsPort !== undefined
+          ? await serveKeeperMetrics(() => keeper.metrics(), Number(flags.keeperMetricsPort))
+          : undefined;
+      if (keeperMetrics) log(`strata keeper metrics on ${keeperMetrics.url}/metrics`);
       const shutdown = (signal: string) => {
         process.stderr.write(`${signal}: finishing the current batch and stopping\n`);
+        void keeper?.stop();
+        void keeperMetrics?.close();
         // Whatever happens (a hung RPC, a stuck store), the process exits in bounded time; accepted work is journalled.
         setTimeout(() => {
           process.stderr.write(
