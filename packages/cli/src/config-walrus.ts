@@ -10,12 +10,20 @@
  * | `STRATA_WALRUS_SHARDS`               | shard count for Blob IDs (default: the network's) |
  * | `STRATA_WALRUS_PUBLISHER_TOKEN`      | bearer token (JWT) of an authenticated publisher  |
  * | `STRATA_WALRUS_PUBLISHER_TOKEN_FILE` | a file holding that token                         |
+ * | `STRATA_WALRUS_EPOCH`                | `<epoch>@<start time>` of one epoch (testnet)      |
  *
  * The publisher token is never taken as a flag value (a flag shows in `ps`): `--publisher-token-file <path>` names a
  * file that holds it, and no message shows it.
  */
 import { readFileSync } from "node:fs";
-import { WALRUS_NETWORKS, type WalrusClientOptions, type WalrusNetworkConfig } from "@strata/walrus";
+import {
+  localNetworkClock,
+  scheduleClock,
+  WALRUS_NETWORKS,
+  type NetworkClock,
+  type WalrusClientOptions,
+  type WalrusNetworkConfig,
+} from "@strata/walrus";
 import { CliError } from "./errors";
 
 export interface WalrusCliFlags {
@@ -133,8 +141,12 @@ export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEn
   const shardsText = flags.shards ?? env.STRATA_WALRUS_SHARDS;
   const shards = shardsText === undefined ? network.shards : positiveInteger("--shards", shardsText);
   const publisherToken = resolvePublisherToken(flags, env);
+  const reference = env.STRATA_WALRUS_EPOCH === undefined ? undefined : epochReference(env.STRATA_WALRUS_EPOCH);
   return {
-    network,
+    network:
+      reference !== undefined && network.epochs !== undefined
+        ? { ...network, epochs: { ...network.epochs, reference } }
+        : network,
     publisherUrl,
     aggregatorUrls,
     shards,
@@ -145,4 +157,43 @@ export function resolveWalrusConfig(flags: WalrusCliFlags, env: NodeJS.ProcessEn
     ...(flags.timeout !== undefined ? { timeoutMs: positiveInteger("--timeout", flags.timeout) } : {}),
     ...(publisherToken !== undefined ? { publisherToken } : {}),
   };
+}
+
+/** Parses `STRATA_WALRUS_EPOCH`: `<epoch>@<start time>`, e.g. `120@2026-12-01T08:00:00Z` (from `walrus info`). */
+function epochReference(value: string): { epoch: number; startMs: number } {
+  const match = /^([0-9]{1,9})@(.+)$/.exec(value.trim());
+  const startMs = match === null ? Number.NaN : Date.parse(match[2] ?? "");
+  if (match === null || !Number.isFinite(startMs)) {
+    throw new CliError(
+      "CONFIG",
+      `STRATA_WALRUS_EPOCH must be <epoch>@<start time>, e.g. 120@2026-12-01T08:00:00Z (the "Current epoch" and ` +
+        `"Start time" that walrus info prints), got ${JSON.stringify(value)}`,
+    );
+  }
+  return { epoch: Number(match[1]), startMs };
+}
+
+/**
+ * The epoch clock of the configured Walrus network: its schedule (testnet's from `STRATA_WALRUS_EPOCH`), or, for a
+ * local store (no schedule), the store's own clock read over HTTP from its publisher URL, or from the first aggregator
+ * when `via` is `"aggregator"` (what a verifier reads from).
+ */
+export function walrusClock(
+  config: ResolvedWalrusConfig,
+  wall?: () => number,
+  via: "publisher" | "aggregator" = "publisher",
+): NetworkClock {
+  const { network } = config;
+  if (network.epochs === undefined) {
+    return localNetworkClock(
+      via === "aggregator" ? (config.aggregatorUrls[0] ?? config.publisherUrl) : config.publisherUrl,
+      wall,
+    );
+  }
+  return scheduleClock(
+    network.name,
+    network.epochs,
+    wall,
+    `set STRATA_WALRUS_EPOCH=<epoch>@<start time> from what "walrus info" prints`,
+  );
 }

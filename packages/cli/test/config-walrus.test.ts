@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOCAL_WALRUS, WALRUS_TESTNET } from "@strata/walrus";
-import { byteSize, resolveWalrusConfig } from "../src/config-walrus";
+import { LOCAL_WALRUS, LocalNetworkClock, WALRUS_TESTNET } from "@strata/walrus";
+import { byteSize, resolveWalrusConfig, walrusClock } from "../src/config-walrus";
 
 describe("strata CLI: Walrus configuration", function () {
   it("defaults to the devnet's local store with 1000 shards and no publish cap", function () {
@@ -103,5 +103,42 @@ describe("strata CLI: Walrus configuration", function () {
         resolveWalrusConfig({}, { STRATA_WALRUS_PUBLISHER_TOKEN: token, STRATA_WALRUS_PUBLISHER_TOKEN_FILE: empty }),
       ).to.throw(/set STRATA_WALRUS_PUBLISHER_TOKEN or STRATA_WALRUS_PUBLISHER_TOKEN_FILE, not both/);
     });
+  });
+});
+
+describe("strata CLI: the Walrus network's epoch clock", function () {
+  it("counts testnet epochs from STRATA_WALRUS_EPOCH (<epoch>@<start time>, as walrus info prints them)", async function () {
+    const config = resolveWalrusConfig({ network: "testnet" }, { STRATA_WALRUS_EPOCH: "120@2026-12-01T08:00:00Z" });
+    const now = await walrusClock(config, () => Date.UTC(2026, 11, 3, 9, 0)).now();
+    expect(now.epoch).to.equal(122);
+    expect(new Date(now.epochStartMs).toISOString()).to.equal("2026-12-03T08:00:00.000Z");
+  });
+
+  it("says the testnet epoch is unknown without a reference, naming STRATA_WALRUS_EPOCH", async function () {
+    const config = resolveWalrusConfig({ network: "testnet" }, {});
+    const error = await walrusClock(config)
+      .now()
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(error?.message).to.contain("STRATA_WALRUS_EPOCH");
+  });
+
+  it("refuses a malformed STRATA_WALRUS_EPOCH, saying what it should look like", function () {
+    for (const value of ["120", "x@2026-12-01T08:00:00Z", "120@yesterday", "-1@2026-12-01T08:00:00Z"]) {
+      expect(() => resolveWalrusConfig({ network: "testnet" }, { STRATA_WALRUS_EPOCH: value })).to.throw(
+        /STRATA_WALRUS_EPOCH must be <epoch>@<start time>/,
+      );
+    }
+  });
+
+  it("reads a local store's own clock from the aggregator it reads from, when asked to", function () {
+    const config = resolveWalrusConfig({ aggregator: ["http://127.0.0.1:9/"] }, {});
+    const viaAggregator = walrusClock(config, undefined, "aggregator");
+    const viaPublisher = walrusClock(config);
+    expect(viaAggregator).to.be.instanceOf(LocalNetworkClock);
+    expect((viaAggregator as LocalNetworkClock).url).to.equal("http://127.0.0.1:9/local/clock");
+    expect((viaPublisher as LocalNetworkClock).url).to.equal(`${LOCAL_WALRUS.publisherUrl}/local/clock`);
   });
 });

@@ -45,12 +45,14 @@ export interface EpochSchedule {
 
 /** The current epoch of a network is not known yet. */
 export class EpochUnknownError extends WalrusError {
-  constructor(readonly network: string) {
+  constructor(
+    readonly network: string,
+    hint = `configure the network's epochs.reference (the start of one epoch, as "walrus info" prints it)`,
+  ) {
     super(
       "EPOCH_UNKNOWN",
-      `the current epoch of the Walrus network ${JSON.stringify(network)} is unknown: store a blob through its ` +
-        `publisher first (its answer names the epoch), or configure the network's epochs.reference ` +
-        `(the start of one epoch, as "walrus info" prints it)`,
+      `the current epoch of the Walrus network ${JSON.stringify(network)} is unknown: ${hint}, or store a blob ` +
+        `through its publisher first (its answer names the epoch)`,
     );
   }
 }
@@ -91,6 +93,8 @@ export class ScheduleClock implements NetworkClock {
     readonly network: string,
     private readonly schedule: EpochSchedule,
     private readonly wall: () => number = Date.now,
+    /** What to tell a user whose clock has no reference yet (how to give one). */
+    private readonly hint?: string,
   ) {
     if (!Number.isSafeInteger(schedule.epochMs) || schedule.epochMs <= 0) {
       throw new RangeError(`epochMs must be a positive integer, got ${schedule.epochMs}`);
@@ -111,7 +115,7 @@ export class ScheduleClock implements NetworkClock {
 
   async now(): Promise<EpochNow> {
     const reference = this.reference;
-    if (reference === undefined) throw new EpochUnknownError(this.network);
+    if (reference === undefined) throw new EpochUnknownError(this.network, this.hint);
     const wallMs = this.wall();
     const elapsed = Math.floor((wallMs - reference.startMs) / this.schedule.epochMs);
     return {
@@ -144,8 +148,13 @@ export class LocalNetworkClock implements NetworkClock {
     private readonly wall: () => number = Date.now,
   ) {}
 
+  /** The URL of the clock route it reads. */
+  get url(): string {
+    return `${this.storeUrl.replace(/\/+$/, "")}/local/clock`;
+  }
+
   async now(): Promise<EpochNow> {
-    const url = `${this.storeUrl.replace(/\/+$/, "")}/local/clock`;
+    const url = this.url;
     let res: Response;
     try {
       res = await fetch(url);
@@ -186,11 +195,16 @@ export class LocalNetworkClock implements NetworkClock {
 }
 
 /** The clock of a local store at `storeUrl`. */
-export function localNetworkClock(storeUrl: string): NetworkClock {
-  return new LocalNetworkClock(storeUrl);
+export function localNetworkClock(storeUrl: string, wall?: () => number): LocalNetworkClock {
+  return new LocalNetworkClock(storeUrl, wall);
 }
 
 /** A clock from a fixed schedule (see {@link ScheduleClock}). */
-export function scheduleClock(network: string, schedule: EpochSchedule, wall?: () => number): ScheduleClock {
-  return new ScheduleClock(network, schedule, wall);
+export function scheduleClock(
+  network: string,
+  schedule: EpochSchedule,
+  wall?: () => number,
+  hint?: string,
+): ScheduleClock {
+  return new ScheduleClock(network, schedule, wall, hint);
 }

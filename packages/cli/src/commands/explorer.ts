@@ -4,8 +4,7 @@
  */
 import { Command } from "commander";
 import { DEFAULT_EXPLORER_PORT, startExplorer, type Explorer } from "@strata/explorer";
-import { networkClockFor } from "@strata/walrus";
-import { positiveInteger } from "../config-walrus";
+import { positiveInteger, walrusClock } from "../config-walrus";
 import { resolveSettings } from "../config";
 import { chainOptions, type ChainCommandFlags } from "../options";
 
@@ -40,7 +39,7 @@ export function explorerCommand(): Command {
       host: flags.host,
       client: settings.reader(),
       walrus: settings.walrus,
-      clock: networkClockFor({ ...settings.walrusConfig.network, publisherUrl: settings.walrusConfig.publisherUrl }),
+      clock: walrusClock(settings.walrusConfig),
       verifier: { clockSkewSeconds: positiveInteger("--clock-skew", flags.clockSkew) },
     });
     process.stdout.write(`explorer      ${explorer.url} (chain ${settings.rpcUrl}, ${settings.deploymentFile})\n`);

@@ -13,10 +13,10 @@ import {
   type KeeperPolicy,
   type MetricsServer,
 } from "@strata/keeper";
-import { networkClockFor, type NetworkClock } from "@strata/walrus";
+import type { NetworkClock } from "@strata/walrus";
 import type { Settings } from "../config";
 import { resolveSettings } from "../config";
-import { positiveInteger } from "../config-walrus";
+import { positiveInteger, walrusClock } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { CliError } from "../errors";
 
@@ -58,8 +58,7 @@ export function policyOf(flags: PolicyFlags): KeeperPolicy {
 
 /** The clock of the Walrus network the settings name (the local store's is read from its publisher URL). */
 export function clockOf(settings: Settings): NetworkClock {
-  const { network, publisherUrl } = settings.walrusConfig;
-  return networkClockFor({ ...network, ...(publisherUrl !== undefined ? { publisherUrl } : {}) });
+  return walrusClock(settings.walrusConfig);
 }
 
 export interface KeeperFlags extends ChainCommandFlags, PolicyFlags {

@@ -15,9 +15,8 @@ import {
 } from "@strata/node";
 import { KEEPER_DEFAULTS, serveKeeperMetrics, type Keeper } from "@strata/keeper";
 import { ModelCache } from "@strata/runtime";
-import { networkClockFor } from "@strata/walrus";
 import { resolveSettings } from "../config";
-import { byteSize, positiveInteger } from "../config-walrus";
+import { byteSize, positiveInteger, walrusClock } from "../config-walrus";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { CliError } from "../errors";
 import { keeperOf, policyOf, policyOptions, positiveSeconds } from "./keeper";
@@ -109,7 +108,7 @@ export async function startNode(flags: NodeStartFlags, nodeSigner?: Signer): Pro
     client: settings.reader(),
     walrus: settings.walrus,
     // The network's epoch clock (the local store's own, or the network's schedule) for the models' storage leases.
-    clock: networkClockFor({ ...settings.walrusConfig.network, publisherUrl: settings.walrusConfig.publisherUrl }),
+    clock: walrusClock(settings.walrusConfig),
     leaseWarnEpochs,
     log,
     cacheMaxBytes,

@@ -31,8 +31,8 @@ import {
   type AnyInferenceProof,
   type InferenceProof,
 } from "@strata/core";
-import { networkClockFor, type NetworkClock } from "@strata/walrus";
-import { positiveInteger } from "../config-walrus";
+import type { NetworkClock } from "@strata/walrus";
+import { positiveInteger, walrusClock } from "../config-walrus";
 import { resolveSettings, type Settings } from "../config";
 import { chainOptions, output, type ChainCommandFlags } from "../options";
 import { ChallengeRefusedError, challengeEquivocation, findConflicting, slashLines, type Slash } from "../challenge";
@@ -208,11 +208,7 @@ async function withVerifier(
  * schedule, or for a local store (no schedule) its own clock, read from the aggregator the verifier reads from.
  */
 function verifierClock(settings: Settings): NetworkClock {
-  const { network, publisherUrl, aggregatorUrls } = settings.walrusConfig;
-  return networkClockFor({
-    ...network,
-    publisherUrl: network.epochs === undefined ? (aggregatorUrls[0] ?? publisherUrl) : publisherUrl,
-  });
+  return walrusClock(settings.walrusConfig, undefined, "aggregator");
 }
 
 /**
