@@ -8,6 +8,9 @@
 import { getBytes, TypedDataEncoder } from "ethers";
 import type { Bytes32 } from "./ids";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
+import { writeUint } from "./tensor-abi";
+
+export { writeUint };
 
 /** The EIP-712 domain name and version of every Strata proof. */
 export const PROOF_EIP712_NAME = "Strata";
@@ -88,17 +91,4 @@ export function proofStructDigest(
   message.set(domainSeparator(domain), 2);
   message.set(keccak256Bytes(struct), 34);
   return keccak256Hex(message);
-}
-
-/** Writes a safe non-negative integer (below 2^53) as a big-endian uint256 into the zeroed word at `offset`. */
-export function writeUint(out: Uint8Array, offset: number, value: number): void {
-  const high = Math.floor(value / 2 ** 32);
-  const low = value >>> 0;
-  out[offset + 25] = high >>> 16;
-  out[offset + 26] = high >>> 8;
-  out[offset + 27] = high;
-  out[offset + 28] = low >>> 24;
-  out[offset + 29] = low >>> 16;
-  out[offset + 30] = low >>> 8;
-  out[offset + 31] = low;
 }

@@ -28,7 +28,8 @@ import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
 import type { ModelVersion } from "./models";
 import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
-import { PROOF_EIP712_NAME, PROOF_EIP712_VERSION, proofStructDigest, writeUint } from "./proof-digest";
+import { PROOF_EIP712_NAME, PROOF_EIP712_VERSION, proofStructDigest } from "./proof-digest";
+import { tensorHashPreimage, writeUint } from "./tensor-abi";
 import { join, kind, ShapeChecker } from "./shape";
 import { DTYPE_SIZES, DTYPES, tensorBytes, withLazyData, type Dtype, type FixedDtype, type Tensor } from "./tensor";
 import {
@@ -332,23 +333,7 @@ function tensorHash(tensor: Tensor, bytes: Uint8Array): Bytes32 {
       abi.encode(["string", "string", "uint256[]", "bytes32"], [tensor.name, tensor.dtype, dims, dataHash]),
     );
   }
-  const name = Buffer.from(tensor.name, "utf8");
-  const dtype = Buffer.from(tensor.dtype, "utf8");
-  // Head: three offsets and the data hash; tail: name (length, padded bytes), dtype (same), dims (length, words).
-  const dtypeAt = 160 + 32 * Math.ceil(name.length / 32);
-  const dimsAt = dtypeAt + 32 + 32 * Math.ceil(dtype.length / 32);
-  const encoded = new Uint8Array(dimsAt + 32 + 32 * dims.length);
-  writeUint(encoded, 0, 128);
-  writeUint(encoded, 32, dtypeAt);
-  writeUint(encoded, 64, dimsAt);
-  encoded.set(dataHash, 96);
-  writeUint(encoded, 128, name.length);
-  encoded.set(name, 160);
-  writeUint(encoded, dtypeAt, dtype.length);
-  encoded.set(dtype, dtypeAt + 32);
-  writeUint(encoded, dimsAt, dims.length);
-  for (let i = 0; i < dims.length; i++) writeUint(encoded, dimsAt + 32 + 32 * i, dims[i]);
-  return keccak256Hex(encoded);
+  return keccak256Hex(tensorHashPreimage(tensor.name, tensor.dtype, dims as readonly number[], dataHash));
 }
 
 /** The UTF-8 bytes of `text`; a string with UTF-16 surrogates goes through ethers (which rejects lone ones). */
