@@ -4,7 +4,7 @@ import { runDemo } from "../src/commands/demo";
 describe("strata demo", function () {
   this.timeout(180_000);
 
-  it("tells the whole story: publish, infer, anchor a quilt, verify one proof from its patch alone with re-execution, a caught tamper, and a contract that receives a verified inference", async function () {
+  it("tells the whole story: publish, infer, anchor a quilt, verify one proof from its patch alone with re-execution, a caught tamper, a contract that receives a verified inference, an encrypted inference and the keeper renewing every lease before it expires", async function () {
     let text = "";
     const ok = await runDemo({ out: (chunk) => (text += chunk) });
     expect(ok, text).to.equal(true);
@@ -49,5 +49,15 @@ describe("strata demo", function () {
     expect(text).to.match(/VERIFIED except reexecution \(not possible without the data\)/);
     expect(text).to.match(/N\/A\s+reexecution\s+not possible without the data: an encrypted proof/);
     expect(text).to.match(/encrypted inference was unreadable to an outsider and re-executed by its owner/);
+
+    // Storage lifetime: renewals fall due, the keeper renews them and records them; the proof is stored for longer.
+    expect(text).to.match(/== 9\. Nothing silently expires/);
+    expect(text).to.match(
+      /epoch\(s\) later \(store and chain clocks moved together\): epoch \d+, [1-9]\d* lease\(s\) at risk/,
+    );
+    expect(text).to.match(/keeper: renewed model demo-mlp\/0 .* recorded on-chain in 0x[0-9a-f]{64}/);
+    expect(text).to.match(/keeper: renewed batch 0x[0-9a-f]{64} .* recorded on-chain in 0x[0-9a-f]{64}/);
+    expect(text).to.match(/verify: proof stored until epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
+    expect(text).to.match(/the keeper renewed every lease before it expired/);
   });
 });

@@ -40,8 +40,9 @@ import {
 } from "@strata/core";
 import { buildMlp, publishModel } from "@strata/runtime";
 import { renderReport, Verifier } from "@strata/verifier";
-import { WalrusClient } from "@strata/walrus";
+import { localNetworkClock, WalrusClient } from "@strata/walrus";
 import { startDevnet } from "@strata/devkit";
+import { keepStorage } from "../demo-keeper";
 import { privateInference } from "../demo-private";
 import { CliError } from "../errors";
 
@@ -217,16 +218,32 @@ export async function runDemo(options: { keep?: boolean; out?: (text: string) =>
       out,
     }).finally(() => privateVerifier.close());
 
+    section("9. Nothing silently expires: the keeper renews ahead of expiry and records the new end epochs on-chain");
+    const kept = await keepStorage({
+      client,
+      walrus,
+      store: devnet.walrus,
+      clock: localNetworkClock(devnet.walrus.url),
+      provider,
+      publisher,
+      node: nodeWallet,
+      commitment,
+      nodeUrl: devnet.nodeUrl,
+      dir,
+      line,
+    });
+
     const total = ((performance.now() - started) / 1000).toFixed(1);
-    const success = report.ok && fromPatch && audit.ok && !caught.ok && gated && sealed;
+    const success = report.ok && fromPatch && audit.ok && !caught.ok && gated && sealed && kept;
     section(
       success
         ? `Done in ${total} s: the genuine proof verified from its patch alone (re-executed bit-exact), the ` +
             "tampered copy was caught, a contract received a verified inference through its callback, and an " +
-            "encrypted inference was unreadable to an outsider and re-executed by its owner."
+            "encrypted inference was unreadable to an outsider and re-executed by its owner, and the keeper renewed " +
+            "every lease before it expired."
         : `Done in ${total} s: UNEXPECTED — genuine proof ok=${report.ok} (from its patch: ${fromPatch}), audit ` +
             `ok=${audit.ok}, tampered proof ok=${caught.ok}, contract callback delivered=${gated}, encrypted ` +
-            `inference ok=${sealed}.`,
+            `inference ok=${sealed}, storage kept=${kept}.`,
     );
     return success;
   } finally {
