@@ -236,6 +236,8 @@ export interface VerifyDoneEvent {
   totalMs: number;
   /** `fetched …` line: what was read from Walrus. */
   fetched: string;
+  /** The report's storage lines: "proof stored until epoch E (about <date>): N epochs left", and per model version. */
+  storage: string[];
 }
 
 /** A verification that could not run (usage error, unreachable service). */

@@ -78,7 +78,13 @@ export class ExplorerData {
 
   /** A verifier of the deployment, new for each call (its caches live as long as one request). */
   verifier(): Verifier {
-    return new Verifier({ ...this.verifierOptions, client: this.client, walrus: this.walrus });
+    // The network's clock too, so every report says until when its blobs are stored and tells expired from missing.
+    return new Verifier({
+      ...this.verifierOptions,
+      client: this.client,
+      walrus: this.walrus,
+      ...(this.clock !== undefined ? { clock: this.clock } : {}),
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------------

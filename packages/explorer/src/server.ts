@@ -5,7 +5,7 @@
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { isStrataError } from "@strata/errors";
-import { describeFetched } from "@strata/verifier";
+import { describeFetched, describeStorage } from "@strata/verifier";
 import type {
   ApiErrorBody,
   BatchDetailResponse,
@@ -131,6 +131,7 @@ export function buildExplorerServer(options: ExplorerOptions): {
           failedStep: failed?.step ?? null,
           totalMs: report.timings.totalMs,
           fetched: describeFetched(report.fetched),
+          storage: describeStorage(report.storage, "proof"),
         });
       } catch (error) {
         send("error", {

@@ -201,6 +201,10 @@ describe("explorer (in Chromium, against a devnet)", function () {
       steps.every(([, status]) => status === "pass"),
       JSON.stringify(steps),
     ).to.equal(true);
+    // The report says until when the proof and its model are stored, with dates from the store's clock.
+    const storage = await page.textContent("[data-testid=verify-storage]");
+    expect(storage).to.match(/proof stored until epoch \d+ \(about \d{4}-\d\d-\d\d \d\d:\d\d UTC\): \d+ epochs? left/);
+    expect(storage).to.match(/model 0x[0-9a-f]+…[0-9a-f]+ version 0 stored until epoch \d+ \(about /);
     await shot("verify-pass");
   });
 

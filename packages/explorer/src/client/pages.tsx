@@ -752,6 +752,13 @@ export function VerifyPage({ commitment, reexecute }: { commitment: string; reex
           {done.fetched}
         </p>
       ) : null}
+      {done !== null && done.storage.length > 0 ? (
+        <ul class="storage" data-testid="verify-storage">
+          {done.storage.map((text) => (
+            <li key={text}>{text}</li>
+          ))}
+        </ul>
+      ) : null}
       {error !== null ? (
         <p class="error" role="alert" data-testid="verify-error">
           Could not verify ({error.code}): {error.message}
