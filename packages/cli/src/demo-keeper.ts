@@ -31,7 +31,8 @@ export async function keepStorage(options: {
 
   const before = await status();
   for (const row of formatStatus(before)) line(row);
-  const soonest = Math.min(...before.rows.map((r) => r.epochsLeft));
+  // Metadata blobs the keeper has not seen yet have no known end epoch (null): the chain records none.
+  const soonest = Math.min(...before.rows.flatMap((r) => (r.epochsLeft === null ? [] : [r.epochsLeft])));
   const advance = Math.max(1, soonest - 1);
   await options.store.advanceEpochs(advance);
   await options.provider.send("evm_increaseTime", [advance * before.epochSeconds]);
