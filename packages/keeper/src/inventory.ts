@@ -215,32 +215,38 @@ const PROOF_READS_AT_ONCE = 32;
  * The singly anchored proofs of `nodes` (`ProofAnchored` events, scanned in the client's block ranges), each with its
  * stored anchor (anchoring time, end epoch raised in place by `extendProofs`).
  */
-async function readProofs(client: StrataClient, now: EpochNow, nodes: readonly string[] | "all"): Promise<ProofLease[]> {
+async function readProofs(
+  client: StrataClient,
+  now: EpochNow,
+  nodes: readonly string[] | "all",
+): Promise<ProofLease[]> {
   if (nodes !== "all" && nodes.length === 0) return [];
   const registry = client.proofs;
   const contract = registry.contract;
   const scanNode = (node: string | undefined) =>
-    scanBlockRanges(
-      (from, to) => contract.queryFilter(contract.filters.ProofAnchored(undefined, node), from, to),
-      {
-        fromBlock: registry.options.fromBlock ?? 0,
-        blockRange: registry.blockRange,
-        latest: () => {
-          const provider = contract.runner?.provider;
-          if (!provider)
-            throw new KeeperConfigError("the ProofRegistry client has no provider: connect it to a provider or signer");
-          return provider.getBlockNumber();
-        },
-        onNarrow: registry.options.onBlockRangeNarrowed,
+    scanBlockRanges((from, to) => contract.queryFilter(contract.filters.ProofAnchored(undefined, node), from, to), {
+      fromBlock: registry.options.fromBlock ?? 0,
+      blockRange: registry.blockRange,
+      latest: () => {
+        const provider = contract.runner?.provider;
+        if (!provider)
+          throw new KeeperConfigError("the ProofRegistry client has no provider: connect it to a provider or signer");
+        return provider.getBlockNumber();
       },
-    );
+      onNarrow: registry.options.onBlockRangeNarrowed,
+    });
   const logs = (nodes === "all" ? [await scanNode(undefined)] : await Promise.all(nodes.map(scanNode))).flat();
   const anchored = new Map<string, { commitment: Commitment; node: string; blobId: BlobId; blockNumber: number }>();
   for (const log of logs) {
     const commitment = toCommitment(log.args.commitment);
     const key = proofKey(log.args.node, commitment);
     if (!anchored.has(key))
-      anchored.set(key, { commitment, node: log.args.node, blobId: blobIdFromBytes32(log.args.blobId), blockNumber: log.blockNumber });
+      anchored.set(key, {
+        commitment,
+        node: log.args.node,
+        blobId: blobIdFromBytes32(log.args.blobId),
+        blockNumber: log.blockNumber,
+      });
   }
   const entries = [...anchored.entries()];
   const leases: ProofLease[] = [];

@@ -168,7 +168,8 @@ export class KeeperJournal {
 
   /** Appends `entries` and fsyncs before returning: the step they announce may then begin. */
   append(...entries: JournalEntry[]): void {
-    if (this.readOnly) throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not written");
+    if (this.readOnly)
+      throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not written");
     const text = entries.map((e) => `${JSON.stringify(e)}\n`).join("");
     let fd: number | undefined;
     try {
@@ -221,7 +222,8 @@ export class KeeperJournal {
 
   /** Rewrites the journal (atomically) to what is still needed: pending renewals and the unrecorded ones. */
   async compact(): Promise<void> {
-    if (this.readOnly) throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not rewritten");
+    if (this.readOnly)
+      throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not rewritten");
     const keep: JournalEntry[] = [];
     const latestUnrecorded = new Map<string, RenewalRecord>();
     for (const r of this.records.values()) {

@@ -62,8 +62,7 @@ export interface KeeperOptions {
 }
 
 /** Why a metadata blob's renewal is never recorded on-chain. */
-export const METADATA_NOT_ON_CHAIN =
-  "a metadata blob has no end epoch on-chain: the keeper's journal keeps the record";
+export const METADATA_NOT_ON_CHAIN = "a metadata blob has no end epoch on-chain: the keeper's journal keeps the record";
 
 export interface Renewed {
   key: string;
@@ -238,16 +237,13 @@ export class Keeper {
       metadataRecords: unrecorded,
     });
     const current = inventory.now.epoch;
-    const leases: Lease[] = [
-      ...inventory.models,
-      ...inventory.metadata,
-      ...inventory.batches,
-      ...inventory.proofs,
-    ].map((lease): Lease => {
-      const held = unrecorded.get(lease.key);
-      if (held === undefined) return lease;
-      return { ...lease, endEpoch: Math.max(lease.endEpoch ?? 0, held) } as Lease;
-    });
+    const leases: Lease[] = [...inventory.models, ...inventory.metadata, ...inventory.batches, ...inventory.proofs].map(
+      (lease): Lease => {
+        const held = unrecorded.get(lease.key);
+        if (held === undefined) return lease;
+        return { ...lease, endEpoch: Math.max(lease.endEpoch ?? 0, held) } as Lease;
+      },
+    );
     const byKey = new Map(leases.map((l) => [l.key, l]));
     const report: CycleReport = {
       epoch: current,

@@ -73,7 +73,9 @@ describe("keeper: metadata blobs and single-anchored proofs on a real chain and 
       epochs,
     });
     const commitment: Commitment = toCommitment(id(`commitment ${label} ${Date.now()}`));
-    await (await stack.client.proofs.connect(nodeSigner()).anchorProof(commitment, stored.blobId, stored.endEpoch)).wait();
+    await (
+      await stack.client.proofs.connect(nodeSigner()).anchorProof(commitment, stored.blobId, stored.endEpoch)
+    ).wait();
     return { commitment, blobId: stored.blobId, endEpoch: stored.endEpoch };
   };
   const proofExtensions = async () =>
