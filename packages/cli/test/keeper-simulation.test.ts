@@ -323,6 +323,25 @@ describe("keeper simulation: 100 epochs, 3 models, 1,000 proofs, the keeper SIGK
       const json = JSON.parse(status.stdout) as { rows: { state: string }[]; counts: Record<string, number> };
       expect(json.counts.expired).to.equal(0);
       expect(json.counts["at-risk"]).to.equal(0);
+      // The models' metadata blobs: kept by the keeper's own record (no chain has one), lapsed for the deprecated model.
+      const withRecords = await strata(
+        ["status", "--json", "--keeper-data-dir", path.join(stack.dir, "keeper")],
+        run.env,
+      );
+      expect(withRecords.code, withRecords.stdout + withRecords.stderr).to.equal(0);
+      type MetaRow = { kind: string; subject: string; state: string; endEpoch: number | null };
+      const metaRows = (JSON.parse(withRecords.stdout) as { rows: MetaRow[] }).rows.filter(
+        (r) => r.kind === "metadata",
+      );
+      expect(metaRows.map((r) => [r.subject, r.state]).sort()).to.deep.equal([
+        ["sim-0", "ok"],
+        ["sim-1", "ok"],
+        ["sim-2", "lapsed"],
+      ]);
+      for (const row of metaRows.filter((r) => r.state === "ok")) expect(row.endEpoch).to.be.above(current);
+      for (const lease of inventory.metadata.filter((m) => m.activeVersions > 0)) {
+        await stack.walrus.client.read(lease.blobId);
+      }
       const renewals = (run.keeperLog.match(/keeper: renewed /g) ?? []).length;
       const foundOnChain = (run.keeperLog.match(/already recorded on-chain \(finished after restart\)/g) ?? []).length;
       const table = await strata(["status"], run.env);
