@@ -103,7 +103,7 @@ export interface Planned {
   toEpoch: number;
 }
 
-/** A metadata blob's end epoch learnt at first sight from an `alreadyCertified` answer: nothing bought. */
+/** A metadata blob's end epoch learnt from an `alreadyCertified` answer (mostly at first sight): nothing bought. */
 export interface Learned {
   key: string;
   subject: string;
@@ -122,7 +122,7 @@ export interface CycleReport {
   deferred: Planned[];
   /** In a dry run: what would be renewed. */
   planned: Planned[];
-  /** Metadata end epochs learnt at first sight, at no cost (renewals at first sight are in `renewed`). */
+  /** Metadata end epochs learnt from `alreadyCertified` answers, at no cost (what bought storage is in `renewed`). */
   learned: Learned[];
   /** Pending renewals of an earlier run finished in this cycle. */
   recovered: number;
@@ -300,8 +300,9 @@ export class Keeper {
       });
     }
 
-    // The plan.
-    for (const lease of leases) {
+    // The plan, soonest end first: what the rate limit defers is what can wait longest (an unknown end last).
+    const urgency = (lease: Lease) => lease.endEpoch ?? Number.POSITIVE_INFINITY;
+    for (const lease of [...leases].sort((a, b) => urgency(a) - urgency(b))) {
       if (pendingKeys.has(lease.key)) continue;
       const decision = decide(lease, current, this.policy);
       const subject = subjectOf(lease);
@@ -438,7 +439,10 @@ export class Keeper {
     return { endEpoch: earliest, bought };
   }
 
-  /** Records stored renewals on-chain: each model version by itself, batches in one transaction per node and epoch. */
+  /**
+   * Records stored renewals on-chain: each model version by itself, batches and single proofs in one transaction per
+   * node and end epoch; metadata blobs never (their `done` journal entry is the keeper's record).
+   */
   private async record(stored: Work[], report: CycleReport): Promise<void> {
     const journal = this.journal;
     if (journal === undefined) return;
@@ -482,13 +486,15 @@ export class Keeper {
     // Metadata blobs: never recorded on-chain (no end epoch there); the journal's `done` is the keeper's record.
     for (const w of stored.filter((s) => s.lease.kind === "metadata")) {
       const endEpoch = w.storedEndEpoch ?? w.target;
-      if (w.storedBought === false && w.lease.endEpoch === undefined) {
+      // The store answered `alreadyCertified`: nothing bought, the end epoch learnt (at first sight, or raised by
+      // storage someone else bought since the keeper's record).
+      if (w.storedBought === false) {
         journal.append({
           op: "done",
           id: w.id ?? "",
           outcome: "unrecorded",
           endEpoch,
-          reason: "learnt at first sight: already stored long enough",
+          reason: "learnt: already stored long enough (alreadyCertified), nothing bought",
         });
         report.learned.push({
           key: w.lease.key,
