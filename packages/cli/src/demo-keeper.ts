@@ -6,7 +6,15 @@
 import { join } from "node:path";
 import type { JsonRpcProvider, Signer } from "ethers";
 import type { StrataClient } from "@strata/core";
-import { DEFAULT_POLICY, formatStatus, Keeper, readInventory, statusOf, type StatusReport } from "@strata/keeper";
+import {
+  DEFAULT_POLICY,
+  formatStatus,
+  Keeper,
+  readInventory,
+  readKeeperRecords,
+  statusOf,
+  type StatusReport,
+} from "@strata/keeper";
 import { describeStorage, Verifier } from "@strata/verifier";
 import type { LocalWalrus, NetworkClock, WalrusClient } from "@strata/walrus";
 
@@ -26,12 +34,20 @@ export async function keepStorage(options: {
 }): Promise<boolean> {
   const { client, walrus, clock, line } = options;
   const nodes = [await options.node.getAddress()];
+  // The metadata blobs' end epochs are on no chain: the models keeper's journal records them once it has seen them.
   const status = async (): Promise<StatusReport> =>
-    statusOf(await readInventory(client, clock, { nodes }), DEFAULT_POLICY);
+    statusOf(
+      await readInventory(client, clock, {
+        nodes,
+        metadataRecords: readKeeperRecords([join(options.dir, "keeper-models")]),
+      }),
+      DEFAULT_POLICY,
+    );
 
   const before = await status();
   for (const row of formatStatus(before)) line(row);
-  const soonest = Math.min(...before.rows.map((r) => r.epochsLeft));
+  // Metadata blobs the keeper has not seen yet have no known end epoch (null): the chain records none.
+  const soonest = Math.min(...before.rows.flatMap((r) => (r.epochsLeft === null ? [] : [r.epochsLeft])));
   const advance = Math.max(1, soonest - 1);
   await options.store.advanceEpochs(advance);
   await options.provider.send("evm_increaseTime", [advance * before.epochSeconds]);

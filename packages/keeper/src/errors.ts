@@ -18,6 +18,13 @@ export class KeeperPolicyError extends KeeperError {
   }
 }
 
+/** The keeper was given something it cannot work with (a client without a provider). */
+export class KeeperConfigError extends KeeperError {
+  constructor(message: string) {
+    super("KEEPER_CONFIG", message);
+  }
+}
+
 /** The keeper's journal cannot be read or written. */
 export class KeeperJournalError extends KeeperError {
   constructor(

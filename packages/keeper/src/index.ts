@@ -9,10 +9,13 @@ export { KeeperJournal, type JournalEntry, type RenewalOutcome, type RenewalReco
 export {
   Keeper,
   KEEPER_DEFAULTS,
+  METADATA_NOT_ON_CHAIN,
   pendingRenewals,
+  readKeeperRecords,
   type CycleReport,
   type KeeperOptions,
   type Lapsed,
+  type Learned,
   type Planned,
   type Renewed,
   type Unrenewed,

@@ -1,10 +1,27 @@
 /**
  * What the registries say is stored, and until when: every model version (owner, deprecated, Blob ID, sha256, size,
- * end epoch) and every proof batch of the watched nodes (root, Blob IDs, count, end epoch, anchoring time and the
- * epoch it fell in). The end epochs are the chain's: the anchoring event's, raised by later extension records.
+ * end epoch), every model's current metadata blob, every proof batch and every singly anchored proof of the watched
+ * nodes (Blob IDs, end epoch, anchoring time and the epoch it fell in). The end epochs are the chain's (the anchoring
+ * event's, raised by later extension records), but for metadata blobs: the chain records none, so theirs is the
+ * keeper's own record (from store answers), or unknown.
  */
-import type { BatchReference, BatchRoot, BlobId, Bytes32, ModelId, StrataClient } from "@strata/core";
+import {
+  blobIdFromBytes32,
+  scanBlockRanges,
+  toCommitment,
+  type BatchReference,
+  type BatchRoot,
+  type BlobId,
+  type Bytes32,
+  type Commitment,
+  type ModelId,
+  type StrataClient,
+} from "@strata/core";
 import { epochAt, type EpochNow, type NetworkClock } from "@strata/walrus";
+import { KeeperConfigError } from "./errors";
+
+/** The kinds of leases the keeper knows. */
+export type LeaseKind = "model" | "batch" | "metadata" | "proof";
 
 /** A model version's storage lease. */
 export interface ModelLease {
@@ -45,20 +62,68 @@ export interface BatchLease {
   blockNumber: number;
 }
 
-export type Lease = ModelLease | BatchLease;
+/**
+ * A model's current metadata blob (`ModelRecord.metadataBlobId`: description, task, license, signature). The chain
+ * records no end epoch for it: `endEpoch` is the keeper's own record (from a store answer), `undefined` before the
+ * keeper first saw it.
+ */
+export interface MetadataLease {
+  kind: "metadata";
+  /** `metadata:<modelId>/<blobId>`: a new metadata blob is a new lease. */
+  key: string;
+  modelId: ModelId;
+  name: string;
+  owner: string;
+  blobId: BlobId;
+  /** The model's versions not deprecated: the policy keeps the metadata while there is one. */
+  activeVersions: number;
+  /** The keeper's record of its end epoch (exclusive), never on-chain; `undefined`: unknown (not yet seen). */
+  endEpoch: number | undefined;
+}
+
+/** A singly anchored proof's storage lease (`anchorProof`: one document, one blob). */
+export interface ProofLease {
+  kind: "proof";
+  /** `proof:<node>/<commitment>`. */
+  key: string;
+  commitment: Commitment;
+  /** The node that anchored it: only it may record a renewal (`extendProofs`). */
+  node: string;
+  blobId: BlobId;
+  /** The recorded end epoch (exclusive): the stored one, raised in place by `extendProofs`. */
+  endEpoch: number;
+  /** The anchoring time (Unix seconds, stored on-chain). */
+  anchoredAt: number;
+  /** The epoch in progress when it was anchored. */
+  anchoredEpoch: number;
+  blockNumber: number;
+}
+
+export type Lease = ModelLease | BatchLease | MetadataLease | ProofLease;
 
 /** Every lease, read at one clock reading. */
 export interface Inventory {
   now: EpochNow;
   models: ModelLease[];
   batches: BatchLease[];
+  /** Every model's current metadata blob (read with the model versions). */
+  metadata: MetadataLease[];
+  /** The watched nodes' singly anchored proofs (read with their batches). */
+  proofs: ProofLease[];
 }
 
 export interface InventoryOptions {
   /** Read the model versions (default true). */
   models?: boolean;
-  /** The nodes whose proof batches to read (none: no batches; `"all"`: every node's). */
+  /** Read the models' metadata blobs (default: as `models`). */
+  metadata?: boolean;
+  /** The nodes whose proof batches and single proofs to read (none: no proofs; `"all"`: every node's). */
   nodes: readonly string[] | "all";
+  /**
+   * The keeper's records of metadata end epochs, by lease key ({@link readKeeperRecords} of the keeper's data
+   * directories): without one a metadata lease's end epoch is unknown.
+   */
+  metadataRecords?: ReadonlyMap<string, number>;
 }
 
 export function modelKey(modelId: string, index: number): string {
@@ -69,6 +134,14 @@ export function batchKey(node: string, root: string): string {
   return `batch:${node.toLowerCase()}/${root}`;
 }
 
+export function metadataKey(modelId: string, blobId: string): string {
+  return `metadata:${modelId}/${blobId}`;
+}
+
+export function proofKey(node: string, commitment: string): string {
+  return `proof:${node.toLowerCase()}/${commitment.toLowerCase()}`;
+}
+
 /** Reads every lease the options name from the registries of `client`, and the clock. */
 export async function readInventory(
   client: StrataClient,
@@ -76,14 +149,28 @@ export async function readInventory(
   options: InventoryOptions,
 ): Promise<Inventory> {
   const now = await clock.now();
-  const [models, batches] = await Promise.all([
-    options.models === false ? Promise.resolve([]) : readModels(client),
+  const wantModels = options.models !== false;
+  const wantMetadata = options.metadata ?? wantModels;
+  const [models, batches, proofs] = await Promise.all([
+    wantModels || wantMetadata
+      ? readModels(client, options.metadataRecords ?? new Map<string, number>())
+      : Promise.resolve({ versions: [], metadata: [] }),
     readBatches(client, now, options.nodes),
+    readProofs(client, now, options.nodes),
   ]);
-  return { now, models, batches };
+  return {
+    now,
+    models: wantModels ? models.versions : [],
+    batches,
+    metadata: wantMetadata ? models.metadata : [],
+    proofs,
+  };
 }
 
-async function readModels(client: StrataClient): Promise<ModelLease[]> {
+async function readModels(
+  client: StrataClient,
+  records: ReadonlyMap<string, number>,
+): Promise<{ versions: ModelLease[]; metadata: MetadataLease[] }> {
   const listings = await client.models.listModels();
   const perModel = await Promise.all(
     listings.map(async (listing) => {
@@ -91,7 +178,18 @@ async function readModels(client: StrataClient): Promise<ModelLease[]> {
         client.models.getModel(listing.id),
         client.models.listVersions(listing.id),
       ]);
-      return versions.map((v): ModelLease => ({
+      const key = metadataKey(listing.id, model.metadataBlobId);
+      const metadata: MetadataLease = {
+        kind: "metadata",
+        key,
+        modelId: listing.id,
+        name: listing.name,
+        owner: model.owner,
+        blobId: model.metadataBlobId,
+        activeVersions: versions.filter((v) => !v.deprecated).length,
+        endEpoch: records.get(key),
+      };
+      const leases = versions.map((v): ModelLease => ({
         kind: "model",
         key: modelKey(listing.id, v.index),
         modelId: listing.id,
@@ -104,9 +202,74 @@ async function readModels(client: StrataClient): Promise<ModelLease[]> {
         size: v.size,
         endEpoch: v.endEpoch,
       }));
+      return { leases, metadata };
     }),
   );
-  return perModel.flat();
+  return { versions: perModel.flatMap((m) => m.leases), metadata: perModel.map((m) => m.metadata) };
+}
+
+/** The most `getProof` reads {@link readProofs} has in flight at once. */
+const PROOF_READS_AT_ONCE = 32;
+
+/**
+ * The singly anchored proofs of `nodes` (`ProofAnchored` events, scanned in the client's block ranges), each with its
+ * stored anchor (anchoring time, end epoch raised in place by `extendProofs`).
+ */
+async function readProofs(
+  client: StrataClient,
+  now: EpochNow,
+  nodes: readonly string[] | "all",
+): Promise<ProofLease[]> {
+  if (nodes !== "all" && nodes.length === 0) return [];
+  const registry = client.proofs;
+  const contract = registry.contract;
+  const scanNode = (node: string | undefined) =>
+    scanBlockRanges((from, to) => contract.queryFilter(contract.filters.ProofAnchored(undefined, node), from, to), {
+      fromBlock: registry.options.fromBlock ?? 0,
+      blockRange: registry.blockRange,
+      latest: () => {
+        const provider = contract.runner?.provider;
+        if (!provider)
+          throw new KeeperConfigError("the ProofRegistry client has no provider: connect it to a provider or signer");
+        return provider.getBlockNumber();
+      },
+      onNarrow: registry.options.onBlockRangeNarrowed,
+    });
+  const logs = (nodes === "all" ? [await scanNode(undefined)] : await Promise.all(nodes.map(scanNode))).flat();
+  const anchored = new Map<string, { commitment: Commitment; node: string; blobId: BlobId; blockNumber: number }>();
+  for (const log of logs) {
+    const commitment = toCommitment(log.args.commitment);
+    const key = proofKey(log.args.node, commitment);
+    if (!anchored.has(key))
+      anchored.set(key, {
+        commitment,
+        node: log.args.node,
+        blobId: blobIdFromBytes32(log.args.blobId),
+        blockNumber: log.blockNumber,
+      });
+  }
+  const entries = [...anchored.entries()];
+  const leases: ProofLease[] = [];
+  for (let i = 0; i < entries.length; i += PROOF_READS_AT_ONCE) {
+    const slice = entries.slice(i, i + PROOF_READS_AT_ONCE);
+    const anchors = await Promise.all(slice.map(([, p]) => registry.getProof(p.node, p.commitment)));
+    slice.forEach(([key, p], k) => {
+      const anchor = anchors[k];
+      if (anchor === null) return;
+      leases.push({
+        kind: "proof",
+        key,
+        commitment: p.commitment,
+        node: p.node,
+        blobId: p.blobId,
+        endEpoch: anchor.endEpoch,
+        anchoredAt: anchor.anchoredAt,
+        anchoredEpoch: epochAt(now, anchor.anchoredAt * 1000),
+        blockNumber: p.blockNumber,
+      });
+    });
+  }
+  return leases;
 }
 
 async function readBatches(

@@ -12,12 +12,14 @@
  * known content is idempotent on Walrus) and records it unless the chain already says so (a transaction mined before
  * the crash is seen by re-reading the end epoch), so nothing is recorded twice. A torn last line (a crash mid-write)
  * is ignored. On open, a journal whose renewals are all done is compacted (atomically rewritten) to what is still
- * needed: the renewals on Walrus that the signer could not record on-chain.
+ * needed: the renewals on Walrus that the signer could not record on-chain (and metadata blobs' end epochs, which no
+ * chain records: the keeper's own record of them is their latest `unrecorded` renewal).
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { KeeperJournalError } from "./errors";
+import type { LeaseKind } from "./inventory";
 
 export type RenewalOutcome =
   /** Stored on Walrus and recorded on-chain (now or before a crash). */
@@ -28,8 +30,9 @@ export type RenewalOutcome =
   | "failed";
 
 export type JournalEntry =
-  | { op: "intent"; id: string; key: string; kind: "model" | "batch"; target: number; at: number }
-  | { op: "stored"; id: string; endEpoch: number }
+  | { op: "intent"; id: string; key: string; kind: LeaseKind; target: number; at: number }
+  /** `bought: false`: the store answered `alreadyCertified` (nothing bought; the end epoch learnt). */
+  | { op: "stored"; id: string; endEpoch: number; bought?: boolean }
   | { op: "recording"; ids: string[]; endEpoch: number }
   | { op: "sent"; ids: string[]; hash: string }
   | { op: "done"; id: string; outcome: RenewalOutcome; endEpoch?: number; reason?: string };
@@ -38,11 +41,13 @@ export type JournalEntry =
 export interface RenewalRecord {
   id: string;
   key: string;
-  kind: "model" | "batch";
+  kind: LeaseKind;
   target: number;
   at: number;
   /** The end epoch the publisher answered, once stored. */
   storedEndEpoch?: number;
+  /** Whether that store bought storage (false: `alreadyCertified`, the end epoch only learnt). */
+  storedBought?: boolean;
   /** The end epoch a chain transaction was about to record (or recorded). */
   recordingEndEpoch?: number;
   txHash?: string;
@@ -55,7 +60,25 @@ export class KeeperJournal {
   private readonly records = new Map<string, RenewalRecord>();
   private seq = 0;
 
+  private readOnly = false;
+
   private constructor(readonly path: string) {}
+
+  /**
+   * Reads the journal at `path` without writing it (no compaction, no repair): what another process's keeper knows,
+   * e.g. for `strata status`. A missing file is an empty journal. Appending to it throws.
+   */
+  static read(path: string): KeeperJournal {
+    const journal = new KeeperJournal(path);
+    journal.readOnly = true;
+    try {
+      if (existsSync(path)) journal.replay(readFileSync(path, "utf8"));
+    } catch (error) {
+      if (error instanceof KeeperJournalError) throw error;
+      throw new KeeperJournalError(path, `cannot be read (${(error as Error).message})`, { cause: error });
+    }
+    return journal;
+  }
 
   /** Opens (creating) the journal at `path`, replaying it; compacts it when nothing is pending. */
   static async open(path: string): Promise<KeeperJournal> {
@@ -114,7 +137,10 @@ export class KeeperJournal {
       }
       case "stored": {
         const r = this.records.get(entry.id);
-        if (r) r.storedEndEpoch = entry.endEpoch;
+        if (r) {
+          r.storedEndEpoch = entry.endEpoch;
+          if (entry.bought !== undefined) r.storedBought = entry.bought;
+        }
         return;
       }
       case "recording":
@@ -142,6 +168,8 @@ export class KeeperJournal {
 
   /** Appends `entries` and fsyncs before returning: the step they announce may then begin. */
   append(...entries: JournalEntry[]): void {
+    if (this.readOnly)
+      throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not written");
     const text = entries.map((e) => `${JSON.stringify(e)}\n`).join("");
     let fd: number | undefined;
     try {
@@ -159,7 +187,7 @@ export class KeeperJournal {
   }
 
   /** Journals the intent to renew `key` to `target`; returns its id. */
-  intend(key: string, kind: "model" | "batch", target: number): string {
+  intend(key: string, kind: LeaseKind, target: number): string {
     const id = `r-${Date.now().toString(36)}-${++this.seq}`;
     this.append({ op: "intent", id, key, kind, target, at: Date.now() });
     return id;
@@ -194,6 +222,8 @@ export class KeeperJournal {
 
   /** Rewrites the journal (atomically) to what is still needed: pending renewals and the unrecorded ones. */
   async compact(): Promise<void> {
+    if (this.readOnly)
+      throw new KeeperJournalError(this.path, "was opened read-only (KeeperJournal.read): not rewritten");
     const keep: JournalEntry[] = [];
     const latestUnrecorded = new Map<string, RenewalRecord>();
     for (const r of this.records.values()) {
@@ -205,7 +235,13 @@ export class KeeperJournal {
     const kept = [...this.records.values()].filter((r) => r.outcome === undefined || latestUnrecorded.get(r.key) === r);
     for (const r of kept) {
       keep.push({ op: "intent", id: r.id, key: r.key, kind: r.kind, target: r.target, at: r.at });
-      if (r.storedEndEpoch !== undefined) keep.push({ op: "stored", id: r.id, endEpoch: r.storedEndEpoch });
+      if (r.storedEndEpoch !== undefined)
+        keep.push({
+          op: "stored",
+          id: r.id,
+          endEpoch: r.storedEndEpoch,
+          ...(r.storedBought !== undefined ? { bought: r.storedBought } : {}),
+        });
       if (r.recordingEndEpoch !== undefined) keep.push({ op: "recording", ids: [r.id], endEpoch: r.recordingEndEpoch });
       if (r.txHash !== undefined) keep.push({ op: "sent", ids: [r.id], hash: r.txHash });
       if (r.outcome !== undefined)

@@ -9,6 +9,12 @@
  * - nothing is ever bought beyond `current + 53` (Walrus's limit), and an expired blob cannot be renewed (Walrus
  *   extends only before expiry): it is reported "could not renew: expired at epoch E".
  *
+ * - a model's metadata blob is kept like an active version (E epochs ahead, renewed to `current + min(53, 2E)`) while
+ *   the model has any active version, and lapses once every version is deprecated. Its end epoch is the keeper's own
+ *   record (the chain has none): without one it is unknown, and the keeper learns it by storing the bytes again with
+ *   the target epochs (`learn`: free when it already lasts long enough, a renewal otherwise);
+ * - singly anchored proofs are kept as batches are.
+ *
  * End epochs are exclusive, as Walrus's: a blob whose end epoch is E is gone once epoch E starts.
  */
 import { MAX_EPOCHS_AHEAD } from "@strata/walrus";
@@ -28,18 +34,29 @@ export const DEFAULT_POLICY: Readonly<KeeperPolicy> = Object.freeze({ modelAhead
 
 /** What a lease is, to the policy. */
 export type LeaseSubject =
-  { kind: "model"; deprecated: boolean; endEpoch: number } | { kind: "batch"; anchoredEpoch: number; endEpoch: number };
+  | { kind: "model"; deprecated: boolean; endEpoch: number }
+  | { kind: "batch" | "proof"; anchoredEpoch: number; endEpoch: number }
+  /** `endEpoch` is the keeper's record; `undefined`: unknown (not yet seen by the keeper). */
+  | { kind: "metadata"; activeVersions: number; endEpoch: number | undefined };
 
 /** What the policy says to do with a lease now. */
 export type Decision =
   /** Buy storage up to `target` (exclusive end epoch), now. */
   | { action: "renew"; target: number; reason: string }
+  /**
+   * The end epoch is unknown (a metadata blob the keeper has not seen): store the bytes again up to `target` and learn
+   * it from the answer (free when it already lasts that long, a renewal otherwise).
+   */
+  | { action: "learn"; target: number; reason: string }
   /** Nothing to do yet: the lease lasts long enough. */
   | { action: "keep"; reason: string }
   /** The policy does not keep it (deprecated, or past its retention): it is let lapse. */
   | { action: "lapse"; reason: string }
   /** The policy keeps it but its storage has already ended: it cannot be renewed. */
   | { action: "expired"; reason: string };
+
+/** How an end epoch the keeper has no record of is told. */
+export const UNKNOWN_END = "unknown (not yet seen by the keeper)";
 
 /** The state of a lease, as `strata status` shows it. */
 export type LeaseState = "ok" | "warn" | "at-risk" | "expired" | "lapsing" | "lapsed";
@@ -63,26 +80,38 @@ export function checkPolicy(policy: KeeperPolicy): KeeperPolicy {
  * keeps it (a deprecated version, a batch past its retention).
  */
 export function keptUntil(subject: LeaseSubject, current: number, policy: KeeperPolicy): number | undefined {
-  if (subject.kind === "model") {
-    return subject.deprecated ? undefined : current + Math.min(MAX_EPOCHS_AHEAD, 2 * policy.modelAhead);
-  }
+  const ahead = current + Math.min(MAX_EPOCHS_AHEAD, 2 * policy.modelAhead);
+  if (subject.kind === "model") return subject.deprecated ? undefined : ahead;
+  if (subject.kind === "metadata") return subject.activeVersions > 0 ? ahead : undefined;
   const until = subject.anchoredEpoch + policy.retention;
   return until > current ? until : undefined;
 }
 
 /** What to do with a lease at epoch `current`. */
 export function decide(subject: LeaseSubject, current: number, policy: KeeperPolicy): Decision {
-  const { endEpoch } = subject;
-  const left = endEpoch - current;
   const until = keptUntil(subject, current, policy);
-  if (until === undefined) {
-    const why =
-      subject.kind === "model"
-        ? "deprecated"
+  const why = () =>
+    subject.kind === "model"
+      ? "deprecated"
+      : subject.kind === "metadata"
+        ? "every version deprecated"
         : `its retention of ${policy.retention} epochs ended at epoch ${subject.anchoredEpoch + policy.retention}`;
+  if (subject.endEpoch === undefined) {
+    if (until === undefined) return { action: "lapse", reason: `${why()}: let lapse (end epoch ${UNKNOWN_END})` };
+    const target = Math.min(until, current + MAX_EPOCHS_AHEAD);
+    return {
+      action: "learn",
+      target,
+      reason: `end epoch ${UNKNOWN_END}: store it again to epoch ${target} to learn it (free if it lasts that long)`,
+    };
+  }
+  const endEpoch = subject.endEpoch;
+  const left = endEpoch - current;
+  if (until === undefined) {
+    const why_ = why();
     return {
       action: "lapse",
-      reason: left > 0 ? `${why}: let lapse at epoch ${endEpoch}` : `${why}: lapsed at epoch ${endEpoch}`,
+      reason: left > 0 ? `${why_}: let lapse at epoch ${endEpoch}` : `${why_}: lapsed at epoch ${endEpoch}`,
     };
   }
   if (left <= 0) {
@@ -91,7 +120,7 @@ export function decide(subject: LeaseSubject, current: number, policy: KeeperPol
       reason: `could not renew: expired at epoch ${endEpoch} (Walrus extends storage only before it ends)`,
     };
   }
-  const threshold = subject.kind === "model" ? policy.modelAhead : policy.renewWithin;
+  const threshold = subject.kind === "model" || subject.kind === "metadata" ? policy.modelAhead : policy.renewWithin;
   // Never beyond current + 53; a batch never beyond its retention.
   const target = Math.min(until, current + MAX_EPOCHS_AHEAD);
   if (target <= endEpoch) {
@@ -119,16 +148,19 @@ export function leaseState(
   warnWithin: number,
 ): LeaseState {
   const decision = decide(subject, current, policy);
-  const left = subject.endEpoch - current;
+  // An unknown end epoch is never `ok`: a lease the policy keeps is `warn` until the keeper has seen it.
+  const left = subject.endEpoch === undefined ? undefined : subject.endEpoch - current;
   switch (decision.action) {
+    case "learn":
+      return "warn";
     case "lapse":
-      return left > 0 ? "lapsing" : "lapsed";
+      return left === undefined || left > 0 ? "lapsing" : "lapsed";
     case "expired":
       return "expired";
     case "renew":
       return "at-risk";
     case "keep":
-      return left < warnWithin ? "warn" : "ok";
+      return left === undefined || left < warnWithin ? "warn" : "ok";
   }
 }
 

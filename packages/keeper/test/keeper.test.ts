@@ -33,6 +33,8 @@ describe("keeper: model versions on a real chain and store", function () {
       clock: localNetworkClock(stack.walrus.url),
       dataDir: dataDir(),
       nodes: [],
+      // The models' metadata blobs are kept too by default; their own tests are in metadata-and-proofs.test.ts.
+      metadata: false,
       ...options,
     });
   /** Moves the store's clock and the chain's together, as real time moves both (a day an epoch). */

@@ -12,6 +12,12 @@ import {
 
 const model = (endEpoch: number, deprecated = false): LeaseSubject => ({ kind: "model", deprecated, endEpoch });
 const batch = (anchoredEpoch: number, endEpoch: number): LeaseSubject => ({ kind: "batch", anchoredEpoch, endEpoch });
+const metadata = (endEpoch: number | undefined, activeVersions = 1): LeaseSubject => ({
+  kind: "metadata",
+  activeVersions,
+  endEpoch,
+});
+const proof = (anchoredEpoch: number, endEpoch: number): LeaseSubject => ({ kind: "proof", anchoredEpoch, endEpoch });
 const P = DEFAULT_POLICY;
 
 describe("keeper policy", () => {
@@ -87,13 +93,53 @@ describe("keeper policy", () => {
     });
   });
 
+  describe("model metadata blobs", () => {
+    it("are kept like an active version (E ahead, to current + 2E) while the model has an active version", () => {
+      expect(decide(metadata(105), 100, P).action).to.equal("keep");
+      expect(decide(metadata(104), 100, P)).to.include({ action: "renew", target: 110 });
+      expect(decide(metadata(100), 100, P).action).to.equal("expired");
+    });
+    it("with no record of their end epoch are learnt by storing them to the target, and are never ok", () => {
+      const d = decide(metadata(undefined), 100, P);
+      expect(d).to.include({ action: "learn", target: 110 });
+      expect(d.reason).to.contain("unknown (not yet seen by the keeper)");
+      expect(leaseState(metadata(undefined), 100, P, 3)).to.equal("warn");
+      expect(isFailing(leaseState(metadata(undefined), 100, P, 3))).to.equal(false);
+    });
+    it("lapse once every version is deprecated, known or not", () => {
+      expect(decide(metadata(104, 0), 100, P).reason).to.contain("every version deprecated: let lapse at epoch 104");
+      expect(decide(metadata(undefined, 0), 100, P).action).to.equal("lapse");
+      expect(leaseState(metadata(undefined, 0), 100, P, 3)).to.equal("lapsing");
+      expect(leaseState(metadata(100, 0), 100, P, 3)).to.equal("lapsed");
+    });
+  });
+
+  it("single-anchored proofs follow the batches' retention policy", () => {
+    for (const [anchored, end, current] of [
+      [10, 21, 20],
+      [10, 22, 20],
+      [10, 37, 36],
+      [10, 20, 20],
+    ]) {
+      expect(decide(proof(anchored, end), current, P)).to.deep.equal(decide(batch(anchored, end), current, P));
+    }
+  });
+
   it("never targets beyond current + 53, for any lease and epoch", () => {
     const policies = [P, { ...P, modelAhead: 53 }, { ...P, retention: 1000, renewWithin: 53 }, { ...P, modelAhead: 1 }];
     for (const policy of policies) {
       for (let current = 1; current < 120; current += 7) {
         for (let end = 1; end < current + 60; end += 3) {
-          for (const subject of [model(end), batch(Math.max(1, current - 30), end), batch(current, end)]) {
+          for (const subject of [
+            model(end),
+            metadata(end),
+            metadata(undefined),
+            batch(Math.max(1, current - 30), end),
+            batch(current, end),
+            proof(current, end),
+          ]) {
             const d = decide(subject, current, policy);
+            if (d.action === "learn") expect(d.target).to.be.at.most(current + 53);
             if (d.action === "renew") {
               expect(d.target).to.be.at.most(current + 53);
               expect(d.target).to.be.above(end);

@@ -124,8 +124,9 @@ export function keeperCommand(): Command {
   return policyOptions(
     chainOptions(
       new Command("keeper").description(
-        "keep what the registries point at stored on Walrus: renew model versions and proof batches ahead of " +
-          "expiry, by policy, and record the new end epochs on-chain",
+        "keep what the registries point at stored on Walrus: renew model versions, their metadata blobs, proof " +
+          "batches and single proofs ahead of expiry, by policy, and record the new end epochs on-chain (metadata " +
+          "blobs have none: the journal keeps their record)",
       ),
     ),
   )
@@ -139,8 +140,11 @@ export function keeperCommand(): Command {
       "--metrics-port <port>",
       `serve Prometheus metrics on http://127.0.0.1:<port>/metrics (0: a free port; default ${KEEPER_DEFAULTS.metricsPort})`,
     )
-    .option("--watch-node <address...>", "keep these nodes' proof batches (default: the signer's, as a node)")
-    .option("--no-models", "do not keep model versions (proof batches only)")
+    .option(
+      "--watch-node <address...>",
+      "keep these nodes' proofs, batched and single (default: the signer's, as a node)",
+    )
+    .option("--no-models", "do not keep model versions and their metadata blobs (proofs only)")
     .action(async (flags: KeeperFlags) => {
       const settings = resolveSettings(flags);
       const log = (line: string) => process.stderr.write(`${line}\n`);
