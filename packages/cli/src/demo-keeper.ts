@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { JsonRpcProvider, Signer } from "ethers";
 import type { StrataClient } from "@strata/core";
+import { advanceEpochs } from "@strata/devkit";
 import {
   DEFAULT_POLICY,
   formatStatus,
@@ -49,9 +50,7 @@ export async function keepStorage(options: {
   // Metadata blobs the keeper has not seen yet have no known end epoch (null): the chain records none.
   const soonest = Math.min(...before.rows.flatMap((r) => (r.epochsLeft === null ? [] : [r.epochsLeft])));
   const advance = Math.max(1, soonest - 1);
-  await options.store.advanceEpochs(advance);
-  await options.provider.send("evm_increaseTime", [advance * before.epochSeconds]);
-  await options.provider.send("evm_mine", []);
+  await advanceEpochs(options.store, options.provider, advance);
   const due = await status();
   line(
     `${advance} epoch(s) later (store and chain clocks moved together): epoch ${due.currentEpoch}, ` +

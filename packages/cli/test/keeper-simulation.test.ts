@@ -14,7 +14,14 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { StrataClient, type ModelId } from "@strata/core";
-import { NodeApiError, NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import {
+  advanceEpochs,
+  NodeApiError,
+  NodeClient,
+  publishTestModel,
+  startLocalStack,
+  type LocalStack,
+} from "@strata/devkit";
 import { decide, DEFAULT_POLICY, readInventory, type Inventory } from "@strata/keeper";
 import { startNodeServer, type NodeServer } from "@strata/node";
 import { Verifier } from "@strata/verifier";
@@ -242,9 +249,7 @@ async function simulate(withKeeper: boolean, seed: number): Promise<Outcome> {
         if (withKeeper) keeper.start();
       }
       if (epoch > 0) {
-        await stack.walrus.store.advanceEpochs(1);
-        await stack.provider.send("evm_increaseTime", [DAY_SECONDS]);
-        await stack.provider.send("evm_mine", []);
+        await advanceEpochs(stack.walrus.store, stack.provider, 1);
       }
       if (!withKeeper) continue;
       const current = (await localNetworkClock(stack.walrus.url).now()).epoch;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Deployment, Registries } from "@strata/contracts";
 import { StrataClient } from "@strata/core";
+import { localNetworkClock, type LocalWalrus } from "@strata/walrus";
 import type { PublishedModel } from "@strata/runtime";
 import { startAnvil } from "./anvil";
 import { startHardhatNode, type HardhatNode } from "./chain";
@@ -110,4 +111,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Moves a local store's epoch clock and the chain's time on together by `epochs` whole epochs, as real time moves
+ * both (a storage lease and the block timestamps that anchored it stay on one time line), and mines a block so the
+ * chain's next timestamp follows. Resolves to the store's new epoch.
+ */
+export async function advanceEpochs(store: LocalWalrus, provider: JsonRpcProvider, epochs: number): Promise<number> {
+  const { epochMs } = await localNetworkClock(store.url).now();
+  const epoch = await store.advanceEpochs(epochs);
+  await provider.send("evm_increaseTime", [Math.round((epochs * epochMs) / 1000)]);
+  await provider.send("evm_mine", []);
+  return epoch;
 }

@@ -5,14 +5,15 @@
  * defers; what the signer may not record is renewed on Walrus and remembered.
  */
 import { expect } from "chai";
+import { currentEpoch, deprecateAllBut, keeperFor } from "./fixture";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { id, Wallet, type Signer, type TransactionRequest } from "ethers";
 import { StrataClient, toBatchRoot, type ModelId } from "@strata/core";
-import { NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import { advanceEpochs, NodeClient, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
 import { startNodeServer } from "@strata/node";
-import { localBlobLifetime, localNetworkClock } from "@strata/walrus";
-import { Keeper, KeeperJournal, modelKey, serveKeeperMetrics, type KeeperOptions } from "../src";
+import { localBlobLifetime } from "@strata/walrus";
+import { KeeperJournal, modelKey, serveKeeperMetrics, type KeeperOptions } from "../src";
 
 describe("keeper: model versions on a real chain and store", function () {
   this.timeout(180_000);
@@ -25,25 +26,11 @@ describe("keeper: model versions on a real chain and store", function () {
   after(() => stack?.stop());
 
   const dataDir = () => join(stack.dir, `keeper-${++n}`);
-  const keeper = (options: Partial<KeeperOptions> = {}) =>
-    new Keeper({
-      client: stack.client,
-      signer: stack.deployer,
-      walrus: stack.walrus.client,
-      clock: localNetworkClock(stack.walrus.url),
-      dataDir: dataDir(),
-      nodes: [],
-      // The models' metadata blobs are kept too by default; their own tests are in metadata-and-proofs.test.ts.
-      metadata: false,
-      ...options,
-    });
+  // The models' metadata blobs are kept too by default; their own tests are in metadata-and-proofs.test.ts.
+  const keeper = (options: Partial<KeeperOptions> = {}) => keeperFor(stack, dataDir(), { metadata: false, ...options });
   /** Moves the store's clock and the chain's together, as real time moves both (a day an epoch). */
-  const advance = async (epochs: number) => {
-    await stack.walrus.store.advanceEpochs(epochs);
-    await stack.provider.send("evm_increaseTime", [epochs * 24 * 60 * 60]);
-    await stack.provider.send("evm_mine", []);
-  };
-  const epoch = async () => (await localNetworkClock(stack.walrus.url).now()).epoch;
+  const advance = (epochs: number) => advanceEpochs(stack.walrus.store, stack.provider, epochs);
+  const epoch = () => currentEpoch(stack);
   const publish = async (name: string, epochs: number) => {
     const published = await publishTestModel(stack.client, stack.walrus.client, { name, seed: ++n, epochs });
     return { modelId: published.modelId as ModelId, blobId: published.blobId };
@@ -51,14 +38,7 @@ describe("keeper: model versions on a real chain and store", function () {
   const extensions = async (modelId: string) =>
     stack.registries.modelRegistry.queryFilter(stack.registries.modelRegistry.filters.VersionExtended(modelId));
   /** Leaves only `keep` due: every other version is pushed out of reach of a renewal (deprecated). */
-  const only = async (...keep: string[]) => {
-    for (const model of await stack.client.models.listModels()) {
-      if (keep.includes(model.id) || model.creator !== stack.deployer.address) continue;
-      for (const v of await stack.client.models.listVersions(model.id)) {
-        if (!v.deprecated) await (await stack.client.models.deprecateVersion(model.id, v.index)).wait();
-      }
-    }
-  };
+  const only = (...keep: string[]) => deprecateAllBut(stack, keep);
 
   it("renews an active model version before expiry: stored again up to current + 2E, recorded on-chain", async () => {
     const { modelId, blobId } = await publish("keep-me", 3);

@@ -6,14 +6,14 @@
  * `strata status` rows for both.
  */
 import { expect } from "chai";
+import { currentEpoch, deprecateAllBut, keeperFor } from "./fixture";
 import { join } from "node:path";
 import { id, Wallet, type Signer, type TransactionRequest } from "ethers";
 import { toCommitment, type Commitment, type ModelId } from "@strata/core";
-import { publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
+import { advanceEpochs, publishTestModel, startLocalStack, type LocalStack } from "@strata/devkit";
 import { localBlobLifetime, localNetworkClock } from "@strata/walrus";
 import {
   formatStatus,
-  Keeper,
   KeeperJournal,
   metadataKey,
   proofKey,
@@ -35,22 +35,9 @@ describe("keeper: metadata blobs and single-anchored proofs on a real chain and 
   after(() => stack?.stop());
 
   const dataDir = () => join(stack.dir, `keeper-${++n}`);
-  const keeper = (options: Partial<KeeperOptions> = {}) =>
-    new Keeper({
-      client: stack.client,
-      signer: stack.deployer,
-      walrus: stack.walrus.client,
-      clock: localNetworkClock(stack.walrus.url),
-      dataDir: dataDir(),
-      nodes: [],
-      ...options,
-    });
-  const advance = async (epochs: number) => {
-    await stack.walrus.store.advanceEpochs(epochs);
-    await stack.provider.send("evm_increaseTime", [epochs * 24 * 60 * 60]);
-    await stack.provider.send("evm_mine", []);
-  };
-  const epoch = async () => (await localNetworkClock(stack.walrus.url).now()).epoch;
+  const keeper = (options: Partial<KeeperOptions> = {}) => keeperFor(stack, dataDir(), options);
+  const advance = (epochs: number) => advanceEpochs(stack.walrus.store, stack.provider, epochs);
+  const epoch = () => currentEpoch(stack);
   const publish = async (name: string, epochs: number) => {
     const published = await publishTestModel(stack.client, stack.walrus.client, { name, seed: ++n, epochs });
     const modelId = published.modelId as ModelId;
@@ -58,14 +45,7 @@ describe("keeper: metadata blobs and single-anchored proofs on a real chain and 
     return { modelId, blobId: published.blobId, metadataBlobId };
   };
   /** Deprecates every version of the deployer's models but `keep`'s. */
-  const only = async (...keep: string[]) => {
-    for (const model of await stack.client.models.listModels()) {
-      if (keep.includes(model.id) || model.creator !== stack.deployer.address) continue;
-      for (const v of await stack.client.models.listVersions(model.id)) {
-        if (!v.deprecated) await (await stack.client.models.deprecateVersion(model.id, v.index)).wait();
-      }
-    }
-  };
+  const only = (...keep: string[]) => deprecateAllBut(stack, keep);
   const nodeSigner = () => new Wallet(stack.nodeKey, stack.provider);
   /** Anchors one proof document singly, by the node, stored for `epochs`. */
   const anchorProof = async (label: string, epochs: number) => {
