@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { randomFillSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Wallet } from "ethers";
+import { id, Wallet } from "ethers";
 import {
   buildProof,
   encodeBinaryTensor,
@@ -20,8 +20,8 @@ import {
   signProofWithCommitment,
   toBlobIdHex,
   toModelId,
-  type RuntimeV1,
 } from "@strata/core";
+import { NODE_RUNTIME } from "@strata/node";
 import { DEFAULT_POLICY } from "@strata/keeper";
 import {
   closeDefaultEncoderPool,
@@ -32,21 +32,11 @@ import {
   WALRUS_TESTNET_EPOCHS,
   WalrusClient,
 } from "@strata/walrus";
-import { id } from "ethers";
 
 const MiB = 1024 * 1024;
 const SHARDS = 1000;
 const UNIT = MiB;
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
-const RUNTIME: RuntimeV1 = {
-  engine: "onnxruntime-node",
-  version: "1.30.0",
-  graphOptimizationLevel: "extended",
-  executionMode: "sequential",
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionProviders: ["cpu"],
-};
 
 const units = (bytes: number) => Math.ceil(bytes / UNIT);
 
@@ -58,7 +48,7 @@ async function realProofBytes(): Promise<number> {
       model: { id: toModelId(id("model")), version: 0, blobId: toBlobIdHex(id("blob")), sha256: id("sha") },
       inputs: [encodeBinaryTensor("x", "float32", [1, 4], new Float32Array([1, 2, 3, 4]))],
       outputs: [encodeBinaryTensor("y", "float32", [1, 2], new Float32Array([0.5, -0.5]))],
-      runtime: RUNTIME,
+      runtime: NODE_RUNTIME,
       node: wallet.address,
       timestamp: 1_760_000_000,
       requestId: id("request"),
