@@ -28,7 +28,7 @@ import type { BlobIdHex, Bytes32, Commitment, ModelId } from "./ids";
 import type { ModelVersion } from "./models";
 import { canonicalJson, canonicalJsonBytes, parseJson, type JsonValue } from "./json";
 import { keccak256Bytes, keccak256Hex, writeHex } from "./keccak";
-import { PROOF_EIP712_NAME, PROOF_EIP712_VERSION, proofStructDigest } from "./proof-digest";
+import { PROOF_EIP712_NAME, PROOF_EIP712_VERSION, proofStructDigest, type ProofStructFields } from "./proof-digest";
 import { tensorHashPreimage, writeUint } from "./tensor-abi";
 import { join, kind, ShapeChecker } from "./shape";
 import { DTYPE_SIZES, DTYPES, tensorBytes, withLazyData, type Dtype, type FixedDtype, type Tensor } from "./tensor";
@@ -255,21 +255,8 @@ export const PROOF_EIP712_TYPES: { readonly [V in ProofVersion]: Record<string, 
   [ProofVersion.V2]: INFERENCE_PROOF_TYPE,
 };
 
-/** The EIP-712 message of a v1 proof. */
-export interface InferenceProofMessageV1 {
-  version: number;
-  modelId: string;
-  modelVersion: number;
-  modelBlobId: string;
-  modelSha256: string;
-  modelRegistry: string;
-  inputHash: string;
-  outputHash: string;
-  runtimeHash: string;
-  node: string;
-  timestamp: number;
-  requestId: string;
-}
+/** The EIP-712 message of a v1 proof: the twelve fields every version signs ({@link ProofStructFields}). */
+export type InferenceProofMessageV1 = ProofStructFields;
 
 /** Everything a wallet needs to sign a proof (`eth_signTypedData_v4`). */
 export interface ProofTypedData {
