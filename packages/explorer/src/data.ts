@@ -445,16 +445,8 @@ export class ExplorerData {
           hits.push({ kind: "node", href: `#/nodes/${node}`, label: `node ${node}`, detail: "an inference node" });
         }
       }
-      for (const model of await this.client.models.listModels()) {
-        if (model.creator.toLowerCase() === address) {
-          hits.push({
-            kind: "model",
-            href: `#/models/${model.id}`,
-            label: `model ${model.name}`,
-            detail: `created by ${model.creator}`,
-          });
-        }
-      }
+      // The registry client filters on the event's indexed creator topic.
+      for (const model of await this.client.models.listModels({ creator: query })) hits.push(modelHit(model));
       return { query, hits };
     }
     const [models, batches] = await Promise.all([this.client.models.listModels(), this.batchReferences()]);
@@ -493,12 +485,7 @@ export class ExplorerData {
     const needle = query.toLowerCase();
     for (const model of models) {
       if (model.name.toLowerCase().includes(needle)) {
-        hits.push({
-          kind: "model",
-          href: `#/models/${model.id}`,
-          label: `model ${model.name}`,
-          detail: `created by ${model.creator}`,
-        });
+        hits.push(modelHit(model));
       }
     }
     return { query, hits };
@@ -565,4 +552,14 @@ function badRequest<T>(what: string, run: () => T): T {
   } catch (error) {
     throw new ExplorerError("BAD_REQUEST", `The ${what} is not valid: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** A search hit that opens a model's page. */
+function modelHit(model: { id: string; name: string; creator: string }): SearchHit {
+  return {
+    kind: "model",
+    href: `#/models/${model.id}`,
+    label: `model ${model.name}`,
+    detail: `created by ${model.creator}`,
+  };
 }
